@@ -1,0 +1,23 @@
+# The two commands of the README: `make demo` and `make test`. Both set up a virtual
+# environment in .venv on first use (and again when pyproject.toml changes).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test catalogs
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/meedoen demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+# Re-extract user-facing strings and merge them into every catalog (see README).
+catalogs: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete

@@ -1,0 +1,43 @@
+"""What every channel adapter offers the outbox, and how it reports a failed delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dialogs.types import Option
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as the outbox stores it; each channel renders the options its own way."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    question: int = 0
+    image: bytes | None = None  # a PNG (reports)
+
+
+class DeliveryError(Exception):
+    """A delivery that did not happen. ``kind`` decides what the outbox does next:
+
+    - ``blocked``: the person blocked the bot or is gone; stop him, never retry;
+    - ``rate_limited``: pause the whole channel for ``retry_after`` seconds, then retry;
+    - ``transient``: timeout or server error; retry with backoff, then give up;
+    - ``rejected``: the platform refused this message (400); do not retry.
+    """
+
+    def __init__(self, kind: str, code: str, retry_after: float = 0.0) -> None:
+        super().__init__(f"{kind} ({code})")
+        self.kind = kind
+        self.code = code
+        self.retry_after = retry_after
+
+
+class Channel(Protocol):
+    name: str
+    rate: float  # messages a second, overall
+    chat_interval: float  # seconds between two messages to one chat
+
+    async def deliver(self, address: str, message: Outgoing) -> None:
+        """Send ``message``; raise ``DeliveryError`` when it did not go out."""

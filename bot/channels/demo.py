@@ -1,0 +1,78 @@
+"""The demo channel: a chat in the browser instead of a messenger (``meedoen demo``).
+
+Messages for each demo user are kept in memory and fetched by the page with a long poll.
+Button presses arrive as plain choices: there is no platform in between to forge them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from typing import Awaitable, Callable
+
+from bot.channels.base import Outgoing
+from bot.engine import Incoming
+from dialogs.types import ChoiceMade, Text
+
+NAME = "demo"
+USER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+TEXT_LIMIT = 10_000
+
+
+class DemoChannel:
+    name = NAME
+    rate = 200.0
+    chat_interval = 0.0
+
+    def __init__(self, handle: Callable[[Incoming], Awaitable[None]]) -> None:
+        self._handle = handle
+        self._messages: dict[str, list[dict]] = {}
+        self._images: dict[int, bytes] = {}
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    async def deliver(self, address: str, message: Outgoing) -> None:
+        number = next(self._ids)
+        if message.image is not None:
+            self._images[number] = message.image
+        self._messages.setdefault(address, []).append(
+            {
+                "id": number,
+                "text": message.text,
+                "options": [{"label": o.label, "key": o.key} for o in message.options],
+                "question": message.question,
+                "image": f"/demo/api/image/{number}" if message.image is not None else None,
+            }
+        )
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def receive(self, user: str, *, text: str | None = None,
+                      choice: str | None = None, question: int = 0) -> None:
+        """A message or a button press typed into the page by demo user ``user``."""
+        if not USER_ID.fullmatch(user):
+            raise ValueError("user ids are 1 to 40 letters, digits, _ or -")
+        if choice is not None:
+            event = ChoiceMade(str(choice)[:64], int(question))
+        elif text is not None and text.strip():
+            event = Text(text[:TEXT_LIMIT])
+        else:
+            raise ValueError("send a text or a choice")
+        await self._handle(Incoming(channel=NAME, address=user, event=event))
+
+    async def messages_after(self, user: str, after: int, wait: float) -> list[dict]:
+        """Messages for ``user`` newer than ``after``, waiting up to ``wait`` s for one."""
+
+        def newer() -> list[dict]:
+            return [m for m in self._messages.get(user, []) if m["id"] > after]
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: bool(newer())), wait)
+            except asyncio.TimeoutError:
+                pass
+        return newer()
+
+    def image(self, number: int) -> bytes | None:
+        return self._images.get(number)

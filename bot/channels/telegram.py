@@ -1,0 +1,250 @@
+"""The Telegram channel, on python-telegram-bot v22.
+
+Inbound: long polling by default; with ``MEEDOEN_PUBLIC_URL`` set, a webhook served by our own
+Starlette app (``POST /telegram``), whose ``X-Telegram-Bot-Api-Secret-Token`` must match
+``TELEGRAM_WEBHOOK_SECRET``. Every update becomes an ``Incoming`` for the engine; updates of
+one chat are handled in arrival order, different chats concurrently.
+
+Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
+callback data is signed, see ``bot.callback_data``) and maps Telegram's errors onto the
+outbox's ``DeliveryError`` kinds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+from bot import callback_data
+from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.text import split_text
+from bot.config import Settings
+from bot.engine import Incoming
+from dialogs.menu import command_menu
+from dialogs.types import LANGUAGES, Event, Text, Unsupported
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+UNSUPPORTED_KINDS = (
+    "sticker", "photo", "voice", "audio", "video", "video_note", "document",
+    "animation", "location", "contact", "poll", "dice",
+)
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, strictly in order within one chat (a FIFO lock per chat)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
+        lock = self._locks[chat]
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
+                self._locks.pop(chat, None)
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(
+        self, settings: Settings, handle: Callable[[Incoming], Awaitable[None]]
+    ) -> None:
+        self.settings = settings
+        self.rate = settings.telegram_rate
+        self.chat_interval = settings.telegram_chat_interval
+        self._handle = handle
+        self._secret = settings.secret_key.encode()
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token)
+            .base_url(settings.telegram_api_base_url)
+            .concurrent_updates(ChatOrderedProcessor(256))
+            .connection_pool_size(256)
+        )
+        if settings.webhooks:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self._register_commands()
+        if self.settings.webhooks:
+            await self.application.bot.set_webhook(
+                url=f"{self.settings.public_url}/telegram",
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=["message", "callback_query"],
+            )
+        else:
+            await self.application.bot.delete_webhook()
+            await self.application.updater.start_polling(
+                allowed_updates=["message", "callback_query"]
+            )
+        await self.application.start()
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _register_commands(self) -> None:
+        for language in (None, *LANGUAGES):
+            menu = command_menu(language or "en")
+            await self.application.bot.set_my_commands(
+                [BotCommand(name, description) for name, description in menu],
+                language_code=language,
+            )
+
+    # --- inbound --------------------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        """``POST /telegram``: check the secret, queue the update, answer at once."""
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        expected = self.settings.telegram_webhook_secret or ""
+        if not expected or not _same(secret, expected):
+            return JSONResponse({"ok": False}, status_code=403)
+        try:
+            update = Update.de_json(await request.json(), self.application.bot)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return JSONResponse({"ok": False}, status_code=400)
+        await self.application.update_queue.put(update)
+        return JSONResponse({"ok": True})
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or user is None or chat.type != "private":
+            return
+        address = str(chat.id)
+        event = await self._event_of(update, address)
+        if event is None:
+            return
+        await self._handle(
+            Incoming(
+                channel=NAME,
+                address=address,
+                event=event,
+                update_id=str(update.update_id),
+                language_hint=user.language_code,
+            )
+        )
+
+    async def _event_of(self, update: Update, address: str) -> Event | None:
+        query = update.callback_query
+        if query is not None:
+            choice = callback_data.decode(self._secret, address, query.data)
+            await self._settle_button(query)
+            return choice
+        message = update.message
+        if message is None:
+            return None
+        if message.text is not None:
+            return Text(message.text)
+        kind = next((k for k in UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
+        return Unsupported(kind)
+
+    async def _settle_button(self, query) -> None:
+        """Stop the spinner and take the buttons off the answered message, so they cannot be
+        pressed twice. Failures here only cost looks, never the answer itself."""
+        try:
+            await query.answer()
+            if query.message is not None and getattr(query.message, "reply_markup", None):
+                await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.info("telegram: could not settle a button press: %s", type(error).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: error while handling an update: %s", type(context.error).__name__)
+
+    # --- outbound -------------------------------------------------------------------------
+
+    async def deliver(self, address: str, message: Outgoing) -> None:
+        try:
+            await self._send(int(address), message)
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise DeliveryError("rate_limited", "429", retry_after=seconds) from None
+        except Forbidden:
+            raise DeliveryError("blocked", "403") from None
+        except BadRequest as error:
+            raise DeliveryError("rejected", f"400 {_short(error)}") from None
+        except (TimedOut, NetworkError) as error:
+            raise DeliveryError("transient", type(error).__name__) from None
+
+    async def _send(self, chat_id: int, message: Outgoing) -> None:
+        keyboard = self._keyboard(str(chat_id), message)
+        bot = self.application.bot
+        if message.image is not None:
+            caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
+            await bot.send_photo(chat_id, photo=message.image, caption=caption or None,
+                                 reply_markup=None if rest else keyboard)
+            parts = split_text(rest, TEXT_LIMIT) if rest else []
+        else:
+            parts = split_text(message.text, TEXT_LIMIT)
+        for number, part in enumerate(parts, start=1):
+            await bot.send_message(
+                chat_id, part, reply_markup=keyboard if number == len(parts) else None
+            )
+
+    def _keyboard(self, address: str, message: Outgoing) -> InlineKeyboardMarkup | None:
+        if not message.options:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        option.label,
+                        callback_data=callback_data.encode(
+                            self._secret, address, message.question, option.key
+                        ),
+                    )
+                ]
+                for option in message.options
+            ]
+        )
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _short(error: TelegramError) -> str:
+    """An error code for the logs: Telegram's description, never the message text."""
+    return str(error.message)[:40]

@@ -1,0 +1,204 @@
+"""Settings from the environment (and a ``.env`` file in the working directory).
+
+Every problem is reported as one plain sentence in a ``ConfigError``; the CLI prints it and
+exits, so an operator never has to read a traceback to learn that a variable is wrong.
+Variable names are part of the operator interface (see ARCHITECTURE.md): keep them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_AREAS = (
+    "Geuzenveld-Slotermeer",
+    "Osdorp",
+    "De Aker/Sloten/Nieuw-Sloten",
+    "Slotervaart",
+)
+
+_ADDRESS_PATTERNS = {
+    "telegram": re.compile(r"-?\d{1,20}"),
+    "whatsapp": re.compile(r"\+[1-9]\d{6,14}"),
+    "demo": re.compile(r"[A-Za-z0-9_-]{1,40}"),
+}
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_OFFSET = re.compile(r"(\d+)\s*([hm])")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///meedoen.db"
+    timezone: str = "Europe/Amsterdam"
+    reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    coordinators: tuple[str, ...] = ()
+    organisation: str = "Meedoen"
+    areas: tuple[str, ...] = DEFAULT_AREAS
+    secret_key: str | None = None
+    public_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_rate: float = 30.0
+    telegram_chat_interval: float = 1.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def webhooks(self) -> bool:
+        return bool(self.public_url)
+
+
+def parse_address(value: str) -> tuple[str, str]:
+    """``"telegram:123456"`` → ``("telegram", "123456")``, or ConfigError."""
+    channel, _, address = value.strip().partition(":")
+    pattern = _ADDRESS_PATTERNS.get(channel)
+    if pattern is None or not pattern.fullmatch(address):
+        raise ConfigError(
+            f"{value.strip()!r} is not a valid chat id; "
+            "use telegram:123456 or whatsapp:+31612345678."
+        )
+    return channel, address
+
+
+def parse_offsets(value: str) -> tuple[timedelta, ...]:
+    """``"24h,2h,10m"`` → the reminder offsets, largest first."""
+    offsets = []
+    for part in filter(None, (p.strip().lower() for p in value.split(","))):
+        match = _OFFSET.fullmatch(part)
+        if not match or int(match.group(1)) == 0:
+            raise ConfigError(
+                f"MEEDOEN_REMINDERS has {part!r}; write offsets like 24h,2h or 30m."
+            )
+        amount, unit = int(match.group(1)), match.group(2)
+        offsets.append(timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount))
+    return tuple(sorted(set(offsets), reverse=True))
+
+
+def _positive_number(name: str, raw: str) -> float:
+    try:
+        number = float(raw)
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}.")
+    return number
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read the settings; values in ``environ`` win over the ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        raw = values.get(name)
+        return raw.strip() if raw and raw.strip() else None
+
+    zone = get("MEEDOEN_TIMEZONE") or Settings.timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"MEEDOEN_TIMEZONE {zone!r} is not a known time zone; use a name like Europe/Amsterdam."
+        ) from None
+
+    coordinators = tuple(
+        ":".join(parse_address(item))
+        for item in (get("MEEDOEN_COORDINATORS") or "").split(",")
+        if item.strip()
+    )
+
+    public_url = get("MEEDOEN_PUBLIC_URL")
+    if public_url:
+        parsed = urlparse(public_url)
+        local = parsed.hostname in ("127.0.0.1", "localhost")
+        if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+            raise ConfigError(
+                f"MEEDOEN_PUBLIC_URL must be an https:// address, not {public_url!r}."
+            )
+        public_url = public_url.rstrip("/")
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
+    if token and public_url and not webhook_secret:
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET is required when MEEDOEN_PUBLIC_URL turns on webhooks."
+        )
+    if webhook_secret and not _WEBHOOK_SECRET.fullmatch(webhook_secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, _ and - (1 to 256 of them)."
+        )
+
+    port_raw = get("MEEDOEN_HTTP_PORT") or str(Settings.http_port)
+    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        raise ConfigError(f"MEEDOEN_HTTP_PORT must be a port number, not {port_raw!r}.")
+
+    areas = tuple(a.strip() for a in (get("MEEDOEN_AREAS") or "").split(",") if a.strip())
+
+    twilio = [get(n) for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")]
+    if any(twilio) and not all(twilio):
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM must be set together."
+        )
+
+    return Settings(
+        database_url=get("MEEDOEN_DATABASE_URL") or Settings.database_url,
+        timezone=zone,
+        reminders=parse_offsets(get("MEEDOEN_REMINDERS") or "24h,2h"),
+        coordinators=coordinators,
+        organisation=get("MEEDOEN_ORGANISATION") or Settings.organisation,
+        areas=areas or DEFAULT_AREAS,
+        secret_key=get("MEEDOEN_SECRET_KEY"),
+        public_url=public_url,
+        http_host=get("MEEDOEN_HTTP_HOST") or Settings.http_host,
+        http_port=int(port_raw),
+        telegram_bot_token=token,
+        telegram_api_base_url=get("TELEGRAM_API_BASE_URL") or Settings.telegram_api_base_url,
+        telegram_webhook_secret=webhook_secret,
+        telegram_rate=_positive_number(
+            "MEEDOEN_TELEGRAM_RATE", get("MEEDOEN_TELEGRAM_RATE") or "30"
+        ),
+        telegram_chat_interval=_positive_number(
+            "MEEDOEN_TELEGRAM_CHAT_INTERVAL", get("MEEDOEN_TELEGRAM_CHAT_INTERVAL") or "1"
+        ),
+        twilio_account_sid=twilio[0],
+        twilio_auth_token=twilio[1],
+        twilio_whatsapp_from=twilio[2],
+        twilio_api_base_url=get("TWILIO_API_BASE_URL") or Settings.twilio_api_base_url,
+    )
+
+
+def require_for_run(settings: Settings) -> None:
+    """What ``meedoen run`` needs beyond what every command needs."""
+    if not settings.secret_key:
+        raise ConfigError("MEEDOEN_SECRET_KEY is required for `meedoen run`; set a long random value.")
+    if len(settings.secret_key) < 16:
+        raise ConfigError("MEEDOEN_SECRET_KEY is too short; use at least 16 random characters.")
+    if not settings.telegram_enabled and not settings.twilio_account_sid:
+        raise ConfigError(
+            "No channel is configured; set TELEGRAM_BOT_TOKEN or the TWILIO_* variables."
+        )

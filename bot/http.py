@@ -1,0 +1,47 @@
+"""The HTTP app: one Starlette app for the Telegram webhook, health, and the demo page."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.service import Service
+
+
+def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
+    """The app; with ``manage_service`` its lifespan starts and stops the service."""
+
+    async def healthz(request: Request) -> Response:
+        try:
+            async with service.db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "channels": sorted(service.channels)})
+
+    routes = [Route("/healthz", healthz)]
+    telegram = service.channels.get("telegram")
+    if telegram is not None and service.settings.webhooks:
+        routes.append(Route("/telegram", telegram.webhook, methods=["POST"]))
+    demo = service.channels.get("demo")
+    if demo is not None:
+        from bot.demo import demo_routes
+
+        routes.extend(demo_routes(service, demo))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if manage_service:
+            await service.start()
+        try:
+            yield
+        finally:
+            if manage_service:
+                await service.stop()
+
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,604 @@
+"""A participant's conversation: sign-up, and the commands around it.
+
+``handle(state, event, context)`` is the whole dialog: pure, no I/O. The state remembers
+which question is open (``at``), its number (``q``, so a button from an earlier question is
+recognised as stale) and, before consent, the chosen language (``lang``).
+
+```mermaid
+stateDiagram-v2
+    [*] --> language: /start or first message
+    language --> consent: picks a language
+    consent --> [*]: no (nothing kept)
+    consent --> name: yes (participant stored)
+    name --> series: a name, or Skip
+    series --> waitlist: full series
+    waitlist --> area: yes
+    waitlist --> series: choose another
+    series --> area: seat taken
+    series --> menu: no open series
+    area --> menu: confirmation sent
+    menu --> series: sign up again
+    menu --> leave: /cancel
+    menu --> erase: /delete
+```
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Callable
+
+from dialogs import keywords
+from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
+from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
+from dialogs.types import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    BadButton,
+    ChoiceMade,
+    Command,
+    Context,
+    EraseParticipant,
+    Event,
+    ForgetConversation,
+    LeaveSeries,
+    Option,
+    Reply,
+    SaveParticipant,
+    SeriesView,
+    SetArea,
+    SetLanguage,
+    SetName,
+    SetStatus,
+    SignUp,
+    State,
+    Step,
+    Text,
+    Timer,
+    Unsupported,
+)
+
+NAME_MAX = 40
+
+
+def handle(state: State, event: Event, ctx: Context) -> Step:
+    """One turn of the conversation, in the participant's language."""
+    with use_locale(language_of(state, ctx)):
+        return _turn(dict(state), keywords.as_command(event), ctx)
+
+
+def language_of(state: State, ctx: Context) -> str:
+    if ctx.participant is not None:
+        return ctx.participant.language
+    if state.get("lang") in LANGUAGES:
+        return state["lang"]
+    if ctx.suggested_language in LANGUAGES:
+        return ctx.suggested_language
+    return DEFAULT_LANGUAGE
+
+
+# --- Questions: each renders its text and buttons from state and context ----------------
+
+
+def _q_language(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    order = sorted(LANGUAGES, key=lambda code: code != ctx.suggested_language)
+    return (
+        _("Which language would you like me to use?"),
+        tuple(Option(LANGUAGE_NAMES[code], f"lang:{code}") for code in order),
+    )
+
+
+def _q_consent(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    return (
+        fill(
+            _(
+                "Before we start: to sign you up, I keep your chat address and your "
+                "language, and if you want, a first name and your area. Only the "
+                "coordinators of %(organisation)s see this. It is never shared with anyone "
+                "else. You can erase it all at any time with /delete. Is that okay?"
+            ),
+            organisation=ctx.organisation,
+        ),
+        (Option(_("Yes, that's okay"), "yes"), Option(_("No, thank you"), "no")),
+    )
+
+
+def _q_name(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    return (
+        _("What may we call you? Write a first name or a nickname, or press Skip."),
+        (Option(_("Skip"), "skip"),),
+    )
+
+
+def _q_series(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    lines = [_("These conversation series are open. Which one would you like to join?")]
+    for series in _open_series(ctx):
+        lines.append("• " + _series_line(series, ctx))
+    options = tuple(Option(s.name[:60], f"s:{s.id}") for s in _open_series(ctx))
+    return "\n".join(lines), options
+
+
+def _q_waitlist(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    series = ctx.series_by_id(state.get("series", -1))
+    name = series.name if series else "?"
+    return (
+        fill(
+            _(
+                "%(series)s is full. Would you like a place on the waiting list? "
+                "If a seat opens up, I will let you know."
+            ),
+            series=name,
+        ),
+        (
+            Option(_("Yes, waiting list"), "wait"),
+            Option(_("Choose another series"), "other"),
+        ),
+    )
+
+
+def _q_area(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    return (
+        _("In which area do you live? This helps us plan meetings close to home."),
+        (
+            *(Option(area, f"a:{n}") for n, area in enumerate(ctx.areas)),
+            Option(_("I'd rather not say"), "a:-"),
+        ),
+    )
+
+
+def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    return (
+        _("What would you like to do?"),
+        (
+            Option(_("Sign up for a series"), "menu:join"),
+            Option(_("My sign-ups"), "menu:mine"),
+            Option(_("Language"), "menu:language"),
+            Option(_("Help"), "menu:help"),
+        ),
+    )
+
+
+def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    mine = _my_series(ctx)
+    return (
+        _("Which series would you like to leave?"),
+        (
+            *(Option(series.name[:60], f"c:{series.id}") for series in mine),
+            Option(_("Never mind"), "keep"),
+        ),
+    )
+
+
+def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    return (
+        _(
+            "Shall I erase all your data: your sign-ups, your name, your language and your "
+            "area? This cannot be undone."
+        ),
+        (Option(_("Yes, erase everything"), "erase"), Option(_("No, keep it"), "keep")),
+    )
+
+
+Question = Callable[[State, Context], tuple[str, tuple[Option, ...]]]
+
+QUESTIONS: dict[str, Question] = {
+    "language": _q_language,
+    "consent": _q_consent,
+    "name": _q_name,
+    "series": _q_series,
+    "waitlist": _q_waitlist,
+    "area": _q_area,
+    "menu": _q_menu,
+    "leave": _q_leave,
+    "erase": _q_erase,
+}
+
+
+def _ask(state: State, ctx: Context, at: str, *before: str, effects=()) -> Step:
+    """Move to question ``at`` and send it, after optional lines ``before`` it."""
+    state = {**state, "at": at, "q": state.get("q", 0) + 1}
+    text, options = QUESTIONS[at](state, ctx)
+    body = "\n\n".join([*before, text])
+    return Step(state, (*effects, Reply(directed(body), options, state["q"])))
+
+
+def _say(state: State, text: str, effects=()) -> Step:
+    return Step(state, (*effects, Reply(directed(text))))
+
+
+# --- The turn -----------------------------------------------------------------------------
+
+
+def _turn(state: State, event: Event, ctx: Context) -> Step:
+    if isinstance(event, Command):
+        return _command(state, event, ctx)
+    at = state.get("at")
+    if at not in QUESTIONS:  # a first message, or a conversation whose state was lost
+        if ctx.participant is None:
+            return _start(state, ctx)
+        at = "menu"
+        state["at"] = at
+        if isinstance(event, (Text, Unsupported)):
+            return _ask(state, ctx, "menu", _("I'm an automated assistant."))
+    if ctx.participant is not None and ctx.participant.status == "stopped":
+        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+    if isinstance(event, Unsupported):
+        return _ask(state, ctx, at, _("Sorry, I can only read text and buttons."))
+    if isinstance(event, BadButton):
+        return _ask(state, ctx, at, _("Sorry, I could not read that button."))
+    if isinstance(event, Timer):
+        return Step(state)
+    if isinstance(event, ChoiceMade):
+        if event.question != state.get("q"):
+            return _ask(
+                state, ctx, at, _("That button belongs to an earlier question. Here is the current one.")
+            )
+        if event.key not in {option.key for option in QUESTIONS[at](state, ctx)[1]}:
+            return _ask(state, ctx, at, _("Sorry, that choice is no longer available."))
+        return _choice(state, event.key, ctx)
+    assert isinstance(event, Text)
+    if at == "name":
+        return _name_given(state, event.text, ctx)
+    key = _typed_choice(event.text, QUESTIONS[at](state, ctx)[1])
+    if key is not None:
+        return _choice(state, key, ctx)
+    return _ask(state, ctx, at, _("Please choose one of the buttons."))
+
+
+def _typed_choice(text: str, options: tuple[Option, ...]) -> str | None:
+    """A typed answer that plainly means one of the options: its number or its label."""
+    typed = " ".join(text.split()).casefold().strip(".!?)")
+    if typed.isdigit() and 1 <= int(typed) <= len(options):
+        return options[int(typed) - 1].key
+    for option in options:
+        if option.label.casefold() == typed:
+            return option.key
+    return None
+
+
+def _start(state: State, ctx: Context) -> Step:
+    if ctx.participant is None:
+        greeting = fill(
+            _(
+                "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
+                "for our conversation meetings for men."
+            ),
+            organisation=ctx.organisation,
+        )
+        return _ask({"q": state.get("q", 0)}, ctx, "language", greeting)
+    if ctx.participant.status == "stopped":
+        return _ask(
+            state,
+            ctx,
+            "menu",
+            _("Welcome back! You will get messages from me again."),
+            effects=(SetStatus("active"),),
+        )
+    hello = (
+        fill(_("Welcome back, %(name)s!"), name=ctx.participant.name)
+        if ctx.participant.name
+        else _("Welcome back!")
+    )
+    if not ctx.participant.signups and _open_series(ctx):
+        return _ask(state, ctx, "series", hello)
+    return _ask(state, ctx, "menu", hello)
+
+
+def _command(state: State, command: Command, ctx: Context) -> Step:
+    name = command.name
+    if name == "start":
+        return _start(state, ctx)
+    if name == "help":
+        return _say(state, _help_text(ctx))
+    if name == "privacy":
+        return _say(state, _privacy_text(ctx))
+    if name == "language":
+        state["after"] = "menu" if ctx.participant else "consent"
+        return _ask(state, ctx, "language")
+    if ctx.participant is None:
+        return _say(state, _("You haven't signed up yet. Send /start to begin."))
+    if name == "stop":
+        return _say(
+            {"q": state.get("q", 0)},
+            _(
+                "Okay, I won't send you any more messages. Send /start whenever you want to "
+                "hear from me again."
+            ),
+            effects=(SetStatus("stopped"),),
+        )
+    if name == "delete":
+        return _ask(state, ctx, "erase")
+    if ctx.participant.status == "stopped":
+        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+    if name == "mysignups":
+        return _say(state, _my_signups_text(ctx))
+    if name == "cancel":
+        if not _my_series(ctx):
+            return _say(state, _my_signups_text(ctx))
+        return _ask(state, ctx, "leave")
+    return _say(state, _("I don't know that command. Send /help to see what I can do."))
+
+
+def _choice(state: State, key: str, ctx: Context) -> Step:
+    at = state["at"]
+    if at == "language":
+        return _language_chosen(state, key.removeprefix("lang:"), ctx)
+    if at == "consent":
+        return _consent(state, key == "yes", ctx)
+    if at == "name":  # only "skip" is a button here
+        return _after_name(state, ctx)
+    if at == "series":
+        return _series_chosen(state, int(key.removeprefix("s:")), ctx)
+    if at == "waitlist":
+        if key == "wait":
+            return _take_place(state, state["series"], ctx, waitlist=True)
+        return _ask(state, ctx, "series")
+    if at == "area":
+        index = key.removeprefix("a:")
+        area = ctx.areas[int(index)] if index.isdigit() and int(index) < len(ctx.areas) else None
+        return _confirm(state, ctx, effects=(SetArea(area),))
+    if at == "leave":
+        if key == "keep":
+            return _ask(state, ctx, "menu", _("Okay, nothing has changed."))
+        return _leave(state, int(key.removeprefix("c:")), ctx)
+    if at == "erase":
+        if key == "erase":
+            return Step(
+                {},
+                (
+                    Reply(
+                        directed(
+                            _(
+                                "Everything is erased. Thank you for taking part. You are "
+                                "always welcome back: just send /start."
+                            )
+                        )
+                    ),
+                    EraseParticipant(),
+                ),
+            )
+        return _ask(state, ctx, "menu", _("Okay, nothing was erased."))
+    return _menu_choice(state, key, ctx)
+
+
+def _menu_choice(state: State, key: str, ctx: Context) -> Step:
+    if key == "menu:join":
+        if not _open_series(ctx):
+            return _ask(state, ctx, "menu", _no_series_text())
+        return _ask(state, ctx, "series")
+    if key == "menu:mine":
+        return _ask(state, ctx, "menu", _my_signups_text(ctx))
+    if key == "menu:language":
+        state["after"] = "menu"
+        return _ask(state, ctx, "language")
+    return _ask(state, ctx, "menu", _help_text(ctx))
+
+
+def _language_chosen(state: State, language: str, ctx: Context) -> Step:
+    after = state.pop("after", "consent" if ctx.participant is None else "menu")
+    with use_locale(language):
+        if ctx.participant is None:
+            return _ask({**state, "lang": language}, ctx, "consent")
+        done = fill(_("Okay, from now on I will write in %(language)s."), language=LANGUAGE_NAMES[language])
+        return _ask(state, ctx, after, done, effects=(SetLanguage(language),))
+
+
+def _consent(state: State, agreed: bool, ctx: Context) -> Step:
+    if not agreed:
+        return Step(
+            {},
+            (
+                Reply(
+                    directed(
+                        _(
+                            "That's fine. I have not kept anything about you. If you change "
+                            "your mind, just send /start."
+                        )
+                    )
+                ),
+                ForgetConversation(),
+            ),
+        )
+    language = state.pop("lang", DEFAULT_LANGUAGE)
+    return _ask(
+        state,
+        ctx,
+        "name",
+        _("Thank you!"),
+        effects=(SaveParticipant(language, ctx.now),),
+    )
+
+
+def _name_given(state: State, text: str, ctx: Context) -> Step:
+    name = clean_name(text)
+    if name is None:
+        return _ask(
+            state,
+            ctx,
+            "name",
+            _("I couldn't use that as a name. Please write a short first name, or press Skip."),
+        )
+    return _after_name(state, ctx, fill(_("Nice to meet you, %(name)s!"), name=name), (SetName(name),))
+
+
+def _after_name(state: State, ctx: Context, before: str | None = None, effects=()) -> Step:
+    lines = [before] if before else []
+    if not _open_series(ctx):
+        return _ask(state, ctx, "menu", *lines, _no_series_text(), effects=effects)
+    return _ask(state, ctx, "series", *lines, effects=effects)
+
+
+def _series_chosen(state: State, series_id: int, ctx: Context) -> Step:
+    series = ctx.series_by_id(series_id)
+    if series is None or not series.open:
+        return _ask(state, ctx, "series", _("Sorry, that series is no longer open."))
+    if any(s.series_id == series_id for s in ctx.participant.signups):
+        return _ask(
+            state, ctx, "menu", fill(_("You are already signed up for %(series)s."), series=series.name)
+        )
+    if series.seats_left == 0:
+        return _ask({**state, "series": series_id}, ctx, "waitlist")
+    return _take_place(state, series_id, ctx, waitlist=False)
+
+
+def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool) -> Step:
+    state = {**state, "series": series_id, "waitlist": waitlist}
+    effects = (SignUp(series_id, waitlist=waitlist),)
+    if ctx.participant.area is None and not state.get("area_asked"):
+        return _ask({**state, "area_asked": True}, ctx, "area", effects=effects)
+    return _confirm(state, ctx, effects)
+
+
+def _confirm(state: State, ctx: Context, effects=()) -> Step:
+    series = ctx.series_by_id(state.pop("series", -1))
+    waitlist = state.pop("waitlist", False)
+    if series is None:
+        return _ask(state, ctx, "menu", effects=effects)
+    if waitlist:
+        text = fill(
+            _(
+                "You are on the waiting list for %(series)s (number %(position)s). I will let "
+                "you know as soon as a seat opens up."
+            ),
+            series=series.name,
+            position=_waitlist_place(series, ctx),
+        )
+    else:
+        text = fill(
+            _(
+                "You are signed up for %(series)s! The next meeting is on %(when)s at "
+                "%(place)s. I will send you a reminder before each meeting. See you there!"
+            ),
+            series=series.name,
+            when=meeting_time(series.next_meeting, ctx.timezone),
+            place=series.location,
+        )
+    return _ask(state, ctx, "menu", text, effects=effects)
+
+
+def _waitlist_place(series: SeriesView, ctx: Context) -> int:
+    """His place on the list: stored already if he signed up in an earlier turn."""
+    mine = next((s for s in ctx.participant.signups if s.series_id == series.id), None)
+    if mine is not None and mine.waitlist_position is not None:
+        return mine.waitlist_position
+    return series.waitlisted + 1
+
+
+def _leave(state: State, series_id: int, ctx: Context) -> Step:
+    series = next((s for s in _my_series(ctx) if s.id == series_id), None)
+    if series is None:
+        return _ask(state, ctx, "menu", _("You are not signed up for that series."))
+    return _ask(
+        state,
+        ctx,
+        "menu",
+        fill(_("You have left %(series)s. You are welcome back any time."), series=series.name),
+        effects=(LeaveSeries(series_id),),
+    )
+
+
+# --- Texts built from the context ----------------------------------------------------------
+
+
+def clean_name(text: str) -> str | None:
+    """A first name fit to store: no control or formatting characters, one line, with at
+    least one letter, at most ``NAME_MAX`` characters; ``None`` if there is none."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    name = " ".join(kept.split())
+    if not name or len(name) > NAME_MAX or not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+def _open_series(ctx: Context) -> tuple[SeriesView, ...]:
+    return tuple(s for s in ctx.series if s.open)
+
+
+def _my_series(ctx: Context) -> list[SeriesView]:
+    mine = {s.series_id for s in ctx.participant.signups} if ctx.participant else set()
+    return [s for s in ctx.series if s.id in mine]
+
+
+def _series_line(series: SeriesView, ctx: Context) -> str:
+    seats = Phrase(
+        fill(
+            ngettext("%(count)s seat left", "%(count)s seats left", series.seats_left),
+            count=series.seats_left,
+        )
+        if series.seats_left
+        else _("full, waiting list open")
+    )
+    return fill(
+        _("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
+        series=series.name,
+        weekday=weekday_name(series.weekday),
+        time=clock(series.start_time),
+        place=series.location,
+        seats=seats,
+    )
+
+
+def _no_series_text() -> str:
+    return _("There is no open series right now. I will let you know when a new one starts.")
+
+
+def _my_signups_text(ctx: Context) -> str:
+    by_id = {s.id: s for s in ctx.series}
+    lines = []
+    for signup in ctx.participant.signups:
+        series = by_id.get(signup.series_id)
+        if series is None:
+            continue
+        if signup.status == "waitlist":
+            lines.append(
+                fill(
+                    _("%(series)s: waiting list, number %(position)s"),
+                    series=series.name,
+                    position=signup.waitlist_position,
+                )
+            )
+        elif series.next_meeting is not None:
+            lines.append(
+                fill(
+                    _("%(series)s: next meeting %(when)s at %(place)s"),
+                    series=series.name,
+                    when=meeting_time(series.next_meeting, ctx.timezone),
+                    place=series.location,
+                )
+            )
+        else:
+            lines.append(fill(_("%(series)s: no more meetings planned"), series=series.name))
+    if not lines:
+        return _("You are not signed up for any series yet. Send /start to choose one.")
+    return "\n".join([_("Your series:"), *("• " + line for line in lines)])
+
+
+def _help_text(ctx: Context) -> str:
+    return "\n".join(
+        [
+            fill(
+                _("I am the automated assistant of %(organisation)s, not a person. You can use:"),
+                organisation=ctx.organisation,
+            ),
+            _("/start – sign up for a series"),
+            _("/mysignups – my series and the next meeting"),
+            _("/cancel – leave a series"),
+            _("/language – choose another language"),
+            _("/stop – pause all messages"),
+            _("/delete – erase my data"),
+            _("/privacy – what happens with my data"),
+            _("For other questions, talk to the coordinator at the meeting."),
+        ]
+    )
+
+
+def _privacy_text(ctx: Context) -> str:
+    return fill(
+        _(
+            "I keep only what is needed to sign you up: your chat address, your language and, "
+            "if you gave them, a first name and your area, plus your sign-ups. Only the "
+            "coordinators of %(organisation)s see this; it is never shared. /stop pauses all "
+            "messages. /delete erases everything about you for good."
+        ),
+        organisation=ctx.organisation,
+    )

@@ -1,0 +1,29 @@
+"""Dates, times and lists written the way the reader's language writes them (Babel)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_time, get_day_names
+
+from dialogs.i18n import current_locale
+
+LANGUAGE_NAMES = {"nl": "Nederlands", "ar": "العربية", "so": "Soomaali", "en": "English"}
+"""Each language in its own name and script, as the language menu shows it."""
+
+
+def meeting_time(instant: datetime, zone: str) -> str:
+    """``Isniin 30 Maarso 09:00`` / ``الاثنين 30 مارس 09:00`` in the current language."""
+    return format_datetime(
+        instant, "EEEE d MMMM HH:mm", tzinfo=ZoneInfo(zone), locale=current_locale()
+    )
+
+
+def weekday_name(weekday: int) -> str:
+    """0 → ``maandag`` / ``Isniin`` / ``الاثنين`` / ``Monday``."""
+    return get_day_names("wide", locale=current_locale())[weekday]
+
+
+def clock(at: time) -> str:
+    return format_time(at, "HH:mm", locale=current_locale())
