@@ -59,6 +59,7 @@ from dialogs.types import (
 )
 
 NAME_MAX = 40
+NAME_PUNCTUATION = frozenset(" -'’.")
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
@@ -209,9 +210,18 @@ def _say(state: State, text: str, effects=()) -> Step:
 # --- The turn -----------------------------------------------------------------------------
 
 
+PAUSED_MAY_ANSWER = frozenset({"erase", "language"})
+"""Questions a paused man may still answer: erasing his data and choosing a language."""
+
+
 def _turn(state: State, event: Event, ctx: Context) -> Step:
+    if isinstance(event, Timer):
+        return Step(state)  # timers are for other dialogs; this one never speaks unasked
     if isinstance(event, Command):
         return _command(state, event, ctx)
+    paused = ctx.participant is not None and ctx.participant.status == "stopped"
+    if paused and state.get("at") not in PAUSED_MAY_ANSWER:
+        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
     at = state.get("at")
     if at not in QUESTIONS:  # a first message, or a conversation whose state was lost
         if ctx.participant is None:
@@ -220,14 +230,10 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
         state["at"] = at
         if isinstance(event, (Text, Unsupported)):
             return _ask(state, ctx, "menu", _("I'm an automated assistant."))
-    if ctx.participant is not None and ctx.participant.status == "stopped":
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
     if isinstance(event, Unsupported):
         return _ask(state, ctx, at, _("Sorry, I can only read text and buttons."))
     if isinstance(event, BadButton):
         return _ask(state, ctx, at, _("Sorry, I could not read that button."))
-    if isinstance(event, Timer):
-        return Step(state)
     if isinstance(event, ChoiceMade):
         if event.question != state.get("q"):
             return _ask(
@@ -237,9 +243,9 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
             return _ask(state, ctx, at, _("Sorry, that choice is no longer available."))
         return _choice(state, event.key, ctx)
     assert isinstance(event, Text)
-    if at == "name":
-        return _name_given(state, event.text, ctx)
     key = _typed_choice(event.text, QUESTIONS[at](state, ctx)[1])
+    if at == "name" and key is None:
+        return _name_given(state, event.text, ctx)
     if key is not None:
         return _choice(state, key, ctx)
     return _ask(state, ctx, at, _("Please choose one of the buttons."))
@@ -248,7 +254,7 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
 def _typed_choice(text: str, options: tuple[Option, ...]) -> str | None:
     """A typed answer that plainly means one of the options: its number or its label."""
     typed = " ".join(text.split()).casefold().strip(".!?)")
-    if typed.isdigit() and 1 <= int(typed) <= len(options):
+    if typed.isdecimal() and 1 <= int(typed) <= len(options):
         return options[int(typed) - 1].key
     for option in options:
         if option.label.casefold() == typed:
@@ -331,7 +337,7 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _series_chosen(state, int(key.removeprefix("s:")), ctx)
     if at == "waitlist":
         if key == "wait":
-            return _take_place(state, state["series"], ctx, waitlist=True)
+            return _series_chosen(state, state["series"], ctx, waitlist_ok=True)
         return _ask(state, ctx, "series")
     if at == "area":
         index = key.removeprefix("a:")
@@ -428,17 +434,19 @@ def _after_name(state: State, ctx: Context, before: str | None = None, effects=(
     return _ask(state, ctx, "series", *lines, effects=effects)
 
 
-def _series_chosen(state: State, series_id: int, ctx: Context) -> Step:
+def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: bool = False) -> Step:
+    """Take a seat if one is free; a full series offers (or, once accepted, takes) a place
+    on the waiting list. Re-checked on every answer: the series may have changed meanwhile."""
     series = ctx.series_by_id(series_id)
-    if series is None or not series.open:
+    if series is None or series not in _open_series(ctx):
         return _ask(state, ctx, "series", _("Sorry, that series is no longer open."))
     if any(s.series_id == series_id for s in ctx.participant.signups):
         return _ask(
             state, ctx, "menu", fill(_("You are already signed up for %(series)s."), series=series.name)
         )
-    if series.seats_left == 0:
+    if series.seats_left == 0 and not waitlist_ok:
         return _ask({**state, "series": series_id}, ctx, "waitlist")
-    return _take_place(state, series_id, ctx, waitlist=False)
+    return _take_place(state, series_id, ctx, waitlist=series.seats_left == 0)
 
 
 def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool) -> Step:
@@ -501,17 +509,21 @@ def _leave(state: State, series_id: int, ctx: Context) -> Step:
 
 
 def clean_name(text: str) -> str | None:
-    """A first name fit to store: no control or formatting characters, one line, with at
-    least one letter, at most ``NAME_MAX`` characters; ``None`` if there is none."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    name = " ".join(kept.split())
+    """A first name fit to store, or ``None``: letters of any script (with their marks),
+    digits, spaces, hyphens, apostrophes and dots; at least one letter; one line of at most
+    ``NAME_MAX`` characters. Invisible formatting characters (such as RTL marks) are dropped."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    name = " ".join(visible.split())
     if not name or len(name) > NAME_MAX or not any(ch.isalpha() for ch in name):
+        return None
+    if not all(unicodedata.category(ch)[0] in "LMN" or ch in NAME_PUNCTUATION for ch in name):
         return None
     return name
 
 
 def _open_series(ctx: Context) -> tuple[SeriesView, ...]:
-    return tuple(s for s in ctx.series if s.open)
+    """Series one can join: open, with a meeting still ahead."""
+    return tuple(s for s in ctx.series if s.open and s.next_meeting is not None)
 
 
 def _my_series(ctx: Context) -> list[SeriesView]:

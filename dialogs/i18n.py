@@ -112,7 +112,9 @@ def fill(template: str, **values: object) -> str:
 
 
 def directed(text: str) -> str:
-    """The finished message text, starting with RLM when the current language is RTL."""
-    if current_locale() in RTL_LANGUAGES and not text.startswith(RLM):
-        return RLM + text
-    return text
+    """The finished message text. In a right-to-left language every line starts with RLM:
+    apps lay out each line on its own, and a line that opens with a Latin word (``/start``,
+    a series name) would otherwise run left-to-right."""
+    if current_locale() not in RTL_LANGUAGES:
+        return text
+    return "\n".join(line if line.startswith(RLM) or not line else RLM + line for line in text.split("\n"))

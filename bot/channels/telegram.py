@@ -16,7 +16,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+CLEARED_MEMORY = 10_000  # messages whose buttons we took off, remembered against double taps
 UNSUPPORTED_KINDS = (
     "sticker", "photo", "voice", "audio", "video", "video_note", "document",
     "animation", "location", "contact", "poll", "dice",
@@ -85,6 +86,7 @@ class TelegramChannel:
         self.chat_interval = settings.telegram_chat_interval
         self._handle = handle
         self._secret = settings.secret_key.encode()
+        self._cleared: OrderedDict[tuple[int, int], None] = OrderedDict()
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
@@ -184,7 +186,14 @@ class TelegramChannel:
         pressed twice. Failures here only cost looks, never the answer itself."""
         try:
             await query.answer()
-            if query.message is not None and getattr(query.message, "reply_markup", None):
+            message = query.message
+            if message is not None and getattr(message, "reply_markup", None):
+                key = (message.chat.id, message.message_id)
+                if key in self._cleared:  # a double tap: the first press took them off
+                    return
+                self._cleared[key] = None
+                if len(self._cleared) > CLEARED_MEMORY:
+                    self._cleared.popitem(last=False)
                 await query.edit_message_reply_markup(reply_markup=None)
         except TelegramError as error:
             log.info("telegram: could not settle a button press: %s", type(error).__name__)
