@@ -29,6 +29,7 @@ import unicodedata
 from typing import Callable
 
 from dialogs import keywords
+from dialogs.typed import match_option
 from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
 from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
 from dialogs.types import (
@@ -243,23 +244,12 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
             return _ask(state, ctx, at, _("Sorry, that choice is no longer available."))
         return _choice(state, event.key, ctx)
     assert isinstance(event, Text)
-    key = _typed_choice(event.text, QUESTIONS[at](state, ctx)[1])
+    key = match_option(event.text, QUESTIONS[at](state, ctx)[1])
     if at == "name" and key is None:
         return _name_given(state, event.text, ctx)
     if key is not None:
         return _choice(state, key, ctx)
     return _ask(state, ctx, at, _("Please choose one of the buttons."))
-
-
-def _typed_choice(text: str, options: tuple[Option, ...]) -> str | None:
-    """A typed answer that plainly means one of the options: its number or its label."""
-    typed = " ".join(text.split()).casefold().strip(".!?)")
-    if typed.isdecimal() and 1 <= int(typed) <= len(options):
-        return options[int(typed) - 1].key
-    for option in options:
-        if option.label.casefold() == typed:
-            return option.key
-    return None
 
 
 def _start(state: State, ctx: Context) -> Step:

@@ -688,11 +688,27 @@ class _Failure:
 
 
 class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves the host process's signal handlers alone."""
+    """A uvicorn server that leaves the host's signal handlers alone and stops promptly."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit_requested = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def main_loop(self) -> None:
+        # uvicorn polls should_exit every 0.1 s; wake up at once instead. on_tick(0) also
+        # refreshes the Date header, so tick at least once a second.
+        while not await self.on_tick(0):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._exit_requested.wait()
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self._exit_requested.set()
 
 
 class FakeTelegram:
@@ -822,7 +838,7 @@ class FakeTelegram:
             return
         self._closing = True
         await self._notify()
-        self._server.should_exit = True
+        self._server.request_exit()
         await self._task
         self._server = self._task = None
         if self._http is not None:
