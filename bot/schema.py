@@ -88,6 +88,7 @@ meetings = Table(
     Column("number", Integer, nullable=False),
     Column("starts_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False, default="scheduled"),  # scheduled | cancelled
+    Column("note", String(200)),  # why it was cancelled or moved, as the coordinator wrote it
     UniqueConstraint("series_id", "number"),
     Index("ix_meetings_starts_at", "starts_at"),
 )
@@ -124,6 +125,10 @@ conversations = Table(
     Column("address", String(64), primary_key=True),
     Column("state", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When a dialog asked to hear back (a check-in left half-way is wiped after 30 minutes):
+    # the scheduler sends a Timer event to conversations whose moment has come.
+    Column("wake_at", UtcDateTime),
+    Index("ix_conversations_wake_at", "wake_at"),
 )
 
 processed_updates = Table(
@@ -155,4 +160,125 @@ outbox = Table(
     Index("ix_outbox_pending", "status", "channel", "priority", "not_before"),
     Index("ix_outbox_address", "channel", "address"),
     Index("ix_outbox_ref", "ref", "status"),
+)
+
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    # One row per scheduled fan-out that has happened (or was dropped): e.g. the 24-hour
+    # reminder of meeting 12, the "we missed you" follow-up of meeting 12. Its presence is
+    # what makes a restart skip it.
+    Column("kind", String(16), primary_key=True),  # reminder | missed | checkin
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("offset_minutes", Integer, primary_key=True),
+    Column("outcome", String(16), nullable=False),  # queued | dropped
+    Column("done_at", UtcDateTime, nullable=False),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column(
+        "participant_id",
+        Integer,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("offset_minutes", Integer, primary_key=True),
+    Column("state", String(16), nullable=False),  # queued | dropped (delivery: see the outbox)
+    Column("due_at", UtcDateTime, nullable=False),
+    Index("ix_reminders_due_at", "due_at"),
+)
+
+rsvps = Table(
+    "rsvps",
+    metadata,
+    Column(
+        "participant_id",
+        Integer,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("answer", String(16), nullable=False),  # coming | not_coming
+    Column("answered_at", UtcDateTime, nullable=False),
+)
+
+attendance = Table(
+    "attendance",
+    metadata,
+    Column(
+        "participant_id",
+        Integer,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("present", Integer, nullable=False),  # 1 | 0
+    Column("marked_at", UtcDateTime, nullable=False),
+)
+
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "participant_id",
+        Integer,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", String(16), nullable=False),  # open | accepted | declined | expired
+    Column("offered_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_waitlist_offers_open", "status", "expires_at"),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_by", String(80), nullable=False),  # channel:address of the coordinator
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("audience", Text, nullable=False),  # JSON: the audience definition(s)
+    Column("texts", Text, nullable=False),  # JSON: {"nl": ..., "ar": ...}
+    Column("invite_series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
+    Column("recipients", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # queued | done
+    Column("tally", Text),  # JSON counts when done: delivered, failed, blocked, skipped
+    Column("finished_at", UtcDateTime),
+)
+
+# --- Anonymous check-ins (see the privacy model) ---------------------------------------------
+# No participant id, address, message id or time finer than the ISO week; a random primary
+# key in a WITHOUT ROWID table, so the physical row order does not follow the order of
+# check-ins; no free text.
+
+checkin_responses = Table(
+    "checkin_responses",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random, e.g. secrets.token_hex(16)
+    Column("iso_week", String(8), nullable=False),  # "2026-W47"
+    Column("language", String(8), nullable=False),  # the language of the questions
+    Column("area", String(64)),  # the area he chose at sign-up, if any
+    Column("item1", Integer), Column("item2", Integer), Column("item3", Integer),
+    Column("item4", Integer), Column("item5", Integer), Column("item6", Integer),
+    # each item: 0 = ja, 1 = min of meer, 2 = nee; NULL = skipped
+    Column("emotional", Integer),  # 0-3, NULL when an emotional item is missing
+    Column("social", Integer),  # 0-3
+    Column("total", Integer),  # 0-6, NULL when more than one item is missing
+    Column("took_part", Integer),  # 1 yes, 0 no, NULL skipped
+    Column("worthwhile", Integer),  # 0-10, NULL skipped
+    sqlite_with_rowid=False,
+)
+
+checkin_markers = Table(
+    "checkin_markers",
+    metadata,
+    # "He has checked in this ISO week": HMAC(secret, participant key + week), unreadable
+    # without MEEDOEN_SECRET_KEY, which is never stored in the database.
+    Column("marker", String(64), primary_key=True),
+    sqlite_with_rowid=False,
 )
