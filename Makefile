@@ -14,7 +14,13 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/meedoen demo
 
-test: $(VENV)/.installed
+# Node tools the tests use (prism, a validating proxy for Twilio's OpenAPI description; see
+# package.json), installed from package-lock.json into ./node_modules.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest
 
 # Re-extract user-facing strings and merge them into every catalog (see README).

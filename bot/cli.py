@@ -12,18 +12,19 @@ import dataclasses
 import logging
 import secrets
 import sys
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Awaitable, Callable
 
-from bot import logs
+from bot import logs, meeting_changes
 from bot.config import ConfigError, Settings, load_settings, parse_address, require_for_run
 from bot.database import Database
 from bot.outbox import utcnow
 from bot.store import coordinators
+from bot.store import meetings as meeting_store
 from bot.store import series as series_store
 from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import use_locale
-from scheduler.calendar import parse_weekday
+from scheduler.calendar import local_instant, parse_weekday
 
 log = logging.getLogger("meedoen")
 
@@ -67,8 +68,39 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--location", default="", help="place, e.g. 'Huis van de Wijk, ...'")
     add.add_argument("--area", default="", help="area, e.g. Osdorp")
     series_commands.add_parser("list", help="list all series")
-    show = series_commands.add_parser("show", help="show a series' meetings and sign-ups")
+    show = series_commands.add_parser("show", help="show a series' meetings, sign-ups and answers")
     show.add_argument("id", type=int)
+    cancel = series_commands.add_parser(
+        "cancel-meeting", help="cancel one meeting and tell everyone signed up"
+    )
+    cancel.add_argument("id", type=int)
+    cancel.add_argument("date", help="the meeting's date, e.g. 2026-12-10")
+    cancel.add_argument("--reason", default=None, help="told to the participants")
+    cancel.add_argument(
+        "--counts",
+        action="store_true",
+        help="the cancelled meeting still counts toward the series' length "
+        "(by default a meeting is added at the end)",
+    )
+    move = series_commands.add_parser("move-meeting", help="move one meeting and tell everyone signed up")
+    move.add_argument("id", type=int)
+    move.add_argument("date", help="the meeting's current date, e.g. 2026-12-10")
+    move.add_argument("--to", required=True, help="new local date and time, e.g. '2026-12-11 19:30'")
+
+    broadcast = commands.add_parser(
+        "broadcast", help="send a message to many participants, each in his own language"
+    )
+    broadcast.add_argument(
+        "--to",
+        required=True,
+        help="audience: all, series:ID, waitlist:ID, language:so, area:N or noshow "
+        "(several separated by commas; someone in two gets one copy)",
+    )
+    for code, name in (("nl", "Dutch (required)"), ("ar", "Arabic"), ("so", "Somali"), ("en", "English")):
+        broadcast.add_argument(f"--text-{code}", required=code == "nl", help=f"the text in {name}")
+    broadcast.add_argument("--invite", type=int, default=None, metavar="SERIES_ID",
+                           help="add a 'Sign me up' button for this series")
+    broadcast.add_argument("--yes", action="store_true", help="send without asking for confirmation")
 
     coordinator = commands.add_parser("coordinator", help="who may use coordinator commands")
     coordinator_commands = coordinator.add_subparsers(
@@ -78,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub = coordinator_commands.add_parser(action, help=f"{text} a chat id")
         sub.add_argument("chat", metavar="CHANNEL:ID", help="telegram:123456 or whatsapp:+31612345678")
     coordinator_commands.add_parser("list", help="list coordinators")
+
+    report = commands.add_parser(
+        "report", help="the aggregated, anonymous check-in and participation report"
+    )
+    report.add_argument("--format", choices=("text", "csv", "png"), default="text",
+                        help="text (default), csv or png")
+    report.add_argument("--out", default=None, metavar="FILE",
+                        help="write to FILE (required for png; text and csv go to stdout without it)")
     return parser
 
 
@@ -96,10 +136,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | None]]:
     if args.command == "series":
-        return {"add": series_add, "list": series_list, "show": series_show}[args.series_command]
+        return {
+            "add": series_add,
+            "list": series_list,
+            "show": series_show,
+            "cancel-meeting": series_cancel_meeting,
+            "move-meeting": series_move_meeting,
+        }[args.series_command]
     if args.command == "coordinator":
         return coordinator_change if args.coordinator_command != "list" else coordinator_list
-    return {"run": run, "demo": demo, "db": db_upgrade}[args.command]
+    return {
+        "run": run, "demo": demo, "db": db_upgrade, "broadcast": broadcast_send, "report": report_write
+    }[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
@@ -229,6 +277,7 @@ async def series_show(args, settings: Settings) -> int | None:
                 raise UsageError(f"there is no series {args.id}; see `meedoen series list`.")
             meetings = await series_store.meeting_rows(connection, args.id)
             signups = await series_store.signup_rows(connection, args.id)
+            upcoming, _past = await meeting_store.coordinator_meetings(connection, utcnow())
     finally:
         await db.close()
     with use_locale("en"):
@@ -246,7 +295,138 @@ async def series_show(args, settings: Settings) -> int | None:
         print(f"Waiting list ({len(waiting)}):")
         for place, signup in enumerate(waiting, start=1):
             print(f"  {place}. {signup.name or '(no name)'}  [{signup.language}, {signup.channel}]")
+        for meeting in (m for m in upcoming if m.series_id == row.id):
+            print(f"Next meeting, {meeting_time(meeting.starts_at, settings.timezone)}:")
+            for answer, title in (("coming", "coming"), ("not_coming", "can't come"), (None, "no answer yet")):
+                names = [line.name or "(no name)" for line in meeting.lines if line.answer == answer]
+                print(f"  {title} ({len(names)}): {', '.join(names) or '-'}")
     return None
+
+
+def _local_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date; write it like 2026-12-10.") from None
+
+
+async def series_cancel_meeting(args, settings: Settings) -> None:
+    day = _local_date(args.date)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            told, added = await meeting_changes.cancel(
+                connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
+            )
+    except meeting_changes.MeetingChangeError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        await db.close()
+    print(f"meeting of {day.isoformat()} cancelled; {told} participant(s) will be told")
+    if added is not None:
+        with use_locale("en"):
+            print(f"a meeting was added at the end: {meeting_time(added, settings.timezone)}")
+
+
+async def series_move_meeting(args, settings: Settings) -> None:
+    day = _local_date(args.date)
+    try:
+        local = datetime.fromisoformat(args.to.replace(" ", "T"))
+    except ValueError:
+        raise UsageError(f"--to {args.to!r} is not a date and time; write it like '2026-12-11 19:30'.") from None
+    to = local_instant(local.date(), local.time().replace(second=0, microsecond=0), settings.timezone)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
+    except meeting_changes.MeetingChangeError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        await db.close()
+    with use_locale("en"):
+        print(f"meeting moved to {meeting_time(to, settings.timezone)}; {told} participant(s) will be told")
+
+
+# --- broadcast ------------------------------------------------------------------------------
+
+
+async def broadcast_send(args, settings: Settings) -> int:
+    from bot import broadcasts
+    from bot.store import audiences
+
+    keys = tuple(key.strip() for key in args.to.split(",") if key.strip())
+    texts = {code: getattr(args, f"text_{code}") for code in ("nl", "ar", "so", "en")}
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            try:
+                count = await audiences.count(connection, keys, settings.areas, utcnow())
+            except audiences.UnknownAudience as error:
+                raise UsageError(
+                    f"unknown audience {error.args[0]!r}; use all, series:ID, waitlist:ID, "
+                    "language:nl|ar|so|en, area:N or noshow."
+                ) from None
+        if not args.yes:
+            print(f"This message goes to {count} participant(s):")
+            for code, text in texts.items():
+                print(f"  [{code}] {text if text else '(Dutch text with a note)'}")
+            if not sys.stdin.isatty():
+                raise UsageError("add --yes to send without a question (standard input is not a terminal).")
+            if input("Send it? [y/N] ").strip().lower() not in ("y", "yes", "j", "ja"):
+                print("nothing sent")
+                return 1
+        async with db.transaction() as connection:
+            try:
+                broadcast_id, recipients = await broadcasts.create(
+                    connection,
+                    created_by="cli",
+                    audience_keys=keys,
+                    texts=texts,
+                    invite_series_id=args.invite,
+                    areas=settings.areas,
+                    now=utcnow(),
+                )
+            except broadcasts.BroadcastError as error:
+                raise UsageError(str(error)) from None
+        print(f"broadcast {broadcast_id} queued for {recipients} participant(s); "
+              "the running service (meedoen run) delivers it")
+        await _watch(db, broadcast_id)
+    finally:
+        await db.close()
+    return 0
+
+
+async def _watch(db: Database, broadcast_id: int) -> None:
+    """A progress bar until nothing of the broadcast is left to send."""
+    from bot import broadcasts
+
+    quiet_since = None
+    last_done = -1
+    while True:
+        async with db.transaction() as connection:
+            recipients, tally = await broadcasts.status(connection, broadcast_id)
+        done = recipients - tally["waiting"]
+        width = 30
+        filled = width * done // recipients if recipients else width
+        sys.stdout.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{recipients}  "
+            f"delivered {tally['delivered']}, failed {tally['failed']}, "
+            f"blocked {tally['blocked']}, skipped {tally['skipped']}   "
+        )
+        sys.stdout.flush()
+        if tally["waiting"] == 0:
+            print()
+            print(
+                f"broadcast {broadcast_id} finished: {tally['delivered']} delivered, {tally['failed']} failed, "
+                f"{tally['blocked']} blocked, {tally['skipped']} skipped (stopped)"
+            )
+            return
+        if done != last_done:
+            last_done, quiet_since = done, asyncio.get_running_loop().time()
+        elif asyncio.get_running_loop().time() - quiet_since > 15:
+            sys.stdout.write("\n(no progress for 15 s: is `meedoen run` running? Ctrl+C leaves the broadcast queued)\n")
+            quiet_since = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.5)
 
 
 # --- coordinators ---------------------------------------------------------------------------
@@ -275,6 +455,44 @@ async def coordinator_list(args, settings: Settings) -> None:
     finally:
         await db.close()
     print("\n".join(found) if found else "no coordinators yet; add one with `meedoen coordinator add`")
+
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+async def report_write(args, settings: Settings) -> None:
+    """``meedoen report``: anonymous figures only (see bot/report.py for the suppression)."""
+    from bot import report
+
+    if args.format == "png" and not args.out:
+        raise UsageError("--format png needs --out FILE, e.g. --out report.png.")
+    db = await _database(settings)
+    try:
+        built = await report.build_from(db, settings, utcnow())
+    finally:
+        await db.close()
+    if args.format == "png":
+        from bot.report_chart import render_png
+
+        content: bytes | str = render_png(built, "en")
+    elif args.format == "csv":
+        content = report.render_csv(built)
+    else:
+        content = report.render_text(built)
+    if args.out is None:
+        sys.stdout.write(content)
+        return
+    try:
+        if isinstance(content, bytes):
+            with open(args.out, "wb") as handle:
+                handle.write(content)
+        else:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.out}: {error.strerror}.") from None
+    print(f"report written to {args.out}")
 
 
 if __name__ == "__main__":

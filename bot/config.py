@@ -31,6 +31,7 @@ _ADDRESS_PATTERNS = {
     "demo": re.compile(r"[A-Za-z0-9_-]{1,40}"),
 }
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _OFFSET = re.compile(r"(\d+)\s*([hm])")
 
 
@@ -59,10 +60,17 @@ class Settings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    whatsapp_rate: float = 80.0  # messages a second (Twilio's default for a WhatsApp sender)
+    whatsapp_chat_interval: float = 1.0  # seconds between two messages to one man
+    whatsapp_templates: str | None = None  # path of the TOML file, see README "WhatsApp"
 
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid)
 
     @property
     def webhooks(self) -> bool:
@@ -164,6 +172,15 @@ def load_settings(
         raise ConfigError(
             "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM must be set together."
         )
+    if twilio[0] and not _TWILIO_ACCOUNT_SID.fullmatch(twilio[0]):
+        raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits.")
+    if twilio[2]:
+        sender = twilio[2].removeprefix("whatsapp:")
+        if not _ADDRESS_PATTERNS["whatsapp"].fullmatch(sender):
+            raise ConfigError(
+                f"TWILIO_WHATSAPP_FROM must be the WhatsApp sender's number, like whatsapp:+31201234567, not {twilio[2]!r}."
+            )
+        twilio[2] = f"whatsapp:{sender}"
 
     return Settings(
         database_url=get("MEEDOEN_DATABASE_URL") or Settings.database_url,
@@ -189,6 +206,11 @@ def load_settings(
         twilio_auth_token=twilio[1],
         twilio_whatsapp_from=twilio[2],
         twilio_api_base_url=get("TWILIO_API_BASE_URL") or Settings.twilio_api_base_url,
+        whatsapp_rate=_positive_number("MEEDOEN_WHATSAPP_RATE", get("MEEDOEN_WHATSAPP_RATE") or "80"),
+        whatsapp_chat_interval=_positive_number(
+            "MEEDOEN_WHATSAPP_CHAT_INTERVAL", get("MEEDOEN_WHATSAPP_CHAT_INTERVAL") or "1"
+        ),
+        whatsapp_templates=get("MEEDOEN_WHATSAPP_TEMPLATES"),
     )
 
 
@@ -202,3 +224,17 @@ def require_for_run(settings: Settings) -> None:
         raise ConfigError(
             "No channel is configured; set TELEGRAM_BOT_TOKEN or the TWILIO_* variables."
         )
+    if settings.whatsapp_enabled:
+        require_for_whatsapp(settings)
+
+
+def require_for_whatsapp(settings: Settings) -> None:
+    """What the WhatsApp channel needs, checked at start rather than at the first reminder:
+    a public URL for Twilio's webhooks and a valid templates file (see README "WhatsApp")."""
+    if not settings.public_url:
+        raise ConfigError(
+            "MEEDOEN_PUBLIC_URL is required for WhatsApp: Twilio delivers the men's messages to it."
+        )
+    from bot.channels.whatsapp.templates import load_templates
+
+    load_templates(settings.whatsapp_templates)

@@ -8,6 +8,7 @@ platform; channels turn their updates into ``Incoming`` and render ``Outgoing`` 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,23 +16,40 @@ from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
+import random
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot import broadcasts, outbox, waitlist
 from bot.channels.base import Outgoing
-from bot.config import Settings
+from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.store import conversations, coordinators, participants, updates
+from bot.schema import conversations as conversations_table
+from bot.schema import participants as participants_table
+from bot.schema import signups
+from bot.store import audiences, checkins, conversations, coordinators, meetings, participants, updates
 from bot.store import series as series_store
-from dialogs import conversation
-from dialogs.i18n import _, directed, use_locale
+from dialogs import router, scoring
+from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
     LANGUAGES,
+    AnswerOffer,
+    AskContact,
     Context,
+    CoordinatorView,
     EraseParticipant,
     Event,
     ForgetConversation,
     LeaveSeries,
+    MarkAttendance,
+    OfferView,
+    QueueBroadcast,
+    RecordCheckin,
     Reply,
+    Rsvp,
     SaveParticipant,
+    SendReport,
     SetArea,
     SetLanguage,
     SetName,
@@ -39,6 +57,7 @@ from dialogs.types import (
     SignUp,
     State,
     Step,
+    WakeAt,
 )
 
 log = logging.getLogger(__name__)
@@ -63,15 +82,17 @@ class Engine:
         db: Database,
         settings: Settings,
         *,
-        dialog: Dialog = conversation.handle,
+        dialog: Dialog = router.handle,
         now: Callable[[], datetime] = outbox.utcnow,
         on_queued: Callable[[str], None] = lambda channel: None,
+        on_queued_all: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.dialog = dialog
         self.now = now
         self.on_queued = on_queued
+        self.on_queued_all = on_queued_all
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
@@ -106,26 +127,55 @@ class Engine:
             if row is not None:
                 await participants.change(connection, row.id, last_inbound_at=now)
             state = await conversations.load(connection, incoming.channel, incoming.address)
-            context = await self._context(connection, incoming, row, now)
+            context = await self._context(connection, incoming, row, state, now)
             step = self.dialog(state, incoming.event, context)
             await self._apply(connection, incoming, row, step, now)
         return True
 
-    async def _context(self, connection: AsyncConnection, incoming: Incoming, row, now) -> Context:
+    async def _context(self, connection: AsyncConnection, incoming: Incoming, row, state: State, now) -> Context:
         view = await participants.view(connection, row) if row is not None else None
+        if view is not None:
+            offers = await waitlist.open_offers(connection, row.id, now)
+            view = dataclasses.replace(
+                view,
+                meetings=await meetings.for_participant(connection, row.id, now),
+                offers=tuple(OfferView(*offer) for offer in offers),
+            )
         mine = [signup.series_id for signup in view.signups] if view else []
+        mine += [offer.series_id for offer in view.offers] if view else []
         hint = (incoming.language_hint or "")[:2].lower()
+        is_coordinator = await coordinators.is_coordinator(connection, incoming.channel, incoming.address)
+        series_views = await series_store.views(connection, now, include=mine)
         return Context(
             now=now,
             timezone=self.settings.timezone,
             organisation=self.settings.organisation,
             areas=self.settings.areas,
             participant=view,
-            series=await series_store.views(connection, now, include=mine),
+            series=series_views,
             suggested_language=hint if hint in LANGUAGES else None,
-            is_coordinator=await coordinators.is_coordinator(
-                connection, incoming.channel, incoming.address
-            ),
+            is_coordinator=is_coordinator,
+            coordinator=await self._coordinator_view(connection, state, series_views, now) if is_coordinator else None,
+            checked_in_this_week=await checkins.has_checked_in(connection, self._marker(incoming, now)),
+        )
+
+    async def _coordinator_view(self, connection, state: State, series_views, now) -> CoordinatorView:
+        upcoming, past = await meetings.coordinator_meetings(connection, now)
+        keys = ["all", "noshow"]
+        keys += [f"{kind}:{s.id}" for s in series_views for kind in ("series", "waitlist")]
+        keys += [f"language:{code}" for code in LANGUAGES]
+        keys += [f"area:{n}" for n in range(len(self.settings.areas))]
+        chosen = state.get("coordinator", {}).get("audiences", [])
+        return CoordinatorView(
+            next_meetings=upcoming,
+            last_meetings=past,
+            audience_sizes=await audiences.sizes(connection, keys, self.settings.areas, now),
+            selected_count=await audiences.count(connection, chosen, self.settings.areas, now),
+        )
+
+    def _marker(self, incoming: Incoming, now: datetime) -> str:
+        return checkins.marker(
+            self.settings.secret_key.encode(), incoming.channel, incoming.address, checkins.iso_week(now)
         )
 
     async def _apply(
@@ -135,6 +185,7 @@ class Engine:
         channel, address = incoming.channel, incoming.address
         participant_id = row.id if row is not None else None
         keep_state = True
+        wake_at: WakeAt | None = None
         for effect in step.effects:
             if isinstance(effect, SaveParticipant):
                 if participant_id is None:
@@ -159,16 +210,45 @@ class Engine:
                 )
             elif isinstance(effect, LeaveSeries):
                 await series_store.leave(connection, participant_id, effect.series_id)
+                await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
             elif isinstance(effect, EraseParticipant):
+                freed = await connection.scalars(
+                    select(signups.c.series_id).where(
+                        signups.c.participant_id == participant_id, signups.c.status == "confirmed"
+                    )
+                )
+                freed = list(freed)
                 await participants.erase(connection, channel, address)
+                for series_id in freed:
+                    await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
                 keep_state = False
             elif isinstance(effect, ForgetConversation):
                 await conversations.forget(connection, channel, address)
                 keep_state = False
+            elif isinstance(effect, Rsvp):
+                await meetings.answer(connection, participant_id, effect.meeting_id, effect.answer, now)
+            elif isinstance(effect, AnswerOffer):
+                await waitlist.answer(
+                    connection, effect.offer_id, participant_id, effect.accept, now, self.settings.timezone
+                )
+            elif isinstance(effect, RecordCheckin):
+                await self._record_checkin(connection, incoming, row, effect, now)
+            elif isinstance(effect, AskContact):
+                await self._ask_contact(connection, incoming, row, now)
+            elif isinstance(effect, WakeAt):
+                wake_at = effect
+            elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
+                await self._coordinator_effect(connection, incoming, row, effect, now)
             elif not isinstance(effect, Reply):
                 raise TypeError(f"unknown effect {type(effect).__name__}")
         if keep_state:
             await conversations.save(connection, channel, address, step.state, now)
+            if wake_at is not None:
+                await connection.execute(
+                    update(conversations_table)
+                    .where(conversations_table.c.channel == channel, conversations_table.c.address == address)
+                    .values(wake_at=wake_at.at)
+                )
         for effect in step.effects:
             if isinstance(effect, Reply):
                 await outbox.enqueue(
@@ -180,6 +260,83 @@ class Engine:
                     priority=outbox.REPLY,
                     now=now,
                 )
+
+    async def _record_checkin(self, connection, incoming: Incoming, row, effect: RecordCheckin, now) -> None:
+        """Store the answers with nothing that names him (see bot.store.checkins)."""
+        scores = scoring.score(effect.items)
+        values = {f"item{n}": answer for n, answer in enumerate(effect.items, start=1)}
+        values.update(
+            language=effect.language,
+            area=row.area if row is not None else None,
+            emotional=scores.emotional,
+            social=scores.social,
+            total=scores.total,
+            took_part=None if effect.took_part is None else int(effect.took_part),
+            worthwhile=effect.worthwhile,
+        )
+        await checkins.record(connection, self._marker(incoming, now), checkins.iso_week(now), values)
+
+    async def _ask_contact(self, connection, incoming: Incoming, row, now) -> None:
+        """Tell every coordinator that he asked to be contacted, and nothing else. The message
+        waits a random 10 to 60 minutes, so its timing does not point at a check-in."""
+        name = row.name if row is not None and row.name else None
+        for coordinator in await coordinators.all_ids(connection):
+            channel, address = parse_address(coordinator)
+            language = await connection.scalar(
+                select(participants_table.c.language).where(
+                    participants_table.c.channel == channel, participants_table.c.address == address
+                )
+            )
+            with use_locale(language or "nl"):
+                text = fill(
+                    _("%(name)s (%(channel)s %(address)s) would like a coordinator to get in touch."),
+                    name=name or _("A participant"),
+                    channel=incoming.channel,
+                    address=incoming.address,
+                )
+                await outbox.enqueue(
+                    connection,
+                    channel=channel,
+                    address=address,
+                    message=Outgoing(directed(text)),
+                    kind="notice",
+                    priority=outbox.BULK,
+                    now=now,
+                    not_before=now + timedelta(minutes=random.randint(10, 60)),
+                )
+
+    async def _coordinator_effect(self, connection, incoming: Incoming, row, effect, now) -> None:
+        """Coordinator effects, checked again here: only a coordinator's chat may cause them."""
+        if not await coordinators.is_coordinator(connection, incoming.channel, incoming.address):
+            log.warning("engine: %s from a non-coordinator %s chat refused", type(effect).__name__, incoming.channel)
+            return
+        if isinstance(effect, MarkAttendance):
+            await meetings.mark_attendance(connection, effect.participant_id, effect.meeting_id, effect.present, now)
+        elif isinstance(effect, QueueBroadcast):
+            await broadcasts.create(
+                connection,
+                created_by=f"{incoming.channel}:{incoming.address}",
+                audience_keys=effect.audiences,
+                texts=effect.texts,
+                invite_series_id=effect.invite_series_id,
+                areas=self.settings.areas,
+                now=now,
+            )
+            self.on_queued_all()
+        else:
+            from bot import report  # matplotlib is heavy: import it only when a report is asked for
+
+            language = row.language if row is not None else "nl"
+            message = await report.coordinator_report(connection, self.settings, language)
+            await outbox.enqueue(
+                connection,
+                channel=incoming.channel,
+                address=incoming.address,
+                message=message,
+                kind="reply",
+                priority=outbox.REPLY,
+                now=now,
+            )
 
     async def _apologise(self, incoming: Incoming) -> None:
         """After an internal error: a kind word in his language rather than silence."""

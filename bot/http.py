@@ -1,4 +1,5 @@
-"""The HTTP app: one Starlette app for the Telegram webhook, health, and the demo page."""
+"""The HTTP app: one Starlette app for the Telegram and WhatsApp webhooks, health, and the
+demo page."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
     telegram = service.channels.get("telegram")
     if telegram is not None and service.settings.webhooks:
         routes.append(Route("/telegram", telegram.webhook, methods=["POST"]))
+    whatsapp = service.channels.get("whatsapp")
+    if whatsapp is not None:
+        routes.append(Route("/whatsapp", whatsapp.webhook, methods=["POST"]))
+        routes.append(Route("/whatsapp/status", whatsapp.status_callback, methods=["POST"]))
+        routes.append(Route("/whatsapp/media/{token}", whatsapp.media, methods=["GET"]))
     demo = service.channels.get("demo")
     if demo is not None:
         from bot.demo import demo_routes

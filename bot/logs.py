@@ -43,6 +43,8 @@ def configure(settings: Settings, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token. aiosqlite
+    # and SQLAlchemy's engine log SQL with its parameters at DEBUG/INFO: conversation states
+    # (a check-in under way) and message texts; keep them quiet even when DEBUG is asked for.
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

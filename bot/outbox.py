@@ -10,13 +10,16 @@ request) → deleted (replies) or ``sent`` (bulk, text wiped). If the process di
 ``sending`` was committed and before the outcome was, nobody can tell whether the platform
 got the request (Telegram has no idempotency key). Such rows are marked ``uncertain`` at the
 next start, logged, and **not** resent: we prefer a rare missing message over a doubled one.
-The window is one HTTP round trip of the messages in flight at that instant.
+Only messages whose send slot has come are claimed, so ``sending`` is committed right before
+their HTTP request: the window is one HTTP round trip of the messages in flight at that
+instant (at most ``GROUP_SIZE``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -36,9 +39,9 @@ log = logging.getLogger(__name__)
 
 REPLY, BULK = 0, 1
 MAX_ATTEMPTS = 5
-GROUP_HORIZON = 0.05  # seconds of send slots booked at once
-GROUP_SIZE = 64  # messages in flight at once
+GROUP_SIZE = 16  # messages in flight at once (bounds what a crash can leave uncertain)
 WINDOW = 500  # due rows read per query
+RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 
 Now = Callable[[], datetime]
 
@@ -122,6 +125,10 @@ class OutboxSender:
         self.pacer = Pacer(channel.rate, channel.chat_interval)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._window: list[dict] = []  # due rows read ahead, in sending order
+        self._in_flight: set[asyncio.Task] = set()
+        self._results: list[tuple[dict, DeliveryError | None]] = []
+        self._results_ready = asyncio.Event()
 
     async def start(self) -> None:
         await self.recover()
@@ -159,17 +166,67 @@ class OutboxSender:
         return len(ids)
 
     async def _run(self) -> None:
-        while True:
-            try:
-                sent_any = await self.drain_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox %s: sender error; retrying in 1 s", self.channel.name)
-                await asyncio.sleep(1)
-                continue
-            if not sent_any:
+        recorder = asyncio.create_task(self._record_loop(), name=f"outbox-{self.channel.name}-results")
+        try:
+            while True:
+                try:
+                    await self._step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox %s: sender error; retrying in 1 s", self.channel.name)
+                    self._window = []
+                    await asyncio.sleep(1)
+        finally:
+            if self._in_flight:  # let requests under way finish, so their outcome is recorded
+                await asyncio.wait(self._in_flight, timeout=10)
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            if self._results:
+                await self._record(self._take_results())
+
+    async def _step(self) -> None:
+        """Claim the rows whose send slot has come, start their requests, and return; the
+        results are recorded by ``_record_loop`` as they arrive."""
+        if self._wake.is_set():  # new rows: a reply may now outrank the window
+            self._wake.clear()
+            self._window = []
+        if not self._window:
+            self._window = await self._load_window()
+            if not self._window:
                 await self._idle()
+                return
+        if len(self._in_flight) >= GROUP_SIZE:
+            # Refill in batches, not one by one: each claim is a transaction.
+            while len(self._in_flight) > GROUP_SIZE // 2:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return
+        ready, waiting = [], []
+        for row in self._window:
+            if len(ready) < GROUP_SIZE - len(self._in_flight) and self.pacer.take(row["address"]):
+                ready.append(row)
+            else:
+                waiting.append(row)
+        self._window = waiting
+        if not ready:
+            pause = max(
+                self.pacer.channel_ready_in(),
+                min((self.pacer.chat_ready_in(row["address"]) for row in waiting), default=0.0),
+            )
+            await self._sleep(min(max(pause, 0.001), 0.25))
+            return
+        await self._claim(ready)
+        for row in ready:
+            task = asyncio.create_task(self._send_one(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake early when new rows arrive."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
 
     async def _idle(self) -> None:
         """Sleep until woken, until the next delayed row is due, or for at most a second."""
@@ -182,25 +239,11 @@ class OutboxSender:
         timeout = 1.0
         if next_due is not None:
             timeout = min(max((next_due - self.now()).total_seconds(), 0.0), 1.0)
-        timeout = max(timeout, self.pacer.channel_ready_in())
-        self._wake.clear()
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-        except asyncio.TimeoutError:
-            pass
+        await self._sleep(max(timeout, self.pacer.channel_ready_in()))
 
-    async def drain_once(self) -> bool:
-        """Send one group of due messages; False when nothing could be sent now."""
-        group = await self._claim_group()
-        if not group:
-            return False
-        results = await asyncio.gather(*(self._send(row, delay) for row, delay in group))
-        await self._record(results)
-        return True
-
-    async def _claim_group(self) -> list[tuple[dict, float]]:
+    async def _load_window(self) -> list[dict]:
+        """Up to ``WINDOW`` due rows, replies first; bulk rows for stopped men are skipped."""
         async with self.db.transaction() as connection:
-            now = self.now()
             rows = (
                 await connection.execute(
                     select(
@@ -224,47 +267,57 @@ class OutboxSender:
                     .where(
                         outbox.c.channel == self.channel.name,
                         outbox.c.status == "pending",
-                        outbox.c.not_before <= now,
+                        outbox.c.not_before <= self.now(),
                     )
                     .order_by(outbox.c.priority, outbox.c.id)
                     .limit(WINDOW)
                 )
             ).mappings().all()
-            skipped = [
-                r["id"] for r in rows if r["priority"] == BULK and r["participant_status"] == "stopped"
-            ]
-            group: list[tuple[dict, float]] = []
-            for row in rows:
-                if row["id"] in skipped or len(group) >= GROUP_SIZE:
-                    continue
-                delay = self.pacer.book(row["address"], GROUP_HORIZON)
-                if delay is not None:
-                    group.append((dict(row), delay))
-                elif self.pacer.channel_ready_in() > GROUP_HORIZON:
-                    break
+            skipped = [r["id"] for r in rows if r["priority"] == BULK and r["participant_status"] == "stopped"]
             if skipped:
                 await connection.execute(
                     update(outbox).where(outbox.c.id.in_(skipped)).values(status="skipped", payload="{}")
                 )
-            if group:
-                await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([row["id"] for row, _ in group]))
-                    .values(status="sending", attempts=outbox.c.attempts + 1)
-                )
-        return group
+        return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _send(self, row: dict, delay: float) -> tuple[dict, DeliveryError | None]:
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async def _claim(self, rows: list[dict]) -> None:
+        """Commit ``sending`` for rows whose requests start now (see the guarantee above)."""
+        async with self.db.transaction() as connection:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([row["id"] for row in rows]))
+                .values(status="sending", attempts=outbox.c.attempts + 1)
+            )
+
+    async def _send_one(self, row: dict) -> None:
+        # Await first: ``self._results`` may be swapped for a new list while we wait.
+        outcome = await self._send(row)
+        self._results.append(outcome)
+        self._results_ready.set()
+
+    async def _send(self, row: dict) -> tuple[dict, DeliveryError | None]:
         try:
-            await self.channel.deliver(row["address"], decode(row["payload"]))
+            message = dataclasses.replace(decode(row["payload"]), kind=row["kind"], outbox_id=row["id"])
+            await self.channel.deliver(row["address"], message)
         except DeliveryError as error:
             return row, error
         except Exception as error:  # a bug or an unexpected library error: retry later
             log.error("outbox %s: message %d: unexpected %s", self.channel.name, row["id"], type(error).__name__)
             return row, DeliveryError("transient", type(error).__name__)
         return row, None
+
+    def _take_results(self) -> list[tuple[dict, DeliveryError | None]]:
+        results, self._results = self._results, []
+        return results
+
+    async def _record_loop(self) -> None:
+        """Record outcomes as they come, many per transaction when they come quickly."""
+        while True:
+            await self._results_ready.wait()
+            await asyncio.sleep(RECORD_COALESCE)  # let a burst of outcomes share a transaction
+            self._results_ready.clear()
+            if self._results:
+                await self._record(self._take_results())
 
     async def _record(self, results: list[tuple[dict, DeliveryError | None]]) -> None:
         now = self.now()
@@ -318,6 +371,10 @@ class OutboxSender:
                 )
                 .values(status="skipped", payload="{}")
             )
+        elif error.kind == "held":  # see "Held messages" below
+            await connection.execute(
+                update(outbox).where(where).values(status="held", attempts=row["attempts"], error=error.code)
+            )
         elif error.kind == "transient" and row["attempts"] + 1 < MAX_ATTEMPTS:
             await connection.execute(
                 update(outbox)
@@ -329,3 +386,37 @@ class OutboxSender:
                 update(outbox).where(where).values(status="failed", error=error.code, payload="{}")
             )
 
+
+# --- Held messages ------------------------------------------------------------------------------
+# A channel that may not send a message yet (WhatsApp outside its 24-hour window, for a language
+# without an approved template) raises ``DeliveryError("held")``: the row keeps its text and
+# waits as ``held``, counted as still open, until the channel releases it (he answered, the
+# window is open) or it expires. The caller wakes the channel's sender after a release.
+
+HOLD_FOR = timedelta(days=7)
+"""A held message older than this is dropped: a reminder or an invite that waited a week for
+an answer is no longer worth sending."""
+
+
+async def release_held(connection: AsyncConnection, channel: str, address: str, now: datetime) -> int:
+    """Everything held for ``address`` goes back in line, due now; returns how many."""
+    result = await connection.execute(
+        update(outbox)
+        .where(outbox.c.channel == channel, outbox.c.address == address, outbox.c.status == "held")
+        .values(status="pending", not_before=now)
+    )
+    return result.rowcount
+
+
+async def expire_held(connection: AsyncConnection, channel: str, now: datetime) -> int:
+    """Held messages older than ``HOLD_FOR`` become ``expired``, their text wiped."""
+    result = await connection.execute(
+        update(outbox)
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.status == "held",
+            outbox.c.created_at < now - HOLD_FOR,
+        )
+        .values(status="expired", payload="{}")
+    )
+    return result.rowcount

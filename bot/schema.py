@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -281,4 +282,43 @@ checkin_markers = Table(
     # without MEEDOEN_SECRET_KEY, which is never stored in the database.
     Column("marker", String(64), primary_key=True),
     sqlite_with_rowid=False,
+)
+
+# --- WhatsApp (bot/channels/whatsapp) --------------------------------------------------------
+# Both tables hang off rows that erasure deletes (ON DELETE CASCADE), so /delete and a refused
+# consent take them along without the store having to know about WhatsApp.
+
+whatsapp_messages = Table(
+    "whatsapp_messages",
+    metadata,
+    # One row per message handed to Twilio, so that its status callbacks can update the outbox.
+    Column("sid", String(34), primary_key=True),  # Twilio's MessageSid, "SM" + 32 hex
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE")),
+    Column("path", String(16), nullable=False),  # session | template | opener
+    Column("kind", String(16), nullable=False),  # the outbox kind: reply, reminder, ...
+    # The part as sent (outbox JSON), kept only until it is delivered, so that a message
+    # WhatsApp refuses for the 24-hour window (63016) can go again as a template.
+    Column("payload", Text),
+    Column("status", String(16), nullable=False),  # queued | sent | delivered | read | failed | undelivered
+    Column("error", String(16)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_whatsapp_messages_outbox_id", "outbox_id"),
+    Index("ix_whatsapp_messages_created_at", "created_at"),
+)
+
+whatsapp_choices = Table(
+    "whatsapp_choices",
+    metadata,
+    # The numbered choices he was shown last, so that a typed "2" means what he saw as 2
+    # (a reminder's answers as well as the conversation's own question).
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("question", Integer, nullable=False),
+    Column("options", Text, nullable=False),  # JSON: [[label, key], ...]
+    Column("shown_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["channel", "address"],
+        ["conversations.channel", "conversations.address"],
+        ondelete="CASCADE",
+    ),
 )

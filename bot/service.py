@@ -2,7 +2,7 @@
 
 Nothing is created at import time; ``Service(settings)`` builds the parts and ``start()``
 brings them up in order (migrations → coordinators from the environment → senders →
-channels), ``stop()`` takes them down in reverse.
+scheduler → channels), ``stop()`` takes them down in reverse.
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ import logging
 from datetime import datetime
 from typing import Callable
 
+from sqlalchemy import select, update
+
+from bot import waitlist
+from bot.broadcasts import ProgressReporter
 from bot.channels.base import Channel
 from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.engine import Engine
+from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
+from bot.schema import conversations
 from bot.store import coordinators
+from dialogs.types import Timer
+from scheduler import checkin_offers, followups, reminders
+from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +40,86 @@ class Service:
         self.settings = settings
         self.now = now
         self.db = Database(settings.database_url)
-        self.engine = Engine(self.db, settings, now=now, on_queued=self.wake)
+        self.engine = Engine(
+            self.db, settings, now=now, on_queued=self.wake, on_queued_all=self.wake_all
+        )
         self.channels: dict[str, Channel] = {}
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
 
             self.channels["telegram"] = TelegramChannel(settings, self.engine.handle)
+        if settings.whatsapp_enabled:
+            from bot.channels.whatsapp.channel import WhatsAppChannel
+
+            self.channels["whatsapp"] = WhatsAppChannel(
+                settings, self.db, self.engine.handle, now=now, on_queued=self.wake
+            )
         for make_channel in extra_channels:  # each is called with the engine's handler
             channel = make_channel(self.engine.handle)
             self.channels[channel.name] = channel
         self.senders = {
             name: OutboxSender(self.db, channel, now) for name, channel in self.channels.items()
         }
+        self.progress = ProgressReporter(self.db, self.wake)
+        self.scheduler = Scheduler(
+            [
+                ("reminders", self._reminders),
+                ("missed-you", self._missed_you),
+                ("waitlist offers", self._expire_offers),
+                ("wake-ups", self._wake_conversations),
+                ("check-in offers", self._checkin_offers),
+                ("broadcast progress", self.progress.run_once),
+                ("log truncation", lambda now: self.db.truncate_log()),
+            ],
+            now=now,
+            next_due=lambda at: reminders.next_due(self.db, settings, at),
+        )
 
     def wake(self, channel: str) -> None:
         sender = self.senders.get(channel)
         if sender is not None:
             sender.wake()
+
+    def wake_all(self) -> None:
+        for sender in self.senders.values():
+            sender.wake()
+
+    # --- scheduled jobs (see scheduler.runner) ---------------------------------------------
+
+    async def _reminders(self, now: datetime) -> None:
+        if await reminders.queue_due_reminders(self.db, self.settings, now):
+            self.wake_all()
+
+    async def _missed_you(self, now: datetime) -> None:
+        if await followups.queue_missed_you(self.db, self.settings, now):
+            self.wake_all()
+
+    async def _expire_offers(self, now: datetime) -> None:
+        async with self.db.transaction() as connection:
+            lapsed = await waitlist.expire(connection, now, self.settings.timezone)
+        if lapsed:
+            self.wake_all()
+
+    async def _checkin_offers(self, now: datetime) -> None:
+        if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
+            self.wake_all()
+
+    async def _wake_conversations(self, now: datetime) -> None:
+        """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
+        async with self.db.transaction() as connection:
+            due = list(
+                await connection.execute(
+                    select(conversations.c.channel, conversations.c.address).where(
+                        conversations.c.wake_at <= now
+                    )
+                )
+            )
+            if due:
+                await connection.execute(
+                    update(conversations).where(conversations.c.wake_at <= now).values(wake_at=None)
+                )
+        for channel, address in due:
+            await self.engine.handle(Incoming(channel=channel, address=address, event=Timer("wake")))
 
     async def start(self) -> None:
         await self.db.upgrade()
@@ -57,6 +128,7 @@ class Service:
                 await coordinators.add(connection, *parse_address(item), self.now())
         for sender in self.senders.values():
             await sender.start()
+        await self.scheduler.start()
         for channel in self.channels.values():
             start = getattr(channel, "start", None)
             if start is not None:
@@ -68,6 +140,7 @@ class Service:
             stop = getattr(channel, "stop", None)
             if stop is not None:
                 await stop()
+        await self.scheduler.stop()
         for sender in self.senders.values():
             await sender.stop()
         await self.db.close()

@@ -604,3 +604,8 @@ def _privacy_text(ctx: Context) -> str:
         ),
         organisation=ctx.organisation,
     )
+
+
+def join_series(state: State, series_id: int, ctx: Context) -> Step:
+    """An invite's "Sign me up": a seat if one is free, else the waiting list."""
+    return _series_chosen({**state, "at": "series"}, series_id, ctx, waitlist_ok=True)

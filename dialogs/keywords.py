@@ -5,20 +5,36 @@ from __future__ import annotations
 
 import unicodedata
 
+from dialogs.typed import fold
 from dialogs.types import Command, Event, Text
 
-KEYWORDS: dict[str, str] = {
-    # stop
-    "stop": "stop", "stoppen": "stop", "jooji": "stop", "توقف": "stop", "ستوب": "stop",
-    # start
-    "start": "start", "begin": "start", "bilow": "start", "ابدأ": "start", "ابدا": "start",
-    # help
-    "help": "help", "hulp": "help", "caawin": "help", "caawimo": "help", "مساعدة": "help",
-    # delete
-    "delete": "delete", "verwijder": "delete", "verwijderen": "delete", "tirtir": "delete",
-    "احذف": "delete", "حذف": "delete",
+_WORDS: dict[str, tuple[str, ...]] = {
+    "stop": (
+        "stop", "stoppen", "afmelden", "unsubscribe",  # nl, en
+        "jooji", "joogso", "istaag",  # so
+        "توقف", "ستوب", "ايقاف", "قف",  # ar
+    ),
+    "start": (
+        "start", "begin", "beginnen",  # nl, en
+        "bilow", "bilaw",  # so
+        "ابدأ", "ابدا", "بدء", "ابدء",  # ar
+    ),
+    "help": (
+        "help", "hulp", "info",  # nl, en
+        "caawin", "caawimo", "i caawi",  # so
+        "مساعدة", "ساعدني",  # ar
+    ),
+    "delete": (
+        "delete", "verwijder", "verwijderen", "wis", "wissen",  # nl, en
+        "tirtir", "masax",  # so
+        "احذف", "حذف", "امسح",  # ar
+    ),
 }
-"""One lower-case word → command. Only a message that is exactly one of these words counts."""
+
+KEYWORDS: dict[str, str] = {fold(word): command for command, words in _WORDS.items() for word in words}
+"""A folded word (see ``dialogs.typed.fold``: case, accents, Arabic vowel marks and letter
+variants, punctuation and emoji ignored) → command. Only a message that is exactly one of
+these words counts, so "stop" ends the messages but "stop at 7" is just text."""
 
 
 def as_command(event: Event) -> Event:
@@ -32,5 +48,5 @@ def as_command(event: Event) -> Event:
         if name.isascii() and name.isalnum():
             return Command(name, argument.strip())
         return event
-    command = KEYWORDS.get(text.casefold().strip(".!"))
+    command = KEYWORDS.get(fold(text))
     return Command(command) if command else event

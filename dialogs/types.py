@@ -95,6 +95,28 @@ class SeriesView:
 
 
 @dataclass(frozen=True)
+class MeetingView:
+    """One of his upcoming meetings (or the one that just passed), with his answer."""
+
+    id: int
+    series_id: int
+    series_name: str
+    location: str
+    starts_at: datetime  # UTC
+    rsvp: str | None = None  # "coming" | "not_coming"
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """A seat offered to him from the waiting list, open until ``expires_at``."""
+
+    id: int
+    series_id: int
+    series_name: str
+    expires_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
 class SignupView:
     series_id: int
     status: str  # "confirmed" | "waitlist"
@@ -108,6 +130,8 @@ class ParticipantView:
     area: str | None
     status: str  # "active" | "stopped"
     signups: tuple[SignupView, ...] = ()
+    meetings: tuple[MeetingView, ...] = ()  # his confirmed series' meetings, from yesterday on
+    offers: tuple[OfferView, ...] = ()  # open waiting-list offers
 
 
 @dataclass(frozen=True)
@@ -122,9 +146,42 @@ class Context:
     series: tuple[SeriesView, ...] = ()
     suggested_language: str | None = None  # e.g. Telegram's language_code, never decisive
     is_coordinator: bool = False
+    coordinator: "CoordinatorView | None" = None  # loaded only for coordinators
+    checked_in_this_week: bool = False
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
+
+
+@dataclass(frozen=True)
+class RsvpLine:
+    name: str | None
+    language: str
+    answer: str | None  # "coming" | "not_coming" | None (no answer yet)
+    participant_id: int
+    present: bool | None = None  # attendance, once ticked
+
+
+@dataclass(frozen=True)
+class CoordinatorMeeting:
+    """A meeting as a coordinator sees it: who is signed up, who said what, who came."""
+
+    id: int
+    series_id: int
+    series_name: str
+    starts_at: datetime
+    lines: tuple[RsvpLine, ...]
+
+
+@dataclass(frozen=True)
+class CoordinatorView:
+    """What a coordinator's chat may show: next and last meeting per series, and how many
+    people each broadcast audience reaches."""
+
+    next_meetings: tuple[CoordinatorMeeting, ...] = ()
+    last_meetings: tuple[CoordinatorMeeting, ...] = ()
+    audience_sizes: dict[str, int] = field(default_factory=dict)
+    selected_count: int = 0  # people in the union of the audiences chosen so far
 
 
 # --- Effects ---------------------------------------------------------------------------
@@ -199,6 +256,65 @@ class ForgetConversation:
     """Drop the conversation state, e.g. after consent was refused."""
 
 
+@dataclass(frozen=True)
+class Rsvp:
+    meeting_id: int
+    answer: str  # "coming" | "not_coming"
+
+
+@dataclass(frozen=True)
+class AnswerOffer:
+    offer_id: int
+    accept: bool
+
+
+@dataclass(frozen=True)
+class MarkAttendance:
+    meeting_id: int
+    participant_id: int
+    present: bool
+
+
+@dataclass(frozen=True)
+class QueueBroadcast:
+    """Send ``texts`` (language → text; Dutch required) to everyone in any of ``audiences``
+    (keys like "all", "series:3", "waitlist:3", "language:so", "area:Osdorp", "noshow"),
+    once per person, optionally with a "Sign me up" button for ``invite_series_id``."""
+
+    audiences: tuple[str, ...]
+    texts: dict[str, str]
+    invite_series_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordCheckin:
+    """A finished check-in, to be stored anonymously (see the privacy model). Items are the
+    six De Jong Gierveld answers: 0 = yes, 1 = more or less, 2 = no, None = skipped."""
+
+    items: tuple[int | None, ...]
+    took_part: bool | None
+    worthwhile: int | None
+    language: str
+
+
+@dataclass(frozen=True)
+class AskContact:
+    """He asked a coordinator to get in touch. Only this request reaches a coordinator,
+    never his answers."""
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """A coordinator asked for the report; the engine builds it and sends chart and text."""
+
+
+@dataclass(frozen=True)
+class WakeAt:
+    """Send this conversation a ``Timer("wake")`` at ``at`` (UTC); ``None`` cancels."""
+
+    at: datetime | None
+
+
 Effect = Union[
     Reply,
     SaveParticipant,
@@ -210,7 +326,19 @@ Effect = Union[
     LeaveSeries,
     EraseParticipant,
     ForgetConversation,
+    Rsvp,
+    AnswerOffer,
+    MarkAttendance,
+    QueueBroadcast,
+    RecordCheckin,
+    AskContact,
+    SendReport,
+    WakeAt,
 ]
+
+STANDING = 0
+"""The question number of a *standing* button (a reminder's "I'm coming", an invite's "Sign
+me up"): valid whatever question is open, checked against the context instead."""
 
 
 @dataclass(frozen=True)

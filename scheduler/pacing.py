@@ -33,18 +33,20 @@ class Pacer:
     def now(self) -> float:
         return self._monotonic()
 
-    def book(self, address: str, horizon: float) -> float | None:
-        """Book the next channel slot for ``address`` if it starts within ``horizon`` seconds
-        and the chat is free by then; returns the delay until the slot, or ``None``."""
+    def take(self, address: str) -> bool:
+        """Book the current slot for ``address`` if the channel and that chat are both free
+        now; False (nothing booked) otherwise."""
         now = self.now()
-        at = max(self._next_slot, now)
-        if at - now > horizon or self._chat_free.get(address, 0.0) > at:
-            return None
-        self._next_slot = at + self.spacing
-        self._chat_free[address] = at + self.chat_interval
+        if self._next_slot > now or self._chat_free.get(address, 0.0) > now:
+            return False
+        self._next_slot = now + self.spacing
+        self._chat_free[address] = now + self.chat_interval
         if len(self._chat_free) > 50_000:
             self._forget_idle_chats(now)
-        return at - now
+        return True
+
+    def chat_ready_in(self, address: str) -> float:
+        return max(self._chat_free.get(address, 0.0) - self.now(), 0.0)
 
     def channel_ready_in(self) -> float:
         return max(self._next_slot - self.now(), 0.0)

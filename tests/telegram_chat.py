@@ -27,9 +27,10 @@ def telegram_settings(settings: Settings, tg: FakeTelegram, **changes) -> Settin
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, *, http: bool = False):
-    """The service started (and, with ``http``, its HTTP app served on ``settings``' port)."""
-    service = Service(settings)
+async def running(settings: Settings, *, http: bool = False, now=None):
+    """The service started (and, with ``http``, its HTTP app served on ``settings``' port);
+    ``now`` is an injectable clock."""
+    service = Service(settings, now=now) if now is not None else Service(settings)
     await service.start()
     server = None
     task = None

@@ -135,3 +135,20 @@ async def rows_mentioning(db, needles, participant_id=None):
                 ):
                     found.append((table, dict(row)))
     return found
+
+
+async def test_erased_data_is_gone_from_the_file_bytes(db, tmp_path):
+    """Not only the tables: the database file and its write-ahead log hold no trace either
+    (secure_delete zeroes freed space; the scheduler truncates the log on every tick)."""
+    async with db.transaction() as connection:
+        pid = await participants.create(connection, "telegram", "987654321", "so", NOW)
+        await participants.change(connection, pid, name="Zakariye-Xasan")
+        await conversations.save(connection, "telegram", "987654321", {"checkin": {"answers": [2, 1]}}, NOW)
+    await db.truncate_log()
+    async with db.transaction() as connection:
+        await participants.erase(connection, "telegram", "987654321")
+    await db.truncate_log()
+    for path in tmp_path.glob("meedoen.db*"):
+        data = path.read_bytes()
+        assert b"Zakariye-Xasan" not in data, path.name
+        assert b"987654321" not in data, path.name

@@ -16,6 +16,10 @@ class Outgoing:
     options: tuple[Option, ...] = ()
     question: int = 0
     image: bytes | None = None  # a PNG (reports)
+    # Set by the outbox when it hands the message to a channel (not stored in the payload):
+    # WhatsApp needs the kind for its 24-hour window and the row for status callbacks.
+    kind: str = "reply"
+    outbox_id: int | None = None
 
 
 class DeliveryError(Exception):
@@ -25,6 +29,8 @@ class DeliveryError(Exception):
     - ``rate_limited``: pause the whole channel for ``retry_after`` seconds, then retry;
     - ``transient``: timeout or server error; retry with backoff, then give up;
     - ``rejected``: the platform refused this message (400); do not retry.
+    - ``held``: not sendable yet (WhatsApp's 24-hour window); the row waits as ``held``
+      until the channel releases it (``bot.outbox.release_held``).
     """
 
     def __init__(self, kind: str, code: str, retry_after: float = 0.0) -> None:

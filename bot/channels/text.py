@@ -8,10 +8,11 @@ def split_text(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     rest = text
     while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
+        window = rest[: limit + 1]  # a break right after the limit still counts
+        cut = next(
+            (at for at in (window.rfind(mark, 0, limit + 1) for mark in ("\n\n", "\n", " ")) if at >= limit // 2),
+            limit,
+        )
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     parts.append(rest)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import meetings, participants, series, signups
+from bot.schema import meetings, participants, series, signups, waitlist_offers
 from dialogs.types import SeriesView
 from scheduler.calendar import weekly_meetings
 
@@ -61,11 +61,18 @@ async def add(connection: AsyncConnection, new: NewSeries, zone: str, now: datet
 
 
 def _confirmed_count():
-    return (
+    """Seats taken: confirmed sign-ups plus seats held by an open waiting-list offer."""
+    confirmed = (
         select(func.count())
         .where(signups.c.series_id == series.c.id, signups.c.status == "confirmed")
         .scalar_subquery()
     )
+    held = (
+        select(func.count())
+        .where(waitlist_offers.c.series_id == series.c.id, waitlist_offers.c.status == "open")
+        .scalar_subquery()
+    )
+    return confirmed + held
 
 
 def _waitlist_count():
@@ -190,21 +197,30 @@ async def sign_up(
     )
     if existing is not None:
         return existing
-    row = await get(connection, series_id)
-    confirmed = await connection.scalar(
-        select(func.count()).where(
-            and_(signups.c.series_id == series_id, signups.c.status == "confirmed")
-        )
-    )
-    if not waitlist and confirmed >= row.capacity:
+    full = await free_seats(connection, series_id) <= 0
+    if not waitlist and full:
         raise SeatUnavailable(series_id)
-    status = "waitlist" if waitlist or confirmed >= row.capacity else "confirmed"
+    status = "waitlist" if waitlist or full else "confirmed"
     await connection.execute(
         signups.insert().values(
             series_id=series_id, participant_id=participant_id, status=status, created_at=now
         )
     )
     return status
+
+
+async def free_seats(connection: AsyncConnection, series_id: int) -> int:
+    """Seats nobody holds: capacity less confirmed sign-ups and open offers (0 if closed)."""
+    row = (await connection.execute(select(series.c.capacity, series.c.status).where(series.c.id == series_id))).first()
+    if row is None or row.status != "open":
+        return 0
+    taken = await connection.scalar(
+        select(func.count()).where(signups.c.series_id == series_id, signups.c.status == "confirmed")
+    )
+    held = await connection.scalar(
+        select(func.count()).where(waitlist_offers.c.series_id == series_id, waitlist_offers.c.status == "open")
+    )
+    return row.capacity - taken - held
 
 
 async def leave(connection: AsyncConnection, participant_id: int, series_id: int) -> bool:

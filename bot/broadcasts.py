@@ -1,0 +1,173 @@
+"""Broadcasts: a coordinator's message to one or more audiences, once per person.
+
+``create`` resolves the audiences to a set of active participants (a man in two audiences is
+one recipient), renders each copy in his language (or Dutch with a note) and queues them all
+in one transaction, each with the dedupe key ``broadcast:<id>:<participant>``: a crash or
+restart never queues a second copy, and the outbox never sends one twice.
+``report_progress`` tells the coordinator how it goes and, at the end, the tally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import outbox
+from bot.channels.base import Outgoing
+from bot.config import parse_address
+from bot.database import Database
+from bot.schema import broadcasts, outbox as outbox_table, participants
+from bot.store import audiences
+from dialogs import notices
+from dialogs.i18n import _, directed, fill, use_locale
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 10.0  # seconds between progress messages to the coordinator
+OPEN_STATES = ("pending", "sending", "held")
+
+
+class BroadcastError(ValueError):
+    """The broadcast cannot be made (no Dutch text, unknown audience); one sentence."""
+
+
+async def create(
+    connection: AsyncConnection,
+    *,
+    created_by: str,
+    audience_keys: tuple[str, ...],
+    texts: dict[str, str],
+    invite_series_id: int | None,
+    areas: tuple[str, ...],
+    now: datetime,
+) -> tuple[int, int]:
+    """Queue a broadcast; returns (broadcast id, number of recipients)."""
+    texts = {language: text.strip() for language, text in texts.items() if text and text.strip()}
+    if "nl" not in texts:
+        raise BroadcastError("A broadcast needs a Dutch text (--text-nl).")
+    if not audience_keys:
+        raise BroadcastError("Choose at least one audience.")
+    try:
+        members = await audiences.members(connection, audience_keys, areas, now)
+    except audiences.UnknownAudience as error:
+        raise BroadcastError(f"Unknown audience {error.args[0]!r}; use all, series:ID, waitlist:ID, language:nl|ar|so|en, area:N or noshow.") from None
+    result = await connection.execute(
+        broadcasts.insert().values(
+            created_by=created_by,
+            created_at=now,
+            audience=json.dumps(list(audience_keys)),
+            texts=json.dumps(texts, ensure_ascii=False),
+            invite_series_id=invite_series_id,
+            recipients=len(members),
+            status="queued",
+        )
+    )
+    broadcast_id = result.inserted_primary_key[0]
+    rendered: dict[str, str] = {}
+    rows = []
+    for member in members:
+        if member.language not in rendered:
+            reply = notices.broadcast(member.language, texts, invite_series_id)
+            rendered[member.language] = outbox.encode(Outgoing(reply.text, reply.options, reply.question))
+        rows.append(
+            {
+                "channel": member.channel,
+                "address": member.address,
+                "priority": outbox.BULK,
+                "payload": rendered[member.language],
+                "kind": "broadcast",
+                "dedupe_key": f"broadcast:{broadcast_id}:{member.id}",
+                "ref": f"broadcast:{broadcast_id}",
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        await connection.execute(outbox_table.insert(), rows)
+    log.info("broadcast %d: %d recipients queued by %s", broadcast_id, len(rows), created_by.split(":")[0])
+    return broadcast_id, len(rows)
+
+
+def tally(counts: dict[str, int]) -> dict[str, int]:
+    """Outbox states → the coordinator's words. WhatsApp's status callbacks move a sent row on
+    to ``delivered`` or ``read``; a held message nobody released ends ``expired``."""
+    return {
+        "delivered": counts.get("sent", 0) + counts.get("delivered", 0) + counts.get("read", 0),
+        "failed": counts.get("failed", 0) + counts.get("uncertain", 0) + counts.get("expired", 0),
+        "blocked": counts.get("blocked", 0),
+        "skipped": counts.get("skipped", 0),
+        "waiting": sum(counts.get(state, 0) for state in OPEN_STATES),
+    }
+
+
+async def status(connection: AsyncConnection, broadcast_id: int) -> tuple[int, dict[str, int]]:
+    """(recipients, tally) of a broadcast, for progress bars."""
+    recipients = await connection.scalar(select(broadcasts.c.recipients).where(broadcasts.c.id == broadcast_id))
+    return recipients or 0, tally(await outbox.counts(connection, f"broadcast:{broadcast_id}"))
+
+
+class ProgressReporter:
+    """Tells each coordinator how his broadcast goes: every ``PROGRESS_EVERY`` seconds while
+    it runs, and the final tally when nothing is left to send."""
+
+    def __init__(self, db: Database, wake) -> None:
+        self.db = db
+        self.wake = wake
+        self._last: dict[int, datetime] = {}
+
+    async def run_once(self, now: datetime) -> None:
+        async with self.db.transaction() as connection:
+            running = list(await connection.execute(select(broadcasts).where(broadcasts.c.status == "queued")))
+            for row in running:
+                await self._one(connection, row, now)
+
+    async def _one(self, connection: AsyncConnection, row, now: datetime) -> None:
+        counts = tally(await outbox.counts(connection, f"broadcast:{row.id}"))
+        finished = counts["waiting"] == 0
+        last = self._last.get(row.id)
+        if not finished and last is not None and (now - last).total_seconds() < PROGRESS_EVERY:
+            return
+        self._last[row.id] = now
+        if finished:
+            await connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == row.id)
+                .values(status="done", tally=json.dumps(counts), finished_at=now)
+            )
+            self._last.pop(row.id, None)
+            log.info("broadcast %d: done %s", row.id, counts)
+        if ":" not in row.created_by or row.created_by.startswith("cli"):
+            return
+        channel, address = parse_address(row.created_by)
+        language = await connection.scalar(
+            select(participants.c.language).where(participants.c.channel == channel, participants.c.address == address)
+        )
+        with use_locale(language or "nl"):
+            if finished:
+                text = fill(
+                    _(
+                        "Broadcast %(id)s is finished: %(delivered)s delivered, %(failed)s failed, "
+                        "%(blocked)s blocked the assistant, %(skipped)s skipped because they stopped."
+                    ),
+                    id=row.id,
+                    **counts,
+                )
+            else:
+                done = row.recipients - counts["waiting"]
+                text = fill(_("Broadcast %(id)s: %(done)s of %(total)s handled so far."), id=row.id, done=done, total=row.recipients)
+            await outbox.enqueue(
+                connection,
+                channel=channel,
+                address=address,
+                message=Outgoing(directed(text)),
+                kind="reply",
+                priority=outbox.REPLY,
+                now=now,
+            )
+        self.wake(channel)

@@ -1,0 +1,407 @@
+"""The WhatsApp channel, through Twilio's Messages API.
+
+Inbound. ``POST /whatsapp`` (Twilio's incoming-message webhook): the ``X-Twilio-Signature``
+is checked with twilio's ``RequestValidator`` over ``MEEDOEN_PUBLIC_URL + "/whatsapp"`` and the
+form fields; a bad or missing one gets 403 and nothing is stored. The request is answered at
+once with empty TwiML; the work happens after, in a task (messages of one man in arrival order,
+different men concurrently), and the answers go out through the outbox and the REST API. The
+``MessageSid`` is the engine's update id, so a message Twilio delivers twice is handled once.
+A typed answer is matched against the numbered choices he was shown last, so "2" after a
+reminder answers the reminder, exactly as the button would on Telegram.
+
+Outbound. ``deliver`` follows WhatsApp's 24-hour rule::
+
+    he wrote less than 24 h ago ──▶ free-form text (numbered choices, or quick-reply buttons)
+    otherwise ──▶ an approved template for this kind and language, if one is configured
+              └─▶ otherwise (Somali, or no template fits): the opener template ("Show message")
+                  once a day, and the message is HELD; when he answers, it is released and
+                  goes out free-form in the window he just opened.
+
+The window is counted with a margin (``WINDOW_MARGIN``) so a message never races its end. If
+WhatsApp still answers 63016 (window closed), at once or in a status callback, the message goes
+again by the template path.
+
+Status callbacks. ``POST /whatsapp/status`` (signed the same way): delivered and read update the
+outbox row; failed and undelivered mark it failed, except that 21610 and 63014 stop him (as
+/stop does), 63016 re-routes the message, and 63018 / 429 pause the channel and retry it.
+
+Logs carry outbox ids, message SIDs and error codes; never texts, numbers or tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+import aiohttp
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot import outbox
+from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.whatsapp import errors, render, store
+from bot.channels.whatsapp.templates import load_templates
+from bot.config import Settings, require_for_whatsapp
+from bot.database import Database
+from bot.engine import Incoming
+from dialogs import keywords
+from dialogs.typed import match_option
+from dialogs.types import ChoiceMade, Command, Event, Text
+
+log = logging.getLogger(__name__)
+
+NAME = "whatsapp"
+WINDOW = timedelta(hours=24)
+WINDOW_MARGIN = timedelta(minutes=15)
+HTTP_TIMEOUT = 15.0  # seconds for one request to Twilio
+MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes
+MEDIA_KEEP = 3600.0  # seconds an image stays fetchable for Twilio
+COMMON_BULK_KINDS = ("reminder", "broadcast", "offer", "followup")
+TEMPLATE_LANGUAGES = ("nl", "ar", "en")  # the languages Meta approves templates in, as far as we know
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+Handler = Callable[[Incoming], Awaitable[None]]
+
+
+class WhatsAppChannel:
+    name = NAME
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        handle: Handler,
+        *,
+        now: Callable[[], datetime] = outbox.utcnow,
+        on_queued: Callable[[str], None] = lambda channel: None,
+    ) -> None:
+        require_for_whatsapp(settings)
+        self.settings = settings
+        self.db = db
+        self.now = now
+        self.rate = settings.whatsapp_rate
+        self.chat_interval = settings.whatsapp_chat_interval
+        self.templates = load_templates(settings.whatsapp_templates)
+        self.sender = render.to_twilio(settings.twilio_whatsapp_from.removeprefix(render.PREFIX))
+        self.status_url = f"{settings.public_url}/whatsapp/status"
+        self._handle = handle
+        self._on_queued = on_queued
+        self._validator = RequestValidator(settings.twilio_auth_token)
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._inbound_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._hold_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._closed: dict[str, datetime] = {}  # address → when WhatsApp said 63016
+        self._paused_until = 0.0  # time.monotonic() before which nothing is sent
+        self._media: dict[str, tuple[bytes, float]] = {}
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await store.forget_old(self.db, self.now())
+        missing = [
+            f"{kind}/{language}"
+            for kind in COMMON_BULK_KINDS
+            for language in TEMPLATE_LANGUAGES
+            if self.templates.for_message(kind, language) is None
+        ]
+        log.info(
+            "whatsapp: ready; %d approved templates besides the opener%s",
+            len(self.templates.by_kind),
+            f"; outside the 24 hours these go by the opener: {', '.join(missing)}" if missing else "",
+        )
+
+    async def stop(self) -> None:
+        await self.idle(timeout=10.0)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = self._client = None
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait until every inbound message received so far has been handled."""
+        while self._tasks:
+            done, _ = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if not done:
+                return
+
+    def _twilio(self) -> Client:
+        """The REST client, made on first use (inside the running loop, as aiohttp wants)."""
+        if self._client is None:
+            quiet = logging.getLogger(f"{__name__}.http")
+            quiet.setLevel(logging.WARNING)  # twilio logs every request at INFO
+            self._http = AsyncTwilioHttpClient(timeout=HTTP_TIMEOUT, logger=quiet)
+            self._client = Client(
+                self.settings.twilio_account_sid, self.settings.twilio_auth_token, http_client=self._http
+            )
+            self._client.api.base_url = self.settings.twilio_api_base_url.rstrip("/")
+        return self._client
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        """``POST /whatsapp``: check the signature, answer at once, handle the message after."""
+        form = await self._signed_form(request, "/whatsapp")
+        if form is None:
+            return Response(status_code=403)
+        message = render.inbound(form)
+        if message is None:
+            log.info("whatsapp: a signed webhook without a sender or message id; ignored")
+        else:
+            self._spawn(message)
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    async def status_callback(self, request: Request) -> Response:
+        """``POST /whatsapp/status``: a sent message was delivered, read, or failed."""
+        form = await self._signed_form(request, "/whatsapp/status")
+        if form is None:
+            return Response(status_code=403)
+        sid = form.get("MessageSid") or ""
+        status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+        code = errors.as_int(form.get("ErrorCode"))
+        address = render.address_of(form.get("To", ""))
+        if not sid or not status:
+            return Response(status_code=200)
+        failed = status in ("failed", "undelivered")
+        pause = errors.pause_for(code) if failed else None
+        now = self.now()
+        if failed and code in errors.WINDOW and address is not None:
+            self._closed[address] = now  # before the message is back in line
+        outcome = await store.apply_status(
+            self.db,
+            sid=sid,
+            status=status,
+            error=str(code) if code else None,
+            address=address,
+            blocked=failed and code in errors.BLOCKED,
+            window_closed=failed and code in errors.WINDOW,
+            retry_after=timedelta(seconds=pause) if pause is not None else None,
+            now=now,
+        )
+        if pause is not None:
+            self.slow_down(pause)
+        if failed or outcome.stopped:
+            log.info(
+                "whatsapp: %s %s %s%s%s", sid, status, code or "-",
+                "; re-queued" if outcome.requeued else "", "; participant stopped" if outcome.stopped else "",
+            )
+        if outcome.requeued:
+            self._on_queued(NAME)
+        return Response(status_code=200)
+
+    async def media(self, request: Request) -> Response:
+        """``GET /whatsapp/media/{token}``: an image (a coordinator's report) for Twilio to fetch."""
+        entry = self._media.get(request.path_params["token"].removesuffix(".png"))
+        if entry is None or entry[1] < time.monotonic():
+            return Response(status_code=404)
+        return Response(entry[0], media_type="image/png")
+
+    async def _signed_form(self, request: Request, path: str) -> FormData | None:
+        """The form fields, if Twilio signed them for ``MEEDOEN_PUBLIC_URL + path`` (the URL
+        configured at Twilio, whatever a proxy in between did to it); ``None`` otherwise."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        declared = request.headers.get("content-length", "0")
+        if not signature or (declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES):
+            return None
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return None
+        try:
+            form = FormData(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        url = f"{self.settings.public_url}{path}"
+        if request.url.query:
+            url += f"?{request.url.query}"
+        return form if self._validator.validate(url, form, signature) else None
+
+    def _spawn(self, message: render.Inbound) -> None:
+        task = asyncio.create_task(self._receive(message), name=f"whatsapp-{message.sid}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _receive(self, message: render.Inbound) -> None:
+        lock = self._inbound_locks[message.address]
+        try:
+            async with lock:
+                await self._receive_one(message)
+        except Exception:
+            log.exception("whatsapp: message %s could not be handled", message.sid)
+        finally:
+            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
+                self._inbound_locks.pop(message.address, None)
+
+    async def _receive_one(self, message: render.Inbound) -> None:
+        address, now = message.address, self.now()
+        self._closed.pop(address, None)
+        if message.template_button or message.event is None:
+            # A tap on the opener (or a reaction): the window is open; what he wants is what
+            # was held for him. Only if nothing was held does the dialog hear the tap.
+            released = await store.inbound(self.db, address, now, first_sid=message.sid)
+            if released:
+                log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
+                self._on_queued(NAME)
+            if released is None or released or message.event is None:
+                return
+            await self._handle(self._incoming(address, message.event, None))
+            return
+        if await store.seen(self.db, message.sid):
+            log.info("whatsapp: %s seen before; skipped", message.sid)
+            return
+        event = await self._resolve_choice(address, message.event)
+        await self._handle(self._incoming(address, event, message.sid))
+        released = await store.inbound(self.db, address, self.now())
+        if released:
+            log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
+            self._on_queued(NAME)
+
+    def _incoming(self, address: str, event: Event, sid: str | None) -> Incoming:
+        return Incoming(
+            channel=NAME, address=address, event=event, update_id=sid,
+            language_hint=render.language_hint(address),
+        )
+
+    async def _resolve_choice(self, address: str, event: Event) -> Event:
+        """A typed answer to the numbered choices he saw last becomes that choice."""
+        if not isinstance(event, Text) or isinstance(keywords.as_command(event), Command):
+            return event
+        shown = await store.shown_choices(self.db, address)
+        if shown is None:
+            return event
+        question, options = shown
+        key = match_option(event.text, options)
+        return ChoiceMade(key, question) if key is not None else event
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def slow_down(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (the outbox's pacer is paused by the next delivery)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def paused_for(self) -> float:
+        return max(self._paused_until - time.monotonic(), 0.0)
+
+    async def deliver(self, address: str, message: Outgoing) -> None:
+        wait = self._paused_until - time.monotonic()
+        if wait > 0:
+            raise DeliveryError("rate_limited", "paused", retry_after=wait)
+        now = self.now()
+        who = await store.recipient(self.db, address)
+        if self._window_open(address, who, now):
+            try:
+                await self._send_session(address, message)
+                return
+            except errors.WindowClosed:
+                self._closed[address] = now
+                log.info("whatsapp: outbox %s: 63016, window closed; re-routed", message.outbox_id)
+        try:
+            await self._send_outside_window(address, message, who.language if who else "nl", now)
+        except errors.WindowClosed:  # a template refused for the window: not ours to fix
+            raise DeliveryError("rejected", "63016") from None
+
+    def _window_open(self, address: str, who: store.Recipient | None, now: datetime) -> bool:
+        closed = self._closed.get(address)
+        if who is None:  # not signed up: only ever answered while he is chatting
+            return closed is None
+        last = who.last_inbound_at
+        if last is None or (closed is not None and closed >= last):
+            return False
+        return now - last < WINDOW - WINDOW_MARGIN
+
+    async def _send_session(self, address: str, message: Outgoing) -> None:
+        if message.image is not None:
+            await self._create(address, message, path="session", payload=None, media_url=[self._publish(message.image)])
+            if not message.text.strip():
+                return
+        buttons = render.quick_reply(message, self.templates)
+        if buttons is not None:
+            sid, variables = buttons
+            await self._create(
+                address, message, path="session", payload=outbox.encode(_without_image(message)),
+                content_sid=sid, content_variables=json.dumps(variables, ensure_ascii=False),
+            )
+        else:
+            parts = render.bodies(message)
+            for body in parts:
+                payload = _without_image(message) if len(parts) == 1 else Outgoing(body)
+                await self._create(address, message, path="session", payload=outbox.encode(payload), body=body)
+        await self._remember(address, message)
+
+    async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
+        template = self.templates.for_message(message.kind, language)
+        if template is not None and message.image is None:
+            variables = template.fill(text=render.template_text(message), organisation=self.settings.organisation)
+            if variables is not None:
+                await self._create(
+                    address, message, path="template", payload=outbox.encode(message),
+                    content_sid=template.content_sid, content_variables=json.dumps(variables, ensure_ascii=False),
+                )
+                await self._remember(address, message)
+                return
+        lock = self._hold_locks[address]
+        try:
+            async with lock:
+                if not await store.opener_asked(self.db, address, now):
+                    opener = self.templates.opener
+                    await self._create(
+                        address, message, path="opener", payload=None, content_sid=opener.content_sid,
+                        content_variables=json.dumps(
+                            opener.fill(text="", organisation=self.settings.organisation), ensure_ascii=False
+                        ),
+                    )
+        finally:
+            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
+                self._hold_locks.pop(address, None)
+        raise DeliveryError("held", "window")
+
+    async def _create(self, address: str, message: Outgoing, *, path: str, payload: str | None, **fields) -> str:
+        """One ``Messages.json`` request; the SID is recorded for the status callbacks."""
+        try:
+            sent = await self._twilio().messages.create_async(
+                to=render.to_twilio(address), from_=self.sender, status_callback=self.status_url, **fields
+            )
+        except TwilioException as error:
+            status, code = errors.as_int(getattr(error, "status", None)), errors.as_int(getattr(error, "code", None))
+            failure = errors.delivery_error(status, code)
+            if not isinstance(failure, errors.WindowClosed):
+                log.info("whatsapp: outbox %s (%s): HTTP %s, error %s", message.outbox_id, path, status, code)
+            raise failure from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DeliveryError("transient", type(error).__name__) from None
+        await store.record_sent(
+            self.db, sid=sent.sid, outbox_id=message.outbox_id, path=path, kind=message.kind,
+            payload=payload, status=str(sent.status or "queued"), now=self.now(),
+        )
+        log.debug("whatsapp: outbox %s → %s (%s)", message.outbox_id, sent.sid, path)
+        return sent.sid
+
+    async def _remember(self, address: str, message: Outgoing) -> None:
+        if message.options:
+            await store.remember_choices(self.db, address, message.question, message.options, self.now())
+
+    def _publish(self, image: bytes) -> str:
+        """A short-lived, unguessable URL for an image; WhatsApp takes media by URL only."""
+        moment = time.monotonic()
+        self._media = {token: entry for token, entry in self._media.items() if entry[1] > moment}
+        token = secrets.token_urlsafe(24)
+        self._media[token] = (image, moment + MEDIA_KEEP)
+        return f"{self.settings.public_url}/whatsapp/media/{token}.png"
+
+
+def _without_image(message: Outgoing) -> Outgoing:
+    return Outgoing(message.text, message.options, message.question)

@@ -1,0 +1,285 @@
+"""What the WhatsApp channel reads and writes in the database, one transaction per function.
+
+- who a man is for the window rule (language, last inbound message, status);
+- the messages handed to Twilio (``whatsapp_messages``), for the status callbacks;
+- the numbered choices shown last (``whatsapp_choices``), so a typed "2" means what he saw;
+- held messages: released when he writes, and whether an opener already asked him to.
+
+Both tables are erased with the rows they hang off (see ``bot.schema``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import outbox as outbox_module
+from bot.database import Database
+from bot.schema import (
+    conversations,
+    outbox,
+    participants,
+    processed_updates,
+    whatsapp_choices,
+    whatsapp_messages,
+)
+from bot.store import updates
+from bot.store.portable import insert_or_ignore
+from dialogs.types import Option
+
+CHANNEL = "whatsapp"
+KEEP_TEXT_FOR = timedelta(days=1)
+"""A sent part's text is kept until it is delivered (for a re-route), never longer than this."""
+KEEP_ROWS_FOR = timedelta(days=30)
+OPENER_EVERY = timedelta(hours=24)
+"""At most one opener a day while he has not answered: more would be spam."""
+
+PROGRESS = {"queued": 0, "accepted": 0, "sending": 1, "sent": 1, "delivered": 2, "read": 3}
+OUTBOX_SENT_STATES = ("sent", "delivered")  # bulk rows a later status may still change
+
+
+@dataclass(frozen=True)
+class Recipient:
+    language: str
+    last_inbound_at: datetime | None
+    status: str
+
+
+async def recipient(db: Database, address: str) -> Recipient | None:
+    async with db.transaction() as connection:
+        row = (
+            await connection.execute(
+                select(participants.c.language, participants.c.last_inbound_at, participants.c.status).where(
+                    participants.c.channel == CHANNEL, participants.c.address == address
+                )
+            )
+        ).first()
+    return Recipient(*row) if row is not None else None
+
+
+# --- sent messages -------------------------------------------------------------------------------
+
+
+async def record_sent(
+    db: Database,
+    *,
+    sid: str,
+    outbox_id: int | None,
+    path: str,
+    kind: str,
+    payload: str | None,
+    status: str,
+    now: datetime,
+) -> None:
+    async with db.transaction() as connection:
+        if outbox_id is not None and not await connection.scalar(
+            select(exists().where(outbox.c.id == outbox_id))
+        ):
+            outbox_id, payload = None, None  # erased meanwhile: keep nothing of it
+        await insert_or_ignore(
+            connection,
+            whatsapp_messages,
+            {
+                "sid": sid,
+                "outbox_id": outbox_id,
+                "path": path,
+                "kind": kind,
+                "payload": payload,
+                "status": status,
+                "created_at": now,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    known: bool = False  # the sid is one of ours (not a reply already forgotten)
+    requeued: bool = False  # the message is back in the outbox (re-route or retry)
+    stopped: bool = False  # he was marked stopped
+
+
+async def apply_status(
+    db: Database,
+    *,
+    sid: str,
+    status: str,
+    error: str | None,
+    address: str | None,
+    blocked: bool = False,
+    window_closed: bool = False,
+    retry_after: timedelta | None = None,
+    now: datetime,
+) -> StatusOutcome:
+    """One status callback, applied to the message and its outbox row.
+
+    ``blocked`` (21610, 63014): he opted out or cannot be reached; he is stopped.
+    ``window_closed`` (63016): a free-form message went out of the window; it goes back in
+    line and the channel sends it as a template. ``retry_after`` (63018, 429): it failed for
+    the rate; it goes back in line after that delay. An opener that fails this way puts its
+    held message back in line. Statuses may arrive out of order: read stays read."""
+    async with db.transaction() as connection:
+        row = (
+            await connection.execute(select(whatsapp_messages).where(whatsapp_messages.c.sid == sid))
+        ).first()
+        stopped = await _stop(connection, address) if blocked and address is not None else False
+        if row is None:
+            return StatusOutcome(stopped=stopped)
+        failed = status in ("failed", "undelivered")
+        if not failed and PROGRESS.get(status, -1) <= PROGRESS.get(row.status, -1):
+            return StatusOutcome(known=True, stopped=stopped)
+        finished = failed or status in ("delivered", "read")
+        await connection.execute(
+            update(whatsapp_messages)
+            .where(whatsapp_messages.c.sid == sid)
+            .values(status=status, error=error, payload=None if finished else row.payload)
+        )
+        if row.outbox_id is None or not (failed or row.path != "opener"):
+            return StatusOutcome(known=True, stopped=stopped)
+        states = ("held",) if row.path == "opener" else OUTBOX_SENT_STATES
+        where = and_(outbox.c.id == row.outbox_id, outbox.c.status.in_(states))
+        if not failed:  # delivered or read
+            await connection.execute(update(outbox).where(where).values(status=status))
+            return StatusOutcome(known=True, stopped=stopped)
+        if blocked:
+            values = {"status": "blocked", "error": error, "payload": "{}"}
+        elif retry_after is not None and (row.path == "opener" or row.payload):
+            values = {"status": "pending", "not_before": now + retry_after, "error": error}
+        elif window_closed and row.path == "session" and row.payload:
+            values = {"status": "pending", "not_before": now, "error": error}
+        else:
+            values = {"status": "failed", "error": error, "payload": "{}"}
+        if values["status"] == "pending" and row.path != "opener":
+            values["payload"] = row.payload  # the part that failed, as it was queued
+        result = await connection.execute(update(outbox).where(where).values(**values))
+        requeued = values["status"] == "pending" and result.rowcount > 0
+        return StatusOutcome(known=True, requeued=requeued, stopped=stopped)
+
+
+async def _stop(connection: AsyncConnection, address: str) -> bool:
+    """He opted out or cannot be reached: no more bulk messages (as /stop does)."""
+    result = await connection.execute(
+        update(participants)
+        .where(participants.c.channel == CHANNEL, participants.c.address == address)
+        .values(status="stopped")
+    )
+    await connection.execute(
+        update(outbox)
+        .where(
+            outbox.c.channel == CHANNEL,
+            outbox.c.address == address,
+            outbox.c.status.in_(("pending", "held")),
+            outbox.c.priority == outbox_module.BULK,
+        )
+        .values(status="skipped", payload="{}")
+    )
+    return result.rowcount > 0
+
+
+async def forget_old(db: Database, now: datetime) -> None:
+    """Texts kept for a re-route go after a day; the rows themselves after a month."""
+    async with db.transaction() as connection:
+        await connection.execute(
+            update(whatsapp_messages)
+            .where(whatsapp_messages.c.created_at < now - KEEP_TEXT_FOR, whatsapp_messages.c.payload.is_not(None))
+            .values(payload=None)
+        )
+        await connection.execute(
+            delete(whatsapp_messages).where(whatsapp_messages.c.created_at < now - KEEP_ROWS_FOR)
+        )
+        await outbox_module.expire_held(connection, CHANNEL, now)
+
+
+# --- the numbered choices shown last ------------------------------------------------------------
+
+
+async def remember_choices(db: Database, address: str, question: int, options: tuple[Option, ...], now: datetime) -> None:
+    """Only while a conversation exists (the row hangs off it, and goes with it)."""
+    encoded = json.dumps([[o.label, o.key] for o in options], ensure_ascii=False)
+    async with db.transaction() as connection:
+        has_conversation = await connection.scalar(
+            select(
+                exists().where(conversations.c.channel == CHANNEL, conversations.c.address == address)
+            )
+        )
+        if not has_conversation:
+            return
+        values = {"question": question, "options": encoded, "shown_at": now}
+        if not await insert_or_ignore(
+            connection, whatsapp_choices, {"channel": CHANNEL, "address": address, **values}
+        ):
+            await connection.execute(
+                update(whatsapp_choices)
+                .where(whatsapp_choices.c.channel == CHANNEL, whatsapp_choices.c.address == address)
+                .values(**values)
+            )
+
+
+async def shown_choices(db: Database, address: str) -> tuple[int, tuple[Option, ...]] | None:
+    async with db.transaction() as connection:
+        row = (
+            await connection.execute(
+                select(whatsapp_choices.c.question, whatsapp_choices.c.options).where(
+                    whatsapp_choices.c.channel == CHANNEL, whatsapp_choices.c.address == address
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    return row.question, tuple(Option(label, key) for label, key in json.loads(row.options))
+
+
+# --- held messages and the opener ------------------------------------------------------------------
+
+
+async def opener_asked(db: Database, address: str, now: datetime) -> bool:
+    """Has an opener gone out in the last day for a message still held for him?"""
+    async with db.transaction() as connection:
+        return bool(
+            await connection.scalar(
+                select(
+                    exists().where(
+                        whatsapp_messages.c.outbox_id == outbox.c.id,
+                        whatsapp_messages.c.path == "opener",
+                        whatsapp_messages.c.created_at > now - OPENER_EVERY,
+                        whatsapp_messages.c.status.not_in(("failed", "undelivered")),
+                        outbox.c.channel == CHANNEL,
+                        outbox.c.address == address,
+                        outbox.c.status == "held",
+                    )
+                )
+            )
+        )
+
+
+async def inbound(db: Database, address: str, now: datetime, *, first_sid: str | None = None) -> int | None:
+    """He wrote: the window is open. Note the time (for a man the engine does not see, such
+    as a tap on the opener) and release what was held for him; returns how many messages
+    were released. With ``first_sid``, a message seen before changes nothing (``None``)."""
+    async with db.transaction() as connection:
+        if first_sid is not None and not await updates.first_time(connection, CHANNEL, first_sid, now):
+            return None
+        await connection.execute(
+            update(participants)
+            .where(participants.c.channel == CHANNEL, participants.c.address == address)
+            .values(last_inbound_at=now)
+        )
+        return await outbox_module.release_held(connection, CHANNEL, address, now)
+
+
+async def seen(db: Database, sid: str) -> bool:
+    """Was this message handled before? (Checked first, so that a replayed webhook cannot
+    open the window again; the engine's own check stays the atomic one.)"""
+    async with db.transaction() as connection:
+        return bool(
+            await connection.scalar(
+                select(
+                    exists().where(
+                        processed_updates.c.channel == CHANNEL, processed_updates.c.update_id == sid
+                    )
+                )
+            )
+        )

@@ -1,0 +1,169 @@
+"""The report's chart: the trend over months and the "participation map" (areas × months,
+coloured by the share of men who are moderately or severely lonely; hidden cells marked).
+
+matplotlib's object API with the Agg canvas: no pyplot, so no global figure state shared
+between concurrent requests, and no display needed. Labels are translated with gettext, except
+for Arabic: matplotlib neither joins Arabic letters nor lays out right-to-left text, so an
+Arabic-speaking coordinator gets the chart in English (his summary text is in Arabic).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+
+from babel.dates import format_date
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from bot.report import ALL, Report, area_cell, area_key, month_key
+from dialogs.i18n import _, use_locale
+
+CHART_MONTHS = 12
+"""Months drawn (the latest); the text and CSV report hold them all."""
+
+NO_SHAPING = frozenset({"ar"})
+HIDDEN_GREY = "#d9d9d9"
+COLOURS = LinearSegmentedColormap.from_list("lonely", ["#f7fbff", "#fdd49e", "#d7301f"])
+
+
+def render_png(report: Report, language: str = "en") -> bytes:
+    with use_locale("en" if language in NO_SHAPING else language):
+        label_language = "en" if language in NO_SHAPING else language
+        # A fixed layout: matplotlib's automatic ("constrained") layout draws everything twice.
+        figure = Figure(figsize=(11, 8.5), dpi=100)
+        FigureCanvasAgg(figure)
+        figure.subplots_adjust(left=0.2, right=0.9, top=0.91, bottom=0.1, hspace=0.55)
+        trend, heat = figure.subplots(2, 1, height_ratios=(1, 1.3))
+        months = report.months[-CHART_MONTHS:]
+        labels = [_month_label(m, label_language) for m in months]
+        figure.suptitle(_("Check-ins: loneliness and taking part (anonymous)"), fontsize=14)
+        if not months:
+            trend.text(0.5, 0.5, _("No check-ins yet."), ha="center", va="center", fontsize=12)
+            trend.set_axis_off()
+            heat.set_axis_off()
+        else:
+            _draw_trend(trend, report, months, labels)
+            _draw_map(figure, heat, report, months, labels)
+        figure.text(
+            0.01,
+            0.005,
+            "\n".join(
+                [
+                    _(
+                        "Groups of fewer than 10 people are hidden, and so is anything from "
+                        "which they could be worked out."
+                    ),
+                    _(
+                        "The Arabic and Somali versions of the questions still await "
+                        "validation by native speakers."
+                    ),
+                ]
+            ),
+            fontsize=8.5,
+            va="bottom",
+        )
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+def _month_label(month: str, language: str) -> str:
+    return format_date(date.fromisoformat(month + "-01"), "MMM y", locale=language)
+
+
+def _nan(value: float | None, scale: float = 100.0) -> float:
+    return math.nan if value is None else value * scale
+
+
+def _draw_trend(axes, report: Report, months, labels) -> None:
+    shown = [report.shown(month_key(m)) for m in months]
+    x = list(range(len(months)))
+    series = (
+        (_("Moderately or severely lonely"), "share_lonely", "#d7301f", "-"),
+        (_("Severely lonely"), "share_severe", "#7f0000", "--"),
+        (_("Took part in an activity"), "took_part", "#2b8cbe", "-"),
+    )
+    for label, attribute, colour, style in series:
+        values = [_nan(getattr(f, attribute)) if f is not None else math.nan for f in shown]
+        axes.plot(x, values, style, marker="o", color=colour, label=label)
+    axes.set_ylim(0, 100)
+    axes.set_ylabel(_("Share of respondents (%)"))
+    right = axes.twinx()
+    worthwhile = [_nan(f.worthwhile, 1.0) if f is not None else math.nan for f in shown]
+    right.plot(x, worthwhile, ":", marker="s", color="#31a354", label=_("Worthwhile (0–10)"))
+    right.set_ylim(0, 10)
+    right.set_ylabel(_("Worthwhile (0–10)"))
+    for position, figures in zip(x, shown):
+        text = _("hidden") if figures is None else f"n={_count(figures.respondents)}"
+        axes.annotate(text, (position, 2), ha="center", fontsize=7.5, color="#555555")
+    axes.set_xticks(x, labels, fontsize=8)
+    axes.set_xlim(-0.5, len(months) - 0.5)
+    handles = axes.get_legend_handles_labels()
+    extra = right.get_legend_handles_labels()
+    axes.legend(
+        handles[0] + extra[0], handles[1] + extra[1],
+        loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=8, ncols=4, frameon=False,
+    )
+    axes.set_title(_("Trend over the months (all areas)"), fontsize=11)
+
+
+def _draw_map(figure, axes, report: Report, months, labels) -> None:
+    areas = [a for a in report.areas if report.figures.get(area_key(a)) and report.figures[area_key(a)].respondents]
+    areas = areas or list(report.areas)
+    rows = [*areas, None]  # None: all areas
+    columns = [*months, None]  # None: all months
+    image = [[math.nan] * len(columns) for _row in rows]
+    for i, area in enumerate(rows):
+        for j, month in enumerate(columns):
+            key = _key(area, month)
+            figures = report.shown(key)
+            if figures is not None and figures.share_lonely is not None:
+                image[i][j] = figures.share_lonely * 100
+    mapped = axes.imshow(image, cmap=COLOURS, vmin=0, vmax=100, aspect="auto")
+    for i, area in enumerate(rows):
+        for j, month in enumerate(columns):
+            figures = report.shown(_key(area, month))
+            if figures is None:
+                axes.add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=HIDDEN_GREY, hatch="///",
+                              edgecolor="#9e9e9e", linewidth=0)
+                )
+                axes.text(j, i, _("hidden"), ha="center", va="center", fontsize=7.5, color="#424242")
+            elif figures.respondents == 0:
+                axes.text(j, i, "–", ha="center", va="center", fontsize=9, color="#9e9e9e")
+            else:
+                share = figures.share_lonely
+                text = "–" if share is None else f"{round(share * 100)}%"
+                axes.text(j, i, f"{text}\nn={_count(figures.respondents)}", ha="center", va="center", fontsize=7.5)
+    axes.set_xticks(range(len(columns)), [*labels, _("All months")], fontsize=8)
+    axes.set_yticks(
+        range(len(rows)),
+        [_("All areas") if a is None else (a or _("Area not given")) for a in rows],
+        fontsize=8,
+    )
+    axes.axhline(len(rows) - 1.5, color="black", linewidth=0.8)
+    axes.axvline(len(columns) - 1.5, color="black", linewidth=0.8)
+    axes.set_title(
+        _("Participation map: moderately or severely lonely, by area and month"), fontsize=11
+    )
+    bar = figure.colorbar(mapped, ax=axes, fraction=0.03)
+    bar.set_label(_("Share of respondents (%)"))
+
+
+def _count(n: int) -> str:
+    """A respondent count short enough for a cell: 8412, 48k, 1.0M."""
+    if n >= 999_500:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{round(n / 1000)}k"
+    return str(n)
+
+
+def _key(area, month):
+    if area is None:
+        return ALL if month is None else month_key(month)
+    return area_key(area) if month is None else area_cell(month, area)

@@ -1,0 +1,320 @@
+"""The coordinator's commands, in his own chat: who is coming (``/rsvps``), who was there
+(``/attendance``), an invite to many (``/broadcast``) and the anonymous report (``/report``).
+
+The router sends these only for coordinators; for anyone else they are unknown commands.
+The flow keeps its data under ``state["coordinator"]``; its buttons carry keys starting with
+``co:`` and the shared question number, so a button from an earlier question is stale.
+"""
+
+from __future__ import annotations
+
+from dialogs.formatting import LANGUAGE_NAMES, meeting_time
+from dialogs.i18n import _, directed, fill, ngettext
+from dialogs.typed import match_option
+from dialogs.types import (
+    LANGUAGES,
+    BadButton,
+    ChoiceMade,
+    Command,
+    Context,
+    CoordinatorMeeting,
+    Event,
+    MarkAttendance,
+    Option,
+    QueueBroadcast,
+    Reply,
+    SendReport,
+    State,
+    Step,
+    Text,
+    Unsupported,
+)
+
+COMMANDS = frozenset({"rsvps", "attendance", "broadcast", "report"})
+BROADCAST_LIMIT = 3000  # characters per language; well within every platform's limit
+FLOW = "coordinator"
+
+
+def handle(state: State, event: Event, ctx: Context) -> Step:
+    if isinstance(event, Command):
+        return _command(state, event.name, ctx)
+    data = state.get(FLOW, {})
+    at = data.get("at")
+    if at is None:
+        return _end(state, _("Send /broadcast, /rsvps, /attendance or /report."))
+    if isinstance(event, (Unsupported, BadButton)):
+        return _ask(state, ctx, _("Sorry, I could not read that."))
+    if isinstance(event, ChoiceMade):
+        if event.question != state.get("q"):
+            return _ask(state, ctx, _("That button belongs to an earlier question. Here is the current one."))
+        if event.key not in {o.key for o in _question(state, ctx)[1]}:
+            return _ask(state, ctx, _("Sorry, that choice is no longer available."))
+        return _choice(state, event.key, ctx)
+    if isinstance(event, Text):
+        if at in ("text_nl", "text_other"):
+            return _text_given(state, event.text, ctx)
+        key = match_option(event.text, _question(state, ctx)[1])
+        if key is not None:
+            return _choice(state, key, ctx)
+        return _ask(state, ctx, _("Please choose one of the buttons."))
+    return Step(state)  # a timer: nothing to say
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _command(state: State, name: str, ctx: Context) -> Step:
+    if name == "rsvps":
+        return _end(state, _rsvps_text(ctx))
+    if name == "report":
+        return _end(state, _("Here is the report. It only shows groups of 10 or more people."), (SendReport(),))
+    if name == "attendance":
+        meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
+        if not meetings:
+            return _end(state, _("No meeting has taken place yet."))
+        return _start(state, ctx, {"at": "attendance_meeting"})
+    return _start(state, ctx, {"at": "audience", "audiences": []})
+
+
+def _start(state: State, ctx: Context, data: dict) -> Step:
+    return _ask({**state, "flow": FLOW, FLOW: data}, ctx)
+
+
+def _end(state: State, text: str, effects=()) -> Step:
+    state = {k: v for k, v in state.items() if k not in ("flow", FLOW)}
+    return Step(state, (*effects, Reply(directed(text))))
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    data = state[FLOW]
+    at = data["at"]
+    view = ctx.coordinator
+    if at == "attendance_meeting":
+        return (
+            _("Which meeting do you want to take attendance for?"),
+            tuple(
+                Option(f"{m.series_name} · {meeting_time(m.starts_at, ctx.timezone)}", f"co:m:{m.id}")
+                for m in view.last_meetings
+            ),
+        )
+    if at == "attendance":
+        meeting = _meeting(ctx, data["meeting"])
+        lines = meeting.lines if meeting else ()
+        return (
+            _("Tap each man who was there. Tap again to undo. Press Done when ready."),
+            (
+                *(
+                    Option(("✅ " if line.present else "◻️ ") + (line.name or _("(no name)")), f"co:p:{line.participant_id}")
+                    for line in lines
+                ),
+                Option(_("Done"), "co:done"),
+            ),
+        )
+    if at == "audience":
+        chosen = data["audiences"]
+        options = [Option(_label(key, ctx), f"co:a:{key}") for key in _audience_keys(ctx) if key not in chosen]
+        if chosen:
+            options.append(Option(_("Continue"), "co:next"))
+        text = _("Who should get this message?")
+        if chosen:
+            text = "\n".join(
+                [
+                    _("Chosen so far:"),
+                    *("• " + _label(key, ctx) for key in chosen),
+                    _("Add another group, or continue."),
+                ]
+            )
+        return text, tuple(options)
+    if at == "text_nl":
+        return _("Write the message in Dutch."), ()
+    if at == "text_other":
+        language = data["language"]
+        return (
+            fill(_("Now the same message in %(language)s, or press Skip."), language=LANGUAGE_NAMES[language]),
+            (Option(_("Skip"), "co:skip"),),
+        )
+    if at == "invite":
+        return (
+            _("Add a “Sign me up” button for a series?"),
+            (
+                *(Option(s.name[:60], f"co:i:{s.id}") for s in ctx.series if s.open),
+                Option(_("No button"), "co:i:-"),
+            ),
+        )
+    return _preview(data, ctx)
+
+
+def _preview(data: dict, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    count = ctx.coordinator.selected_count if ctx.coordinator else 0
+    lines = [
+        fill(
+            ngettext(
+                "This message will go to %(count)s person.",
+                "This message will go to %(count)s people.",
+                count,
+            ),
+            count=count,
+        )
+    ]
+    for language in LANGUAGES:
+        text = data["texts"].get(language)
+        shown = text if text else _("(the Dutch text, with a note)")
+        lines.append(f"\n[{LANGUAGE_NAMES[language]}]\n{shown}")
+    if data.get("invite"):
+        series = ctx.series_by_id(data["invite"])
+        if series is not None:
+            lines.append("\n" + fill(_("With a “Sign me up” button for %(series)s."), series=series.name))
+    return "\n".join(lines), (Option(_("Send"), "co:send"), Option(_("Cancel"), "co:cancel"))
+
+
+def _ask(state: State, ctx: Context, *before: str) -> Step:
+    state = {**state, "q": state.get("q", 0) + 1}
+    text, options = _question(state, ctx)
+    return Step(state, (Reply(directed("\n\n".join([*before, text])), options, state["q"]),))
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+def _choice(state: State, key: str, ctx: Context) -> Step:
+    data = dict(state[FLOW])
+    state = {**state, FLOW: data}
+    if key == "co:cancel":
+        return _end(state, _("Cancelled. Nothing was sent."))
+    if key.startswith("co:m:"):
+        data.update(at="attendance", meeting=int(key[5:]))
+        return _ask(state, ctx)
+    if key.startswith("co:p:"):
+        meeting = _meeting(ctx, data["meeting"])
+        line = next(line for line in meeting.lines if line.participant_id == int(key[5:]))
+        return _toggle(state, ctx, meeting, line)
+    if key == "co:done":
+        return _end(state, _("Thank you, attendance is saved."))
+    if key.startswith("co:a:"):
+        data["audiences"] = [*data["audiences"], key[5:]]
+        return _ask(state, ctx)
+    if key == "co:next":
+        data.update(at="text_nl", texts={})
+        return _ask(state, ctx)
+    if key == "co:skip":
+        return _next_language(state, ctx)
+    if key.startswith("co:i:"):
+        data.update(at="preview", invite=None if key == "co:i:-" else int(key[5:]))
+        return _ask(state, ctx)
+    if key == "co:send":
+        effect = QueueBroadcast(tuple(data["audiences"]), dict(data["texts"]), data.get("invite"))
+        return _end(state, _("Sending now. I will tell you here how it goes."), (effect,))
+    return _ask(state, ctx, _("Sorry, that choice is no longer available."))
+
+
+def _toggle(state: State, ctx: Context, meeting: CoordinatorMeeting, line) -> Step:
+    """Mark him present or absent, and show the list again as it will be."""
+    present = not line.present
+    step = _ask(state, ctx)
+    reply = step.effects[0]
+    mark = "✅ " if present else "◻️ "
+    options = tuple(
+        Option(mark + o.label[2:].lstrip(), o.key) if o.key == f"co:p:{line.participant_id}" else o
+        for o in reply.options
+    )
+    return Step(
+        step.state,
+        (MarkAttendance(meeting.id, line.participant_id, present), Reply(reply.text, options, reply.question)),
+    )
+
+
+def _text_given(state: State, text: str, ctx: Context) -> Step:
+    data = dict(state[FLOW])
+    state = {**state, FLOW: data}
+    body = text.strip()
+    if not body:
+        return _ask(state, ctx, _("That message is empty. Please write it again."))
+    if len(body) > BROADCAST_LIMIT:
+        return _ask(
+            state,
+            ctx,
+            fill(_("That is too long. Please keep it under %(limit)s characters."), limit=BROADCAST_LIMIT),
+        )
+    language = "nl" if data["at"] == "text_nl" else data["language"]
+    data["texts"] = {**data["texts"], language: body}
+    return _next_language(state, ctx)
+
+
+def _next_language(state: State, ctx: Context) -> Step:
+    data = state[FLOW]
+    done = set(data["texts"]) | set(data.get("skipped", []))
+    if data["at"] == "text_other":
+        done.add(data["language"])
+        data["skipped"] = sorted(done - set(data["texts"]))
+    remaining = [language for language in LANGUAGES if language not in done]
+    if remaining:
+        data.update(at="text_other", language=remaining[0])
+    else:
+        data["at"] = "invite"
+    return _ask(state, ctx)
+
+
+# --- texts ------------------------------------------------------------------------------------
+
+
+def _meeting(ctx: Context, meeting_id: int) -> CoordinatorMeeting | None:
+    view = ctx.coordinator
+    meetings = (*view.last_meetings, *view.next_meetings) if view else ()
+    return next((m for m in meetings if m.id == meeting_id), None)
+
+
+def _audience_keys(ctx: Context) -> list[str]:
+    keys = ["all"]
+    for series in ctx.series:
+        keys += [f"series:{series.id}", f"waitlist:{series.id}"]
+    keys += [f"language:{code}" for code in LANGUAGES]
+    keys += [f"area:{n}" for n in range(len(ctx.areas))]
+    keys.append("noshow")
+    return keys
+
+
+def _label(key: str, ctx: Context) -> str:
+    kind, _sep, value = key.partition(":")
+    size = ctx.coordinator.audience_sizes.get(key, 0) if ctx.coordinator else 0
+    if kind == "all":
+        name = _("Everyone")
+    elif kind in ("series", "waitlist"):
+        series = ctx.series_by_id(int(value))
+        title = series.name if series else "?"
+        name = title if kind == "series" else fill(_("Waiting list of %(series)s"), series=title)
+    elif kind == "language":
+        name = fill(_("Everyone who reads %(language)s"), language=LANGUAGE_NAMES[value])
+    elif kind == "area":
+        name = ctx.areas[int(value)]
+    else:
+        name = _("Signed up but never came")
+    return f"{name} ({size})"
+
+
+def _rsvps_text(ctx: Context) -> str:
+    meetings = ctx.coordinator.next_meetings if ctx.coordinator else ()
+    if not meetings:
+        return _("There is no meeting planned.")
+    blocks = []
+    for meeting in meetings:
+        groups = {"coming": [], "not_coming": [], None: []}
+        for line in meeting.lines:
+            groups[line.answer].append(line.name or _("(no name)"))
+        blocks.append(
+            "\n".join(
+                [
+                    fill(
+                        _("%(series)s, %(when)s:"),
+                        series=meeting.series_name,
+                        when=meeting_time(meeting.starts_at, ctx.timezone),
+                    ),
+                    fill(_("Coming (%(count)s): %(names)s"), count=len(groups["coming"]), names=", ".join(groups["coming"]) or "—"),
+                    fill(_("Can't come (%(count)s): %(names)s"), count=len(groups["not_coming"]), names=", ".join(groups["not_coming"]) or "—"),
+                    fill(_("No answer yet (%(count)s): %(names)s"), count=len(groups[None]), names=", ".join(groups[None]) or "—"),
+                ]
+            )
+        )
+    return "\n\n".join(blocks)

@@ -1,0 +1,53 @@
+"""Which dialog hears an event. One chat, several dialogs:
+
+- a *standing* button (question 0: reminder answers, invites, waiting-list offers, check-in
+  offers) goes to the handler of its kind, whatever question is open;
+- coordinator commands go to the coordinator dialog, for coordinators only (anyone else
+  gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
+- ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- everything else goes to the sign-up conversation. Any other command ends a flow that is
+  under way (a check-in left half-way is wiped, answers and all).
+
+The state is one dict per chat: the conversation's keys at the top level, a flow's own keys
+under its name, ``flow`` naming the flow under way, and ``q`` the question number shared by
+all, so a button from any earlier question is recognised as stale.
+"""
+
+from __future__ import annotations
+
+from dialogs import checkin, conversation, coordinator, keywords, standing
+from dialogs.i18n import use_locale
+from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Timer
+
+FLOWS = {"checkin": checkin, "coordinator": coordinator}
+
+
+def handle(state: State, event: Event, ctx: Context) -> Step:
+    with use_locale(conversation.language_of(state, ctx)):
+        return _route(dict(state), keywords.as_command(event), ctx)
+
+
+def _route(state: State, event: Event, ctx: Context) -> Step:
+    if isinstance(event, ChoiceMade) and event.question == STANDING:
+        if event.key.startswith("ck:"):
+            return checkin.standing(state, event.key, ctx)
+        return standing.handle(state, event.key, ctx)
+    flow = state.get("flow")
+    if isinstance(event, Command):
+        if ctx.is_coordinator and event.name in coordinator.COMMANDS:
+            return coordinator.handle(_end_flow(state), event, ctx)
+        if event.name in checkin.COMMANDS:
+            return checkin.handle(_end_flow(state), event, ctx)
+        return conversation.handle(_end_flow(state), event, ctx)
+    if isinstance(event, Timer) and flow is None:
+        return Step(state)
+    if flow in FLOWS and not (flow == "coordinator" and not ctx.is_coordinator):
+        return FLOWS[flow].handle(state, event, ctx)
+    return conversation.handle(_end_flow(state), event, ctx)
+
+
+def _end_flow(state: State) -> State:
+    flow = state.pop("flow", None)
+    if flow is not None:
+        state.pop(flow, None)
+    return state

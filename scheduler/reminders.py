@@ -1,0 +1,174 @@
+"""Reminders before each meeting, at the offsets of ``MEEDOEN_REMINDERS``.
+
+A reminder is due at ``meeting start - offset``. Each tick asks the database (an indexed range
+query on ``meetings.starts_at``) which (meeting, offset) pairs are due and have no
+``schedule_runs`` row yet, and fans each out in ONE transaction: the run row, one
+``reminders`` row per man (unique on participant, meeting, offset) and one outbox message
+per man (unique dedupe key). A crash before the commit leaves nothing, so the next tick
+does it all; after the commit it is done and never done again. Delivery itself is the
+outbox's business (see ``bot.outbox``).
+
+After downtime: a pair whose meeting has not begun is fanned out late (better late than
+never); one whose meeting has begun is dropped, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import outbox
+from bot.channels.base import Outgoing
+from bot.config import Settings
+from bot.database import Database
+from bot.schema import meetings, participants, reminders, schedule_runs, series, signups
+from bot.store.portable import insert_or_ignore
+from dialogs import notices
+
+log = logging.getLogger(__name__)
+
+KIND = "reminder"
+LOOK_BACK = timedelta(days=2)  # meetings that began within this are checked for dropped runs
+
+
+def _minutes(offset: timedelta) -> int:
+    return int(offset.total_seconds() // 60)
+
+
+async def _due_pairs(connection: AsyncConnection, settings: Settings, now: datetime):
+    """(meeting row, offset) pairs whose moment has come and that have not run yet."""
+    longest = max(settings.reminders)
+    rows = await connection.execute(
+        select(meetings.c.id, meetings.c.series_id, meetings.c.starts_at, series.c.name, series.c.location)
+        .join(series, series.c.id == meetings.c.series_id)
+        .where(
+            meetings.c.status == "scheduled",
+            meetings.c.starts_at > now - LOOK_BACK,
+            meetings.c.starts_at <= now + longest,
+        )
+        .order_by(meetings.c.starts_at)
+    )
+    meeting_rows = list(rows)
+    if not meeting_rows:
+        return []
+    done = set(
+        await connection.execute(
+            select(schedule_runs.c.meeting_id, schedule_runs.c.offset_minutes).where(
+                schedule_runs.c.kind == KIND,
+                schedule_runs.c.meeting_id.in_([m.id for m in meeting_rows]),
+            )
+        )
+    )
+    return [
+        (meeting, offset)
+        for meeting in meeting_rows
+        for offset in settings.reminders
+        if meeting.starts_at - offset <= now and (meeting.id, _minutes(offset)) not in done
+    ]
+
+
+async def queue_due_reminders(db: Database, settings: Settings, now: datetime) -> int:
+    """Fan out every due reminder; returns how many messages were queued."""
+    queued = 0
+    async with db.transaction() as connection:
+        pairs = await _due_pairs(connection, settings, now)
+    for meeting, offset in pairs:
+        try:
+            async with db.transaction() as connection:
+                queued += await _fan_out(connection, settings, meeting, offset, now)
+        except _AlreadyDone:
+            continue
+    return queued
+
+
+async def _fan_out(connection: AsyncConnection, settings: Settings, meeting, offset: timedelta, now: datetime) -> int:
+    minutes = _minutes(offset)
+    if meeting.starts_at <= now:
+        outcome, queued = "dropped", 0
+        log.warning("reminders: meeting %d began before its %d-minute reminder could go out; dropped", meeting.id, minutes)
+    else:
+        outcome, queued = "queued", await _queue(connection, settings, meeting, minutes, now)
+    claimed = await insert_or_ignore(
+        connection,
+        schedule_runs,
+        {"kind": KIND, "meeting_id": meeting.id, "offset_minutes": minutes, "outcome": outcome, "done_at": now},
+    )
+    if not claimed:  # another process did it first; roll our copy back
+        raise _AlreadyDone()
+    if queued:
+        log.info("reminders: meeting %d, %d minutes before: %d queued", meeting.id, minutes, queued)
+    return queued
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+async def _queue(connection: AsyncConnection, settings: Settings, meeting, minutes: int, now: datetime) -> int:
+    men = await connection.execute(
+        select(participants.c.id, participants.c.channel, participants.c.address, participants.c.language)
+        .join(signups, and_(signups.c.participant_id == participants.c.id, signups.c.series_id == meeting.series_id))
+        .where(signups.c.status == "confirmed", participants.c.status == "active")
+        .order_by(participants.c.id)
+    )
+    queued = 0
+    for man in men:
+        fresh = await insert_or_ignore(
+            connection,
+            reminders,
+            {
+                "participant_id": man.id,
+                "meeting_id": meeting.id,
+                "offset_minutes": minutes,
+                "state": "queued",
+                "due_at": meeting.starts_at - timedelta(minutes=minutes),
+            },
+        )
+        if not fresh:
+            continue
+        reply = notices.reminder(
+            man.language, meeting.id, meeting.name, meeting.starts_at, meeting.location, settings.timezone
+        )
+        await outbox.enqueue(
+            connection,
+            channel=man.channel,
+            address=man.address,
+            message=Outgoing(reply.text, reply.options, reply.question),
+            kind="reminder",
+            priority=outbox.BULK,
+            now=now,
+            # the start is part of the key: a moved meeting's re-armed reminder is a new message
+            dedupe_key=f"reminder:{meeting.id}:{man.id}:{minutes}:{int(meeting.starts_at.timestamp())}",
+            ref=f"meeting:{meeting.id}",
+        )
+        queued += 1
+    return queued
+
+
+async def next_due(db: Database, settings: Settings, now: datetime) -> datetime | None:
+    """The next instant a reminder falls due (for an exact timer), or None."""
+    async with db.transaction() as connection:
+        rows = await connection.execute(
+            select(meetings.c.id, meetings.c.starts_at)
+            .where(meetings.c.status == "scheduled", meetings.c.starts_at > now)
+            .order_by(meetings.c.starts_at)
+            .limit(50)
+        )
+        upcoming = list(rows)
+        done = set(
+            await connection.execute(
+                select(schedule_runs.c.meeting_id, schedule_runs.c.offset_minutes).where(
+                    schedule_runs.c.kind == KIND, schedule_runs.c.meeting_id.in_([m.id for m in upcoming])
+                )
+            )
+        )
+    moments = [
+        m.starts_at - offset
+        for m in upcoming
+        for offset in settings.reminders
+        if (m.id, _minutes(offset)) not in done and m.starts_at - offset > now
+    ]
+    return min(moments, default=None)
