@@ -40,6 +40,8 @@ def _minutes(offset: timedelta) -> int:
 
 async def _due_pairs(connection: AsyncConnection, settings: Settings, now: datetime):
     """(meeting row, offset) pairs whose moment has come and that have not run yet."""
+    if not settings.reminders:
+        return []
     longest = max(settings.reminders)
     rows = await connection.execute(
         select(meetings.c.id, meetings.c.series_id, meetings.c.starts_at, series.c.name, series.c.location)
