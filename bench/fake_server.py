@@ -321,6 +321,8 @@ async def serve(args: argparse.Namespace) -> None:
             }
 
         async def arrivals(params: dict) -> dict:
+            if params.get("by_chat"):
+                return {"times": tg.all_arrivals, "by_chat": {str(k): v for k, v in tg.arrivals.items()}}
             return {"times": tg.all_arrivals}
 
         async def chatter_start(params: dict) -> dict:

@@ -167,7 +167,35 @@ async def run(args, settings: Settings) -> None:
     from bot.service import Service
 
     service = Service(settings)
-    await _serve(build_app(service), settings.http_host, settings.http_port)
+    await _start(service)
+    try:
+        await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
+    finally:
+        await service.stop()
+
+
+async def _start(service) -> None:
+    """Start the service; a platform that refuses or cannot be reached is one sentence."""
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        await service.start()
+    except InvalidToken:
+        await _quietly_stop(service)
+        raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check the token with @BotFather.") from None
+    except NetworkError as error:
+        await _quietly_stop(service)
+        raise ConfigError(
+            f"Could not reach the Telegram Bot API at {service.settings.telegram_api_base_url} "
+            f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the network."
+        ) from None
+
+
+async def _quietly_stop(service) -> None:
+    try:
+        await service.stop()
+    except Exception:  # already failing: the first error is the one to report
+        log.debug("stop after a failed start also failed", exc_info=True)
 
 
 async def demo(args, settings: Settings) -> None:
@@ -188,7 +216,7 @@ async def demo(args, settings: Settings) -> None:
     )
     logs.configure(settings, logging.WARNING)
     service = Service(settings, extra_channels=(DemoChannel,))
-    await service.start()
+    await _start(service)
     try:
         await seed(service)
         print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)

@@ -46,5 +46,5 @@ def configure(settings: Settings, level: int = logging.INFO) -> None:
     # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token. aiosqlite
     # and SQLAlchemy's engine log SQL with its parameters at DEBUG/INFO: conversation states
     # (a check-in under way) and message texts; keep them quiet even when DEBUG is asked for.
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "sqlalchemy.engine"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "sqlalchemy.engine", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

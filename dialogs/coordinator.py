@@ -189,7 +189,9 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _ask(state, ctx)
     if key.startswith("co:p:"):
         meeting = _meeting(ctx, data["meeting"])
-        line = next(line for line in meeting.lines if line.participant_id == int(key[5:]))
+        line = next((entry for entry in meeting.lines if entry.participant_id == int(key[5:])), None) if meeting else None
+        if line is None:  # the meeting list moved on meanwhile (a newer meeting began)
+            return _end(state, _("Sorry, that choice is no longer available."))
         return _toggle(state, ctx, meeting, line)
     if key == "co:done":
         return _end(state, _("Thank you, attendance is saved."))

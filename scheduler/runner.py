@@ -65,11 +65,12 @@ class Scheduler:
         self._aps.start()
 
     async def stop(self) -> None:
-        if self._aps is not None:
+        if self._aps is None:
+            return
+        self._aps.pause()  # no new ticks; one under way finishes before the database closes
+        async with self._running:
             self._aps.shutdown(wait=False)
             self._aps = None
-        async with self._running:  # let a tick under way finish before the database closes
-            pass
 
     async def _arm_next_reminder(self) -> None:
         if self._aps is None:

@@ -68,6 +68,9 @@ async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
         assert chat.labels() == ["Haa", "Qayb ahaan", "Maya", "Ka gudub"]
         seen = [first["text"]]
         for key in MODERATE:
+            if key.startswith("w:"):  # the 0-10 scale: compact rows, the whole scale on one screen
+                rows = chat.last["reply_markup"]["inline_keyboard"]
+                assert [len(row) for row in rows] == [6, 5, 1]
             message = await chat.tap(key)
             seen.append(message["text"])
         for number, item in enumerate(checkin.ITEMS[1:], start=1):

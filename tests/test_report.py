@@ -7,7 +7,7 @@ import csv
 import io
 import random
 import secrets
-from datetime import date, datetime, time, timezone
+from datetime import date, time
 from fractions import Fraction
 
 import pytest
@@ -15,7 +15,7 @@ from babel.dates import format_date
 from sqlalchemy import insert
 
 from bot import cli, report
-from bot.config import DEFAULT_AREAS, Settings
+from bot.config import DEFAULT_AREAS
 from bot.report_chart import render_png
 from bot.schema import attendance, checkin_responses, meetings, participants, signups
 from bot.store import series as series_store

@@ -235,19 +235,35 @@ class TelegramChannel:
     def _keyboard(self, address: str, message: Outgoing) -> InlineKeyboardMarkup | None:
         if not message.options:
             return None
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        option.label,
-                        callback_data=callback_data.encode(
-                            self._secret, address, message.question, option.key
-                        ),
-                    )
-                ]
-                for option in message.options
-            ]
-        )
+        buttons = [
+            InlineKeyboardButton(
+                option.label,
+                callback_data=callback_data.encode(self._secret, address, message.question, option.key),
+            )
+            for option in message.options
+        ]
+        return InlineKeyboardMarkup(_rows(buttons))
+
+
+SCALE_PER_ROW = 6
+
+
+def _rows(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """One button per row, except runs of number buttons (a 0–10 scale), which share rows of
+    six so that the whole scale fits on a phone screen."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        last = rows[-1] if rows else None
+        if (
+            button.text.isdecimal()
+            and last
+            and len(last) < SCALE_PER_ROW
+            and all(b.text.isdecimal() for b in last)
+        ):
+            last.append(button)
+        else:
+            rows.append([button])
+    return rows
 
 
 def _same(given: str, expected: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -95,17 +95,18 @@ def _next_meeting(now: datetime):
     )
 
 
-async def overview(connection: AsyncConnection, now: datetime) -> list[Row]:
-    """Every series with its confirmed and waitlist counts and next meeting (for the CLI)."""
-    result = await connection.execute(
-        select(
-            series,
-            _confirmed_count().label("confirmed"),
-            _waitlist_count().label("waitlisted"),
-            _next_meeting(now).label("next_meeting"),
-        ).order_by(series.c.id)
-    )
-    return list(result)
+async def overview(connection: AsyncConnection, now: datetime, *, only=None) -> list[Row]:
+    """Series (all, or those matching ``only``) with their seat and waitlist counts and next
+    meeting (for the CLI, the demo and the dialogs)."""
+    query = select(
+        series,
+        _confirmed_count().label("confirmed"),
+        _waitlist_count().label("waitlisted"),
+        _next_meeting(now).label("next_meeting"),
+    ).order_by(series.c.id)
+    if only is not None:
+        query = query.where(only)
+    return list(await connection.execute(query))
 
 
 async def views(
@@ -113,7 +114,7 @@ async def views(
 ) -> tuple[SeriesView, ...]:
     """Series a participant may see: the open ones with a meeting still ahead, plus the
     series in ``include`` whatever their state (his own sign-ups may include a closed one)."""
-    rows = await overview(connection, now)
+    rows = await overview(connection, now, only=or_(series.c.status == "open", series.c.id.in_(list(include))))
     return tuple(
         _as_view(row)
         for row in rows

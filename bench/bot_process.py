@@ -1,0 +1,133 @@
+"""The Meedoen bot in a process of its own, for ``bench.inbound``: the real ``Service`` and
+HTTP app with the Telegram webhook (as ``meedoen run`` with ``MEEDOEN_PUBLIC_URL``), on a
+SQLite file with ``--series`` open series, against the Bot API server at ``--base-url``.
+
+Timing hooks (this module only; the product is not changed): for every update, when the
+webhook received it, when the engine started on it and when the engine was done (its
+transaction committed, its answer queued). Answers JSON-line commands (``bench.common.Child``):
+``stats`` returns them with this process's CPU seconds and memory.
+
+    python -m bench.bot_process --base-url URL --token T --port P --database-url URL [--series 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from datetime import date, datetime, time as clock, timedelta, timezone
+
+from bench.common import SECRET_KEY, WEBHOOK_SECRET, answer, process_figures, serve_commands
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.received: dict[str, float] = {}  # update_id -> webhook arrival
+        self.handled: list[tuple[float, float, float]] = []  # (received, engine start, engine end)
+        self.webhook: list[float] = []  # seconds the webhook took to answer
+
+    def wrap_webhook(self, webhook):
+        async def timed(request):
+            started = time.monotonic()
+            try:
+                body = await request.json()  # Starlette caches it for the real handler
+                self.received[str(body.get("update_id"))] = started
+            except Exception:  # let the real handler answer the bad request
+                pass
+            response = await webhook(request)
+            self.webhook.append(time.monotonic() - started)
+            return response
+
+        return timed
+
+    def wrap_handle(self, handle):
+        async def timed(incoming):
+            started = time.monotonic()
+            try:
+                await handle(incoming)
+            finally:
+                received = self.received.pop(str(incoming.update_id), started)
+                self.handled.append((received, started, time.monotonic()))
+
+        return timed
+
+
+async def add_series(db, count: int, capacity: int, now: datetime) -> list[int]:
+    from bot.store import series as series_store
+
+    ids = []
+    start = (now + timedelta(days=14)).date()
+    async with db.transaction() as connection:
+        for n in range(count):
+            new = series_store.NewSeries(
+                f"Mannen in gesprek {n + 1}", n % 7, clock(19, 0), start, 6, capacity,
+                f"Huis van de Wijk {n + 1}", "Osdorp",
+            )
+            ids.append(await series_store.add(connection, new, "Europe/Amsterdam", now))
+    return ids
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from bot.config import Settings
+    from bot.database import Database
+    from tests.telegram_chat import running
+
+    settings = Settings(
+        database_url=args.database_url,
+        secret_key=SECRET_KEY,
+        telegram_bot_token=args.token,
+        telegram_api_base_url=args.base_url,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        public_url=f"http://127.0.0.1:{args.port}",
+        http_port=args.port,
+        # Measure the handling, not Telegram's pace: replies are not held back here.
+        telegram_rate=1_000_000.0,
+        telegram_chat_interval=0.001,
+    )
+    db = Database(settings.database_url)
+    await db.upgrade()
+    series_ids = await add_series(db, args.series, args.capacity, datetime.now(timezone.utc))
+    await db.close()
+
+    timings = Timings()
+    import bot.http
+
+    original_build_app = bot.http.build_app
+
+    def build_app(service, **kwargs):
+        telegram = service.channels["telegram"]
+        telegram.webhook = timings.wrap_webhook(telegram.webhook)
+        telegram._handle = timings.wrap_handle(telegram._handle)  # noqa: SLF001
+        return original_build_app(service, **kwargs)
+
+    import tests.telegram_chat
+
+    tests.telegram_chat.build_app = build_app
+    async with running(settings, http=True):
+        answer({"ready": True, "series_ids": series_ids, "pid": os.getpid()})
+
+        async def stats(params: dict) -> dict:
+            return {**process_figures(), "handled": timings.handled, "webhook": timings.webhook}
+
+        async def reset(params: dict) -> dict:
+            timings.handled.clear()
+            timings.webhook.clear()
+            return {"ok": True}
+
+        await serve_commands({"stats": stats, "reset": reset})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bot_process")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--series", type=int, default=10)
+    parser.add_argument("--capacity", type=int, default=120)
+    asyncio.run(serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

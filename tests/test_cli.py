@@ -1,0 +1,115 @@
+"""The ``meedoen`` command as an operator uses it: real subprocesses on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.store import participants
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_chat import running, telegram_settings
+
+
+def meedoen(database_url: str, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env["MEEDOEN_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True,
+        input=input_text, timeout=120,
+    )
+
+
+def test_help_lists_the_operator_commands(database_url):
+    result = meedoen(database_url, "--help")
+    assert result.returncode == 0
+    for command in ("run", "demo", "db", "series", "coordinator", "broadcast", "report"):
+        assert command in result.stdout
+
+
+def test_series_add_list_show_cancel_and_move(database_url):
+    added = meedoen(
+        database_url, "series", "add", "--name", "Mannen in gesprek", "--weekday", "thu", "--time", "19:00",
+        "--start", "2030-12-05", "--meetings", "6", "--capacity", "12", "--location", "Huis van de Wijk", "--area", "Osdorp",
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "1"
+    listed = meedoen(database_url, "series", "list")
+    assert "Mannen in gesprek" in listed.stdout and "0/12 seats" in listed.stdout
+    shown = meedoen(database_url, "series", "show", "1")
+    assert "Thursday 5 December 19:00" in shown.stdout and shown.stdout.count("scheduled") == 6
+    cancelled = meedoen(database_url, "series", "cancel-meeting", "1", "2030-12-12", "--reason", "Sinterklaas")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "added at the end: Thursday 16 January 19:00" in cancelled.stdout
+    moved = meedoen(database_url, "series", "move-meeting", "1", "2030-12-19", "--to", "2030-12-20 20:00")
+    assert moved.returncode == 0, moved.stderr
+    assert "Friday 20 December 20:00" in moved.stdout
+    shown = meedoen(database_url, "series", "show", "1")
+    assert "cancelled" in shown.stdout and "Friday 20 December 20:00" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "args, sentence",
+    [
+        (["series", "show", "42"], "there is no series 42"),
+        (["series", "add", "--name", "x", "--weekday", "zondag", "--time", "19:00", "--start", "2030-01-01", "--meetings", "6"], "unknown weekday"),
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "7pm", "--start", "2030-01-01", "--meetings", "6"], "is not a time"),
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "1-1-2030", "--meetings", "6"], "is not a date"),
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "2030-01-01", "--meetings", "0"], "between 1 and 52"),
+        (["series", "cancel-meeting", "1", "2030-01-02"], "There is no series 1"),
+        (["coordinator", "add", "telegram:abc"], "not a valid chat id"),
+        (["broadcast", "--to", "everyone", "--text-nl", "Hoi", "--yes"], "unknown audience"),
+    ],
+)
+def test_mistakes_get_one_sentence_and_no_traceback(database_url, args, sentence):
+    result = meedoen(database_url, *args)
+    assert result.returncode == 2
+    assert sentence in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_wrong_setting_stops_every_command_with_one_sentence(database_url):
+    env = {**os.environ, "MEEDOEN_DATABASE_URL": database_url, "MEEDOEN_TIMEZONE": "Amsterdam"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "series", "list"], env=env, capture_output=True, text=True)
+    assert result.returncode == 2 and "not a known time zone" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_coordinators(database_url):
+    assert meedoen(database_url, "coordinator", "add", "telegram:123456").stdout.strip() == "telegram:123456 added"
+    assert "whatsapp:+31612345678 added" in meedoen(database_url, "coordinator", "add", "whatsapp:+31612345678").stdout
+    assert meedoen(database_url, "coordinator", "list").stdout.split() == ["telegram:123456", "whatsapp:+31612345678"]
+    assert "removed" in meedoen(database_url, "coordinator", "remove", "telegram:123456").stdout
+    assert meedoen(database_url, "coordinator", "list").stdout.split() == ["whatsapp:+31612345678"]
+
+
+def test_broadcast_needs_yes_without_a_terminal(database_url):
+    result = meedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Hoi")
+    assert result.returncode == 2 and "--yes" in result.stderr
+
+
+async def test_broadcast_shows_progress_until_the_service_delivered_it(settings, db, database_url):
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        for address, language in ((8501, "nl"), (8502, "so"), (8503, "ar")):
+            await participants.create(connection, "telegram", str(address), language, now)
+    async with FakeTelegram() as tg:
+        async with running(telegram_settings(settings, tg)):
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_"))}
+            env["MEEDOEN_DATABASE_URL"] = database_url
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "broadcast", "--to", "all,language:so",
+                "--text-nl", "Nieuwe reeks in Osdorp!", "--text-so", "Taxane cusub!", "--yes",
+                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )
+            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert tg.violations == []
+    output = stdout.decode()
+    assert process.returncode == 0, stderr.decode()
+    assert "queued for 3 participant(s)" in output
+    assert "3/3" in output and "finished: 3 delivered, 0 failed, 0 blocked, 0 skipped" in output
+    assert [tg.count_to(a) for a in (8501, 8502, 8503)] == [1, 1, 1]
+    assert tg.messages_to(8502)[0]["text"] == "Taxane cusub!"
