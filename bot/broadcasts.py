@@ -20,8 +20,9 @@ from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import parse_address
 from bot.database import Database
-from bot.schema import broadcasts, outbox as outbox_table, participants
+from bot.schema import broadcasts, outbox as outbox_table
 from bot.store import audiences
+from bot.store import participants as participant_store
 from dialogs import notices
 from dialogs.i18n import _, directed, fill, use_locale
 
@@ -145,9 +146,7 @@ class ProgressReporter:
         if ":" not in row.created_by or row.created_by.startswith("cli"):
             return
         channel, address = parse_address(row.created_by)
-        language = await connection.scalar(
-            select(participants.c.language).where(participants.c.channel == channel, participants.c.address == address)
-        )
+        language = await participant_store.language_of(connection, channel, address)
         with use_locale(language or "nl"):
             if finished:
                 text = fill(

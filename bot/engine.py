@@ -8,11 +8,12 @@ platform; channels turn their updates into ``Incoming`` and render ``Outgoing`` 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +27,6 @@ from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
 from bot.schema import conversations as conversations_table
-from bot.schema import participants as participants_table
 from bot.schema import signups
 from bot.store import audiences, checkins, conversations, coordinators, meetings, participants, updates
 from bot.store import series as series_store
@@ -93,12 +93,13 @@ class Engine:
         self.now = now
         self.on_queued = on_queued
         self.on_queued_all = on_queued_all
+        self._background: set[asyncio.Task] = set()  # follow-ups under way (kept referenced)
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
         for attempt in (1, 2):
             try:
-                handled = await self._handle_once(incoming)
+                handled, after_commit = await self._handle_once(incoming)
             except series_store.SeatUnavailable:
                 # Only possible when another process took the seat between our read and
                 # write; run the turn again on a fresh view.
@@ -113,24 +114,34 @@ class Engine:
                 return
             if handled:
                 self.on_queued(incoming.channel)
+                self._run_after_commit(after_commit)
             return
 
-    async def _handle_once(self, incoming: Incoming) -> bool:
+    def _run_after_commit(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
+        """Start the work an event asked for that must not run inside its transaction."""
+        for job in jobs:
+            task = asyncio.create_task(job())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _handle_once(self, incoming: Incoming) -> tuple[bool, list]:
+        """One try: (handled, follow-ups to start once the transaction has committed)."""
+        after_commit: list[Callable[[], Awaitable[None]]] = []
         now = self.now()
         async with self.db.transaction() as connection:
             if incoming.update_id is not None and not await updates.first_time(
                 connection, incoming.channel, incoming.update_id, now
             ):
                 log.info("engine: %s update %s seen before; skipped", incoming.channel, incoming.update_id)
-                return False
+                return False, []
             row = await participants.find(connection, incoming.channel, incoming.address)
             if row is not None:
                 await participants.change(connection, row.id, last_inbound_at=now)
             state = await conversations.load(connection, incoming.channel, incoming.address)
             context = await self._context(connection, incoming, row, state, now)
             step = self.dialog(state, incoming.event, context)
-            await self._apply(connection, incoming, row, step, now)
-        return True
+            await self._apply(connection, incoming, row, step, now, after_commit)
+        return True, after_commit
 
     async def _context(self, connection: AsyncConnection, incoming: Incoming, row, state: State, now) -> Context:
         view = await participants.view(connection, row) if row is not None else None
@@ -179,7 +190,7 @@ class Engine:
         )
 
     async def _apply(
-        self, connection: AsyncConnection, incoming: Incoming, row, step: Step, now: datetime
+        self, connection: AsyncConnection, incoming: Incoming, row, step: Step, now: datetime, after_commit: list
     ) -> None:
         """Store the effects, then queue the messages that report them."""
         channel, address = incoming.channel, incoming.address
@@ -238,7 +249,7 @@ class Engine:
             elif isinstance(effect, WakeAt):
                 wake_at = effect
             elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
-                await self._coordinator_effect(connection, incoming, row, effect, now)
+                await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
             elif not isinstance(effect, Reply):
                 raise TypeError(f"unknown effect {type(effect).__name__}")
         if keep_state:
@@ -282,11 +293,7 @@ class Engine:
         name = row.name if row is not None and row.name else None
         for coordinator in await coordinators.all_ids(connection):
             channel, address = parse_address(coordinator)
-            language = await connection.scalar(
-                select(participants_table.c.language).where(
-                    participants_table.c.channel == channel, participants_table.c.address == address
-                )
-            )
+            language = await participants.language_of(connection, channel, address)
             with use_locale(language or "nl"):
                 text = fill(
                     _("%(name)s (%(channel)s %(address)s) would like a coordinator to get in touch."),
@@ -305,7 +312,7 @@ class Engine:
                     not_before=now + timedelta(minutes=random.randint(10, 60)),
                 )
 
-    async def _coordinator_effect(self, connection, incoming: Incoming, row, effect, now) -> None:
+    async def _coordinator_effect(self, connection, incoming: Incoming, row, effect, now, after_commit: list) -> None:
         """Coordinator effects, checked again here: only a coordinator's chat may cause them."""
         if not await coordinators.is_coordinator(connection, incoming.channel, incoming.address):
             log.warning("engine: %s from a non-coordinator %s chat refused", type(effect).__name__, incoming.channel)
@@ -323,20 +330,32 @@ class Engine:
                 now=now,
             )
             self.on_queued_all()
-        else:
-            from bot import report  # matplotlib is heavy: import it only when a report is asked for
-
-            language = row.language if row is not None else "nl"
-            message = await report.coordinator_report(connection, self.settings, language)
-            await outbox.enqueue(
-                connection,
-                channel=incoming.channel,
-                address=incoming.address,
-                message=message,
-                kind="reply",
-                priority=outbox.REPLY,
-                now=now,
+        else:  # the report is built after this transaction, see ``_send_report``
+            after_commit.append(
+                lambda: self._send_report(incoming, row.language if row is not None else "nl")
             )
+
+    async def _send_report(self, incoming: Incoming, language: str) -> None:
+        """Build the report on its own read connections (seconds on a big database) and send
+        it; no write of anyone else waits for it."""
+        from bot import report  # matplotlib is heavy: import it only when a report is asked for
+
+        try:
+            message = await report.coordinator_report(self.db, self.settings, language)
+            async with self.db.transaction() as connection:
+                await outbox.enqueue(
+                    connection,
+                    channel=incoming.channel,
+                    address=incoming.address,
+                    message=message,
+                    kind="reply",
+                    priority=outbox.REPLY,
+                    now=self.now(),
+                )
+            self.on_queued(incoming.channel)
+        except Exception:
+            log.exception("engine: the report for a %s coordinator failed", incoming.channel)
+            await self._apologise(incoming)
 
     async def _apologise(self, incoming: Incoming) -> None:
         """After an internal error: a kind word in his language rather than silence."""

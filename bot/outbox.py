@@ -129,6 +129,7 @@ class OutboxSender:
         self._in_flight: set[asyncio.Task] = set()
         self._results: list[tuple[dict, DeliveryError | None]] = []
         self._results_ready = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> None:
         await self.recover()
@@ -178,12 +179,13 @@ class OutboxSender:
                     self._window = []
                     await asyncio.sleep(1)
         finally:
-            if self._in_flight:  # let requests under way finish, so their outcome is recorded
+            # Stopping: let requests under way finish and their outcomes be recorded, so a
+            # clean stop never leaves a delivered message looking uncertain.
+            if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=10)
-            recorder.cancel()
-            await asyncio.gather(recorder, return_exceptions=True)
-            if self._results:
-                await self._record(self._take_results())
+            self._stopping = True
+            self._results_ready.set()
+            await asyncio.wait({recorder}, timeout=10)
 
     async def _step(self) -> None:
         """Claim the rows whose send slot has come, start their requests, and return; the
@@ -314,10 +316,13 @@ class OutboxSender:
         """Record outcomes as they come, many per transaction when they come quickly."""
         while True:
             await self._results_ready.wait()
-            await asyncio.sleep(RECORD_COALESCE)  # let a burst of outcomes share a transaction
+            if not self._stopping:
+                await asyncio.sleep(RECORD_COALESCE)  # let a burst of outcomes share a transaction
             self._results_ready.clear()
             if self._results:
                 await self._record(self._take_results())
+            if self._stopping and not self._results:
+                return
 
     async def _record(self, results: list[tuple[dict, DeliveryError | None]]) -> None:
         now = self.now()

@@ -635,10 +635,13 @@ def _decimal(value: float | None, language: str) -> str:
 
 
 async def coordinator_report(
-    connection: AsyncConnection, settings: Settings, language: str, now: datetime | None = None
+    db: Database, settings: Settings, language: str, now: datetime | None = None
 ) -> Outgoing:
-    """``/report``: the chart as a PNG, with a short summary in the coordinator's language."""
+    """``/report``: the chart as a PNG, with a short summary in the coordinator's language.
+    Reads on their own connections (``build_from``), so no write waits for it, and draws the
+    chart in a worker thread, so the event loop keeps answering meanwhile."""
     from bot.report_chart import render_png
 
-    report = await build(connection, settings, now)
-    return Outgoing(text=summary(report, language), image=render_png(report, language))
+    report = await build_from(db, settings, now)
+    image = await asyncio.to_thread(render_png, report, language)
+    return Outgoing(text=summary(report, language), image=image)

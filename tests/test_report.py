@@ -304,8 +304,7 @@ async def test_sign_ups_and_attendance_per_area_and_series(db, settings):
 
 async def test_the_coordinator_gets_a_summary_in_his_language_and_a_chart(db, settings):
     await store(db, [response("2026-W46", OSDORP) for _ in range(12)])
-    async with db.transaction() as connection:
-        message = await report.coordinator_report(connection, settings, "so", NOW)
+    message = await report.coordinator_report(db, settings, "so", NOW)
     assert message.image.startswith(b"\x89PNG")
     assert format_date(date(2026, 11, 1), "MMMM y", locale="so") in message.text  # Babel's Somali
     assert "12 nin" in message.text

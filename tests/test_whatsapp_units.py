@@ -337,3 +337,12 @@ def test_run_checks_whatsapp_at_start(tmp_path):
     with pytest.raises(ConfigError, match="MEEDOEN_WHATSAPP_TEMPLATES is required"):
         require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org"))
     require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org", MEEDOEN_WHATSAPP_TEMPLATES=example))
+
+
+def test_a_numeric_scale_is_shown_as_its_values_not_numbered():
+    from bot.channels.base import Outgoing
+    from bot.channels.whatsapp.render import numbered
+    from dialogs.types import Option
+
+    scale = Outgoing("How worthwhile?", tuple(Option(str(n), f"ck:w:{n}") for n in range(11)), 7)
+    assert numbered(scale).endswith("\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10")

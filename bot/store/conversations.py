@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.schema import conversations
-from bot.store.portable import insert_or_ignore
+from bot.store.portable import upsert
 from dialogs.types import State
 
 
@@ -26,17 +26,12 @@ async def save(
     connection: AsyncConnection, channel: str, address: str, state: State, now: datetime
 ) -> None:
     encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
-    inserted = await insert_or_ignore(
+    await upsert(
         connection,
         conversations,
-        {"channel": channel, "address": address, "state": encoded, "updated_at": now},
+        {"channel": channel, "address": address},
+        {"state": encoded, "updated_at": now},
     )
-    if not inserted:
-        await connection.execute(
-            update(conversations)
-            .where(conversations.c.channel == channel, conversations.c.address == address)
-            .values(state=encoded, updated_at=now)
-        )
 
 
 async def forget(connection: AsyncConnection, channel: str, address: str) -> None:

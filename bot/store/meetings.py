@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.schema import attendance, meetings, participants, rsvps, series, signups
-from bot.store.portable import insert_or_ignore
+from bot.store.portable import upsert
 from dialogs.types import CoordinatorMeeting, MeetingView, RsvpLine
 
 RECENT = timedelta(days=1)  # a meeting that began less than this ago is still "his"
@@ -52,33 +52,23 @@ async def for_participant(
 async def answer(
     connection: AsyncConnection, participant_id: int, meeting_id: int, reply: str, now: datetime
 ) -> None:
-    inserted = await insert_or_ignore(
+    await upsert(
         connection,
         rsvps,
-        {"participant_id": participant_id, "meeting_id": meeting_id, "answer": reply, "answered_at": now},
+        {"participant_id": participant_id, "meeting_id": meeting_id},
+        {"answer": reply, "answered_at": now},
     )
-    if not inserted:
-        await connection.execute(
-            update(rsvps)
-            .where(rsvps.c.participant_id == participant_id, rsvps.c.meeting_id == meeting_id)
-            .values(answer=reply, answered_at=now)
-        )
 
 
 async def mark_attendance(
     connection: AsyncConnection, participant_id: int, meeting_id: int, present: bool, now: datetime
 ) -> None:
-    inserted = await insert_or_ignore(
+    await upsert(
         connection,
         attendance,
-        {"participant_id": participant_id, "meeting_id": meeting_id, "present": int(present), "marked_at": now},
+        {"participant_id": participant_id, "meeting_id": meeting_id},
+        {"present": int(present), "marked_at": now},
     )
-    if not inserted:
-        await connection.execute(
-            update(attendance)
-            .where(attendance.c.participant_id == participant_id, attendance.c.meeting_id == meeting_id)
-            .values(present=int(present), marked_at=now)
-        )
 
 
 async def _lines(connection: AsyncConnection, meeting: Row) -> tuple[RsvpLine, ...]:

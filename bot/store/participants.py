@@ -21,6 +21,15 @@ async def find(connection: AsyncConnection, channel: str, address: str) -> Row |
     return result.first()
 
 
+async def language_of(connection: AsyncConnection, channel: str, address: str) -> str | None:
+    """The language of whoever chats at this address, if he is a participant."""
+    return await connection.scalar(
+        select(participants.c.language).where(
+            participants.c.channel == channel, participants.c.address == address
+        )
+    )
+
+
 async def create(
     connection: AsyncConnection,
     channel: str,

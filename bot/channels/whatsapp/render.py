@@ -152,10 +152,14 @@ def utf16_length(text: str) -> int:
 
 def numbered(message: Outgoing) -> str:
     """The text with its options as a numbered list below it (the list keeps the text's
-    direction: each line of an Arabic message starts with RLM)."""
+    direction: each line of an Arabic message starts with RLM); a numeric scale is shown as
+    its values on one line instead."""
     if not message.options:
         return message.text
     rtl = message.text.startswith(RLM)
+    if all(option.label.isdecimal() for option in message.options):
+        # A scale (0 to 10): numbering it would put "8 7" on a line; he types the value.
+        return message.text + "\n\n" + (RLM if rtl else "") + " · ".join(o.label for o in message.options)
     lines = [f"{RLM if rtl else ''}{n} {option.label}" for n, option in enumerate(message.options, 1)]
     return message.text + "\n\n" + "\n".join(lines)
 
