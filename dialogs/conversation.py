@@ -585,6 +585,7 @@ def _help_text(ctx: Context) -> str:
             _("/start – sign up for a series"),
             _("/mysignups – my series and the next meeting"),
             _("/cancel – leave a series"),
+            _("/checkin – a few anonymous questions"),
             _("/language – choose another language"),
             _("/stop – pause all messages"),
             _("/delete – erase my data"),

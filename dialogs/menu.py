@@ -8,6 +8,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Sign up for a series")),
     ("mysignups", N_("My series and the next meeting")),
     ("cancel", N_("Leave a series")),
+    ("checkin", N_("Answer a few anonymous questions")),
     ("language", N_("Choose another language")),
     ("privacy", N_("What happens with my data")),
     ("stop", N_("Pause all messages")),

@@ -1,0 +1,210 @@
+"""The report over ``--size`` anonymous check-in responses (1,000,000).
+
+Seeding (straight into SQLite, after the real migrations): responses spread over 104 ISO
+weeks, the four languages and the configured areas (and "rather not say"), with item answers
+scored by ``dialogs.scoring`` as the engine does; plus 2,000 participants in 40 series with
+their sign-ups and attendance, for the participation part of the report.
+
+Measured in this process, three times: ``bot.report.build_from`` (aggregation in SQL on two
+reading connections, then suppression), ``render_text`` and ``bot.report_chart.render_png``;
+the first (cold: a fresh process, matplotlib's first figure) and the best run. Then the
+command itself, ``meedoen report --format text`` and ``--format png --out FILE``, each in a
+fresh process (interpreter start and imports included).
+
+Target: the full report (text and PNG) <= 3 s.
+
+    python -m bench.report [--size 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+
+from bench.common import (
+    LANGUAGES,
+    ROOT,
+    SECRET_KEY,
+    peak_rss_mb,
+    print_machine,
+    sqlite_url,
+    summary,
+    temp_dir,
+)
+
+WEEKS = 104
+
+
+def iso_weeks(today: date, count: int) -> list[str]:
+    weeks = []
+    for n in range(count):
+        year, week, _ = (today - timedelta(weeks=n)).isocalendar()
+        weeks.append(f"{year}-W{week:02d}")
+    return weeks
+
+
+def seed(path: str, size: int, areas: tuple[str, ...], now: datetime) -> None:
+    """Responses and participation data, with sqlite3 directly (fast bulk inserts)."""
+    from dialogs.scoring import score
+
+    rng = random.Random(1)
+    weeks = iso_weeks(now.date(), WEEKS)
+    # A pool of answer patterns, scored once each; most men answer all six items.
+    patterns = []
+    for _ in range(3000):
+        items = tuple(rng.choice((0, 1, 2)) if rng.random() > 0.03 else None for _ in range(6))
+        scores = score(items)
+        patterns.append((*items, scores.emotional, scores.social, scores.total))
+    area_choices = (*areas, None)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    batch = 50_000
+    with connection:
+        for start in range(0, size, batch):
+            rows = []
+            for _ in range(min(batch, size - start)):
+                pattern = patterns[rng.randrange(len(patterns))]
+                took_part = rng.choice((1, 1, 1, 0, None))
+                worthwhile = rng.randint(4, 10) if rng.random() > 0.1 else None
+                rows.append(
+                    (os.urandom(16).hex(), weeks[int(rng.triangular(0, WEEKS, 0))], LANGUAGES[rng.randrange(4)],
+                     area_choices[rng.randrange(len(area_choices))], *pattern, took_part, worthwhile)
+                )
+            connection.executemany(
+                "INSERT INTO checkin_responses (id, iso_week, language, area, item1, item2, item3, item4, item5,"
+                " item6, emotional, social, total, took_part, worthwhile) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        stamp = now.replace(tzinfo=None).isoformat(sep=" ")
+        for n in range(1, 41):
+            start_day = (now - timedelta(weeks=rng.randint(0, 40))).date()
+            connection.execute(
+                "INSERT INTO series (id, name, weekday, start_time, start_date, meeting_count, capacity, location,"
+                " area, status, seat_version, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (n, f"Mannen in gesprek {n}", start_day.weekday(), "19:00", start_day.isoformat(), 6, 60,
+                 f"Huis van de Wijk {n}", areas[n % len(areas)], "open", 0, stamp),
+            )
+            for number in range(1, 7):
+                at = datetime.combine(start_day + timedelta(weeks=number - 1), datetime.min.time()) + timedelta(hours=18)
+                connection.execute(
+                    "INSERT INTO meetings (id, series_id, number, starts_at, status) VALUES (?,?,?,?,?)",
+                    ((n - 1) * 6 + number, n, number, at.isoformat(sep=" "), "scheduled"),
+                )
+        for pid in range(1, 2001):
+            series_id = (pid - 1) % 40 + 1
+            connection.execute(
+                "INSERT INTO participants (id, channel, address, language, area, consented_at, status)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (pid, "telegram", str(7_000_000 + pid), LANGUAGES[pid % 4], area_choices[pid % len(area_choices)],
+                 stamp, "active"),
+            )
+            connection.execute(
+                "INSERT INTO signups (series_id, participant_id, status, created_at) VALUES (?,?,?,?)",
+                (series_id, pid, "confirmed", stamp),
+            )
+            for number in range(1, 7):
+                if rng.random() < 0.7:
+                    connection.execute(
+                        "INSERT INTO attendance (participant_id, meeting_id, present, marked_at) VALUES (?,?,?,?)",
+                        (pid, (series_id - 1) * 6 + number, 1 if rng.random() < 0.8 else 0, stamp),
+                    )
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+async def build_once(settings, now: datetime) -> dict:
+    from bot import report
+    from bot.database import Database
+    from bot.report_chart import render_png
+
+    db = Database(settings.database_url)
+    try:
+        begun = time.monotonic()
+        built = await report.build_from(db, settings, now)
+        built_at = time.monotonic()
+        text = report.render_text(built)
+        text_at = time.monotonic()
+        png = render_png(built, "en")
+        png_at = time.monotonic()
+    finally:
+        await db.close()
+    return {
+        "build_s": built_at - begun,
+        "text_s": text_at - built_at,
+        "png_s": png_at - text_at,
+        "total_s": png_at - begun,
+        "text_chars": len(text),
+        "png_bytes": len(png),
+        "months": len(built.months),
+    }
+
+
+def run_cli(database_url: str, *args: str) -> float:
+    env = dict(os.environ, MEEDOEN_DATABASE_URL=database_url, MEEDOEN_SECRET_KEY=SECRET_KEY)
+    meedoen = os.path.join(os.path.dirname(sys.executable), "meedoen")
+    command = [meedoen] if os.path.exists(meedoen) else [sys.executable, "-m", "bot.cli"]
+    begun = time.monotonic()
+    subprocess.run([*command, "report", *args], env=env, cwd=str(ROOT), check=True,
+                   stdout=subprocess.DEVNULL, timeout=300)
+    return time.monotonic() - begun
+
+
+async def measure(size: int, runs: int = 3) -> dict:
+    from bot.config import Settings
+    from bot.database import Database
+
+    now = datetime.now(timezone.utc)
+    with temp_dir() as directory:
+        path = directory / "bench.db"
+        settings = Settings(database_url=sqlite_url(directory), secret_key=SECRET_KEY)
+        db = Database(settings.database_url)
+        await db.upgrade()
+        await db.close()
+        begun = time.monotonic()
+        seed(str(path), size, settings.areas, now)
+        print(f"seeded {size} check-in responses over {WEEKS} weeks in {time.monotonic() - begun:.1f} s; "
+              f"database {path.stat().st_size / 1e6:.0f} MB")
+        results = [await build_once(settings, now) for _ in range(runs)]
+        for number, result in enumerate(results, start=1):
+            print(f"  run {number}: build {result['build_s']:.2f} s, text {result['text_s']:.3f} s, "
+                  f"PNG {result['png_s']:.2f} s = {result['total_s']:.2f} s "
+                  f"({result['months']} months, {result['text_chars']} characters, {result['png_bytes']} bytes PNG)")
+        memory = peak_rss_mb()
+        cli_text = run_cli(settings.database_url, "--format", "text")
+        cli_png = run_cli(settings.database_url, "--format", "png", "--out", str(directory / "report.png"))
+    first, best = results[0], min(results, key=lambda r: r["total_s"])
+    print(f"meedoen report --format text: {cli_text:.2f} s; --format png: {cli_png:.2f} s (fresh processes)")
+    return {
+        "responses": size,
+        "first_s": round(first["total_s"], 2),
+        "best_s": round(best["total_s"], 2),
+        "build_s": round(best["build_s"], 2),
+        "text_s": round(best["text_s"], 3),
+        "png_s": round(best["png_s"], 2),
+        "cli_text_s": round(cli_text, 2),
+        "cli_png_s": round(cli_png, 2),
+        "peak_rss_mb": memory,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="check-in responses (default 1000000)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    print_machine()
+    figures = asyncio.run(measure(args.size, args.runs))
+    summary("report", **figures, target_met=figures["first_s"] <= 3)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
