@@ -1,0 +1,96 @@
+"""The outbox against the platform's answers: server errors are retried, a refused message is
+not, a 429 pauses the channel, and a man who writes during a long broadcast is answered
+before it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from bot import broadcasts
+from bot.schema import outbox
+from bot.store import participants
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_chat import Chat, running, telegram_settings
+
+NOW = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+
+
+async def one_broadcast(db, addresses, text="Uitnodiging") -> int:
+    async with db.transaction() as connection:
+        for address in addresses:
+            await participants.create(connection, "telegram", str(address), "nl", NOW)
+        broadcast_id, _ = await broadcasts.create(
+            connection, created_by="cli", audience_keys=("all",), texts={"nl": text},
+            invite_series_id=None, areas=(), now=datetime.now(timezone.utc),
+        )
+    return broadcast_id
+
+
+async def row_of(db, address: int):
+    async with db.transaction() as connection:
+        return (await connection.execute(select(outbox).where(outbox.c.address == str(address)))).one()
+
+
+async def wait_state(db, address: int, state: str, timeout: float = 15.0):
+    for _ in range(int(timeout * 20)):
+        row = await row_of(db, address)
+        if row.status == state:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{address} stayed {row.status}, expected {state}")
+
+
+async def test_server_errors_are_retried_until_delivered(settings, db):
+    await one_broadcast(db, [8601])
+    async with FakeTelegram() as tg:
+        tg.fail_next(2, status=500, method="sendMessage")
+        async with running(telegram_settings(settings, tg)):
+            row = await wait_state(db, 8601, "sent")
+        assert tg.violations == []
+        assert tg.count_to(8601) == 1
+    assert row.attempts == 3 and row.error == "NetworkError"
+
+
+async def test_a_refused_message_is_not_retried(settings, db):
+    await one_broadcast(db, [8602])
+    async with FakeTelegram() as tg:
+        tg.fail_next(1, status=400, description="Bad Request: chat not found", method="sendMessage")
+        async with running(telegram_settings(settings, tg)):
+            row = await wait_state(db, 8602, "failed")
+            await asyncio.sleep(0.5)
+        assert tg.count_to(8602) == 0
+    assert row.attempts == 1 and row.error.startswith("400")
+
+
+async def test_a_429_pauses_the_channel_and_the_message_still_goes_once(settings, db):
+    await one_broadcast(db, [8603, 8604])
+    async with FakeTelegram() as tg:
+        tg.fail_next(1, status=429, method="sendMessage")
+        async with running(telegram_settings(settings, tg)):
+            await wait_state(db, 8603, "sent")
+            await wait_state(db, 8604, "sent")
+        assert [tg.count_to(8603), tg.count_to(8604)] == [1, 1]
+        rejected = [call for call in tg.rejected if call.method == "sendMessage"]
+        accepted = [call for call in tg.calls if call.method == "sendMessage"]
+    assert len(rejected) == 1
+    assert min(call.time for call in accepted) >= rejected[0].time + 1.0  # retry_after honoured
+
+
+async def test_a_man_who_writes_during_a_long_broadcast_is_answered_before_it_ends(settings, db):
+    broadcast_id = await one_broadcast(db, range(8700, 8790))
+    async with FakeTelegram(rate_limits=True) as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), telegram_chat_interval=1.0)
+        async with running(configured):
+            await tg.wait_for(lambda: len(tg.sent) >= 10)
+            chat = Chat(tg, 8799)
+            await chat.command("/help")
+            delivered_when_answered = sum(1 for m in tg.sent if 8700 <= m["chat"]["id"] < 8790)
+            async with db.transaction() as connection:
+                _recipients, tally = await broadcasts.status(connection, broadcast_id)
+        assert tg.violations == [] and tg.too_many_requests == 0
+    assert tally["waiting"] > 30  # the broadcast was far from done when he got his answer
+    assert delivered_when_answered < 60
