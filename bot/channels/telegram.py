@@ -33,6 +33,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, C
 
 from bot import callback_data
 from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.config import Settings
 from bot.engine import Incoming
@@ -92,7 +93,9 @@ class TelegramChannel:
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)
             .concurrent_updates(ChatOrderedProcessor(256))
-            .connection_pool_size(256)
+            .request(AiohttpRequest(connection_pool_size=256))
+            # a long poll waits up to its own timeout for updates; PTB adds that to the read
+            .get_updates_request(AiohttpRequest(connection_pool_size=2))
         )
         if settings.webhooks:
             builder = builder.updater(None)
