@@ -1,5 +1,6 @@
-"""The Meedoen bot in a process of its own, for ``bench.inbound``: the real ``Service`` and
-HTTP app with the Telegram webhook (as ``meedoen run`` with ``MEEDOEN_PUBLIC_URL``), on a
+"""The Meedoen bot in a process of its own, for ``bench.inbound``: the real ``Service`` in
+its HTTP app with the Telegram webhook, started as ``meedoen run`` starts it (with
+``MEEDOEN_PUBLIC_URL``), on a
 SQLite file with ``--series`` open series, against the Bot API server at ``--base-url``.
 
 Timing hooks (this module only; the product is not changed): for every update, when the
@@ -14,11 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import contextvars
 import os
 import time
 from datetime import date, datetime, time as clock, timedelta, timezone
 
-from bench.common import SECRET_KEY, WEBHOOK_SECRET, answer, process_figures, serve_commands
+from bench.common import SECRET_KEY, WEBHOOK_SECRET, answer, meedoen_run, process_figures, serve_commands
+
+
+IN_ENGINE = contextvars.ContextVar("in_engine", default=False)
 
 
 class Timings:
@@ -26,6 +32,24 @@ class Timings:
         self.received: dict[str, float] = {}  # update_id -> webhook arrival
         self.handled: list[tuple[float, float, float]] = []  # (received, engine start, engine end)
         self.webhook: list[float] = []  # seconds the webhook took to answer
+        self.held: list[float] = []  # seconds an engine transaction held SQLite's writer
+
+    def wrap_transactions(self, database_class) -> None:
+        """Time, for the engine's transactions, how long each held the write lock."""
+        original = database_class.transaction
+        held = self.held
+
+        @contextlib.asynccontextmanager
+        async def transaction(db):
+            async with original(db) as connection:
+                started = time.monotonic()
+                try:
+                    yield connection
+                finally:
+                    if IN_ENGINE.get():
+                        held.append(time.monotonic() - started)
+
+        database_class.transaction = transaction
 
     def wrap_webhook(self, webhook):
         async def timed(request):
@@ -44,6 +68,7 @@ class Timings:
     def wrap_handle(self, handle):
         async def timed(incoming):
             started = time.monotonic()
+            IN_ENGINE.set(True)  # this update's own task
             try:
                 await handle(incoming)
             finally:
@@ -71,7 +96,6 @@ async def add_series(db, count: int, capacity: int, now: datetime) -> list[int]:
 async def serve(args: argparse.Namespace) -> None:
     from bot.config import Settings
     from bot.database import Database
-    from tests.telegram_chat import running
 
     settings = Settings(
         database_url=args.database_url,
@@ -91,28 +115,23 @@ async def serve(args: argparse.Namespace) -> None:
     await db.close()
 
     timings = Timings()
-    import bot.http
+    timings.wrap_transactions(Database)
 
-    original_build_app = bot.http.build_app
-
-    def build_app(service, **kwargs):
+    def prepare(service) -> None:
         telegram = service.channels["telegram"]
         telegram.webhook = timings.wrap_webhook(telegram.webhook)
         telegram._handle = timings.wrap_handle(telegram._handle)  # noqa: SLF001
-        return original_build_app(service, **kwargs)
 
-    import tests.telegram_chat
-
-    tests.telegram_chat.build_app = build_app
-    async with running(settings, http=True):
+    async with meedoen_run(settings, prepare=prepare):
         answer({"ready": True, "series_ids": series_ids, "pid": os.getpid()})
 
         async def stats(params: dict) -> dict:
-            return {**process_figures(), "handled": timings.handled, "webhook": timings.webhook}
+            return {**process_figures(), "handled": timings.handled, "webhook": timings.webhook, "held": timings.held}
 
         async def reset(params: dict) -> dict:
             timings.handled.clear()
             timings.webhook.clear()
+            timings.held.clear()
             return {"ok": True}
 
         await serve_commands({"stats": stats, "reset": reset})

@@ -2,7 +2,8 @@
 channel (python-telegram-bot) to the local Bot API server with no rate limit.
 
 This process is the bot: the real ``Service`` (outbox sender, scheduler, Telegram channel)
-on a SQLite file seeded with ``--size`` active participants. The broadcast is queued with
+started as ``meedoen run`` starts it, on a SQLite file seeded with ``--size`` active
+participants. The broadcast is queued with
 ``bot.broadcasts.create`` (as ``meedoen broadcast --to all`` does) and the clock runs from
 that call until the last row is recorded ``sent``. The server runs in its own process
 (``bench.fake_server``). The channel's pace is set far above what can be reached
@@ -26,6 +27,8 @@ from sqlalchemy import func, select
 from bench.common import (
     SECRET_KEY,
     fake_server,
+    free_port,
+    meedoen_run,
     peak_rss_mb,
     print_machine,
     process_figures,
@@ -89,14 +92,14 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
     }
 
 
-async def measure(size: int) -> dict:
+async def measure(size: int, http: str = "ptb") -> dict:
     from bot.config import Settings
     from bot.database import Database
-    from bot.service import Service
 
     with temp_dir() as directory:
         async with fake_server() as server:
             settings = Settings(
+                http_port=free_port(),
                 database_url=sqlite_url(directory),
                 secret_key=SECRET_KEY,
                 telegram_bot_token=server.ready["token"],
@@ -110,16 +113,20 @@ async def measure(size: int) -> dict:
             await db.close()
             print(f"seeded {size} participants; memory now {rss_mb()} MB")
 
-            service = Service(settings)
-            await service.start()
-            try:
+            def prepare(service) -> None:
+                if http in ("lean", "lean-raw"):
+                    from bench.lean_request import use_lean_requests, use_raw_api_sends
+
+                    use_lean_requests(service)
+                    if http == "lean-raw":
+                        use_raw_api_sends(service)
+
+            async with meedoen_run(settings, prepare=prepare) as service:
                 server_before = await server.request("stats")
                 mine_before = process_figures()
                 result = await run_broadcast(service, size, {"nl": TEXT_NL}, timeout=max(120.0, size / 50))
                 mine_after = process_figures()
                 server_after = await server.request("stats")
-            finally:
-                await service.stop()
     elapsed = result["elapsed"]
     delivered = result["tally"].get("delivered", 0)
     wall = mine_after["t"] - mine_before["t"]
@@ -147,12 +154,19 @@ async def measure(size: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.broadcast", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="recipients (default 10000)")
+    parser.add_argument(
+        "--http", choices=("ptb", "lean", "lean-raw"), default="ptb",
+        help="ptb: the product as it is (PTB's HTTPXRequest); lean: bench/lean_request.py, a prototype "
+        "HTTP backend; lean-raw: that, and sendMessage without PTB's Message objects (prototype)",
+    )
     args = parser.parse_args(argv)
     print_machine()
-    figures = asyncio.run(measure(args.size))
+    print(f"HTTP backend: {args.http}")
+    figures = asyncio.run(measure(args.size, args.http))
     summary(
         "broadcast",
         **figures,
+        http=args.http,
         target_rate_met=figures["msgs_per_s"] >= 1000,
         target_memory_met=figures["peak_rss_mb"] <= 200,
     )

@@ -366,3 +366,45 @@ async def fake_server(*args: str) -> AsyncIterator[Child]:
 
 def jitter(rng: random.Random, low: float, high: float) -> float:
     return rng.uniform(low, high)
+
+
+# --- the bot, started the way ``meedoen run`` starts it -------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def meedoen_run(settings, *, prepare: Callable[[Any], None] | None = None):
+    """The service inside its HTTP app on ``settings.http_port``, the app's lifespan starting
+    and stopping it, exactly as ``meedoen run`` does (``bot.cli.run``); ``prepare(service)``
+    may instrument it before the app is built. Yields the service."""
+    import uvicorn
+
+    from bot.http import build_app
+    from bot.service import Service
+
+    service = Service(settings)
+    if prepare is not None:
+        prepare(service)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(service), host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the HTTP app stopped during start-up")
+            await asyncio.sleep(0.01)
+        yield service
+    finally:
+        server.should_exit = True
+        await task

@@ -38,7 +38,7 @@ async def serve(args: argparse.Namespace) -> None:
         .base_url(args.base_url)
         .updater(None)
         .concurrent_updates(256)
-        .connection_pool_size(256)
+        .connection_pool_size(args.pool)
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, echo))
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--pool", type=int, default=256, help="HTTP connections to the Bot API (Meedoen: 256)")
     asyncio.run(serve(parser.parse_args(argv)))
 
 

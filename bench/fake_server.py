@@ -123,18 +123,20 @@ def newest_with_key(tg: BenchTelegram, chat_id: int, prefix: str) -> tuple[dict,
     return None
 
 
-async def step(tg: BenchTelegram, chat_id: int, action, wait_key: str | None) -> tuple[float, bool]:
+async def step(
+    tg: BenchTelegram, chat_id: int, action, wait_key: str | None, timeout: float = STEP_TIMEOUT
+) -> tuple[float, bool]:
     """Do ``action`` and wait for the answer (a message with a ``wait_key`` button when
     given); returns (seconds to the first answer, whether the awaited answer came)."""
     before = tg.count_to(chat_id)
     started = time.monotonic()
     await action()
-    if not await tg.wait_count(chat_id, before):
+    if not await tg.wait_count(chat_id, before, timeout):
         return time.monotonic() - started, False
     first = tg.arrivals[chat_id][before] - started
     if wait_key is None:
         return first, True
-    deadline = time.monotonic() + STEP_TIMEOUT
+    deadline = time.monotonic() + timeout
     while True:
         messages = tg.messages_to(chat_id)[before:]
         if any(newest_with_key_in(m, wait_key) for m in messages):
@@ -162,7 +164,9 @@ async def tap(tg: BenchTelegram, chat_id: int, prefix: str) -> None:
     await tg.press(chat_id, message, data)
 
 
-async def sign_up(tg: BenchTelegram, chat_id: int, language: str, series_key: str, rng: random.Random) -> dict:
+async def sign_up(
+    tg: BenchTelegram, chat_id: int, language: str, series_key: str, rng: random.Random, timeout: float
+) -> dict:
     """One man's sign-up, as in tests/test_telegram_signup.py; returns his step latencies."""
     latencies: list[float] = []
     steps = [
@@ -175,7 +179,7 @@ async def sign_up(tg: BenchTelegram, chat_id: int, language: str, series_key: st
     ]
     for number, (action, wait_key) in enumerate(steps, start=1):
         try:
-            latency, ok = await step(tg, chat_id, action, wait_key)
+            latency, ok = await step(tg, chat_id, action, wait_key, timeout)
         except LookupError:
             return {"latencies": latencies, "done": False, "failed_at": number}
         latencies.append(latency)
@@ -196,7 +200,8 @@ async def run_signups(tg: BenchTelegram, params: dict) -> dict:
     started = time.monotonic()
     results = await asyncio.gather(
         *(
-            sign_up(tg, chat_id, languages[chat_id % 4], f"s:{series_ids[i % len(series_ids)]}", rng)
+            sign_up(tg, chat_id, languages[chat_id % 4], f"s:{series_ids[i % len(series_ids)]}", rng,
+                    params.get("step_timeout", STEP_TIMEOUT))
             for i, chat_id in enumerate(users)
         )
     )
@@ -229,7 +234,10 @@ async def run_echo(tg: BenchTelegram, params: dict) -> dict:
     async def one(chat_id: int) -> list[float]:
         latencies = []
         for number in range(count):
-            latency, ok = await step(tg, chat_id, lambda: tg.send_text(chat_id, f"hello {number}"), None)
+            latency, ok = await step(
+                tg, chat_id, lambda: tg.send_text(chat_id, f"hello {number}"), None,
+                params.get("step_timeout", STEP_TIMEOUT),
+            )
             if not ok:
                 break
             latencies.append(latency)

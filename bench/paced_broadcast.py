@@ -2,8 +2,8 @@
 local Bot API server that enforces Telegram's limits (a 429 beyond 30 sends in any sliding
 second, or two sends to one chat less than a second apart).
 
-This process is the bot: the real ``Service`` with its HTTP app (webhooks, as ``meedoen run``
-with ``MEEDOEN_PUBLIC_URL``), default pace (``MEEDOEN_TELEGRAM_RATE=30``,
+This process is the bot: the real ``Service`` in its HTTP app, started as ``meedoen run``
+starts it (webhooks, as with ``MEEDOEN_PUBLIC_URL``), default pace (``MEEDOEN_TELEGRAM_RATE=30``,
 ``MEEDOEN_TELEGRAM_CHAT_INTERVAL=1``), a SQLite file. The server runs in its own process
 (``bench.fake_server --rate-limits``). The clock runs from queueing the broadcast until the
 last message is recorded sent; the rate is compared with the limit of 30/s.
@@ -25,6 +25,8 @@ from bench.common import (
     SECRET_KEY,
     WEBHOOK_SECRET,
     fake_server,
+    free_port,
+    meedoen_run,
     ms,
     peak_rss_mb,
     percentile,
@@ -54,7 +56,6 @@ def busiest_second(times: list[float]) -> int:
 async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.0, 5.0)) -> dict:
     from bot.config import Settings
     from bot.database import Database
-    from tests.telegram_chat import free_port, running
 
     with temp_dir() as directory:
         async with fake_server("--rate-limits") as server:
@@ -75,7 +76,7 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
             chat_ids = await seed_participants(db, size)
             await db.close()
 
-            async with running(settings, http=True) as service:
+            async with meedoen_run(settings) as service:
                 await server.request("wait_webhook", url=f"{settings.public_url}/telegram")
                 # Let start-up traffic (getMe, setMyCommands, setWebhook) leave the 1 s window.
                 await asyncio.sleep(1.1)

@@ -178,8 +178,11 @@ async def _start(service) -> None:
     """Start the service; a platform that refuses or cannot be reached is one sentence."""
     from telegram.error import InvalidToken, NetworkError
 
+    from bot.http import freeze_startup_objects
+
     try:
         await service.start()
+        freeze_startup_objects()
     except InvalidToken:
         await _quietly_stop(service)
         raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check the token with @BotFather.") from None

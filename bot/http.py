@@ -4,6 +4,7 @@ demo page."""
 from __future__ import annotations
 
 import contextlib
+import gc
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -12,6 +13,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.service import Service
+
+
+def freeze_startup_objects() -> None:
+    """What start-up built (modules, PTB, SQLAlchemy, catalogs) lives as long as the process:
+    keep it out of the collector's full passes, which otherwise stop the event loop for
+    ~100 ms now and then (docs/benchmarks.md, paced broadcast)."""
+    gc.collect()
+    gc.freeze()
 
 
 def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
@@ -44,6 +53,7 @@ def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
     async def lifespan(app):
         if manage_service:
             await service.start()
+            freeze_startup_objects()
         try:
             yield
         finally:

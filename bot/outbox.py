@@ -10,9 +10,10 @@ request) → deleted (replies) or ``sent`` (bulk, text wiped). If the process di
 ``sending`` was committed and before the outcome was, nobody can tell whether the platform
 got the request (Telegram has no idempotency key). Such rows are marked ``uncertain`` at the
 next start, logged, and **not** resent: we prefer a rare missing message over a doubled one.
-Only messages whose send slot has come are claimed, so ``sending`` is committed right before
-their HTTP request: the window is one HTTP round trip of the messages in flight at that
-instant (at most ``GROUP_SIZE``).
+Only messages whose send slot comes within ``LOOKAHEAD`` are claimed, so ``sending`` is
+committed right before their HTTP request (which waits for the slot itself, so that the
+claim's own time does not shift the pace): the window is that wait plus one HTTP round trip
+of the messages in flight at that instant (at most ``GROUP_SIZE``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MAX_ATTEMPTS = 5
 GROUP_SIZE = 16  # messages in flight at once (bounds what a crash can leave uncertain)
 WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
+LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
 
 Now = Callable[[], datetime]
 
@@ -203,23 +205,27 @@ class OutboxSender:
             while len(self._in_flight) > GROUP_SIZE // 2:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             return
-        ready, waiting = [], []
+        ready, waiting, slots = [], [], {}
         for row in self._window:
-            if len(ready) < GROUP_SIZE - len(self._in_flight) and self.pacer.take(row["address"]):
+            slot = None
+            if len(ready) < GROUP_SIZE - len(self._in_flight):
+                slot = self.pacer.reserve(row["address"], LOOKAHEAD)
+            if slot is not None:
                 ready.append(row)
+                slots[row["id"]] = slot
             else:
                 waiting.append(row)
         self._window = waiting
         if not ready:
             pause = max(
-                self.pacer.channel_ready_in(),
+                self.pacer.channel_ready_in() - LOOKAHEAD,
                 min((self.pacer.chat_ready_in(row["address"]) for row in waiting), default=0.0),
             )
             await self._sleep(min(max(pause, 0.001), 0.25))
             return
         await self._claim(ready)
         for row in ready:
-            task = asyncio.create_task(self._send_one(row))
+            task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
@@ -291,9 +297,16 @@ class OutboxSender:
                 .values(status="sending", attempts=outbox.c.attempts + 1)
             )
 
-    async def _send_one(self, row: dict) -> None:
+    async def _send_one(self, row: dict, slot: float | None = None) -> None:
+        # The claim is committed: wait for the slot itself (and for a 429's pause since).
+        while slot is not None and (wait := max(slot, self.pacer.paused_until) - self.pacer.now()) > 0:
+            await asyncio.sleep(wait)
+        if slot is not None:
+            self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
         outcome = await self._send(row)
+        if outcome[1] is not None and outcome[1].kind == "rate_limited":
+            self.pacer.pause(outcome[1].retry_after)  # at once, not when the outcome is recorded
         self._results.append(outcome)
         self._results_ready.set()
 

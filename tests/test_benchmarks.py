@@ -39,3 +39,50 @@ def test_benchmark_runs_at_a_tiny_size(name):
     assert last.startswith(f"bench {name}: "), done.stdout[-2000:]
     figures = dict(part.split("=", 1) for part in last.split(": ", 1)[1].split())
     assert figures, last
+
+
+# --- the pacing fix the paced-broadcast benchmark led to (docs/benchmarks.md) ----------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
+    from scheduler.pacing import Pacer
+
+    clock = Clock()
+    pacer = Pacer(30, 1.0, clock)
+    slots = []
+    for n in range(60):
+        slot = pacer.reserve(str(n), within=0.03)
+        while slot is None:
+            clock.now += 0.001  # the sender's timer wakes it a millisecond at a time
+            slot = pacer.reserve(str(n), within=0.03)
+        slots.append(slot)
+        clock.now = slot + 0.002  # and it sends a little late
+        pacer.starting(str(n), slot)
+    gaps = [b - a for a, b in zip(slots, slots[1:])]
+    assert min(gaps) >= pacer.spacing - 1e-9  # never closer than the spacing
+    assert slots[-1] - slots[0] <= 59 * pacer.spacing + 1e-9  # and the lateness does not add up
+    assert 30 * pacer.spacing > 1.0  # so 31 sends never fit in one second
+
+
+def test_a_late_send_pushes_the_next_slot_and_a_pause_holds_a_booked_one():
+    from scheduler.pacing import Pacer
+
+    clock = Clock()
+    pacer = Pacer(30, 1.0, clock)
+    first = pacer.reserve("a", within=0.03)
+    clock.now = first + 0.02  # a slow claim
+    pacer.starting("a", first)
+    second = pacer.reserve("b", within=0.1)
+    assert second - clock.now >= pacer.spacing - 1e-9
+    assert pacer.chat_ready_in("a") >= 1.0
+    pacer.pause(1.0)
+    assert pacer.paused_until == clock.now + 1.0
+    assert pacer.reserve("c", within=0.5) is None  # nothing new until after the pause
