@@ -116,7 +116,6 @@ async def test_sigkill_during_a_2000_recipient_broadcast(settings, db, tmp_path)
         states = await statuses(db)
         uncertain = check_exactly_once(tg, addresses, states)
         assert tg.violations == []
-    print("kills cut after", kills, "uncertain", uncertain, "lost", sum(1 for a in addresses if tg.count_to(a) == 0))
     assert len(kills) >= 2, "the service was never killed while sending"
     assert uncertain <= len(kills) * 64  # at most one group in flight per kill
     assert sum(1 for a in addresses if tg.count_to(a) == 1) >= len(addresses) - uncertain
