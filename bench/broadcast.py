@@ -92,7 +92,7 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
     }
 
 
-async def measure(size: int, http: str = "ptb") -> dict:
+async def measure(size: int, http: str = "product") -> dict:
     from bot.config import Settings
     from bot.database import Database
 
@@ -155,18 +155,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.broadcast", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument(
-        "--http", choices=("ptb", "lean", "lean-raw"), default="ptb",
-        help="ptb: the product as it is (PTB's HTTPXRequest); lean: bench/lean_request.py, a prototype "
-        "HTTP backend; lean-raw: that, and sendMessage without PTB's Message objects (prototype)",
+        "--http", choices=("product", "lean", "lean-raw"), default="product",
+        help="product: as it is (bot/channels/telegram_http.py, aiohttp); lean: bench/lean_request.py, a "
+        "prototype HTTP backend; lean-raw: that, and sendMessage without PTB's Message objects (prototype)",
+    )
+    parser.add_argument(
+        "--group-size", type=int, default=None,
+        help="override bot.outbox.GROUP_SIZE (messages in flight) for an experiment; default: the product's",
     )
     args = parser.parse_args(argv)
     print_machine()
-    print(f"HTTP backend: {args.http}")
+    if args.group_size:
+        import bot.outbox
+
+        bot.outbox.GROUP_SIZE = args.group_size
+    import bot.outbox
+
+    print(f"HTTP backend: {args.http}; messages in flight (GROUP_SIZE): {bot.outbox.GROUP_SIZE}")
     figures = asyncio.run(measure(args.size, args.http))
     summary(
         "broadcast",
         **figures,
         http=args.http,
+        group_size=bot.outbox.GROUP_SIZE,
         target_rate_met=figures["msgs_per_s"] >= 1000,
         target_memory_met=figures["peak_rss_mb"] <= 200,
     )

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -347,25 +346,11 @@ class HttpPool:
             connection.close()
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float, every: float = 0.05) -> bool:
-    """Poll ``predicate`` until true or ``timeout``; returns whether it came true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(every)
-    return False
-
-
 @contextlib.asynccontextmanager
 async def fake_server(*args: str) -> AsyncIterator[Child]:
     """The local Bot API server (``bench.fake_server``) in a process of its own."""
     async with Child("bench.fake_server", *args) as child:
         yield child
-
-
-def jitter(rng: random.Random, low: float, high: float) -> float:
-    return rng.uniform(low, high)
 
 
 # --- the bot, started the way ``meedoen run`` starts it -------------------------------------------

@@ -1,7 +1,8 @@
 """A bare python-telegram-bot echo bot behind a Starlette webhook (as PTB's
 ``examples/customwebhookbot/starlettebot.py``), for ``bench.inbound``'s comparison: no
 database, no dialog, no outbox: each text is answered with ``reply_text`` from the handler.
-Updates are handled concurrently (256 at a time, as Meedoen's Telegram channel does).
+Updates are handled concurrently (256 at a time, as Meedoen's Telegram channel does); requests
+go through PTB's default backend (httpx), or with ``--http aiohttp`` through Meedoen's.
 
     python -m bench.echo_bot --base-url URL --token T --port P
 """
@@ -32,15 +33,14 @@ async def serve(args: argparse.Namespace) -> None:
         await update.message.reply_text(update.message.text)
         handled.append((started, time.monotonic()))
 
-    application = (
-        Application.builder()
-        .token(args.token)
-        .base_url(args.base_url)
-        .updater(None)
-        .concurrent_updates(256)
-        .connection_pool_size(args.pool)
-        .build()
-    )
+    builder = Application.builder().token(args.token).base_url(args.base_url).updater(None).concurrent_updates(256)
+    if args.http == "aiohttp":  # Meedoen's request backend (bot/channels/telegram_http.py)
+        from bot.channels.telegram_http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest(connection_pool_size=args.pool))
+    else:  # PTB's default, httpx
+        builder = builder.connection_pool_size(args.pool)
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
 
     async def telegram(request: Request) -> Response:
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pool", type=int, default=256, help="HTTP connections to the Bot API (Meedoen: 256)")
+    parser.add_argument("--http", choices=("httpx", "aiohttp"), default="httpx", help="PTB's default (httpx) or Meedoen's")
     asyncio.run(serve(parser.parse_args(argv)))
 
 

@@ -264,6 +264,7 @@ class Chatter:
         self.tg = tg
         self.task: asyncio.Task | None = None
         self.latencies: list[float] = []
+        self.held: list[bool] = []  # his chat had a message less than a second before he wrote
         self.missed = 0
         self.writes: list[float] = []
 
@@ -276,10 +277,14 @@ class Chatter:
             await asyncio.sleep(rng.uniform(0, think[1]))  # not all at the same instant
             while time.monotonic() < deadline:
                 text = rng.choice(texts)
-                self.writes.append(time.monotonic())
+                now = time.monotonic()
+                self.writes.append(now)
+                previous = self.tg.arrivals[chat_id][-1] if self.tg.arrivals[chat_id] else 0.0
+                held = now - previous < self.tg.per_chat_interval
                 latency, ok = await step(self.tg, chat_id, lambda: self.tg.send_text(chat_id, text), None)
                 if ok:
                     self.latencies.append(latency)
+                    self.held.append(held)
                 else:
                     self.missed += 1
                 # Let the rest of a multi-message answer arrive, then think and write again.
@@ -288,7 +293,7 @@ class Chatter:
         await asyncio.gather(*(one(chat_id) for chat_id in users))
 
     def start(self, params: dict) -> None:
-        self.latencies, self.missed, self.writes = [], 0, []
+        self.latencies, self.held, self.missed, self.writes = [], [], 0, []
         self.task = asyncio.create_task(
             self.run(params["users"], params["duration"], tuple(params.get("think", (1.0, 3.0))), params.get("texts", ["hallo"]))
         )
@@ -296,7 +301,7 @@ class Chatter:
     async def result(self) -> dict:
         if self.task is not None:
             await self.task
-        return {"latencies": self.latencies, "missed": self.missed, "writes": len(self.writes)}
+        return {"latencies": self.latencies, "held": self.held, "missed": self.missed, "writes": len(self.writes)}
 
 
 # --- the process -----------------------------------------------------------------------------------

@@ -77,10 +77,11 @@ async def meedoen_phase(server: Child, size: int, database_url: str, first_user:
     }
 
 
-async def echo_phase(server: Child, size: int, first_user: int) -> dict:
+async def echo_phase(server: Child, size: int, first_user: int, http: str = "httpx") -> dict:
     port = free_port()
     echo = Child(
-        "bench.echo_bot", "--base-url", server.ready["base_url"], "--token", server.ready["token"], "--port", str(port)
+        "bench.echo_bot", "--base-url", server.ready["base_url"], "--token", server.ready["token"],
+        "--port", str(port), "--http", http,
     )
     async with echo:
         await server.request("wait_webhook", url=f"http://127.0.0.1:{port}/telegram")
@@ -97,12 +98,12 @@ async def echo_phase(server: Child, size: int, first_user: int) -> dict:
     }
 
 
-async def measure(size: int, echo: bool = True) -> dict:
+async def measure(size: int, echo: bool = True, echo_http: str = "httpx") -> dict:
     with temp_dir() as directory:
         async with fake_server() as server:
             meedoen = await meedoen_phase(server, size, sqlite_url(directory), 10_000_001)
             await server.request("forget")
-            bare = await echo_phase(server, size, 20_000_001) if echo else None
+            bare = await echo_phase(server, size, 20_000_001, echo_http) if echo else None
     signups = meedoen["result"]
     rate = signups["updates"] / signups["elapsed"]
     figures = {
@@ -149,7 +150,7 @@ async def measure(size: int, echo: bool = True) -> dict:
                 "ratio_to_echo": round(rate / echo_rate, 2),
             }
         )
-        print(f"bare PTB echo bot, same server: {echo_result['updates']} updates in {echo_result['elapsed']:.2f} s "
+        print(f"bare PTB echo bot ({echo_http}), same server: {echo_result['updates']} updates in {echo_result['elapsed']:.2f} s "
               f"= {echo_rate:.0f} updates/s; answer p99 {figures['echo_reply_p99_ms']} ms; "
               f"bot CPU {figures['echo_bot_cpu_share']:.0%}")
         print(f"  Meedoen / echo bot = {figures['ratio_to_echo']}")
@@ -160,9 +161,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.inbound", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=1000, help="men signing up at once (default 1000)")
     parser.add_argument("--no-echo", action="store_true", help="skip the echo bot phase")
+    parser.add_argument(
+        "--echo-http", choices=("httpx", "aiohttp"), default="httpx",
+        help="the echo bot's request backend: PTB's default (httpx, the default here) or Meedoen's (aiohttp)",
+    )
     args = parser.parse_args(argv)
     print_machine()
-    figures = asyncio.run(measure(args.size, echo=not args.no_echo))
+    figures = asyncio.run(measure(args.size, echo=not args.no_echo, echo_http=args.echo_http))
     summary(
         "inbound",
         **figures,

@@ -4,10 +4,11 @@ benchmarks' ``--http lean`` option to measure what the bot could do without http
 Why: on the benchmark machine one ``bot.send_message`` through PTB's default ``HTTPXRequest``
 costs about 3 ms of CPU; most of it is httpx/httpcore/anyio machinery (the connection pool
 re-examines every pooled connection twice per request, with a ``getpeername`` and a ``poll``
-each; see docs/benchmarks.md). That caps a process at ~330 sends/s whatever the outbox does.
-This class speaks just enough HTTP/1.1 (keep-alive, Content-Length or chunked bodies, TLS
-via the ``ssl`` module) over asyncio streams, and hands requests with files to a regular
-``HTTPXRequest``. It is not wired into the product: see the report in docs/benchmarks.md.
+each; see docs/benchmarks.md). The product has since moved to aiohttp
+(``bot/channels/telegram_http.py``); this class, which speaks just enough HTTP/1.1
+(keep-alive, Content-Length or chunked bodies, TLS via the ``ssl`` module) over asyncio
+streams and hands requests with files to a regular ``HTTPXRequest``, is kept to compare with
+it. It is not wired into the product.
 
 Safety notes for a production version: a request is never retried once written (Telegram
 has no idempotency key); an idle connection the server closed is noticed before reuse
