@@ -91,8 +91,8 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
                 talk = await server.request("chatter_result") if chatters else None
                 mine_after = process_figures()
                 after = await server.request("stats")
-                arrivals = (await server.request("arrivals"))["times"]
-    window = [t for t in arrivals if t >= mine_before["t"]]
+                arrivals = await server.request("arrivals", by_chat=bool(chatters))
+    window = [t for t in arrivals["times"] if t >= mine_before["t"]]
     wall = mine_after["t"] - mine_before["t"]
     delivered = result["tally"].get("delivered", 0)
     elapsed = result["elapsed"]
@@ -127,6 +127,15 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
                 "chat_held": len(latencies) - len(free),
                 "unheld_p99_ms": ms(percentile(free, 99)),
                 "all_sends_per_s": round(len(window) / max(wall, 1e-9), 2),
+                # When had everybody who was not chatting his copy? (A chatter's copy waits
+                # while a message of his is being handled: OutboxSender.conversing.)
+                "others_done_s": round(
+                    max(
+                        (times[-1] for chat, times in arrivals["by_chat"].items() if int(chat) not in set(chat_ids[:chatters])),
+                        default=mine_before["t"],
+                    ) - mine_before["t"],
+                    2,
+                ),
             }
         )
     print(f"paced broadcast to {size}: {delivered} sent in {elapsed:.2f} s = {figures['msgs_per_s']} messages/s "
@@ -140,6 +149,7 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
         print(f"  {figures['over_1s']} answers took over 1 s; {figures['chat_held']} men wrote less than a second after "
               f"a message to them (Telegram's one a second per chat holds the answer); without those, p99 "
               f"{figures['unheld_p99_ms']} ms")
+        print(f"  the {size - chatters} men not chatting all had their copy after {figures['others_done_s']} s")
         print(f"  all sends (broadcast + replies): {figures['all_sends_per_s']}/s over {wall:.1f} s")
     print(f"  bot CPU {figures['bot_cpu_share']:.0%} of a core, server CPU {figures['server_cpu_share']:.0%}; "
           f"bot peak memory {figures['peak_rss_mb']} MB")

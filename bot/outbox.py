@@ -13,7 +13,8 @@ next start, logged, and **not** resent: we prefer a rare missing message over a 
 Only messages whose send slot comes within ``LOOKAHEAD`` are claimed, so ``sending`` is
 committed right before their HTTP request (which waits for the slot itself, so that the
 claim's own time does not shift the pace): the window is that wait plus one HTTP round trip
-of the messages in flight at that instant (at most ``GROUP_SIZE``).
+and the recording of the outcome, for the messages claimed and not yet recorded at that
+instant (at most ``GROUP_SIZE``; see ``_unsettled``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import base64
 import dataclasses
 import json
 import logging
+import math
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,10 +43,12 @@ log = logging.getLogger(__name__)
 
 REPLY, BULK = 0, 1
 MAX_ATTEMPTS = 5
-GROUP_SIZE = 16  # messages in flight at once (bounds what a crash can leave uncertain)
+GROUP_SIZE = 64  # messages in flight at once (bounds what a crash can leave uncertain)
 WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
+HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
+STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
 
 Now = Callable[[], datetime]
 
@@ -131,21 +136,55 @@ class OutboxSender:
         self._in_flight: set[asyncio.Task] = set()
         self._results: list[tuple[dict, DeliveryError | None]] = []
         self._results_ready = asyncio.Event()
-        self._stopping = False
+        self._recording = 0  # outcomes in the recorder's transaction, not yet committed
+        self._settled = asyncio.Event()  # set whenever outcomes have been committed
+        self._stopping = False  # the recorder: record what is left, then end
+        self._closing = False  # the sender: start nothing new, then end
+        self._conversing: dict[str, float] = {}  # address -> pacer time until which bulk waits
 
     async def start(self) -> None:
         await self.recover()
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Stop between steps rather than cancel one: a task cancelled inside a database
+        transaction makes SQLAlchemy close its connection by force, and the SQLite
+        connection can then linger with the write lock held. Cancelled only as a last
+        resort, if the sender has not come round within ``STOP_GRACE`` seconds."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_GRACE)
+        if not done:
+            log.warning("outbox %s: sender did not stop in %.0f s; cancelled", self.channel.name, STOP_GRACE)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        self._task = None
 
     def wake(self) -> None:
         """New rows were committed: look again at once (a reply may jump the queue)."""
         self._wake.set()
+
+    @contextmanager
+    def conversing(self, address: str) -> Iterator[None]:
+        """While a message from ``address`` is being handled, bulk copies to him (a broadcast,
+        a reminder) wait: one sent meanwhile would take the chat's one-a-second slot and make
+        his answer wait for it. Once handled, his answer is queued and goes first anyway."""
+        self._conversing[address] = math.inf
+        try:
+            yield
+        finally:
+            now = self.pacer.now()
+            self._conversing[address] = now + HOLD_AFTER_ANSWER
+            if len(self._conversing) > 10_000:
+                self._conversing = {a: until for a, until in self._conversing.items() if until > now}
+
+    def _held_for(self, row: dict) -> float:
+        """Seconds this row still waits because its man is in conversation (0: not held)."""
+        if row["priority"] != BULK:
+            return 0.0
+        return max(self._conversing.get(row["address"], 0.0) - self.pacer.now(), 0.0)
 
     async def recover(self) -> int:
         """Rows left ``sending`` by a crash become ``uncertain`` and are not resent."""
@@ -171,7 +210,7 @@ class OutboxSender:
     async def _run(self) -> None:
         recorder = asyncio.create_task(self._record_loop(), name=f"outbox-{self.channel.name}-results")
         try:
-            while True:
+            while not self._closing:
                 try:
                     await self._step()
                 except asyncio.CancelledError:
@@ -200,28 +239,40 @@ class OutboxSender:
             if not self._window:
                 await self._idle()
                 return
-        if len(self._in_flight) >= GROUP_SIZE:
+        if self._unsettled() >= GROUP_SIZE:
             # Refill in batches, not one by one: each claim is a transaction.
-            while len(self._in_flight) > GROUP_SIZE // 2:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            while self._unsettled() > GROUP_SIZE // 2:
+                self._settled.clear()
+                await self._settled.wait()
             return
-        ready, waiting, slots = [], [], {}
+        ready, waiting, held, slots = [], [], [], {}
         for row in self._window:
+            if self._held_for(row):
+                held.append(row)
+                continue
             slot = None
-            if len(ready) < GROUP_SIZE - len(self._in_flight):
+            if len(ready) < GROUP_SIZE - self._unsettled():
                 slot = self.pacer.reserve(row["address"], LOOKAHEAD)
             if slot is not None:
                 ready.append(row)
                 slots[row["id"]] = slot
             else:
                 waiting.append(row)
-        self._window = waiting
+        if not waiting and held:
+            # Only held rows left: read the window afresh next time, so that the rows behind
+            # them (a long broadcast beyond ``WINDOW``) are not kept waiting too.
+            self._window = []
+        else:
+            self._window = [row for row in self._window if row["id"] not in slots]
         if not ready:
-            pause = max(
-                self.pacer.channel_ready_in() - LOOKAHEAD,
-                min((self.pacer.chat_ready_in(row["address"]) for row in waiting), default=0.0),
-            )
-            await self._sleep(min(max(pause, 0.001), 0.25))
+            if waiting:
+                pause = max(
+                    self.pacer.channel_ready_in() - LOOKAHEAD,
+                    min(self.pacer.chat_ready_in(row["address"]) for row in waiting),
+                )
+                await self._sleep(min(max(pause, 0.001), 0.25))
+            else:
+                await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
         await self._claim(ready)
         for row in ready:
@@ -229,8 +280,15 @@ class OutboxSender:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
+    def _unsettled(self) -> int:
+        """Messages claimed whose outcome is not committed yet: all a crash now could leave
+        ``uncertain``, kept at most ``GROUP_SIZE``."""
+        return len(self._in_flight) + len(self._results) + self._recording
+
     async def _sleep(self, seconds: float) -> None:
-        """Sleep, but wake early when new rows arrive."""
+        """Sleep, but wake early when new rows arrive or the sender stops."""
+        if self._closing:
+            return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         except asyncio.TimeoutError:
@@ -333,7 +391,20 @@ class OutboxSender:
                 await asyncio.sleep(RECORD_COALESCE)  # let a burst of outcomes share a transaction
             self._results_ready.clear()
             if self._results:
-                await self._record(self._take_results())
+                results = self._take_results()
+                self._recording = len(results)
+                try:
+                    await self._record(results)
+                except Exception:
+                    # Keep the outcomes (a busy database, say) and try again: dropping them
+                    # would leave delivered messages ``sending``, uncertain after a restart.
+                    log.exception("outbox %s: could not record %d outcome(s); retrying in 1 s", self.channel.name, len(results))
+                    self._results[:0] = results
+                    await asyncio.sleep(1)
+                    self._results_ready.set()
+                finally:
+                    self._recording = 0
+                    self._settled.set()
             if self._stopping and not self._results:
                 return
 

@@ -47,15 +47,15 @@ class Service:
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
 
-            self.channels["telegram"] = TelegramChannel(settings, self.engine.handle)
+            self.channels["telegram"] = TelegramChannel(settings, self.handle)
         if settings.whatsapp_enabled:
             from bot.channels.whatsapp.channel import WhatsAppChannel
 
             self.channels["whatsapp"] = WhatsAppChannel(
-                settings, self.db, self.engine.handle, now=now, on_queued=self.wake
+                settings, self.db, self.handle, now=now, on_queued=self.wake
             )
-        for make_channel in extra_channels:  # each is called with the engine's handler
-            channel = make_channel(self.engine.handle)
+        for make_channel in extra_channels:  # each is called with the service's handler
+            channel = make_channel(self.handle)
             self.channels[channel.name] = channel
         self.senders = {
             name: OutboxSender(self.db, channel, now) for name, channel in self.channels.items()
@@ -74,6 +74,16 @@ class Service:
             now=now,
             next_due=lambda at: reminders.next_due(self.db, settings, at),
         )
+
+    async def handle(self, incoming: Incoming) -> None:
+        """A man's message or button press, from a channel, to the engine; his bulk copies
+        wait meanwhile (``OutboxSender.conversing``)."""
+        sender = self.senders.get(incoming.channel)
+        if sender is None:
+            await self.engine.handle(incoming)
+            return
+        with sender.conversing(incoming.address):
+            await self.engine.handle(incoming)
 
     def wake(self, channel: str) -> None:
         sender = self.senders.get(channel)

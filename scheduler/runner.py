@@ -41,9 +41,9 @@ class Scheduler:
 
     async def tick(self) -> None:
         """Run every job once, in order, at ``now()``; one failing job does not stop the rest."""
-        async with self._running:
+        async with self._running:  # also arms the timer, so that stop() never races it
             await self._run_jobs()
-        await self._arm_next_reminder()
+            await self._arm_next_reminder()
 
     async def _run_jobs(self) -> None:
         for name, job in self.jobs:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
+import sqlite3
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot import broadcasts
 from bot.schema import outbox
@@ -94,3 +97,40 @@ async def test_a_man_who_writes_during_a_long_broadcast_is_answered_before_it_en
         assert tg.violations == [] and tg.too_many_requests == 0
     assert tally["waiting"] > 30  # the broadcast was far from done when he got his answer
     assert delivered_when_answered < 60
+
+
+async def test_a_stopped_sender_leaves_the_database_free(settings, db):
+    """Stopping must not cancel the sender inside a transaction: SQLAlchemy would then close
+    that SQLite connection by force and it could keep the write lock, so the next writer
+    (the CLI, or a restarted service) would meet "database is locked"."""
+    path = make_url(settings.database_url).database
+    async with FakeTelegram() as tg:
+        for _ in range(12):
+            async with running(telegram_settings(settings, tg)) as service:
+                task = service.senders["telegram"]._task
+                await asyncio.sleep(0.01 * random.random())
+            assert task.done() and not task.cancelled()
+            probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                probe.execute("BEGIN IMMEDIATE")  # raises "database is locked" if a lock lingers
+                probe.execute("ROLLBACK")
+            finally:
+                probe.close()
+
+
+async def test_no_broadcast_copy_goes_to_a_man_while_his_message_is_being_handled(settings, db):
+    """A copy sent meanwhile would take the chat's one-a-second slot and make his answer
+    wait for it; it goes once his message has been handled."""
+    async with FakeTelegram(rate_limits=True) as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), telegram_chat_interval=1.0)
+        async with running(configured) as service:
+            sender = service.senders["telegram"]
+            with sender.conversing("8900"):
+                await one_broadcast(db, range(8900, 8911))  # he is first in line
+                service.wake_all()
+                await tg.wait_for(lambda: len(tg.sent) == 10)  # everybody else has his copy
+                await asyncio.sleep(0.3)
+                assert tg.count_to(8900) == 0
+            await tg.wait_for(lambda: tg.count_to(8900) == 1)
+        assert tg.violations == [] and tg.too_many_requests == 0
+    assert [m["chat"]["id"] for m in tg.sent][-1] == 8900
