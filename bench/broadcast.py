@@ -92,7 +92,7 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
     }
 
 
-async def measure(size: int, http: str = "product") -> dict:
+async def measure(size: int) -> dict:
     from bot.config import Settings
     from bot.database import Database
 
@@ -113,15 +113,7 @@ async def measure(size: int, http: str = "product") -> dict:
             await db.close()
             print(f"seeded {size} participants; memory now {rss_mb()} MB")
 
-            def prepare(service) -> None:
-                if http in ("lean", "lean-raw"):
-                    from bench.lean_request import use_lean_requests, use_raw_api_sends
-
-                    use_lean_requests(service)
-                    if http == "lean-raw":
-                        use_raw_api_sends(service)
-
-            async with meedoen_run(settings, prepare=prepare) as service:
+            async with meedoen_run(settings) as service:
                 server_before = await server.request("stats")
                 mine_before = process_figures()
                 result = await run_broadcast(service, size, {"nl": TEXT_NL}, timeout=max(120.0, size / 50))
@@ -155,11 +147,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.broadcast", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument(
-        "--http", choices=("product", "lean", "lean-raw"), default="product",
-        help="product: as it is (bot/channels/telegram_http.py, aiohttp); lean: bench/lean_request.py, a "
-        "prototype HTTP backend; lean-raw: that, and sendMessage without PTB's Message objects (prototype)",
-    )
-    parser.add_argument(
         "--group-size", type=int, default=None,
         help="override bot.outbox.GROUP_SIZE (messages in flight) for an experiment; default: the product's",
     )
@@ -171,12 +158,11 @@ def main(argv: list[str] | None = None) -> dict:
         bot.outbox.GROUP_SIZE = args.group_size
     import bot.outbox
 
-    print(f"HTTP backend: {args.http}; messages in flight (GROUP_SIZE): {bot.outbox.GROUP_SIZE}")
-    figures = asyncio.run(measure(args.size, args.http))
+    print(f"messages in flight (GROUP_SIZE): {bot.outbox.GROUP_SIZE}")
+    figures = asyncio.run(measure(args.size))
     summary(
         "broadcast",
         **figures,
-        http=args.http,
         group_size=bot.outbox.GROUP_SIZE,
         target_rate_met=figures["msgs_per_s"] >= 1000,
         target_memory_met=figures["peak_rss_mb"] <= 200,
