@@ -19,6 +19,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 
 class Database:
@@ -90,4 +91,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to aiosqlite: one trip to its thread, where ``exec_driver_sql`` takes three
+        # (open a cursor, execute, close it) and SQLAlchemy's whole statement machinery. Every
+        # transaction begins here, and the engine and the outbox run several per message.
+        await_only(connection.connection.driver_connection.execute("BEGIN IMMEDIATE"))

@@ -20,15 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import random
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot import broadcasts, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.schema import conversations as conversations_table
 from bot.schema import signups
-from bot.store import audiences, checkins, conversations, coordinators, meetings, participants, updates
+from bot.store import audiences, chats, checkins, conversations, coordinators, meetings, participants, updates
 from bot.store import series as series_store
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
@@ -44,6 +43,7 @@ from dialogs.types import (
     LeaveSeries,
     MarkAttendance,
     OfferView,
+    ParticipantView,
     QueueBroadcast,
     RecordCheckin,
     Reply,
@@ -76,6 +76,24 @@ class Incoming:
     language_hint: str | None = None  # e.g. Telegram's language_code
 
 
+class _ParticipantChanges:
+    """Changes to his own row over one turn (the time of this message, a name, an area...),
+    written as one UPDATE before anything else is stored and at the end of the turn."""
+
+    def __init__(self, participant_id: int | None) -> None:
+        self.participant_id = participant_id
+        self._values: dict = {}
+
+    def add(self, **values) -> None:
+        if self.participant_id is not None:  # nobody to change until he has consented
+            self._values.update(values)
+
+    async def write(self, connection: AsyncConnection) -> None:
+        if self._values:
+            await participants.change(connection, self.participant_id, **self._values)
+            self._values = {}
+
+
 class Engine:
     def __init__(
         self,
@@ -94,6 +112,7 @@ class Engine:
         self.on_queued = on_queued
         self.on_queued_all = on_queued_all
         self._background: set[asyncio.Task] = set()  # follow-ups under way (kept referenced)
+        self.catalog = series_store.Catalog()
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
@@ -134,29 +153,20 @@ class Engine:
             ):
                 log.info("engine: %s update %s seen before; skipped", incoming.channel, incoming.update_id)
                 return False, []
-            row = await participants.find(connection, incoming.channel, incoming.address)
-            if row is not None:
-                await participants.change(connection, row.id, last_inbound_at=now)
-            state = await conversations.load(connection, incoming.channel, incoming.address)
-            context = await self._context(connection, incoming, row, state, now)
-            step = self.dialog(state, incoming.event, context)
-            await self._apply(connection, incoming, row, step, now, after_commit)
+            chat = await chats.at_start(
+                connection, incoming.channel, incoming.address, self._marker(incoming, now), now
+            )
+            context = await self._context(connection, incoming, chat, now)
+            step = self.dialog(chat.state, incoming.event, context)
+            await self._apply(connection, incoming, chat, step, now, after_commit)
         return True, after_commit
 
-    async def _context(self, connection: AsyncConnection, incoming: Incoming, row, state: State, now) -> Context:
-        view = await participants.view(connection, row) if row is not None else None
-        if view is not None:
-            offers = await waitlist.open_offers(connection, row.id, now)
-            view = dataclasses.replace(
-                view,
-                meetings=await meetings.for_participant(connection, row.id, now),
-                offers=tuple(OfferView(*offer) for offer in offers),
-            )
+    async def _context(self, connection: AsyncConnection, incoming: Incoming, chat: chats.ChatAtStart, now) -> Context:
+        view = await self._participant_view(connection, chat, now)
         mine = [signup.series_id for signup in view.signups] if view else []
         mine += [offer.series_id for offer in view.offers] if view else []
         hint = (incoming.language_hint or "")[:2].lower()
-        is_coordinator = await coordinators.is_coordinator(connection, incoming.channel, incoming.address)
-        series_views = await series_store.views(connection, now, include=mine)
+        series_views = await self.catalog.views(connection, chat.catalog_version, now, include=mine)
         return Context(
             now=now,
             timezone=self.settings.timezone,
@@ -165,10 +175,30 @@ class Engine:
             participant=view,
             series=series_views,
             suggested_language=hint if hint in LANGUAGES else None,
-            is_coordinator=is_coordinator,
-            coordinator=await self._coordinator_view(connection, state, series_views, now) if is_coordinator else None,
-            checked_in_this_week=await checkins.has_checked_in(connection, self._marker(incoming, now)),
+            is_coordinator=chat.is_coordinator,
+            coordinator=await self._coordinator_view(connection, chat.state, series_views, now)
+            if chat.is_coordinator
+            else None,
+            checked_in_this_week=chat.checked_in_this_week,
         )
+
+    async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
+        """He as the dialog sees him; his sign-ups, meetings and offers are only looked up
+        when the first query said he has any."""
+        row = chat.participant
+        if row is None:
+            return None
+        view = participants.view_of(row)
+        if chat.has_signups:
+            view = dataclasses.replace(
+                view,
+                signups=await participants.signups_of(connection, row.id),
+                meetings=await meetings.for_participant(connection, row.id, now),
+            )
+        if chat.has_offers:
+            offers = await waitlist.open_offers(connection, row.id, now)
+            view = dataclasses.replace(view, offers=tuple(OfferView(*offer) for offer in offers))
+        return view
 
     async def _coordinator_view(self, connection, state: State, series_views, now) -> CoordinatorView:
         upcoming, past = await meetings.coordinator_meetings(connection, now)
@@ -190,76 +220,53 @@ class Engine:
         )
 
     async def _apply(
-        self, connection: AsyncConnection, incoming: Incoming, row, step: Step, now: datetime, after_commit: list
+        self,
+        connection: AsyncConnection,
+        incoming: Incoming,
+        chat: chats.ChatAtStart,
+        step: Step,
+        now: datetime,
+        after_commit: list,
     ) -> None:
         """Store the effects, then queue the messages that report them."""
         channel, address = incoming.channel, incoming.address
-        participant_id = row.id if row is not None else None
+        row = chat.participant
+        changes = _ParticipantChanges(row.id if row is not None else None)
+        if row is not None:
+            changes.add(last_inbound_at=now)
         keep_state = True
-        wake_at: WakeAt | None = None
+        wake: WakeAt | None = None
         for effect in step.effects:
             if isinstance(effect, SaveParticipant):
-                if participant_id is None:
-                    participant_id = await participants.create(
+                if changes.participant_id is None:
+                    changes.participant_id = await participants.create(
                         connection, channel, address, effect.language, effect.consented_at
                     )
                 else:
-                    await participants.change(
-                        connection, participant_id, language=effect.language, status="active"
-                    )
+                    changes.add(language=effect.language, status="active")
             elif isinstance(effect, SetLanguage):
-                await participants.change(connection, participant_id, language=effect.language)
+                changes.add(language=effect.language)
             elif isinstance(effect, SetName):
-                await participants.change(connection, participant_id, name=effect.name)
+                changes.add(name=effect.name)
             elif isinstance(effect, SetArea):
-                await participants.change(connection, participant_id, area=effect.area)
+                changes.add(area=effect.area)
             elif isinstance(effect, SetStatus):
-                await participants.change(connection, participant_id, status=effect.status)
-            elif isinstance(effect, SignUp):
-                await series_store.sign_up(
-                    connection, participant_id, effect.series_id, waitlist=effect.waitlist, now=now
-                )
-            elif isinstance(effect, LeaveSeries):
-                await series_store.leave(connection, participant_id, effect.series_id)
-                await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
-            elif isinstance(effect, EraseParticipant):
-                freed = await connection.scalars(
-                    select(signups.c.series_id).where(
-                        signups.c.participant_id == participant_id, signups.c.status == "confirmed"
-                    )
-                )
-                freed = list(freed)
-                await participants.erase(connection, channel, address)
-                for series_id in freed:
-                    await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
-                keep_state = False
-            elif isinstance(effect, ForgetConversation):
-                await conversations.forget(connection, channel, address)
-                keep_state = False
-            elif isinstance(effect, Rsvp):
-                await meetings.answer(connection, participant_id, effect.meeting_id, effect.answer, now)
-            elif isinstance(effect, AnswerOffer):
-                await waitlist.answer(
-                    connection, effect.offer_id, participant_id, effect.accept, now, self.settings.timezone
-                )
-            elif isinstance(effect, RecordCheckin):
-                await self._record_checkin(connection, incoming, row, effect, now)
-            elif isinstance(effect, AskContact):
-                await self._ask_contact(connection, incoming, row, now)
+                changes.add(status=effect.status)
             elif isinstance(effect, WakeAt):
-                wake_at = effect
-            elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
-                await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
-            elif not isinstance(effect, Reply):
-                raise TypeError(f"unknown effect {type(effect).__name__}")
+                wake = effect
+            elif isinstance(effect, Reply):
+                continue
+            else:
+                # Every other effect reads or writes more than his row: his row first.
+                await changes.write(connection)
+                keep_state = await self._apply_one(
+                    connection, incoming, row, changes.participant_id, effect, now, after_commit
+                ) and keep_state
+        await changes.write(connection)
         if keep_state:
-            await conversations.save(connection, channel, address, step.state, now)
-            if wake_at is not None:
-                await connection.execute(
-                    update(conversations_table)
-                    .where(conversations_table.c.channel == channel, conversations_table.c.address == address)
-                    .values(wake_at=wake_at.at)
-                )
+            await conversations.save(
+                connection, channel, address, step.state, now, wake=wake, stored=chat.encoded_state
+            )
         for effect in step.effects:
             if isinstance(effect, Reply):
                 await outbox.enqueue(
@@ -271,6 +278,48 @@ class Engine:
                     priority=outbox.REPLY,
                     now=now,
                 )
+
+    async def _apply_one(
+        self, connection: AsyncConnection, incoming: Incoming, row, participant_id, effect, now, after_commit: list
+    ) -> bool:
+        """Store one effect beyond his own row; False when his conversation is gone with it."""
+        channel, address = incoming.channel, incoming.address
+        if isinstance(effect, SignUp):
+            await series_store.sign_up(
+                connection, participant_id, effect.series_id, waitlist=effect.waitlist, now=now
+            )
+        elif isinstance(effect, LeaveSeries):
+            await series_store.leave(connection, participant_id, effect.series_id)
+            await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
+        elif isinstance(effect, EraseParticipant):
+            freed = await connection.scalars(
+                select(signups.c.series_id).where(
+                    signups.c.participant_id == participant_id, signups.c.status == "confirmed"
+                )
+            )
+            freed = list(freed)
+            await participants.erase(connection, channel, address)
+            for series_id in freed:
+                await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
+            return False
+        elif isinstance(effect, ForgetConversation):
+            await conversations.forget(connection, channel, address)
+            return False
+        elif isinstance(effect, Rsvp):
+            await meetings.answer(connection, participant_id, effect.meeting_id, effect.answer, now)
+        elif isinstance(effect, AnswerOffer):
+            await waitlist.answer(
+                connection, effect.offer_id, participant_id, effect.accept, now, self.settings.timezone
+            )
+        elif isinstance(effect, RecordCheckin):
+            await self._record_checkin(connection, incoming, row, effect, now)
+        elif isinstance(effect, AskContact):
+            await self._ask_contact(connection, incoming, row, now)
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
+            await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
+        else:
+            raise TypeError(f"unknown effect {type(effect).__name__}")
+        return True
 
     async def _record_checkin(self, connection, incoming: Incoming, row, effect: RecordCheckin, now) -> None:
         """Store the answers with nothing that names him (see bot.store.checkins)."""

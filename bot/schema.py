@@ -237,6 +237,17 @@ waitlist_offers = Table(
     Index("ix_waitlist_offers_open", "status", "expires_at"),
 )
 
+# One row whose version triggers bump on every change to series, meetings, signups and
+# waitlist_offers (migration 0004), so that the cached series overview
+# (``bot.store.series.Catalog``) knows in one read whether it is still exact. On SQLite, a
+# batch migration that rebuilds one of those four tables drops its triggers: create them again.
+series_catalog = Table(
+    "series_catalog",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 broadcasts = Table(
     "broadcasts",
     metadata,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time, get_day_names
@@ -22,8 +23,21 @@ def meeting_time(instant: datetime, zone: str) -> str:
 
 def weekday_name(weekday: int) -> str:
     """0 → ``maandag`` / ``Isniin`` / ``الاثنين`` / ``Monday``."""
-    return get_day_names("wide", locale=current_locale())[weekday]
+    return _weekday_names(current_locale())[weekday]
 
 
 def clock(at: time) -> str:
-    return format_time(at, "HH:mm", locale=current_locale())
+    return _clock(at, current_locale())
+
+
+# Babel looks its locale data up anew on every call; a series list names a weekday and a
+# time per series on every turn, and there are only so many of either.
+@lru_cache(maxsize=None)
+def _weekday_names(locale: str) -> tuple[str, ...]:
+    names = get_day_names("wide", locale=locale)
+    return tuple(names[day] for day in range(7))
+
+
+@lru_cache(maxsize=1024)
+def _clock(at: time, locale: str) -> str:
+    return format_time(at, "HH:mm", locale=locale)

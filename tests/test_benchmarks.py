@@ -18,6 +18,7 @@ TINY = {
     "paced_broadcast": ["--size", "15"],
     "replies": ["--size", "15", "--chatters", "3"],
     "inbound": ["--size", "4"],
+    "engine_alone": ["--size", "3"],
     "reminders": ["--size", "400", "--hours", "0.5", "--probe-ticks", "1"],
     "report": ["--size", "3000", "--runs", "1"],
 }

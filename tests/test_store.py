@@ -6,7 +6,7 @@ from sqlalchemy import inspect, select, text
 
 from bot.database import Database
 from bot.schema import metadata, signups
-from bot.store import conversations, participants, updates
+from bot.store import chats, conversations, participants, updates
 from bot.store import series as series_store
 from tests.conftest import NOW
 
@@ -65,6 +65,42 @@ async def test_thirty_at_once_for_ten_seats_from_separate_connections(database_u
     assert sorted(stored).count("confirmed") == 10 and len(stored) == 30
 
 
+async def catalog_views(db, catalog, now=NOW):
+    async with db.transaction() as connection:
+        chat = await chats.at_start(connection, "telegram", "1", "no-marker", now)
+        return await catalog.views(connection, chat.catalog_version, now)
+
+
+async def test_the_series_catalog_follows_every_change_from_any_process(database_url, db):
+    """The engine keeps the series overview in memory; a change from another process (the
+    command line) or a cascade must show on the next turn, never a stale seat count."""
+    series_id = await make_series(db, SERIES.__class__(**{**SERIES.__dict__, "capacity": 2}))
+    catalog = series_store.Catalog()
+    (before,) = await catalog_views(db, catalog)
+    assert (before.confirmed, before.seats_left) == (0, 2)
+    other = Database(database_url)  # as the command line would, in a process of its own
+    async with other.transaction() as connection:
+        pid = await participants.create(connection, "telegram", "2", "nl", NOW)
+        await series_store.sign_up(connection, pid, series_id, waitlist=False, now=NOW)
+    (after,) = await catalog_views(db, catalog)
+    assert (after.confirmed, after.seats_left) == (1, 1)
+    async with other.transaction() as connection:
+        await participants.erase(connection, "telegram", "2")  # his sign-up goes with him
+        await connection.execute(text("UPDATE series SET status = 'closed'"))
+    await other.close()
+    assert await catalog_views(db, catalog) == ()
+
+
+async def test_the_series_catalog_moves_on_as_meetings_begin(db):
+    await make_series(db)
+    catalog = series_store.Catalog()
+    (first,) = await catalog_views(db, catalog)
+    (second,) = await catalog_views(db, catalog, first.next_meeting)  # the first one begins
+    assert second.next_meeting > first.next_meeting
+    (again,) = await catalog_views(db, catalog)  # a clock set back sees the first one again
+    assert again.next_meeting == first.next_meeting
+
+
 async def test_signing_up_twice_keeps_one_row(db):
     series_id = await make_series(db)
     async with db.transaction() as connection:
@@ -91,9 +127,9 @@ async def test_waitlist_positions_follow_arrival(db):
         pids = [await participants.create(connection, "telegram", str(n), "nl", NOW) for n in range(3)]
         for number, pid in enumerate(pids):
             await series_store.sign_up(connection, pid, series_id, waitlist=number > 0, now=NOW)
-        views = [await participants.view(connection, await participants.find(connection, "telegram", str(n))) for n in range(3)]
-    assert [v.signups[0].status for v in views] == ["confirmed", "waitlist", "waitlist"]
-    assert [v.signups[0].waitlist_position for v in views] == [None, 1, 2]
+        mine = [await participants.signups_of(connection, pid) for pid in pids]
+    assert [held[0].status for held in mine] == ["confirmed", "waitlist", "waitlist"]
+    assert [held[0].waitlist_position for held in mine] == [None, 1, 2]
 
 
 async def test_update_ids_are_processed_once(db):

@@ -1,37 +1,47 @@
-"""Conversation state per chat: the dialog's JSON memory between two events."""
+"""Conversation state per chat: the dialog's JSON memory between two events.
+
+The engine reads it with the rest of the chat in one query (``bot.store.chats``)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.schema import conversations
 from bot.store.portable import upsert
-from dialogs.types import State
+from dialogs.types import State, WakeAt
 
 
-async def load(connection: AsyncConnection, channel: str, address: str) -> State:
-    row = await connection.scalar(
-        select(conversations.c.state).where(
-            conversations.c.channel == channel, conversations.c.address == address
-        )
-    )
-    return json.loads(row) if row else {}
+def encode(state: State) -> str:
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(stored: str | None) -> State:
+    return json.loads(stored) if stored else {}
 
 
 async def save(
-    connection: AsyncConnection, channel: str, address: str, state: State, now: datetime
+    connection: AsyncConnection,
+    channel: str,
+    address: str,
+    state: State,
+    now: datetime,
+    *,
+    wake: WakeAt | None = None,
+    stored: str | None = None,
 ) -> None:
-    encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
-    await upsert(
-        connection,
-        conversations,
-        {"channel": channel, "address": address},
-        {"state": encoded, "updated_at": now},
-    )
+    """Store ``state`` and, with ``wake``, when to wake the dialog (or, at None, not to).
+    Nothing is written when the state is the one ``stored`` already and ``wake`` is None."""
+    encoded = encode(state)
+    if encoded == stored and wake is None:
+        return
+    values = {"state": encoded, "updated_at": now}
+    if wake is not None:
+        values["wake_at"] = wake.at
+    await upsert(connection, conversations, {"channel": channel, "address": address}, values)
 
 
 async def forget(connection: AsyncConnection, channel: str, address: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,11 +17,9 @@ from dialogs.types import CoordinatorMeeting, MeetingView, RsvpLine
 RECENT = timedelta(days=1)  # a meeting that began less than this ago is still "his"
 
 
-async def for_participant(
-    connection: AsyncConnection, participant_id: int, now: datetime
-) -> tuple[MeetingView, ...]:
-    """Scheduled meetings of the series he holds a seat in, from yesterday on."""
-    result = await connection.execute(
+def _for_participant_statement():
+    participant_id = bindparam("participant_id")
+    return (
         select(
             meetings.c.id,
             meetings.c.series_id,
@@ -43,8 +41,23 @@ async def for_participant(
             rsvps,
             and_(rsvps.c.meeting_id == meetings.c.id, rsvps.c.participant_id == participant_id),
         )
-        .where(meetings.c.status == "scheduled", meetings.c.starts_at > now - RECENT)
+        .where(
+            meetings.c.status == "scheduled",
+            meetings.c.starts_at > bindparam("since", type_=meetings.c.starts_at.type),
+        )
         .order_by(meetings.c.starts_at)
+    )
+
+
+_FOR_PARTICIPANT = _for_participant_statement()
+
+
+async def for_participant(
+    connection: AsyncConnection, participant_id: int, now: datetime
+) -> tuple[MeetingView, ...]:
+    """Scheduled meetings of the series he holds a seat in, from yesterday on."""
+    result = await connection.execute(
+        _FOR_PARTICIPANT, {"participant_id": participant_id, "since": now - RECENT}
     )
     return tuple(MeetingView(*row) for row in result)
 

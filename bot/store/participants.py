@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,10 +49,12 @@ async def create(
     return result.inserted_primary_key[0]
 
 
+_CHANGE = update(participants).where(participants.c.id == bindparam("participant_id"))
+
+
 async def change(connection: AsyncConnection, participant_id: int, **values) -> None:
-    await connection.execute(
-        update(participants).where(participants.c.id == participant_id).values(**values)
-    )
+    """Set ``values`` (column names) on his row; the SET clause follows the names given."""
+    await connection.execute(_CHANGE, {"participant_id": participant_id, **values})
 
 
 async def erase(connection: AsyncConnection, channel: str, address: str) -> None:
@@ -73,8 +75,13 @@ async def erase(connection: AsyncConnection, channel: str, address: str) -> None
         )
 
 
-async def view(connection: AsyncConnection, row: Row) -> ParticipantView:
-    """The participant as a dialog sees him, with his sign-ups and waitlist places."""
+def view_of(row: Row) -> ParticipantView:
+    """The participant as a dialog sees him, without his sign-ups, meetings and offers."""
+    return ParticipantView(language=row.language, name=row.name, area=row.area, status=row.status)
+
+
+def _signups_statement():
+    """His sign-ups in order, each with its place on the waiting list."""
     earlier = signups.alias("earlier")
     position = (
         select(func.count())
@@ -85,18 +92,19 @@ async def view(connection: AsyncConnection, row: Row) -> ParticipantView:
         )
         .scalar_subquery()
     )
-    result = await connection.execute(
+    return (
         select(signups.c.series_id, signups.c.status, position)
-        .where(signups.c.participant_id == row.id)
+        .where(signups.c.participant_id == bindparam("participant_id"))
         .order_by(signups.c.id)
     )
-    return ParticipantView(
-        language=row.language,
-        name=row.name,
-        area=row.area,
-        status=row.status,
-        signups=tuple(
-            SignupView(series_id, status, place if status == "waitlist" else None)
-            for series_id, status, place in result
-        ),
+
+
+_SIGNUPS = _signups_statement()
+
+
+async def signups_of(connection: AsyncConnection, participant_id: int) -> tuple[SignupView, ...]:
+    result = await connection.execute(_SIGNUPS, {"participant_id": participant_id})
+    return tuple(
+        SignupView(series_id, status, place if status == "waitlist" else None)
+        for series_id, status, place in result
     )

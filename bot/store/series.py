@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -95,35 +97,61 @@ def _next_meeting(now: datetime):
     )
 
 
-async def overview(connection: AsyncConnection, now: datetime, *, only=None) -> list[Row]:
-    """Series (all, or those matching ``only``) with their seat and waitlist counts and next
-    meeting (for the CLI, the demo and the dialogs)."""
+async def overview(connection: AsyncConnection, now: datetime) -> list[Row]:
+    """Every series with its seat and waitlist counts and next meeting (for the CLI and the
+    demo; the dialogs read the ``Catalog``)."""
     query = select(
         series,
         _confirmed_count().label("confirmed"),
         _waitlist_count().label("waitlisted"),
         _next_meeting(now).label("next_meeting"),
     ).order_by(series.c.id)
-    if only is not None:
-        query = query.where(only)
     return list(await connection.execute(query))
 
 
-async def views(
-    connection: AsyncConnection, now: datetime, include: list[int] = ()
-) -> tuple[SeriesView, ...]:
-    """Series a participant may see: the open ones with a meeting still ahead, plus the
-    series in ``include`` whatever their state (his own sign-ups may include a closed one)."""
-    rows = await overview(connection, now, only=or_(series.c.status == "open", series.c.id.in_(list(include))))
-    return tuple(
-        _as_view(row)
-        for row in rows
-        if (row.status == "open" and row.next_meeting is not None) or row.id in include
-    )
+class Catalog:
+    """The series a participant may see, kept in memory between turns.
+
+    Valid for one catalog version (``bot.schema.series_catalog``): triggers bump it in the
+    same transaction as any change to series, meetings, sign-ups or offers, from this process
+    or any other, so the overview shown is never older than the version read at the start of
+    the turn. (Booking still counts the seats itself, inside its transaction: ``sign_up``.)
+    Meetings are held from the load on; a clock that goes back before it reloads."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._loaded_at: datetime | None = None
+        self._listed: tuple[_Listed, ...] = ()
+
+    async def views(
+        self, connection: AsyncConnection, version: int, now: datetime, include: list[int] = ()
+    ) -> tuple[SeriesView, ...]:
+        """The open series with a meeting still ahead, plus the series in ``include``
+        whatever their state (his own sign-ups may include a closed one)."""
+        if version != self._version or now < self._loaded_at:
+            self._listed = await _load(connection, now)
+            self._version, self._loaded_at = version, now
+        views = (listed.view(now) for listed in self._listed)
+        return tuple(view for view in views if view.open or view.id in include)
 
 
-def _as_view(row: Row) -> SeriesView:
-    next_meeting = row.next_meeting
+@dataclass(frozen=True)
+class _Listed:
+    """One series as the catalog holds it: its view for each number of meetings gone by."""
+
+    starts: tuple[datetime, ...]  # its scheduled meetings still ahead at the load, in order
+    views: tuple[SeriesView, ...]  # views[n]: after the first n of ``starts`` have begun
+
+    @classmethod
+    def of(cls, row: Row, starts: tuple[datetime, ...]) -> _Listed:
+        views = tuple(_as_view(row, next_meeting) for next_meeting in (*starts, None))
+        return cls(starts, views)
+
+    def view(self, now: datetime) -> SeriesView:
+        return self.views[bisect_right(self.starts, now)]
+
+
+def _as_view(row: Row, next_meeting: datetime | None) -> SeriesView:
     return SeriesView(
         id=row.id,
         name=row.name,
@@ -137,6 +165,28 @@ def _as_view(row: Row) -> SeriesView:
         open=row.status == "open" and next_meeting is not None,
         waitlisted=row.waitlisted,
     )
+
+
+_LISTED = select(
+    series, _confirmed_count().label("confirmed"), _waitlist_count().label("waitlisted")
+).order_by(series.c.id)
+_AHEAD = (
+    select(meetings.c.series_id, meetings.c.starts_at)
+    .where(
+        meetings.c.status == "scheduled",
+        meetings.c.starts_at > bindparam("now", type_=meetings.c.starts_at.type),
+    )
+    .order_by(meetings.c.starts_at)
+)
+
+
+async def _load(connection: AsyncConnection, now: datetime) -> tuple[_Listed, ...]:
+    """Every series with its seat counts, and the scheduled meetings after ``now``."""
+    starts: dict[int, list[datetime]] = defaultdict(list)
+    for series_id, starts_at in await connection.execute(_AHEAD, {"now": now}):
+        starts[series_id].append(starts_at)
+    rows = await connection.execute(_LISTED)
+    return tuple(_Listed.of(row, tuple(starts[row.id])) for row in rows)
 
 
 async def get(connection: AsyncConnection, series_id: int) -> Row | None:
@@ -170,6 +220,22 @@ async def signup_rows(connection: AsyncConnection, series_id: int) -> list[Row]:
     return list(result)
 
 
+_LOCK = (
+    update(series)
+    .where(series.c.id == bindparam("series_id"), series.c.status == "open")
+    .values(seat_version=series.c.seat_version + 1)
+)
+_SEATS = select(series.c.capacity, series.c.status, _confirmed_count().label("taken")).where(
+    series.c.id == bindparam("series_id")
+)
+_SEATS_AND_MINE = _SEATS.add_columns(
+    select(signups.c.status)
+    .where(signups.c.series_id == series.c.id, signups.c.participant_id == bindparam("participant_id"))
+    .scalar_subquery()
+    .label("mine")
+)
+
+
 async def sign_up(
     connection: AsyncConnection,
     participant_id: int,
@@ -184,44 +250,34 @@ async def sign_up(
     database write lock on SQLite), so the seat count below cannot change under us: two
     quick taps or thirty simultaneous sign-ups never overfill a series.
     """
-    locked = await connection.execute(
-        update(series)
-        .where(series.c.id == series_id, series.c.status == "open")
-        .values(seat_version=series.c.seat_version + 1)
-    )
+    locked = await connection.execute(_LOCK, {"series_id": series_id})
     if locked.rowcount == 0:
         raise SeatUnavailable(series_id)
-    existing = await connection.scalar(
-        select(signups.c.status).where(
-            signups.c.series_id == series_id, signups.c.participant_id == participant_id
-        )
-    )
-    if existing is not None:
-        return existing
-    full = await free_seats(connection, series_id) <= 0
+    seats = (
+        await connection.execute(_SEATS_AND_MINE, {"series_id": series_id, "participant_id": participant_id})
+    ).one()
+    if seats.mine is not None:
+        return seats.mine
+    full = _free(seats) <= 0
     if not waitlist and full:
         raise SeatUnavailable(series_id)
     status = "waitlist" if waitlist or full else "confirmed"
     await connection.execute(
-        signups.insert().values(
-            series_id=series_id, participant_id=participant_id, status=status, created_at=now
-        )
+        signups.insert(),
+        {"series_id": series_id, "participant_id": participant_id, "status": status, "created_at": now},
     )
     return status
 
 
 async def free_seats(connection: AsyncConnection, series_id: int) -> int:
     """Seats nobody holds: capacity less confirmed sign-ups and open offers (0 if closed)."""
-    row = (await connection.execute(select(series.c.capacity, series.c.status).where(series.c.id == series_id))).first()
-    if row is None or row.status != "open":
+    return _free((await connection.execute(_SEATS, {"series_id": series_id})).first())
+
+
+def _free(seats: Row | None) -> int:
+    if seats is None or seats.status != "open":
         return 0
-    taken = await connection.scalar(
-        select(func.count()).where(signups.c.series_id == series_id, signups.c.status == "confirmed")
-    )
-    held = await connection.scalar(
-        select(func.count()).where(waitlist_offers.c.series_id == series_id, waitlist_offers.c.status == "open")
-    )
-    return row.capacity - taken - held
+    return seats.capacity - seats.taken
 
 
 async def leave(connection: AsyncConnection, participant_id: int, series_id: int) -> bool:

@@ -1,0 +1,129 @@
+"""The engine alone: ``--size`` new men (200) go through the six sign-up steps of
+``bench.inbound`` (/start, language, consent, name, series, area) straight into
+``Engine.handle``: no Telegram, no HTTP, no outbox sender; one update at a time, on a SQLite
+file with ten open series. It isolates what ``bench.inbound`` cannot: the engine's own cost
+per update, in CPU and in SQL statements.
+
+Figures: updates/s (time in ``Engine.handle`` only); CPU per update (the whole process, aiosqlite's thread included);
+statements per update, overall and per step (``BEGIN`` included).
+
+    python -m bench.engine_alone [--size 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import time as clock
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from bench.common import (
+    LANGUAGES,
+    SECRET_KEY,
+    print_machine,
+    sqlite_url,
+    summary,
+    temp_dir,
+    utcnow,
+)
+from bot.config import Settings
+from bot.database import Database
+from bot.engine import Engine, Incoming
+from bot.schema import outbox
+from bot.store import series as series_store
+from dialogs.types import ChoiceMade, Text
+
+SERIES = 10
+
+
+class Statements:
+    """Counts the statements sent to SQLite (``BEGIN`` is sent straight to the driver)."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+        event.listen(db.engine.sync_engine, "begin", self._seen)
+
+    def _seen(self, *_args) -> None:
+        self.count += 1
+
+
+async def measure(size: int) -> dict:
+    with temp_dir() as directory:
+        url = sqlite_url(directory)
+        db = Database(url)
+        await db.upgrade()
+        now = utcnow()
+        async with db.transaction() as connection:
+            ids = [
+                await series_store.add(
+                    connection,
+                    series_store.NewSeries(f"Series {n}", n % 7, clock(19), (now + timedelta(days=14)).date(),
+                                           6, size // SERIES + 10, "Huis van de Wijk", "Osdorp"),
+                    "Europe/Amsterdam", now,
+                )
+                for n in range(SERIES)
+            ]
+        engine = Engine(db, Settings(database_url=url, secret_key=SECRET_KEY))
+        statements = Statements(db)
+        per_step: list[list[int]] = [[] for _ in range(6)]
+        update_ids = iter(range(1, 10**9))
+
+        async def question(address: str) -> int:
+            """The number of the question his last answer asked (outside the timing)."""
+            async with db.engine.connect() as connection:
+                payload = await connection.scalar(
+                    select(outbox.c.payload).where(outbox.c.address == address).order_by(outbox.c.id.desc()).limit(1)
+                )
+            return json.loads(payload).get("question", 0)
+
+        async def man(number: int, timing: dict[str, float]) -> None:
+            """One sign-up: texts as typed, buttons pressed on the question just asked."""
+            address, language = str(1000 + number), LANGUAGES[number % 4]
+            steps = [Text("/start"), f"lang:{language}", "yes", Text(f"Man{number}"),
+                     f"s:{ids[number % SERIES]}", f"a:{number % 4}"]
+            for step, made in enumerate(steps):
+                event_ = made if isinstance(made, Text) else ChoiceMade(made, await question(address))
+                before, cpu, wall = statements.count, time.process_time(), time.monotonic()
+                await engine.handle(Incoming("telegram", address, event_, str(next(update_ids)), language))
+                timing["cpu"] += time.process_time() - cpu
+                timing["wall"] += time.monotonic() - wall
+                per_step[step].append(statements.count - before)
+
+        await man(size + 1, {"cpu": 0.0, "wall": 0.0})  # warm-up: imports, caches, the catalog
+        for counts in per_step:
+            counts.clear()
+        timing = {"cpu": 0.0, "wall": 0.0}
+        for number in range(size):
+            await man(number, timing)
+        await db.close()
+    updates = size * 6
+    figures = {
+        "updates": updates,
+        "updates_per_s": round(updates / timing["wall"], 1),
+        "cpu_ms_per_update": round(1000 * timing["cpu"] / updates, 2),
+        "statements_per_update": round(sum(map(sum, per_step)) / updates, 1),
+        "statements_by_step": "/".join(f"{sum(counts) / len(counts):g}" for counts in per_step),
+    }
+    print(f"{updates} updates one at a time: {figures['updates_per_s']} updates/s, "
+          f"{figures['cpu_ms_per_update']} ms CPU and {figures['statements_per_update']} statements per update "
+          f"(by step: {figures['statements_by_step']})")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_alone", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=200, help="men signing up, one update at a time (default 200)")
+    args = parser.parse_args(argv)
+    print_machine()
+    figures = asyncio.run(measure(args.size))
+    summary("engine_alone", **figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
