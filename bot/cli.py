@@ -2,35 +2,48 @@
 
 Command and option names are part of the operator interface (ARCHITECTURE.md): keep them.
 Every error is one sentence on stderr and exit status 2; no tracebacks for operator mistakes.
+
+Each command imports what it needs when it runs, so that a short one (``meedoen report``)
+does not pay for the modules of the others (the outbox, the stores, the dialogs: about
+0.3 s of start-up together).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import dataclasses
+import gc
 import logging
 import secrets
 import sys
-from datetime import date, datetime, time
-from typing import Awaitable, Callable
+from contextlib import contextmanager
+from datetime import date, datetime, time, timezone
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 
-from bot import logs, meeting_changes
 from bot.config import ConfigError, Settings, load_settings, parse_address, require_for_run
 from bot.database import Database
-from bot.outbox import utcnow
-from bot.store import coordinators
-from bot.store import meetings as meeting_store
-from bot.store import series as series_store
-from dialogs.formatting import clock, meeting_time, weekday_name
-from dialogs.i18n import use_locale
-from scheduler.calendar import local_instant, parse_weekday
+
+if TYPE_CHECKING:
+    from bot.store.series import NewSeries
 
 log = logging.getLogger("meedoen")
+
+# A command's process ends when the command is done. At exit, Python would walk every object
+# left (SQLAlchemy's, and matplotlib's for a chart) to collect cycles, which is 0.2-0.4 s of a
+# short command such as ``meedoen report`` (docs/benchmarks.md, "Report"); frozen, they are
+# left to the operating system. (Python never promised finalizers of objects alive at exit;
+# files and the database are closed by the commands themselves.)
+atexit.register(gc.freeze)
 
 
 class UsageError(Exception):
     """A wrong argument; the message is one sentence for the operator."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +174,8 @@ async def _serve(app, host: str, port: int) -> None:
 
 
 async def run(args, settings: Settings) -> None:
+    from bot import logs
+
     require_for_run(settings)
     logs.configure(settings)
     from bot.http import build_app
@@ -202,6 +217,7 @@ async def _quietly_stop(service) -> None:
 
 
 async def demo(args, settings: Settings) -> None:
+    from bot import logs
     from bot.channels.demo import DemoChannel
     from bot.demo import DATABASE_URL, seed
     from bot.http import build_app
@@ -243,7 +259,10 @@ async def _database(settings: Settings) -> Database:
 # --- series ---------------------------------------------------------------------------------
 
 
-def _new_series(args) -> series_store.NewSeries:
+def _new_series(args) -> NewSeries:
+    from bot.store import series as series_store
+    from scheduler.calendar import parse_weekday
+
     try:
         weekday = parse_weekday(args.weekday)
     except ValueError as error:
@@ -269,6 +288,8 @@ def _new_series(args) -> series_store.NewSeries:
 
 
 async def series_add(args, settings: Settings) -> None:
+    from bot.store import series as series_store
+
     new = _new_series(args)
     db = await _database(settings)
     try:
@@ -280,6 +301,10 @@ async def series_add(args, settings: Settings) -> None:
 
 
 async def series_list(args, settings: Settings) -> None:
+    from bot.store import series as series_store
+    from dialogs.formatting import clock, meeting_time, weekday_name
+    from dialogs.i18n import use_locale
+
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
@@ -300,6 +325,11 @@ async def series_list(args, settings: Settings) -> None:
 
 
 async def series_show(args, settings: Settings) -> int | None:
+    from bot.store import meetings as meeting_store
+    from bot.store import series as series_store
+    from dialogs.formatting import meeting_time, weekday_name
+    from dialogs.i18n import use_locale
+
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
@@ -342,6 +372,10 @@ def _local_date(text: str) -> date:
 
 
 async def series_cancel_meeting(args, settings: Settings) -> None:
+    from bot import meeting_changes
+    from dialogs.formatting import meeting_time
+    from dialogs.i18n import use_locale
+
     day = _local_date(args.date)
     db = await _database(settings)
     try:
@@ -360,6 +394,11 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
 
 
 async def series_move_meeting(args, settings: Settings) -> None:
+    from bot import meeting_changes
+    from dialogs.formatting import meeting_time
+    from dialogs.i18n import use_locale
+    from scheduler.calendar import local_instant
+
     day = _local_date(args.date)
     try:
         local = datetime.fromisoformat(args.to.replace(" ", "T"))
@@ -464,6 +503,8 @@ async def _watch(db: Database, broadcast_id: int) -> None:
 
 
 async def coordinator_change(args, settings: Settings) -> None:
+    from bot.store import coordinators
+
     channel, address = parse_address(args.chat)
     db = await _database(settings)
     try:
@@ -479,6 +520,8 @@ async def coordinator_change(args, settings: Settings) -> None:
 
 
 async def coordinator_list(args, settings: Settings) -> None:
+    from bot.store import coordinators
+
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
@@ -494,23 +537,10 @@ async def coordinator_list(args, settings: Settings) -> None:
 
 async def report_write(args, settings: Settings) -> None:
     """``meedoen report``: anonymous figures only (see bot/report.py for the suppression)."""
-    from bot import report
-
     if args.format == "png" and not args.out:
         raise UsageError("--format png needs --out FILE, e.g. --out report.png.")
-    db = await _database(settings)
-    try:
-        built = await report.build_from(db, settings, utcnow())
-    finally:
-        await db.close()
-    if args.format == "png":
-        from bot.report_chart import render_png
-
-        content: bytes | str = render_png(built, "en")
-    elif args.format == "csv":
-        content = report.render_csv(built)
-    else:
-        content = report.render_text(built)
+    with _collector_paused():
+        content = await _report_content(args.format, settings)
     if args.out is None:
         sys.stdout.write(content)
         return
@@ -524,6 +554,36 @@ async def report_write(args, settings: Settings) -> None:
     except OSError as error:
         raise UsageError(f"cannot write {args.out}: {error.strerror}.") from None
     print(f"report written to {args.out}")
+
+
+async def _report_content(format: str, settings: Settings) -> bytes | str:
+    from bot import report
+
+    db = await _database(settings)
+    try:
+        built = await report.build_from(db, settings, utcnow())
+    finally:
+        await db.close()
+    if format == "png":
+        from bot.report_chart import render_png
+
+        return render_png(built, "en")
+    return report.render_csv(built) if format == "csv" else report.render_text(built)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the report is read and drawn. Its modules
+    (numpy, matplotlib) and the chart's artists are tens of thousands of new objects, which
+    the collector would walk again and again (0.1-0.3 s of the command) to find the few
+    megabytes of cycles that the next collection, or the process's end, frees anyway."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 if __name__ == "__main__":

@@ -23,18 +23,17 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import case, event, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.database import Database
-from bot.outbox import utcnow
 from bot.schema import attendance, checkin_responses, meetings, participants, series, signups
 from bot.suppression import MIN_RESPONDENTS, grid_relations, suppress
 from dialogs.i18n import _, directed, fill, use_locale
@@ -202,63 +201,80 @@ def month_of(iso_week: str) -> str:
 
 
 def _tally_columns() -> list:
+    """One SQL sum per field of ``Figures``, in the order of its fields."""
     r = checkin_responses.c
-    return [
-        func.count().label("respondents"),
-        func.count(r.total).label("scored"),
-        func.coalesce(func.sum(case((r.total <= 1, 1), else_=0)), 0).label("not_lonely"),
-        func.coalesce(func.sum(case((r.total.between(2, 4), 1), else_=0)), 0).label("moderate"),
-        func.coalesce(func.sum(case((r.total >= 5, 1), else_=0)), 0).label("severe"),
-        func.coalesce(func.sum(r.emotional), 0).label("emotional_sum"),
-        func.count(r.emotional).label("emotional_n"),
-        func.coalesce(func.sum(r.social), 0).label("social_sum"),
-        func.count(r.social).label("social_n"),
-        func.coalesce(func.sum(r.took_part), 0).label("took_part_yes"),
-        func.count(r.took_part).label("took_part_n"),
-        func.coalesce(func.sum(r.worthwhile), 0).label("worthwhile_sum"),
-        func.count(r.worthwhile).label("worthwhile_n"),
-    ]
+    sums = {
+        "respondents": func.count(),
+        "scored": func.count(r.total),
+        "not_lonely": func.coalesce(func.sum(case((r.total <= 1, 1), else_=0)), 0),
+        "moderate": func.coalesce(func.sum(case((r.total.between(2, 4), 1), else_=0)), 0),
+        "severe": func.coalesce(func.sum(case((r.total >= 5, 1), else_=0)), 0),
+        "emotional_sum": func.coalesce(func.sum(r.emotional), 0),
+        "emotional_n": func.count(r.emotional),
+        "social_sum": func.coalesce(func.sum(r.social), 0),
+        "social_n": func.count(r.social),
+        "took_part_yes": func.coalesce(func.sum(r.took_part), 0),
+        "took_part_n": func.count(r.took_part),
+        "worthwhile_sum": func.coalesce(func.sum(r.worthwhile), 0),
+        "worthwhile_n": func.count(r.worthwhile),
+    }
+    return [sums[field.name].label(field.name) for field in fields(Figures)]
 
 
 Sums = dict[tuple[str, str], Figures]
 """(month, area) or (month, language) → Figures."""
 
+Tallies = dict[tuple[str, str], list[int]]
+"""Like ``Sums`` while adding up: the fields of ``Figures`` as a list of plain ints."""
 
-async def _sums(connection: AsyncConnection, where=None) -> tuple[Sums, Sums]:
+
+async def _tallies(connection: AsyncConnection, where=None) -> tuple[Tallies, Tallies]:
     """Check-in sums by month and area, and by month and language, in one pass.
 
-    SQL groups by week, area and language together (one sort of the responses instead of
-    two); the rows that come back are folded into the two margins at once and the crossed
-    counts go no further: they are never suppressed, shown, stored or returned. (The
-    response rows themselves hold both values; this is no more than they say.)"""
+    SQL groups by week, area and language together, reading the responses in that order from
+    their covering index (``ix_checkin_responses_report``) rather than sorting them; the rows
+    that come back are folded into the two margins at once and the crossed counts go no
+    further: they are never suppressed, shown, stored or returned. (The response rows
+    themselves hold both values; this is no more than they say.)"""
     r = checkin_responses.c
     query = select(r.iso_week, r.area, r.language, *_tally_columns()).group_by(
         r.iso_week, r.area, r.language
     )
     if where is not None:
         query = query.where(where)
-    by_area: Sums = defaultdict(Figures)
-    by_language: Sums = defaultdict(Figures)
+    by_area: Tallies = {}
+    by_language: Tallies = {}
     months: dict[str, str] = {}
-    for row in await connection.execute(query):
-        values = row._mapping
-        week = values["iso_week"]
+    for week, area, language, *counts in await connection.execute(query):
         month = months.get(week) or months.setdefault(week, month_of(week))
-        figures = Figures(*(int(values[f.name]) for f in fields(Figures)))
-        area_group = (month, values["area"] or NO_AREA)
-        by_area[area_group] = by_area[area_group] + figures
-        language_group = (month, values["language"])
-        by_language[language_group] = by_language[language_group] + figures
-    return dict(by_area), dict(by_language)
+        _add(by_area, (month, area or NO_AREA), counts)
+        _add(by_language, (month, language), counts)
+    return by_area, by_language
 
 
-def _merge(parts: list[tuple[Sums, Sums]]) -> tuple[Sums, Sums]:
-    merged: tuple[Sums, Sums] = (defaultdict(Figures), defaultdict(Figures))
-    for part in parts:
-        for target, source in zip(merged, part):
-            for key, figures in source.items():
-                target[key] = target[key] + figures
-    return dict(merged[0]), dict(merged[1])
+def _add(tallies: Tallies, key: tuple[str, str], counts) -> None:
+    """Add one result row's sums to ``tallies[key]`` (plain ints: a few thousand rows are
+    folded, and building a ``Figures`` for each costs more than the query's own Python)."""
+    total = tallies.get(key)
+    if total is None:
+        tallies[key] = [int(count) for count in counts]
+    else:
+        for i, count in enumerate(counts):
+            total[i] += int(count)
+
+
+def _figures(parts: list[tuple[Tallies, Tallies]]) -> tuple[Sums, Sums]:
+    """The halves' tallies added up, as ``Figures``."""
+    by_area: Tallies = {}
+    by_language: Tallies = {}
+    for part_by_area, part_by_language in parts:
+        for target, source in ((by_area, part_by_area), (by_language, part_by_language)):
+            for key, counts in source.items():
+                _add(target, key, counts)
+    return (
+        {key: Figures(*counts) for key, counts in by_area.items()},
+        {key: Figures(*counts) for key, counts in by_language.items()},
+    )
 
 
 def _month_range(months: set[str]) -> tuple[str, ...]:
@@ -275,36 +291,43 @@ def _month_range(months: set[str]) -> tuple[str, ...]:
 
 async def build(connection: AsyncConnection, settings: Settings, now: datetime | None = None) -> Report:
     """Read, aggregate and suppress, on one connection (inside the caller's transaction)."""
-    by_area, by_language = await _sums(connection)
-    return await _assemble(connection, settings, now or utcnow(), by_area, by_language)
-
-
-HALF = "8"
-"""Response ids are random hex, so ``id < '8'`` and ``id >= '8'`` split them in two halves."""
+    by_area, by_language = _figures([await _tallies(connection)])
+    return await _assemble(connection, settings, now or _utcnow(), by_area, by_language)
 
 
 async def build_from(db: Database, settings: Settings, now: datetime | None = None) -> Report:
-    """Like ``build``, for the command line: the two halves of the responses (by their random
-    id) are summed at once on two read-only connections, one per core. Each response falls
-    in exactly one half, so the sums add up whatever is stored meanwhile."""
+    """Like ``build``, for the command line: the responses before and from their middle week
+    are summed at once on two read-only connections, one per core. Each response falls in
+    exactly one half, so the sums add up whatever is stored meanwhile."""
     reader = create_async_engine(db.url)  # plain deferred reads: no BEGIN IMMEDIATE, no lock
-    if db.is_sqlite:
-        # Let SQLite's sorter (the GROUP BY) use a helper thread as well.
-        event.listen(reader.sync_engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA threads = 2"))
     try:
 
-        async def half(where):
+        async def tallies(where=None):
             async with reader.connect() as connection:
-                return await _sums(connection, where)
+                return await _tallies(connection, where)
 
-        r = checkin_responses.c
-        by_area, by_language = _merge(
-            await asyncio.gather(half(r.id < HALF), half(r.id >= HALF))
-        )
         async with reader.connect() as connection:
-            return await _assemble(connection, settings, now or utcnow(), by_area, by_language)
+            middle = await _middle_week(connection)
+        week = checkin_responses.c.iso_week
+        halves = [tallies()] if middle is None else [tallies(week < middle), tallies(week >= middle)]
+        by_area, by_language = _figures(await asyncio.gather(*halves))
+        async with reader.connect() as connection:
+            return await _assemble(connection, settings, now or _utcnow(), by_area, by_language)
     finally:
         await reader.dispose()
+
+
+async def _middle_week(connection: AsyncConnection) -> str | None:
+    """The week of the middle response in week order, None when there are none. Read from
+    the report's index, so the two halves of ``build_from`` each read half of it."""
+    r = checkin_responses.c
+    count = (await connection.execute(select(func.count()).select_from(checkin_responses))).scalar_one()
+    query = select(r.iso_week).order_by(r.iso_week).offset(count // 2).limit(1)
+    return (await connection.execute(query)).scalar()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 async def _assemble(

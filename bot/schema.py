@@ -283,6 +283,11 @@ checkin_responses = Table(
     Column("total", Integer),  # 0-6, NULL when more than one item is missing
     Column("took_part", Integer),  # 1 yes, 0 no, NULL skipped
     Column("worthwhile", Integer),  # 0-10, NULL skipped
+    # The report's GROUP BY reads this in order instead of sorting every response (0005).
+    Index(
+        "ix_checkin_responses_report",
+        "iso_week", "area", "language", "total", "emotional", "social", "took_part", "worthwhile",
+    ),
     sqlite_with_rowid=False,
 )
 

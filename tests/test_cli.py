@@ -31,6 +31,26 @@ def test_help_lists_the_operator_commands(database_url):
         assert command in result.stdout
 
 
+def test_the_text_report_loads_only_what_it_needs(database_url):
+    """``meedoen report`` is timed from a fresh process (docs/benchmarks.md, "Report"): it
+    loads no Alembic once the database is at head, no chart library for text, and none of
+    the service's modules."""
+    assert meedoen(database_url, "db", "upgrade").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env["MEEDOEN_DATABASE_URL"] = database_url
+    code = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "assert main(['report']) == 0\n"
+        "heavy = ('alembic', 'matplotlib', 'bot.outbox', 'bot.engine', 'bot.store.series')\n"
+        "print('loaded:', *[name for name in heavy if name in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Meedoen check-in and participation report" in result.stdout
+    assert result.stderr.strip() == "loaded:"
+
+
 def test_series_add_list_show_cancel_and_move(database_url):
     added = meedoen(
         database_url, "series", "add", "--name", "Mannen in gesprek", "--weekday", "thu", "--time", "19:00",

@@ -258,6 +258,30 @@ def report_relations(built: report.Report) -> list[Relation]:
     )
 
 
+async def test_the_command_line_halves_add_up_to_the_whole(db, settings):
+    """``build_from`` sums the responses before and from their middle week on two
+    connections; nothing is counted twice or lost, also when weeks cross a month."""
+    rng = random.Random(7)
+    weeks = [f"2026-W{w:02d}" for w in range(1, 53)]
+    rows = [
+        response(rng.choice(weeks), rng.choice((OSDORP, SLOTERVAART, GEUZENVELD, None)),
+                 language=rng.choice(report.LANGUAGES), items=tuple(rng.choice((0, 1, 2, None)) for _ in range(6)),
+                 took_part=rng.choice((0, 1, None)), worthwhile=rng.choice((None, *range(11))))
+        for _ in range(3000)
+    ]
+    await store(db, rows)
+    async with db.transaction() as connection:
+        whole = await report.build(connection, settings, NOW)
+    halves = await report.build_from(db, settings, NOW)
+    assert halves.figures == whole.figures and halves.hidden == whole.hidden
+    assert halves.figures[report.ALL].respondents == 3000
+
+
+async def test_the_command_line_report_of_no_check_ins(db, settings):
+    built = await report.build_from(db, settings, NOW)
+    assert not built.has_checkins() and built.months == ()
+
+
 async def test_figures_are_worked_out_right(db, settings):
     rows = [response("2026-W45", OSDORP, items=(0, 0, 0, 2, 2, 2), took_part=1, worthwhile=2) for _ in range(5)]
     rows += [response("2026-W46", OSDORP, items=(2, 2, 2, 0, 0, 0), took_part=0, worthwhile=8) for _ in range(5)]

@@ -1,0 +1,67 @@
+"""Migrations: every command checks the schema's revision first and runs Alembic only when
+the database is behind (``bot.database.Database.upgrade``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import inspect
+
+from bot import database
+from bot.database import Database
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(database._alembic_config())
+    assert database.head_revisions() == frozenset(script.get_heads())
+
+
+async def test_a_database_behind_is_upgraded_and_one_at_head_left_alone(database_url):
+    from alembic import command
+
+    db = Database(database_url)
+    try:
+        async with db.transaction() as connection:
+
+            def to_0004(sync_connection) -> None:
+                config = database._alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0004")
+
+            await connection.run_sync(to_0004)
+            assert not await connection.run_sync(database._at_head)
+        await db.upgrade()
+        async with db.transaction() as connection:
+            assert await connection.run_sync(database._at_head)
+            indexes = await connection.run_sync(
+                lambda sync: {index["name"] for index in inspect(sync).get_indexes("checkin_responses")}
+            )
+        assert "ix_checkin_responses_report" in indexes
+        await db.upgrade()  # at head: nothing to do, nothing fails
+    finally:
+        await db.close()
+
+
+def test_a_database_at_head_is_opened_without_importing_alembic(database_url):
+    code = (
+        "import asyncio, sys\n"
+        "from bot.database import Database\n"
+        "async def main():\n"
+        f"    db = Database({database_url!r})\n"
+        "    await db.upgrade()\n"
+        "    await db.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    # A fresh process: the first upgrade migrates (Alembic); the second, in a new process, does not.
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["True", "True"]
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split() == ["False", "False"]
