@@ -48,9 +48,6 @@ NAME = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CLEARED_MEMORY = 10_000  # messages whose buttons we took off, remembered against double taps
-# Texts go out through ``do_api_request("sendMessage", ...)``, on purpose (see ``_send_text``);
-# PTB warns that ``Bot.send_message`` exists each time unless told that we know.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 UNSUPPORTED_KINDS = (
     "sticker", "photo", "voice", "audio", "video", "video_note", "document",
     "animation", "location", "contact", "poll", "dice",
@@ -93,6 +90,9 @@ class TelegramChannel:
         self._handle = handle
         self._secret = settings.secret_key.encode()
         self._cleared: OrderedDict[tuple[int, int], None] = OrderedDict()
+        # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
+        # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
+        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
