@@ -94,20 +94,47 @@ async def enqueue(
     return await insert_or_ignore(
         connection,
         outbox,
-        {
-            "channel": channel,
-            "address": address,
-            "priority": priority,
-            "payload": encode(message),
-            "kind": kind,
-            "dedupe_key": dedupe_key,
-            "ref": ref,
-            "status": "pending",
-            "attempts": 0,
-            "not_before": not_before or now,
-            "created_at": now,
-        },
+        new_row(
+            channel=channel, address=address, payload=encode(message), kind=kind,
+            priority=priority, now=now, dedupe_key=dedupe_key, ref=ref, not_before=not_before,
+        ),
     )
+
+
+async def enqueue_many(connection: AsyncConnection, rows: list[dict]) -> None:
+    """Queue many messages in one statement (rows from ``new_row``); a row whose
+    ``dedupe_key`` was queued before is left out."""
+    if rows:
+        await insert_or_ignore(connection, outbox, rows)
+
+
+def new_row(
+    *,
+    channel: str,
+    address: str,
+    payload: str,
+    kind: str,
+    priority: int,
+    now: datetime,
+    dedupe_key: str | None = None,
+    ref: str | None = None,
+    not_before: datetime | None = None,
+) -> dict:
+    """An outbox row waiting to be sent; ``payload`` is ``encode(message)``, which callers
+    queueing one message to many men compute once per language."""
+    return {
+        "channel": channel,
+        "address": address,
+        "priority": priority,
+        "payload": payload,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "ref": ref,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": not_before or now,
+        "created_at": now,
+    }
 
 
 async def counts(connection: AsyncConnection, ref: str) -> dict[str, int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import outbox
@@ -43,6 +43,19 @@ async def _due_pairs(connection: AsyncConnection, settings: Settings, now: datet
     if not settings.reminders:
         return []
     longest = max(settings.reminders)
+    offsets = sorted({_minutes(offset) for offset in settings.reminders})
+    # Only meetings with a run still to do: most in the window (those of the last two days)
+    # have had all theirs, and leaving them to SQL keeps the tick's query small.
+    runs_done = (
+        select(func.count())
+        .select_from(schedule_runs)
+        .where(
+            schedule_runs.c.kind == KIND,
+            schedule_runs.c.meeting_id == meetings.c.id,
+            schedule_runs.c.offset_minutes.in_(offsets),
+        )
+        .scalar_subquery()
+    )
     rows = await connection.execute(
         select(meetings.c.id, meetings.c.series_id, meetings.c.starts_at, series.c.name, series.c.location)
         .join(series, series.c.id == meetings.c.series_id)
@@ -50,6 +63,7 @@ async def _due_pairs(connection: AsyncConnection, settings: Settings, now: datet
             meetings.c.status == "scheduled",
             meetings.c.starts_at > now - LOOK_BACK,
             meetings.c.starts_at <= now + longest,
+            runs_done < len(offsets),
         )
         .order_by(meetings.c.starts_at)
     )
@@ -110,44 +124,61 @@ class _AlreadyDone(Exception):
 
 
 async def _queue(connection: AsyncConnection, settings: Settings, meeting, minutes: int, now: datetime) -> int:
-    men = await connection.execute(
-        select(participants.c.id, participants.c.channel, participants.c.address, participants.c.language)
-        .join(signups, and_(signups.c.participant_id == participants.c.id, signups.c.series_id == meeting.series_id))
-        .where(signups.c.status == "confirmed", participants.c.status == "active")
-        .order_by(participants.c.id)
+    """The ``reminders`` rows and outbox messages for every man signed up, two statements
+    in all (a man already reminded for this meeting and offset is left out); the text is
+    rendered once per language."""
+    men = list(
+        await connection.execute(
+            select(participants.c.id, participants.c.channel, participants.c.address, participants.c.language)
+            .join(signups, and_(signups.c.participant_id == participants.c.id, signups.c.series_id == meeting.series_id))
+            .where(signups.c.status == "confirmed", participants.c.status == "active")
+            .order_by(participants.c.id)
+        )
     )
-    queued = 0
+    reminded = set(
+        await connection.scalars(
+            select(reminders.c.participant_id).where(
+                reminders.c.meeting_id == meeting.id, reminders.c.offset_minutes == minutes
+            )
+        )
+    )
+    men = [man for man in men if man.id not in reminded]
+    if not men:
+        return 0
+    due_at = meeting.starts_at - timedelta(minutes=minutes)
+    await insert_or_ignore(
+        connection,
+        reminders,
+        [
+            {"participant_id": man.id, "meeting_id": meeting.id, "offset_minutes": minutes, "state": "queued", "due_at": due_at}
+            for man in men
+        ],
+    )
+    payloads: dict[str, str] = {}
     for man in men:
-        fresh = await insert_or_ignore(
-            connection,
-            reminders,
-            {
-                "participant_id": man.id,
-                "meeting_id": meeting.id,
-                "offset_minutes": minutes,
-                "state": "queued",
-                "due_at": meeting.starts_at - timedelta(minutes=minutes),
-            },
-        )
-        if not fresh:
-            continue
-        reply = notices.reminder(
-            man.language, meeting.id, meeting.name, meeting.starts_at, meeting.location, settings.timezone
-        )
-        await outbox.enqueue(
-            connection,
-            channel=man.channel,
-            address=man.address,
-            message=Outgoing(reply.text, reply.options, reply.question),
-            kind="reminder",
-            priority=outbox.BULK,
-            now=now,
-            # the start is part of the key: a moved meeting's re-armed reminder is a new message
-            dedupe_key=f"reminder:{meeting.id}:{man.id}:{minutes}:{int(meeting.starts_at.timestamp())}",
-            ref=f"meeting:{meeting.id}",
-        )
-        queued += 1
-    return queued
+        if man.language not in payloads:
+            reply = notices.reminder(
+                man.language, meeting.id, meeting.name, meeting.starts_at, meeting.location, settings.timezone
+            )
+            payloads[man.language] = outbox.encode(Outgoing(reply.text, reply.options, reply.question))
+    await outbox.enqueue_many(
+        connection,
+        [
+            outbox.new_row(
+                channel=man.channel,
+                address=man.address,
+                payload=payloads[man.language],
+                kind="reminder",
+                priority=outbox.BULK,
+                now=now,
+                # the start is part of the key: a moved meeting's re-armed reminder is a new message
+                dedupe_key=f"reminder:{meeting.id}:{man.id}:{minutes}:{int(meeting.starts_at.timestamp())}",
+                ref=f"meeting:{meeting.id}",
+            )
+            for man in men
+        ],
+    )
+    return len(men)
 
 
 async def next_due(db: Database, settings: Settings, now: datetime) -> datetime | None:

@@ -203,3 +203,25 @@ async def test_somali_reminder_cant_come_and_rsvps(tg, settings, db):
 def _meeting_id(message: dict) -> str:
     data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     return data.split("|")[1].split(":")[1]
+
+
+async def test_changed_offsets_are_honoured_for_meetings_already_reminded(settings, db):
+    """The tick's query leaves out meetings whose runs are all done; runs of offsets no longer
+    configured must not count as done for the ones that are."""
+    from scheduler import reminders as reminder_jobs
+
+    _series_id, starts = await series_with_men(
+        db, weekday=3, at=time(19), start=date(2026, 12, 3), men=((7301, "nl", "Jan"), (7302, "ar", "Yusuf"))
+    )
+    first = starts[0]
+    day_before = dataclasses.replace(settings, reminders=(timedelta(hours=24),))
+    assert await reminder_jobs.queue_due_reminders(db, day_before, first - timedelta(hours=23)) == 2
+    assert await reminder_jobs.queue_due_reminders(db, day_before, first - timedelta(hours=22)) == 0  # done
+    both = dataclasses.replace(settings, reminders=(timedelta(hours=24), timedelta(hours=2)))
+    assert await reminder_jobs.queue_due_reminders(db, both, first - timedelta(hours=3)) == 0  # 2h not yet due
+    assert await reminder_jobs.queue_due_reminders(db, both, first - timedelta(minutes=90)) == 2
+    ten_minutes = dataclasses.replace(settings, reminders=(timedelta(minutes=10),))
+    assert await reminder_jobs.queue_due_reminders(db, ten_minutes, first - timedelta(minutes=5)) == 2
+    async with db.transaction() as connection:
+        offsets = sorted((await connection.execute(select(reminders.c.offset_minutes))).scalars().all())
+    assert offsets == [10, 10, 120, 120, 1440, 1440]

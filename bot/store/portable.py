@@ -32,8 +32,9 @@ def _upsert(dialect_name: str, table: Table, key: tuple[str, ...], columns: tupl
     )
 
 
-async def insert_or_ignore(connection: AsyncConnection, table: Table, values: dict) -> bool:
-    """Insert a row unless it collides with a unique key; True when a row was inserted."""
+async def insert_or_ignore(connection: AsyncConnection, table: Table, values: dict | list[dict]) -> bool:
+    """Insert a row (or, given a list, many in one statement) unless it collides with a
+    unique key; for one row, True when it was inserted."""
     statement = _insert_or_ignore(connection.dialect.name, table)
     result = await connection.execute(statement, values)
     return result.rowcount == 1
