@@ -77,28 +77,10 @@ def decode(payload: str) -> Outgoing:
     )
 
 
-async def enqueue(
-    connection: AsyncConnection,
-    *,
-    channel: str,
-    address: str,
-    message: Outgoing,
-    kind: str,
-    priority: int,
-    now: datetime,
-    dedupe_key: str | None = None,
-    ref: str | None = None,
-    not_before: datetime | None = None,
-) -> bool:
-    """Queue one message; False when ``dedupe_key`` was queued before (nothing added)."""
-    return await insert_or_ignore(
-        connection,
-        outbox,
-        new_row(
-            channel=channel, address=address, payload=encode(message), kind=kind,
-            priority=priority, now=now, dedupe_key=dedupe_key, ref=ref, not_before=not_before,
-        ),
-    )
+async def enqueue(connection: AsyncConnection, *, message: Outgoing, **row) -> bool:
+    """Queue one message (``row``: the other fields of ``new_row``); False when its
+    ``dedupe_key`` was queued before (nothing added)."""
+    return await insert_or_ignore(connection, outbox, new_row(payload=encode(message), **row))
 
 
 async def enqueue_many(connection: AsyncConnection, rows: list[dict]) -> None:
