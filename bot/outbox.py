@@ -372,6 +372,8 @@ class OutboxSender:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
         outcome = await self._send(row)
+        if slot is not None:
+            self.pacer.finished(row["address"])
         if outcome[1] is not None and outcome[1].kind == "rate_limited":
             self.pacer.pause(outcome[1].retry_after)  # at once, not when the outcome is recorded
         self._results.append(outcome)

@@ -10,16 +10,29 @@ ones back, so a long broadcast keeps the rate (docs/benchmarks.md: 93.8% of the 
 when each slot was counted from the moment it was taken). ``reserve`` books a slot up to a few
 milliseconds ahead, so that the outbox can commit its claim first and send at the slot itself;
 a send that starts late anyway (``starting``) pushes the next slot back, never closer.
+
+The grid alone cannot see a request delayed *after* it started (a busy event loop, the
+network): the sends behind it catch up, and the server may count 31 in one second. So the
+pacer also counts, per sliding second, the sends that are booked or under way plus those that
+finished (``finished``) less than a second ago, and books nothing while that makes
+``rate``. A platform receives a request after it was started and before it was answered, so
+this holds whatever the delays (the 429s seen under load in docs/benchmarks.md). The same
+goes per chat: the next message to a chat waits for a second after the previous one's answer.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from typing import Callable
 
 
 SAFETY = 0.975  # 30 slots span 1.026 s: room for ~25 ms of jitter between send and arrival
-CHAT_MARGIN = 0.1  # arrival jitter under load: two sends 1.02 s apart could land 0.99 s apart
+CHAT_MARGIN = 0.02
+CLOCK_MARGIN = 0.01
+WINDOW = 1.0 + CLOCK_MARGIN  # the platform's second, counted from answers
+ROUND_TRIP_GUESS = 0.005  # how long to wait for an answer before looking again
 LATE_TOLERANCE = 0.005  # seconds a slot may be late and keep the grid (timer jitter); later, the grid moves
 
 
@@ -33,10 +46,14 @@ class Pacer:
         # A little under the limit, so that timer jitter never pushes 31 sends into a second.
         self.spacing = 1.0 / (rate * SAFETY)
         self.chat_interval = chat_interval + CHAT_MARGIN
+        self._chat_gap = chat_interval + CLOCK_MARGIN  # from the previous message's answer
         self._monotonic = monotonic
         self._next_slot = 0.0
         self.paused_until = 0.0  # a slot booked before a 429 still waits for this
         self._chat_free: dict[str, float] = {}
+        self._per_second = max(1, math.floor(rate))
+        self._under_way = 0  # booked and not yet finished
+        self._finished: deque[float] = deque()  # when recent sends were answered, oldest first
 
     def now(self) -> float:
         return self._monotonic()
@@ -52,8 +69,13 @@ class Pacer:
         (nothing booked)."""
         now = self.now()
         slot = self._next_slot if self._next_slot >= now - LATE_TOLERANCE else now  # idle: a new grid
+        room = self._room_at(now)
+        if room is None:
+            return None
+        slot = max(slot, room)
         if slot - now > within or self._chat_free.get(address, 0.0) > slot:
             return None
+        self._under_way += 1
         self._next_slot = slot + self.spacing
         self._chat_free[address] = slot + self.chat_interval
         if len(self._chat_free) > 50_000:
@@ -68,11 +90,34 @@ class Pacer:
             self._next_slot = max(self._next_slot, now + self.spacing)
             self._chat_free[address] = max(self._chat_free.get(address, 0.0), now + self.chat_interval)
 
+    def finished(self, address: str) -> None:
+        """The send booked for ``address`` has had its answer (whatever it was)."""
+        now = self.now()
+        self._under_way = max(self._under_way - 1, 0)
+        self._finished.append(now)
+        self._chat_free[address] = max(self._chat_free.get(address, 0.0), now + self._chat_gap)
+
+    def _room_at(self, now: float) -> float | None:
+        """When the sliding second has room for one more send: now, a later instant, or None
+        while sends still under way fill it (their answers will tell)."""
+        while self._finished and self._finished[0] + WINDOW <= now:
+            self._finished.popleft()
+        excess = self._under_way + len(self._finished) - self._per_second
+        if excess < 0:
+            return now
+        if excess < len(self._finished):
+            return self._finished[excess] + WINDOW
+        return None
+
     def chat_ready_in(self, address: str) -> float:
         return max(self._chat_free.get(address, 0.0) - self.now(), 0.0)
 
     def channel_ready_in(self) -> float:
-        return max(self._next_slot - self.now(), 0.0)
+        now = self.now()
+        room = self._room_at(now)
+        if room is None:  # an answer will come within a round trip
+            room = now + ROUND_TRIP_GUESS
+        return max(self._next_slot - now, room - now, 0.0)
 
     def pause(self, seconds: float) -> None:
         """Hold the whole channel back, as a 429's ``retry_after`` asks."""

@@ -67,6 +67,7 @@ def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
         slots.append(slot)
         clock.now = slot + 0.002  # and it sends a little late
         pacer.starting(str(n), slot)
+        pacer.finished(str(n))  # answered at once
     gaps = [b - a for a, b in zip(slots, slots[1:])]
     assert min(gaps) >= pacer.spacing - 1e-9  # never closer than the spacing
     assert slots[-1] - slots[0] <= 59 * pacer.spacing + 1e-9  # and the lateness does not add up
@@ -87,3 +88,26 @@ def test_a_late_send_pushes_the_next_slot_and_a_pause_holds_a_booked_one():
     pacer.pause(1.0)
     assert pacer.paused_until == clock.now + 1.0
     assert pacer.reserve("c", within=0.5) is None  # nothing new until after the pause
+
+
+def test_sends_answered_late_hold_the_next_ones_back():
+    """A request delayed after it started (a busy loop, the network) reaches the platform
+    late; the sends behind it must not catch up and make 31 in its second."""
+    from scheduler.pacing import Pacer
+
+    clock = Clock()
+    pacer = Pacer(30, 1.0, clock)
+    slots = []
+    for n in range(30):
+        slot = pacer.reserve(str(n), within=2.0)
+        clock.now = slot
+        pacer.starting(str(n), slot)
+        slots.append(slot)
+    assert pacer.reserve("late", within=5.0) is None  # thirty under way: wait for answers
+    clock.now = slots[-1] + 0.3  # all thirty answered 0.3 s after the last went out
+    answered = clock.now
+    for n in range(30):
+        pacer.finished(str(n))
+    slot = pacer.reserve("next", within=5.0)
+    assert slot >= answered + 1.0  # a full second after the answers, not after the starts
+    assert pacer.chat_ready_in("0") >= 1.0  # and each chat a second after its answer
