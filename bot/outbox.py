@@ -283,7 +283,14 @@ class OutboxSender:
             else:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
-        await self._claim(ready)
+        try:
+            await self._claim(ready)
+        except BaseException:
+            # Nothing goes out: give the booked slots back, or the pacer would count them
+            # as under way for ever and hold the channel.
+            for row in ready:
+                self.pacer.finished(row["address"])
+            raise
         for row in ready:
             task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)

@@ -58,11 +58,6 @@ class Pacer:
     def now(self) -> float:
         return self._monotonic()
 
-    def take(self, address: str) -> bool:
-        """Book the current slot for ``address`` if the channel and that chat are both free
-        now; False (nothing booked) otherwise."""
-        return self.reserve(address) is not None
-
     def reserve(self, address: str, within: float = 0.0) -> float | None:
         """Book the channel's next slot for ``address`` if it comes within ``within`` seconds
         and the chat is free by then; returns the slot's time (``now()`` clock), or None

@@ -134,3 +134,26 @@ async def test_no_broadcast_copy_goes_to_a_man_while_his_message_is_being_handle
             await tg.wait_for(lambda: tg.count_to(8900) == 1)
         assert tg.violations == [] and tg.too_many_requests == 0
     assert [m["chat"]["id"] for m in tg.sent][-1] == 8900
+
+
+async def test_a_failed_claim_gives_its_send_slots_back(settings, db):
+    """If committing the claim fails, nothing went out: the booked slots must not count as
+    under way, or a slow channel (here one a second) would be held for ever."""
+    async with FakeTelegram() as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), telegram_rate=1.0)
+        async with running(configured) as service:
+            sender = service.senders["telegram"]
+            claim, failures = sender._claim, []
+
+            async def fails_once(rows):
+                if not failures:
+                    failures.append(len(rows))
+                    raise RuntimeError("database went away")
+                await claim(rows)
+
+            sender._claim = fails_once
+            await one_broadcast(db, [8951, 8952, 8953])
+            service.wake_all()
+            row = await wait_state(db, 8953, "sent", timeout=20)
+            assert failures and row.attempts == 1
+        assert [tg.count_to(a) for a in (8951, 8952, 8953)] == [1, 1, 1]
