@@ -1,6 +1,6 @@
 """The ``meedoen`` command: run the service or the demo, and manage series and coordinators.
 
-Command and option names are part of the operator interface (ARCHITECTURE.md): keep them.
+Command and option names are part of the operator interface (docs/architecture.md): keep them.
 Every error is one sentence on stderr and exit status 2; no tracebacks for operator mistakes.
 
 Each command imports what it needs when it runs, so that a short one (``meedoen report``)

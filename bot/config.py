@@ -2,7 +2,7 @@
 
 Every problem is reported as one plain sentence in a ``ConfigError``; the CLI prints it and
 exits, so an operator never has to read a traceback to learn that a variable is wrong.
-Variable names are part of the operator interface (see ARCHITECTURE.md): keep them.
+Variable names are part of the operator interface (see docs/architecture.md): keep them.
 """
 
 from __future__ import annotations

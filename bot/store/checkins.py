@@ -1,4 +1,4 @@
-"""Anonymous check-in storage (see the privacy model in ARCHITECTURE.md).
+"""Anonymous check-in storage (see the privacy model in docs/architecture.md).
 
 A response row holds a random id, the ISO week, the language of the questions, at most the
 area he chose at sign-up, and the answers and scores: nothing that names him, no time finer

@@ -2,7 +2,7 @@
 
 ``FakeTelegram`` is a small Starlette app served by uvicorn on 127.0.0.1. It speaks the Bot API
 the way python-telegram-bot (PTB) v22 uses it, checks every request against the machine-readable
-spec in ``shared/contracts/telegram/api.json`` and records what the bot did, so a test can drive
+spec in ``tests/contracts/telegram/api.json`` and records what the bot did, so a test can drive
 simulated users and assert on the bot's replies::
 
     from tests.fakes.telegram_api import FakeTelegram
@@ -74,7 +74,7 @@ the Python API can use the small control API: ``POST /_fake/users/{id}/text {"te
 ``POST /_fake/users/{id}/press {"message_id": ..., "callback_data": ...}``,
 ``GET /_fake/chats/{id}/messages`` and ``GET /_fake/stats``.
 
-The spec is read from ``$MEEDOEN_TELEGRAM_SPEC`` or ``shared/contracts/telegram/api.json`` beside
+The spec is read from ``$MEEDOEN_TELEGRAM_SPEC`` or ``tests/contracts/telegram/api.json`` in
 the repository, once per process, and compiled into validators as methods are first used.
 
 Throughput: the fake itself costs well under 100 microseconds per sendMessage. With uvicorn's
@@ -118,7 +118,7 @@ __all__ = ["ApiSpec", "Call", "FakeTelegram", "UploadedFile", "load_spec", "main
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 SPEC_ENV = "MEEDOEN_TELEGRAM_SPEC"
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared/contracts/telegram/api.json"
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[1] / "contracts/telegram/api.json"
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -12,7 +12,7 @@ Two parts, meant to be used together::
 
 ``Prism`` runs ``prism proxy --errors`` (npm ``@stoplight/prism-cli``, installed into the
 repository's ``node_modules`` by the Makefile) with Twilio's own OpenAPI description,
-``shared/contracts/twilio/twilio_api_v2010.json``, in front of the recorder: a request that breaks
+``tests/contracts/twilio/twilio_api_v2010.json``, in front of the recorder: a request that breaks
 the spec (an unknown parameter, a ``ContentSid`` not matching ``^HX[0-9a-fA-F]{32}$``, a bad
 account SID) is answered 422 and never reaches the recorder, and ``rejections()`` lists it.
 Without prism the tests fail with a message saying how to install it; nothing is skipped.
@@ -73,7 +73,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-SPEC = REPOSITORY.parent / "shared/contracts/twilio/twilio_api_v2010.json"
+SPEC = REPOSITORY / "tests/contracts/twilio/twilio_api_v2010.json"
 PRISM = REPOSITORY / "node_modules/.bin/prism"
 
 WINDOW = timedelta(hours=24)
