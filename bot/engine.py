@@ -177,6 +177,7 @@ class Engine:
             if chat.is_coordinator
             else None,
             checked_in_this_week=chat.checked_in_this_week,
+            chat_address=f"{incoming.channel}:{incoming.address}",
         )
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
