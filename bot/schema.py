@@ -258,7 +258,7 @@ broadcasts = Table(
     Column("texts", Text, nullable=False),  # JSON: {"nl": ..., "ar": ...}
     Column("invite_series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
     Column("recipients", Integer, nullable=False, default=0),
-    Column("status", String(16), nullable=False),  # queued | done
+    Column("status", String(16), nullable=False),  # queued | done | cancelled
     Column("tally", Text),  # JSON counts when done: delivered, failed, blocked, skipped
     Column("finished_at", UtcDateTime),
 )
