@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -83,13 +84,106 @@ def test_series_add_list_show_cancel_and_move(database_url):
         (["series", "cancel-meeting", "1", "2030-01-02"], "There is no series 1"),
         (["coordinator", "add", "telegram:abc"], "not a valid chat id"),
         (["broadcast", "--to", "everyone", "--text-nl", "Hoi", "--yes"], "unknown audience"),
+        # issue 10, section 4: each of these was accepted, or a traceback
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "2020-01-05", "--meetings", "6"],
+         "--start 2020-01-05 is in the past; give a date from today on, or add --allow-past"),
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "2030-01-06", "--meetings", "6", "--area", "Mars"],
+         "--area 'Mars' is not one of MEEDOEN_AREAS: Geuzenveld-Slotermeer, Osdorp, De Aker/Sloten/Nieuw-Sloten, Slotervaart."),
+        (["broadcast", "--to", "all", "--text-nl", "Hoi", "--invite", "9", "--yes"], "--invite 9: there is no series 9"),
+        (["broadcast", "--to", "series:9", "--text-nl", "Hoi", "--yes"], "--to series:9: there is no series 9"),
+        (["broadcast", "--to", "waitlist:9,all", "--text-nl", "Hoi", "--yes"], "--to waitlist:9: there is no series 9"),
+        (["broadcast", "--to", "area:4", "--text-nl", "Hoi", "--yes"], "areas are counted from 0 in MEEDOEN_AREAS (area:0 = Geuzenveld-Slotermeer"),
+        (["broadcast", "--to", "language:so", "--text-nl", "Hoi", "--yes"], "nobody is in --to language:so (0 participants), so nothing was queued."),
+        (["broadcast", "--text-nl", "Hoi"], "a broadcast needs --to and --text-nl"),
+        (["broadcast", "cancel", "7"], "there is no broadcast 7"),
+        (["report", "--out", "report.pdf"], "cannot tell the format from 'report.pdf'; end the name in .txt, .csv or .png"),
+        (["report", "--format", "text", "--out", "report.png"], "--format text does not match the extension of 'report.png'"),
+        (["db", "restore", "TMP/notes.txt"], "notes.txt is not a Meedoen database backup."),
+        (["db", "restore", "TMP/no-such-backup.db"], "no-such-backup.db."),
+        (["db", "backup", "TMP/notes.txt"], "notes.txt already exists; choose another name, or add --force"),
+        (["db", "backup", "TMP/no-such-folder/backup.db"], "no-such-folder does not exist."),
     ],
 )
-def test_mistakes_get_one_sentence_and_no_traceback(database_url, args, sentence):
-    result = meedoen(database_url, *args)
+def test_mistakes_get_one_sentence_and_no_traceback(database_url, tmp_path, args, sentence):
+    assert meedoen(database_url, "db", "upgrade").returncode == 0  # a database to refuse things in
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    result = meedoen(database_url, *(arg.replace("TMP", str(tmp_path)) for arg in args))
     assert result.returncode == 2
     assert sentence in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    if args[0] in ("series", "broadcast"):  # nothing written or queued
+        assert meedoen(database_url, "series", "list").stdout.startswith("no series yet")
+        assert meedoen(database_url, "broadcast", "list").stdout.strip() == "no broadcasts yet"
+
+
+def test_backups_of_a_database_server_are_its_own_business(database_url):
+    result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", "db", "backup", "x.db")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "meedoen: MEEDOEN_DATABASE_URL is not a SQLite database; back it up and restore it with "
+        "the database server's own tools (for PostgreSQL: pg_dump and pg_restore)."
+    )
+
+
+def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):
+    missing = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'meedoen.db'}"
+    result = meedoen(missing, "series", "list")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "meedoen: `series` stopped on an unexpected OperationalError and did not finish; "
+        "run it again as `meedoen --debug series ...` to see the details."
+    )
+    assert "Traceback" in meedoen(missing, "--debug", "series", "list").stderr
+
+
+def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = meedoen(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "demo", "--port", str(port),
+                         "--database", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"meedoen: port {port} is already in use (another Meedoen, perhaps); "
+        "pick another with --port, e.g. `meedoen demo --port 8090`."
+    )
+
+
+def test_make_demo_passes_port_on():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dry = subprocess.run(["make", "-n", "-C", root, "demo", "PORT=9000"], capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert "meedoen demo --port 9000" in dry.stdout
+
+
+def test_secret_prints_a_fresh_key_and_says_to_keep_it(database_url):
+    first, second = meedoen(database_url, "secret"), meedoen(database_url, "secret")
+    assert first.returncode == 0
+    key = first.stdout.strip()
+    assert len(key) >= 40 and key != second.stdout.strip() and "\n" not in key
+    assert "MEEDOEN_SECRET_KEY" in first.stderr and "back" in first.stderr
+    assert "signed buttons" in first.stderr and "check-in markers" in first.stderr
+
+
+async def test_series_show_gives_the_year_only_when_it_is_not_this_one(database_url):
+    this_year = datetime.now(timezone.utc).year
+    start = f"{this_year + 1}-01-07"
+    assert meedoen(database_url, "series", "add", "--name", "x", "--weekday", "thu", "--time", "19:00",
+                   "--start", start, "--meetings", "1", "--area", "osdorp").returncode == 0
+    shown = meedoen(database_url, "series", "show", "1").stdout
+    assert f"7 January {this_year + 1} 19:00" in shown and "(Osdorp)" in shown  # the configured spelling
+    past = meedoen(database_url, "series", "add", "--name", "y", "--weekday", "thu", "--time", "19:00",
+                   "--start", f"{this_year}-01-01", "--meetings", "1", "--allow-past")
+    assert past.returncode == 0, past.stderr
+    assert f" {this_year} " not in meedoen(database_url, "series", "show", "2").stdout
+
+
+def test_report_takes_its_format_from_the_file_name(database_url, tmp_path):
+    assert meedoen(database_url, "report", "--out", str(tmp_path / "report.png")).returncode == 0
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG\r\n")
+    assert meedoen(database_url, "report", "--out", str(tmp_path / "report.csv")).returncode == 0
+    assert (tmp_path / "report.csv").read_text().count(",") > 3
 
 
 def test_a_wrong_setting_stops_every_command_with_one_sentence(database_url):
