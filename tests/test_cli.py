@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import subprocess
@@ -14,6 +15,13 @@ import pytest
 from bot.store import participants
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import running, telegram_settings
+
+
+@pytest.fixture
+async def tg():
+    async with FakeTelegram() as server:
+        yield server
+    assert server.violations == []
 
 
 def meedoen(database_url: str, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
@@ -229,3 +237,118 @@ async def test_broadcast_shows_progress_until_the_service_delivered_it(settings,
     assert "3/3" in output and "finished: 3 delivered, 0 failed, 0 blocked, 0 skipped" in output
     assert [tg.count_to(a) for a in (8501, 8502, 8503)] == [1, 1, 1]
     assert tg.messages_to(8502)[0]["text"] == "Taxane cusub!"
+
+
+# --- backup, restore, the erasure ledger and the heartbeat ---------------------------------------
+
+
+async def ameedoen(database_url: str, *args: str, secret: str | None = None) -> tuple[int, str, str]:
+    """``meedoen`` in a subprocess without blocking the event loop (a service runs in it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env["MEEDOEN_DATABASE_URL"] = database_url
+    if secret is not None:
+        env["MEEDOEN_SECRET_KEY"] = secret
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, settings, db, database_url, tmp_path):
+    from tests.telegram_chat import Chat
+    from tests.test_store import rows_mentioning
+    from tests.test_telegram_signup import add_series, sign_up
+
+    backup = str(tmp_path / "backup.db")
+    series_id = await add_series(db, capacity=1)
+    async with running(telegram_settings(settings, tg)):
+        leaving, staying = Chat(tg, 5040), Chat(tg, 5041)
+        await sign_up(leaving, "so", "Cabdi", f"s:{series_id}", "a:0")  # the one seat
+        await staying.command("/start")
+        for key in ("lang:nl", "yes"):
+            await staying.tap(key)
+        await staying.say("Jan")
+        await staying.tap(f"s:{series_id}")
+        await staying.tap("wait")  # the series is full: the waiting list
+        await staying.tap("a:0")
+        code, out, err = await ameedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Tot donderdag!", "--yes")
+        assert code == 0 and "finished: 2 delivered" in out, err  # outbox rows naming both
+        code, out, err = await ameedoen(database_url, "db", "backup", backup)  # while running
+        assert code == 0 and out.startswith(f"backup written to {backup}"), err
+        await leaving.command("/delete")
+        await leaving.tap("erase")
+        code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+        assert code == 2 and "`meedoen run` is using this database" in err and "stop it first" in err
+    assert await rows_mentioning(db, ["5040", "Cabdi"]) == []
+    code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 0, err
+    assert "1 chat address(es) erased again" in out
+    assert await rows_mentioning(db, ["5040", "Cabdi"]) == []  # nor sign-up, conversation, outbox rows
+    assert {table for table, _row in await rows_mentioning(db, ["5041"])} >= {"participants", "outbox"}
+    code, out, _err = await ameedoen(database_url, "series", "show", str(series_id))
+    assert "Jan" in out and "Cabdi" not in out
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert out.split("|")[1].strip().startswith("sent 1")  # his copy is gone with him
+
+
+async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, database_url, tmp_path):
+    from bot import erasure
+
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        await participants.create(connection, "telegram", "5050", "nl", now)
+    backup = str(tmp_path / "backup.db")
+    assert (await ameedoen(database_url, "db", "backup", backup))[0] == 0
+    async with db.transaction() as connection:
+        await erasure.erase(connection, settings, "telegram", "5050", now)
+    code, _out, err = await ameedoen(database_url, "db", "restore", backup)
+    assert code == 2 and err.strip() == (
+        "meedoen: MEEDOEN_SECRET_KEY is needed to erase again the men who used /delete; "
+        "set the key `meedoen run` uses, then restore."
+    )
+    async with db.transaction() as connection:
+        assert await participants.find(connection, "telegram", "5050") is None  # nothing replaced
+    code, _out, err = await ameedoen(database_url, "db", "backup", backup)
+    assert code == 2 and "--force" in err
+    assert (await ameedoen(database_url, "db", "backup", backup, "--force"))[0] == 0
+
+
+async def test_broadcast_without_a_service_says_so_at_once_and_can_be_cancelled(tg, settings, db, database_url):
+    """No service: queued, one sentence, exit 0. Then a slow service sends one copy a second,
+    and `broadcast cancel` stops the rest even though the sender has them in its window."""
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        for address in range(8601, 8611):
+            await participants.create(connection, "telegram", str(address), "nl", now)
+    code, out, err = await ameedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Hoi", "--yes")
+    assert code == 0, err
+    assert out.strip() == (
+        "broadcast 1 is queued for 10 participant(s); no running service was seen in the last minute, "
+        "so it goes out when `meedoen run` starts."
+    )
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert "all  |  sent 0, pending 10, failed 0  |  queued" in out
+    slow = dataclasses.replace(telegram_settings(settings, tg), telegram_rate=1.0)
+    async with running(slow):
+        await tg.wait_for(lambda: len(tg.sent) >= 2, timeout=20)
+        code, out, err = await ameedoen(database_url, "broadcast", "cancel", "1")
+        assert code == 0, err
+        cancelled = int(out.split(": ")[1].split()[0])
+        await asyncio.sleep(2.5)  # a second or two more of sending time: nothing more goes out
+        sent = len(tg.sent)
+    assert cancelled >= 5 and sent + cancelled == 10, (sent, cancelled)
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert f"sent {sent}, pending 0, failed 0, cancelled {cancelled}  |  cancelled" in out
+
+
+async def test_the_service_beats_while_it_runs_and_says_goodbye(tg, settings, db):
+    from bot.store import heartbeat
+
+    async with running(telegram_settings(settings, tg)):
+        async with db.transaction() as connection:
+            seen = await heartbeat.last_seen(connection)
+        assert heartbeat.is_running(seen, datetime.now(timezone.utc))
+    async with db.transaction() as connection:
+        assert await heartbeat.last_seen(connection) is None
