@@ -765,7 +765,8 @@ def _report_format(format: str | None, out: str | None) -> str:
     if format is None and named is None:
         raise UsageError(f"cannot tell the format from {out!r}; end the name in .txt, .csv or .png, or add --format.")
     if format is not None and named is not None and named != format:
-        raise UsageError(f"--format {format} does not match the extension of {out!r}; give the file a .{'txt' if format == 'text' else format} name.")
+        extension = "txt" if format == "text" else format
+        raise UsageError(f"--format {format} does not match the extension of {out!r}; give the file a .{extension} name.")
     return format or named
 
 

@@ -36,7 +36,7 @@ def meedoen(database_url: str, *args: str, input_text: str | None = None) -> sub
 def test_help_lists_the_operator_commands(database_url):
     result = meedoen(database_url, "--help")
     assert result.returncode == 0
-    for command in ("run", "demo", "db", "series", "coordinator", "broadcast", "report"):
+    for command in ("run", "demo", "secret", "db", "series", "coordinator", "broadcast", "report"):
         assert command in result.stdout
 
 
