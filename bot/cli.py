@@ -669,9 +669,16 @@ async def _watch(db: Database, broadcast_id: int) -> None:
         await asyncio.sleep(0.5)
 
 
+def _no_send_options(args) -> None:
+    """``broadcast list`` / ``cancel`` after --to or --text-*: a mix-up, not a broadcast."""
+    if args.to or args.invite is not None or any(getattr(args, f"text_{code}") for code in ("nl", "ar", "so", "en")):
+        raise UsageError(f"`broadcast {args.broadcast_command}` sends nothing; leave out --to, --text-* and --invite.")
+
+
 async def broadcast_list(args, settings: Settings) -> None:
     from bot import broadcasts
 
+    _no_send_options(args)
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
@@ -699,6 +706,7 @@ async def broadcast_list(args, settings: Settings) -> None:
 async def broadcast_cancel(args, settings: Settings) -> None:
     from bot import broadcasts
 
+    _no_send_options(args)
     db = await _database(settings)
     try:
         async with db.transaction() as connection:

@@ -104,6 +104,7 @@ def test_series_add_list_show_cancel_and_move(database_url):
         (["broadcast", "--to", "language:so", "--text-nl", "Hoi", "--yes"], "nobody is in --to language:so (0 participants), so nothing was queued."),
         (["broadcast", "--text-nl", "Hoi"], "a broadcast needs --to and --text-nl"),
         (["broadcast", "cancel", "7"], "there is no broadcast 7"),
+        (["broadcast", "--to", "all", "--text-nl", "Hoi", "list"], "`broadcast list` sends nothing; leave out --to"),
         (["report", "--out", "report.pdf"], "cannot tell the format from 'report.pdf'; end the name in .txt, .csv or .png"),
         (["report", "--format", "text", "--out", "report.png"], "--format text does not match the extension of 'report.png'"),
         (["db", "restore", "TMP/notes.txt"], "notes.txt is not a Meedoen database backup."),
