@@ -11,8 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# `make demo PORT=9000` serves the demo on another port.
 demo: $(VENV)/.installed
-	$(VENV)/bin/meedoen demo
+	$(VENV)/bin/meedoen demo $(if $(PORT),--port $(PORT))
 
 # Node tools the tests use (prism, a validating proxy for Twilio's OpenAPI description; see
 # package.json), installed from package-lock.json into ./node_modules.

@@ -20,13 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from bot import broadcasts, outbox, waitlist
+from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.schema import signups
 from bot.store import audiences, chats, checkins, conversations, coordinators, meetings, participants, updates
 from bot.store import series as series_store
 from dialogs import router, scoring
@@ -180,6 +177,7 @@ class Engine:
             if chat.is_coordinator
             else None,
             checked_in_this_week=chat.checked_in_this_week,
+            chat_address=f"{incoming.channel}:{incoming.address}",
         )
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
@@ -292,15 +290,7 @@ class Engine:
             await series_store.leave(connection, participant_id, effect.series_id)
             await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
         elif isinstance(effect, EraseParticipant):
-            freed = await connection.scalars(
-                select(signups.c.series_id).where(
-                    signups.c.participant_id == participant_id, signups.c.status == "confirmed"
-                )
-            )
-            freed = list(freed)
-            await participants.erase(connection, channel, address)
-            for series_id in freed:
-                await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
+            await erasure.erase(connection, self.settings, channel, address, now)
             return False
         elif isinstance(effect, ForgetConversation):
             await conversations.forget(connection, channel, address)

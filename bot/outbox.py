@@ -284,7 +284,7 @@ class OutboxSender:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
         try:
-            await self._claim(ready)
+            claimed = await self._claim(ready)
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
             # as under way for ever and hold the channel.
@@ -292,6 +292,9 @@ class OutboxSender:
                 self.pacer.finished(row["address"])
             raise
         for row in ready:
+            if row["id"] not in claimed:  # cancelled or erased since the window was read
+                self.pacer.finished(row["address"])
+                continue
             task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -362,14 +365,18 @@ class OutboxSender:
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _claim(self, rows: list[dict]) -> None:
-        """Commit ``sending`` for rows whose requests start now (see the guarantee above)."""
+    async def _claim(self, rows: list[dict]) -> set[int]:
+        """Commit ``sending`` for rows whose requests start now (see the guarantee above);
+        returns the ids claimed. A row no longer ``pending`` is left alone: another process
+        may have changed it since the window was read (``meedoen broadcast cancel``, /delete)."""
         async with self.db.transaction() as connection:
-            await connection.execute(
+            result = await connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_([row["id"] for row in rows]))
+                .where(outbox.c.id.in_([row["id"] for row in rows]), outbox.c.status == "pending")
                 .values(status="sending", attempts=outbox.c.attempts + 1)
+                .returning(outbox.c.id)
             )
+            return set(result.scalars())
 
     async def _send_one(self, row: dict, slot: float | None = None) -> None:
         # The claim is committed: wait for the slot itself (and for a 429's pause since).

@@ -258,7 +258,7 @@ broadcasts = Table(
     Column("texts", Text, nullable=False),  # JSON: {"nl": ..., "ar": ...}
     Column("invite_series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
     Column("recipients", Integer, nullable=False, default=0),
-    Column("status", String(16), nullable=False),  # queued | done
+    Column("status", String(16), nullable=False),  # queued | done | cancelled
     Column("tally", Text),  # JSON counts when done: delivered, failed, blocked, skipped
     Column("finished_at", UtcDateTime),
 )
@@ -337,4 +337,28 @@ whatsapp_choices = Table(
         ["conversations.channel", "conversations.address"],
         ondelete="CASCADE",
     ),
+)
+
+# --- Operating the service (bot/erasure.py, bot/store/heartbeat.py) --------------------------
+
+erasures = Table(
+    "erasures",
+    metadata,
+    # The erasure ledger: "the man at this chat address used /delete". A keyed hash
+    # (HMAC-SHA256 with MEEDOEN_SECRET_KEY) of the address and the day, nothing else, so that
+    # ``meedoen db restore`` can erase him again from an older backup. The day tells a
+    # backup's row from before the erasure from one of a later new sign-up. WITHOUT ROWID
+    # with the hash as key: the rows' order in the file is not the order of the erasures.
+    Column("address_hash", String(64), primary_key=True),
+    Column("erased_on", String(10), nullable=False),  # ISO date (UTC) of the latest erasure
+    sqlite_with_rowid=False,
+)
+
+service_heartbeat = Table(
+    "service_heartbeat",
+    metadata,
+    # One row while ``meedoen run`` is up, its time renewed on every scheduler tick and the
+    # row removed at a clean stop: the CLI reads it to tell whether a service is running.
+    Column("id", Integer, primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
 )

@@ -21,7 +21,7 @@ from bot.database import Database
 from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
 from bot.schema import conversations
-from bot.store import coordinators
+from bot.store import coordinators, heartbeat
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler
@@ -63,6 +63,7 @@ class Service:
         self.progress = ProgressReporter(self.db, self.wake)
         self.scheduler = Scheduler(
             [
+                ("heartbeat", self._heartbeat),
                 ("reminders", self._reminders),
                 ("missed-you", self._missed_you),
                 ("waitlist offers", self._expire_offers),
@@ -95,6 +96,11 @@ class Service:
             sender.wake()
 
     # --- scheduled jobs (see scheduler.runner) ---------------------------------------------
+
+    async def _heartbeat(self, now: datetime) -> None:
+        """Tell the CLI that the service is alive (``bot.store.heartbeat``)."""
+        async with self.db.transaction() as connection:
+            await heartbeat.beat(connection, now)
 
     async def _reminders(self, now: datetime) -> None:
         if await reminders.queue_due_reminders(self.db, self.settings, now):
@@ -136,6 +142,7 @@ class Service:
         async with self.db.transaction() as connection:
             for item in self.settings.coordinators:
                 await coordinators.add(connection, *parse_address(item), self.now())
+            await heartbeat.beat(connection, self.now())
         for sender in self.senders.values():
             await sender.start()
         await self.scheduler.start()
@@ -153,5 +160,15 @@ class Service:
         await self.scheduler.stop()
         for sender in self.senders.values():
             await sender.stop()
+        await self._quietly_clear_heartbeat()
         await self.db.close()
         log.info("service: stopped")
+
+    async def _quietly_clear_heartbeat(self) -> None:
+        """At a clean stop, say at once that nothing runs any more (``meedoen db restore``
+        need not wait for the heartbeat to age); stopping goes on if it cannot be said."""
+        try:
+            async with self.db.transaction() as connection:
+                await heartbeat.clear(connection)
+        except Exception:
+            log.warning("service: could not clear the heartbeat", exc_info=True)

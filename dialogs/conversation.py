@@ -280,8 +280,15 @@ def _start(state: State, ctx: Context) -> Step:
     return _ask(state, ctx, "menu", hello)
 
 
+ANY_MOMENT = frozenset({"whoami"})
+"""Commands answered for anyone (before consent, paused, in the middle of a check-in too)
+without changing where he is."""
+
+
 def _command(state: State, command: Command, ctx: Context) -> Step:
     name = command.name
+    if name == "whoami":
+        return _say(state, _whoami_text(ctx))
     if name == "start":
         return _start(state, ctx)
     if name == "help":
@@ -590,8 +597,21 @@ def _help_text(ctx: Context) -> str:
             _("/stop – pause all messages"),
             _("/delete – erase my data"),
             _("/privacy – what happens with my data"),
+            _("/whoami – my chat address, for a coordinator"),
             _("For other questions, talk to the coordinator at the meeting."),
         ]
+    )
+
+
+def _whoami_text(ctx: Context) -> str:
+    """His chat address exactly as ``meedoen coordinator add`` takes it, on a line of its own
+    so that it can be copied, and who it is for."""
+    return fill(
+        _(
+            "Your chat address is:\n%(address)s\nAre you a coordinator? Give it to your "
+            "organisation, and they can add you."
+        ),
+        address=ctx.chat_address,
     )
 
 

@@ -14,11 +14,14 @@ LANGUAGE_NAMES = {"nl": "Nederlands", "ar": "العربية", "so": "Soomaali", 
 """Each language in its own name and script, as the language menu shows it."""
 
 
-def meeting_time(instant: datetime, zone: str) -> str:
-    """``Isniin 30 Maarso 09:00`` / ``الاثنين 30 مارس 09:00`` in the current language."""
-    return format_datetime(
-        instant, "EEEE d MMMM HH:mm", tzinfo=ZoneInfo(zone), locale=current_locale()
-    )
+def meeting_time(instant: datetime, zone: str, *, now: datetime | None = None) -> str:
+    """``Isniin 30 Maarso 09:00`` / ``الاثنين 30 مارس 09:00`` in the current language; given
+    ``now``, with the year when the meeting's (local) year is not ``now``'s."""
+    local = ZoneInfo(zone)
+    pattern = "EEEE d MMMM HH:mm"
+    if now is not None and instant.astimezone(local).year != now.astimezone(local).year:
+        pattern = "EEEE d MMMM y HH:mm"
+    return format_datetime(instant, pattern, tzinfo=local, locale=current_locale())
 
 
 def weekday_name(weekday: int) -> str:

@@ -1,5 +1,6 @@
 """Words that act as commands in every language, so that someone who cannot type a slash
-command (or is on WhatsApp, which has none) can still stop, start, get help or erase."""
+command (or is on WhatsApp, which has none) can still stop, start, get help, erase, or
+ask for his chat address (``whoami``, which a coordinator needs to be added)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "delete", "verwijder", "verwijderen", "wis", "wissen",  # nl, en
         "tirtir", "masax",  # so
         "احذف", "حذف", "امسح",  # ar
+    ),
+    "whoami": (
+        "whoami", "who am i", "wie ben ik",  # en, nl
+        "yaan ahay", "aniga waa kuma",  # so
+        "من انا",  # ar
     ),
 }
 

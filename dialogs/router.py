@@ -4,6 +4,7 @@
   offers) goes to the handler of its kind, whatever question is open;
 - coordinator commands go to the coordinator dialog, for coordinators only (anyone else
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
+- ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
@@ -33,6 +34,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return checkin.standing(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
+    if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
+        return conversation.handle(state, event, ctx)  # a flow under way goes on after it
     if isinstance(event, Command):
         if ctx.is_coordinator and event.name in coordinator.COMMANDS:
             return coordinator.handle(_end_flow(state), event, ctx)

@@ -57,6 +57,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 TIMEZONE = "Europe/Amsterdam"
 ORGANISATION = "Meedoen"
 AREAS = ("Geuzenveld-Slotermeer", "Osdorp")
+CHAT_ADDRESS = "telegram:123456789"
 
 ROOMY = SeriesView(
     id=1,
@@ -144,6 +145,7 @@ class World:
             participant=self.participant,
             series=tuple(self.series.values()),
             suggested_language=suggested_language,
+            chat_address=CHAT_ADDRESS,
         )
 
     def apply(self, effect) -> None:

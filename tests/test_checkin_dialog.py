@@ -4,6 +4,7 @@ catalogs. No database, no network, no clock."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -353,3 +354,17 @@ def test_the_dutch_catalog_holds_the_official_wording_and_every_language_is_tran
     for language in ("nl", "ar", "so"):
         for item in checkin.ITEMS:
             assert tr(language, item) != item, f"{language}: {item!r} untranslated"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_whoami_in_the_middle_of_a_check_in_keeps_the_answers_and_the_question(language):
+    ctx = dataclasses.replace(context(language), chat_address="whatsapp:+31612345678")
+    chat = Chat(ctx)
+    chat.send(Command("checkin"))
+    chat.press("a:2")
+    during = dict(chat.state)
+    step = chat.send(Command("whoami"))
+    assert others(step) == [] and chat.state == during
+    assert "whatsapp:+31612345678" in visible(chat.last.text)
+    chat.press("a:1")  # the open question's button still counts
+    assert chat.state["checkin"]["answers"] == [2, 1]

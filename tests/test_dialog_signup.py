@@ -23,7 +23,7 @@ from babel.dates import format_datetime, get_day_names
 
 from dialogs.conversation import NAME_MAX, handle
 from dialogs.formatting import LANGUAGE_NAMES
-from dialogs.i18n import FSI, PDI, RLM, Phrase
+from dialogs.i18n import FSI, PDI, RLM, Phrase, directed, use_locale
 from dialogs.types import (
     LANGUAGES,
     BadButton,
@@ -47,6 +47,7 @@ from dialogs.types import (
 )
 from tests.dialog_helpers import (
     AREAS,
+    CHAT_ADDRESS,
     CLOSED,
     FULL,
     NOW,
@@ -125,12 +126,17 @@ HELP_LINES = (
     "/stop – pause all messages",
     "/delete – erase my data",
     "/privacy – what happens with my data",
+    "/whoami – my chat address, for a coordinator",
 )
 PRIVACY = (
     "I keep only what is needed to sign you up: your chat address, your language and, "
     "if you gave them, a first name and your area, plus your sign-ups. Only the "
     "coordinators of %(organisation)s see this; it is never shared. /stop pauses all "
     "messages. /delete erases everything about you for good."
+)
+WHOAMI = (
+    "Your chat address is:\n%(address)s\nAre you a coordinator? Give it to your "
+    "organisation, and they can add you."
 )
 MY_SERIES = "Your series:"
 MY_NEXT = "%(series)s: next meeting %(when)s at %(place)s"
@@ -931,6 +937,11 @@ KEYWORDS = [
     ("مساعدة", [], HELP_INTRO),
     ("/mysignups", [], NO_SIGNUPS),
     ("/foo", [], UNKNOWN_COMMAND),
+    ("wie ben ik?", [], WHOAMI),
+    ("Who am I", [], WHOAMI),
+    ("yaan ahay", [], WHOAMI),
+    ("من أنا؟", [], WHOAMI),
+    ("/whoami@MeedoenBot", [], WHOAMI),
     ("stop alsjeblieft", [], USE_BUTTONS),  # not exactly a keyword: plain text
 ]
 
@@ -941,7 +952,9 @@ def test_keywords_act_as_commands(language, typed, effects, msgid):
     d = Driver(participant=registered(language), state={"at": "menu", "q": 5})  # menu open
     step = d.send(Text(typed))
     assert stored(step) == effects
-    assert tr(language, msgid, organisation=ORGANISATION) in text_of(step)
+    with use_locale(language):  # as the dialog sends it: RLM at the start of every Arabic line
+        expected = directed(tr(language, msgid, organisation=ORGANISATION, address=CHAT_ADDRESS))
+    assert expected in text_of(step)
 
 
 # --- 10. Random conversations: never a crash, never silence ---------------------------------------
@@ -963,7 +976,7 @@ ALPHABET = (
     "\x00\x01\x07\x1b\t\n\r\x85\u2028"
 )
 """Non-decimal digits such as "²" are left out: see test_superscript_digit_does_not_crash."""
-COMMANDS = ["start", "help", "privacy", "language", "mysignups", "cancel", "stop", "delete", "foo"]
+COMMANDS = ["start", "help", "privacy", "language", "mysignups", "cancel", "stop", "delete", "whoami", "foo"]
 JUNK_KEYS = ["s:999", "s:3", "s:", "s:x", "lang:de", "a:99", "a:-1", "c:2", "menu:nope", "", "yes"]
 
 
@@ -1100,3 +1113,31 @@ def test_handle_is_pure_for_the_same_input():
     ctx, state = d.ctx, dict(d.state)
     event = ChoiceMade(f"s:{ROOMY.id}", d.question)
     assert handle(state, event, ctx) == handle(state, event, ctx)
+
+
+# --- /whoami: his chat address, for anyone, at any moment --------------------------------------
+
+
+def _whoami_drivers(language: str) -> dict[str, Driver]:
+    return {
+        "a stranger": Driver(),
+        "before consent": at_consent(language),
+        "at the name question": at_name(language),
+        "signed up": Driver(participant=registered(language)),
+        "paused": Driver(participant=registered(language, status="stopped"), state={"at": "menu", "q": 5}),
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("who", ["a stranger", "before consent", "at the name question", "signed up", "paused"])
+def test_whoami_answers_his_address_as_the_cli_takes_it(language, who):
+    d = _whoami_drivers(language)[who]
+    shown_language = language if who != "a stranger" else "nl"
+    before = dict(d.state)
+    step = d.send(Command("whoami"))
+    assert stored(step) == [] and step.state == before  # nothing changes where he is
+    text = only_reply(step).text
+    with use_locale(shown_language):
+        assert text == directed(tr(shown_language, WHOAMI, address=CHAT_ADDRESS))
+    visible_lines = [line.strip(RLM + FSI + PDI) for line in text.split("\n")]
+    assert CHAT_ADDRESS in visible_lines  # on a line of its own, to copy
