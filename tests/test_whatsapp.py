@@ -520,7 +520,7 @@ async def test_a_429_pauses_and_the_message_still_goes_out(twilio, config, db, c
         man = Man(service, twilio, DUTCH_MAN)
         twilio.fail(DUTCH_MAN, 20429, status=429)
         first = await man.say("Hallo")
-    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation meetings for men.", organisation="Meedoen"))
+    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation groups for men.", organisation="Meedoen"))
     assert len(man.messages) == 1
 
 
