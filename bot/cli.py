@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="text (default), csv or png")
     report.add_argument("--out", default=None, metavar="FILE",
                         help="write to FILE (required for png; text and csv go to stdout without it)")
+
+    from bot.translations import add_parser as add_translations_parser
+
+    add_translations_parser(commands)
     return parser
 
 
@@ -158,6 +162,10 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         }[args.series_command]
     if args.command == "coordinator":
         return coordinator_change if args.coordinator_command != "list" else coordinator_list
+    if args.command == "translations":
+        from bot.translations import command
+
+        return command
     return {
         "run": run, "demo": demo, "db": db_upgrade, "broadcast": broadcast_send, "report": report_write
     }[args.command]

@@ -44,6 +44,7 @@ ARABIC_PLURAL_FORMS = (
 """GNU gettext's rule. Babel writes "many" and "other" swapped for Arabic (babel #816)."""
 
 _locale: ContextVar[str] = ContextVar("meedoen_locale", default=DEFAULT_LANGUAGE)
+_looked_up: ContextVar[list[str] | None] = ContextVar("meedoen_looked_up", default=None)
 
 
 def current_locale() -> str:
@@ -84,11 +85,27 @@ def _mtime(traversable) -> float:
         return path.stat().st_mtime
 
 
+@contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect the msgids looked up inside the block (the reviewers' export uses it to say
+    where each string appears)."""
+    found: list[str] = []
+    token = _looked_up.set(found)
+    try:
+        yield found
+    finally:
+        _looked_up.reset(token)
+
+
 def gettext(message: str) -> str:
+    if (found := _looked_up.get()) is not None:
+        found.append(message)
     return catalog(current_locale()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    if (found := _looked_up.get()) is not None:
+        found.append(singular)
     return catalog(current_locale()).ngettext(singular, plural, n)
 
 
