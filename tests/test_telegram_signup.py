@@ -105,7 +105,7 @@ async def test_a_man_signs_up_in_arabic_right_to_left(tg, settings, db):
         assert message["text"].startswith(RLM)
     assert babel_when("ar") in confirmation["text"]
     assert "الخميس 3 ديسمبر 19:00" in confirmation["text"]
-    assert "\u2068Huis van de Wijk Osdorp\u2069" in confirmation["text"]
+    assert "\u2066Huis van de Wijk Osdorp\u2069" in confirmation["text"]  # a Latin name: left to right
     async with db.transaction() as connection:
         row = (await connection.execute(select(participants))).one()
     assert (row.language, row.name, row.area) == ("ar", "يوسف", None)
