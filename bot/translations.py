@@ -415,9 +415,10 @@ def load_reviewed(language: str, root: Path = LOCALES) -> set[str]:
     return found
 
 
-def review_status(reviewed: dict[str, set[str]], root: Path = LOCALES) -> str:
-    """The generated part of REVIEW.md: per language, how many strings a native speaker has
-    marked ok, and which (a string whose source or translation changed since is not listed)."""
+def review_status(reviewed: dict[str, set[str]], root: Path = LOCALES) -> tuple[list[str], list[str]]:
+    """The generated part of REVIEW.md, as (table, lists): per language, how many strings a
+    native speaker has marked ok, and which (a string whose source or translation changed
+    since is not listed)."""
     from dialogs.types import LANGUAGES
 
     table = ["| Language | Reviewed | Not yet |", "|---|---|---|"]
@@ -430,16 +431,19 @@ def review_status(reviewed: dict[str, set[str]], root: Path = LOCALES) -> str:
         if done:
             lists += ["", f"### Reviewed strings: {name}", ""]
             lists += [f"- `{fingerprint(m)}` {_short(key_of(m), 70)!r}" for m in done]
-    return "\n".join([STATUS_START, "", *table, *lists, "", STATUS_END])
+    return table, lists
 
 
-def write_review_status(reviewed: dict[str, set[str]] | None = None, root: Path = LOCALES) -> None:
+def write_review_status(reviewed: dict[str, set[str]] | None = None, root: Path = LOCALES) -> list[str]:
+    """Rewrite the generated part of REVIEW.md (``reviewed`` replaces what it lists for a
+    language); returns its table."""
     from dialogs.types import LANGUAGES
 
     path = root / "REVIEW.md"
     reviewed = {**{lang: load_reviewed(lang, root) for lang in LANGUAGES}, **(reviewed or {})}
     text = path.read_text(encoding="utf-8")
-    block = review_status(reviewed, root)
+    table, lists = review_status(reviewed, root)
+    block = "\n".join([STATUS_START, "", *table, *lists, "", STATUS_END])
     if STATUS_START in text and STATUS_END in text:
         before, rest = text.split(STATUS_START, 1)
         new = before + block + rest.split(STATUS_END, 1)[1]
@@ -447,6 +451,7 @@ def write_review_status(reviewed: dict[str, set[str]] | None = None, root: Path 
         new = text.rstrip("\n") + "\n\n## Strings reviewed so far\n\n" + block + "\n"
     if new != text:
         path.write_text(new, encoding="utf-8")
+    return table
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -479,6 +484,11 @@ def add_parser(commands) -> None:
         "preview", help="print every message of one language in order, as a man sees them"
     )
     preview.add_argument("--lang", required=True, choices=LANGUAGES, help="the language to show")
+    status = actions.add_parser(
+        "status", help="recount the reviewed strings in locales/REVIEW.md (make catalogs runs it)"
+    )
+    status.add_argument("--locales", metavar="DIR", default=str(LOCALES),
+                        help="the catalogs' folder (default: the project's locales/)")
 
 
 async def command(args, settings) -> int:
@@ -491,6 +501,9 @@ async def command(args, settings) -> int:
             print(f"{args.out}: {count} strings of the {LANGUAGE_NAMES[args.lang]} catalog. Fill in "
                   "“suggested” where a text should change and “ok?” (yes) where it is right, then "
                   f"run: meedoen translations import {args.out}")
+            return 0
+        if args.translations_command == "status":
+            print("\n".join(write_review_status(root=Path(args.locales))))
             return 0
         if args.translations_command == "preview":
             from bot.preview import render

@@ -145,3 +145,18 @@ def test_the_preview_prints_the_whole_conversation_in_order(capsys):
     from bot.preview import contexts
 
     assert len(set(contexts()) & participant_side) > 90  # most of what a man can see
+
+
+def test_status_recounts_after_the_catalogs_change(locales, capsys):
+    """``make catalogs`` runs it: a string added to a catalog counts as "not yet"."""
+    from bot.translations import write_catalog
+
+    assert main(["translations", "status", "--locales", str(locales)]) == 0
+    total = len([m for m in read_catalog("so", locales) if m.id])
+    assert f"| Somali (so) | 0 of {total} | {total} |" in capsys.readouterr().out
+    catalog = read_catalog("so", locales)
+    catalog.add("A new string", "Qoraal cusub")
+    write_catalog("so", catalog, locales)
+    assert main(["translations", "status", "--locales", str(locales)]) == 0
+    review = (locales / "REVIEW.md").read_text(encoding="utf-8")
+    assert f"| Somali (so) | 0 of {total + 1} | {total + 1} |" in review
