@@ -41,6 +41,8 @@ MESSAGE_LIMIT = 1024
 """WhatsApp's limit for the text above buttons (and well within a template's variable)."""
 
 COLUMNS = ("key", "form", "English", "Dutch", "current", "context", "limit", "suggested", "ok?")
+CURRENT = re.compile(r"current \((?P<language>[a-z]{2})\)")
+"""The header of the translation column names its language: ``current (so)``."""
 YES = frozenset({"yes", "y", "ok", "x", "✓", "✔", "ja", "j", "haa", "نعم", "1", "true"})
 
 PLACEHOLDER = re.compile(r"%\([^)]*\)[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[a-zA-Z]")
@@ -214,13 +216,17 @@ def _examples(language: str, index: int) -> str:
     return "n = " + ", ".join(map(str, numbers)) + (" …" if len(numbers) == 4 else "")
 
 
+def header(language: str) -> list[str]:
+    return [f"current ({language})" if column == "current" else column for column in COLUMNS]
+
+
 def export(language: str, out: Path, root: Path = LOCALES) -> int:
     table = rows(language, root)
     suffix = out.suffix.lower()
     if suffix == ".csv":
         with out.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
+            writer.writerow(header(language))
             writer.writerows(row.cells() for row in table)
     elif suffix == ".xlsx":
         _write_xlsx(language, table, out)
@@ -236,7 +242,7 @@ def _write_xlsx(language: str, table: list[Row], out: Path) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = f"review-{language}"
-    sheet.append(COLUMNS)
+    sheet.append(header(language))
     for row in table:
         sheet.append(row.cells())
     widths = {"A": 30, "B": 6, "C": 45, "D": 45, "E": 45, "F": 40, "G": 7, "H": 45, "I": 6}
@@ -257,8 +263,8 @@ def _write_xlsx(language: str, table: list[Row], out: Path) -> None:
 # --- import ------------------------------------------------------------------------------------
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """The rows of a reviewed file, as ``{column: text}``; the header names the columns."""
+def read_table(path: Path) -> tuple[str, list[dict[str, str]]]:
+    """The language of a reviewed file and its rows, as ``{column: text}``."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise TranslationError(f"{path} does not exist")
@@ -272,12 +278,16 @@ def read_table(path: Path) -> list[dict[str, str]]:
         lines = [["" if cell is None else str(cell) for cell in line] for line in sheet.iter_rows(values_only=True)]
     else:
         raise TranslationError(f"cannot read {path.name}: use an .xlsx or .csv file from `meedoen translations export`")
-    if not lines or [cell.strip() for cell in lines[0][: len(COLUMNS)]] != list(COLUMNS):
+    from dialogs.types import LANGUAGES
+
+    names = [cell.strip() for cell in lines[0][: len(COLUMNS)]] if lines else []
+    current = CURRENT.fullmatch(names[4]) if len(names) == len(COLUMNS) else None
+    if current is None or current.group("language") not in LANGUAGES or names != header(current.group("language")):
         raise TranslationError(
-            f"{path.name} does not have the columns of an export ({', '.join(COLUMNS)}); "
+            f"{path.name} does not have the columns of an export ({', '.join(header('so'))}); "
             "export the language again and copy your suggestions into it"
         )
-    return [dict(zip(COLUMNS, [*line, *[""] * len(COLUMNS)])) for line in lines[1:]]
+    return current.group("language"), [dict(zip(COLUMNS, [*line, *[""] * len(COLUMNS)])) for line in lines[1:]]
 
 
 @dataclass
@@ -285,15 +295,6 @@ class ImportResult:
     changed: int = 0
     reviewed: int = 0
     problems: list[str] = field(default_factory=list)
-
-
-def language_of_file(path: Path) -> str | None:
-    """The language in the file's name (``so.xlsx``, ``review-ar.csv``), if any."""
-    from dialogs.types import LANGUAGES
-
-    names = re.split(r"[^a-z]+", path.stem.lower())
-    found = [name for name in names if name in LANGUAGES]
-    return found[-1] if found else None
 
 
 def apply(
@@ -471,11 +472,10 @@ def add_parser(commands) -> None:
     export_.add_argument("--lang", required=True, choices=LANGUAGES, help="the language to review")
     export_.add_argument("--out", required=True, metavar="FILE", help="the file to write: .xlsx or .csv")
     import_ = actions.add_parser(
-        "import", help="apply a reviewed spreadsheet: suggested texts, and strings marked ok"
+        "import", help="apply a reviewed spreadsheet (its language is in the header): "
+        "suggested texts, and strings marked ok"
     )
     import_.add_argument("file", metavar="FILE", help="an .xlsx or .csv file made by export")
-    import_.add_argument("--lang", choices=LANGUAGES, default=None,
-                         help="the file's language (default: from its name, e.g. so.xlsx)")
     import_.add_argument("--check", action="store_true", help="only check the rows; change nothing")
     for action in (export_, import_):
         action.add_argument("--locales", metavar="DIR", default=str(LOCALES),
@@ -511,10 +511,8 @@ async def command(args, settings) -> int:
             print(render(args.lang))
             return 0
         path = Path(args.file)
-        language = args.lang or language_of_file(path)
-        if language is None:
-            raise TranslationError(f"cannot tell the language from {path.name}; add --lang so (or nl, ar, en)")
-        result = apply(language, read_table(path), root=Path(args.locales), dry_run=args.check)
+        language, table = read_table(path)
+        result = apply(language, table, root=Path(args.locales), dry_run=args.check)
     except TranslationError as error:
         print(f"meedoen: {error}", file=sys.stderr)
         return 2
