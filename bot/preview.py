@@ -4,8 +4,10 @@
 (no database, no network): the first /start, consent, his name, a full group and a group with
 room, the menu, /help and /privacy, reminders and their answers, a moved and a cancelled
 meeting, "we missed you", a waiting-list offer, a broadcast that has no Somali text, the
-check-in (with a score that shows the help lines), leaving a group, /stop and /start, and
-/delete. A reviewer reads the whole conversation, buttons and all, as it will appear.
+check-in (with a score that shows the help lines), leaving a group, the waiting list, another
+language, /stop and /start, /delete, and a new start where he says no to the privacy terms. A
+reviewer reads the whole conversation, buttons and all, as it will appear. (The coordinators'
+messages are not in it; the export names the code that shows them.)
 
 ``contexts()`` says, for each msgid, at which step of that conversation it appears and with
 which buttons: the "context" column of ``meedoen translations export``.
@@ -194,12 +196,25 @@ def _play(language: str) -> _Man:
     man.press("ck:contact")
     man.event("he sends /checkin again the same week", Command("checkin"))
     man.event("he sends /cancel", Command("cancel"))
+    man.press("keep")
+    man.event("he sends /cancel", Command("cancel"))
     man.press(f"c:{ROOMY.id}")
+    man.press("menu:join")
+    man.press(f"s:{FULL.id}")
+    man.press("wait")
+    man.event("he presses a button of an old message", ChoiceMade("menu:join", man.question - 1))
+    man.event("he sends /language", Command("language"))
+    man.press(f"lang:{language}")
     man.event("he sends /stop", Command("stop"))
     man.event("he writes “hello”", Text("hello"))
     man.event("he sends /start", Command("start"))
     man.event("he sends /delete", Command("delete"))
+    man.press("keep")
+    man.event("he sends /delete", Command("delete"))
     man.press("erase")
+    man.event("he sends /start again", Command("start"))
+    man.press(f"lang:{language}")
+    man.press("no")
     return man
 
 
