@@ -146,11 +146,14 @@ words, with the spaces and punctuation between them (``0–10``, ``088 0767 000`
 def isolate_runs(text: str) -> str:
     """Wrap every bare left-to-right run of ``text`` in LRI … PDI; text already inside an
     isolate (an inserted value) is left as it is."""
+    def bare(part: str) -> str:
+        return LTR_RUN.sub(lambda run: f"{LRI}{run.group(0)}{PDI}", part)
+
     pieces, depth, start = [], 0, 0
     for index, ch in enumerate(text):
         if ch in (LRI, RLI, FSI):
             if depth == 0:
-                pieces.append(LTR_RUN.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", text[start:index]))
+                pieces.append(bare(text[start:index]))
                 start = index
             depth += 1
         elif ch == PDI and depth:
@@ -159,7 +162,7 @@ def isolate_runs(text: str) -> str:
                 pieces.append(text[start : index + 1])
                 start = index + 1
     rest = text[start:]
-    pieces.append(rest if depth else LTR_RUN.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", rest))
+    pieces.append(rest if depth else bare(rest))
     return "".join(pieces)
 
 
@@ -176,6 +179,6 @@ def directed(text: str) -> str:
     if current_locale() not in RTL_LANGUAGES:
         return text
     return "\n".join(
-        line if not line else (line if line.startswith(RLM) else RLM + line)
+        RLM + line if line and not line.startswith(RLM) else line
         for line in isolate_runs(text).split("\n")
     )
