@@ -30,3 +30,4 @@ test: $(VENV)/.installed node_modules/.installed
 catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output .
 	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/meedoen translations status

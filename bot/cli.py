@@ -165,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default=None, metavar="FILE",
                         help="write to FILE, e.g. report.png, report.csv or report.txt "
                         "(required for png; text and csv go to stdout without it)")
+
+    from bot.translations import add_parser as add_translations_parser
+
+    add_translations_parser(commands)
     return parser
 
 
@@ -219,6 +223,10 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         return {"upgrade": db_upgrade, "backup": db_backup, "restore": db_restore}[args.db_command]
     if args.command == "broadcast":
         return {None: broadcast_send, "list": broadcast_list, "cancel": broadcast_cancel}[args.broadcast_command]
+    if args.command == "translations":
+        from bot.translations import command
+
+        return command
     return {"run": run, "demo": demo, "report": report_write}[args.command]
 
 

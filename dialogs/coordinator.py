@@ -138,7 +138,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         )
     if at == "invite":
         return (
-            _("Add a “Sign me up” button for a series?"),
+            _("Add a “Sign me up” button for a conversation group?"),
             (
                 *(Option(s.name[:60], f"co:i:{s.id}") for s in ctx.series if s.open),
                 Option(_("No button"), "co:i:-"),

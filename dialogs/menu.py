@@ -5,9 +5,9 @@ from __future__ import annotations
 from dialogs.i18n import N_, gettext, use_locale
 
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("Sign up for a series")),
-    ("mysignups", N_("My series and the next meeting")),
-    ("cancel", N_("Leave a series")),
+    ("start", N_("Join a conversation group")),
+    ("mysignups", N_("My conversation groups and the next meeting")),
+    ("cancel", N_("Leave a conversation group")),
     ("checkin", N_("Answer a few anonymous questions")),
     ("language", N_("Choose another language")),
     ("privacy", N_("What happens with my data")),

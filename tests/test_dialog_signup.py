@@ -23,7 +23,7 @@ from babel.dates import format_datetime, get_day_names
 
 from dialogs.conversation import NAME_MAX, handle
 from dialogs.formatting import LANGUAGE_NAMES
-from dialogs.i18n import FSI, PDI, RLM, Phrase, directed, use_locale
+from dialogs.i18n import FSI, LRI, PDI, RLM, Phrase, directed, use_locale
 from dialogs.types import (
     LANGUAGES,
     BadButton,
@@ -67,11 +67,11 @@ from tests.dialog_helpers import (
 
 GREETING = (
     "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
-    "for our conversation meetings for men."
+    "for our conversation groups for men."
 )
 LANGUAGE_Q = "Which language would you like me to use?"
 CONSENT_Q = (
-    "Before we start: to sign you up, I keep your chat address and your "
+    "Before we start: to sign you up, I keep your phone number or Telegram name and your "
     "language, and if you want, a first name and your area. Only the "
     "coordinators of %(organisation)s see this. It is never shared with anyone "
     "else. You can erase it all at any time with /delete. Is that okay?"
@@ -85,7 +85,7 @@ THANKS = "Thank you!"
 NAME_Q = "What may we call you? Write a first name or a nickname, or press Skip."
 NAME_AGAIN = "I couldn't use that as a name. Please write a short first name, or press Skip."
 NICE = "Nice to meet you, %(name)s!"
-SERIES_Q = "These conversation series are open. Which one would you like to join?"
+SERIES_Q = "These conversation groups are open. Which one would you like to join?"
 SERIES_LINE = "%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"
 SEATS = ("%(count)s seat left", "%(count)s seats left")
 FULL_SEATS = "full, waiting list open"
@@ -104,7 +104,7 @@ WAITLISTED = (
     "you know as soon as a seat opens up."
 )
 MENU_Q = "What would you like to do?"
-LEAVE_Q = "Which series would you like to leave?"
+LEAVE_Q = "Which conversation group would you like to leave?"
 LEFT = "You have left %(series)s. You are welcome back any time."
 NOTHING_CHANGED = "Okay, nothing has changed."
 ERASE_Q = (
@@ -119,29 +119,29 @@ NOT_ERASED = "Okay, nothing was erased."
 LANGUAGE_SET = "Okay, from now on I will write in %(language)s."
 HELP_INTRO = "I am the automated assistant of %(organisation)s, not a person. You can use:"
 HELP_LINES = (
-    "/start – sign up for a series",
-    "/mysignups – my series and the next meeting",
-    "/cancel – leave a series",
+    "/start – join a conversation group",
+    "/mysignups – my conversation groups and the next meeting",
+    "/cancel – leave a conversation group",
     "/language – choose another language",
     "/stop – pause all messages",
     "/delete – erase my data",
     "/privacy – what happens with my data",
-    "/whoami – my chat address, for a coordinator",
+    "/whoami – how this chat knows me (for coordinators)",
 )
 PRIVACY = (
-    "I keep only what is needed to sign you up: your chat address, your language and, "
+    "I keep only what is needed to sign you up: your phone number or Telegram name, your language and, "
     "if you gave them, a first name and your area, plus your sign-ups. Only the "
     "coordinators of %(organisation)s see this; it is never shared. /stop pauses all "
     "messages. /delete erases everything about you for good."
 )
 WHOAMI = (
-    "Your chat address is:\n%(address)s\nAre you a coordinator? Give it to your "
+    "This is how this chat knows you:\n%(address)s\nAre you a coordinator? Give this line to your "
     "organisation, and they can add you."
 )
-MY_SERIES = "Your series:"
+MY_SERIES = "Your conversation groups:"
 MY_NEXT = "%(series)s: next meeting %(when)s at %(place)s"
 MY_WAITING = "%(series)s: waiting list, number %(position)s"
-NO_SIGNUPS = "You are not signed up for any series yet. Send /start to choose one."
+NO_SIGNUPS = "You are not signed up for any conversation group yet. Send /start to choose one."
 NOT_YET = "You haven't signed up yet. Send /start to begin."
 STOPPED = (
     "Okay, I won't send you any more messages. Send /start whenever you want to "
@@ -371,9 +371,10 @@ def test_every_arabic_reply_starts_with_a_right_to_left_mark_and_isolates_values
         assert text.startswith(RLM), text
     joined = "\n".join(texts)
     for value in ("Cabdi", ROOMY.name, ROOMY.location, ORGANISATION):
-        assert f"{FSI}{value}{PDI}" in joined, value
-    assert f"{FSI}{ROOMY.seats_left}{PDI}" in joined  # numbers too
-    assert f"{FSI}Cabdi{PDI}" in texts[3]  # "Nice to meet you, Cabdi!"
+        assert f"{LRI}{value}{PDI}" in joined, value  # Latin values run left to right
+    assert f"{LRI}{ROOMY.seats_left}{PDI}" in joined  # numbers too
+    assert f"{LRI}Cabdi{PDI}" in texts[3]  # "Nice to meet you, Cabdi!"
+    assert f"{LRI}/start{PDI}" in joined  # and the commands in the translated text
     help_text = tr("ar", HELP_INTRO, organisation=ORGANISATION)
     for text in texts:
         if help_text not in text:  # /help: see test_every_line_of_an_arabic_reply_...
@@ -384,7 +385,7 @@ def test_every_arabic_reply_starts_with_a_right_to_left_mark_and_isolates_values
 @pytest.mark.parametrize("language", ["nl", "so", "en"])
 def test_left_to_right_replies_have_no_bidi_marks(language):
     for text in _signup_texts(language):
-        assert RLM not in text and FSI not in text and PDI not in text, text
+        assert not {RLM, FSI, LRI, PDI} & set(text), text
 
 
 # --- 3. The suggested language pre-selects, never decides -----------------------------------------
@@ -1139,5 +1140,5 @@ def test_whoami_answers_his_address_as_the_cli_takes_it(language, who):
     text = only_reply(step).text
     with use_locale(shown_language):
         assert text == directed(tr(shown_language, WHOAMI, address=CHAT_ADDRESS))
-    visible_lines = [line.strip(RLM + FSI + PDI) for line in text.split("\n")]
+    visible_lines = [line.strip(RLM + FSI + LRI + PDI) for line in text.split("\n")]
     assert CHAT_ADDRESS in visible_lines  # on a line of its own, to copy

@@ -105,7 +105,7 @@ async def test_a_man_signs_up_in_arabic_right_to_left(tg, settings, db):
         assert message["text"].startswith(RLM)
     assert babel_when("ar") in confirmation["text"]
     assert "الخميس 3 ديسمبر 19:00" in confirmation["text"]
-    assert "\u2068Huis van de Wijk Osdorp\u2069" in confirmation["text"]
+    assert "\u2066Huis van de Wijk Osdorp\u2069" in confirmation["text"]  # a Latin name: left to right
     async with db.transaction() as connection:
         row = (await connection.execute(select(participants))).one()
     assert (row.language, row.name, row.area) == ("ar", "يوسف", None)
@@ -363,7 +363,7 @@ async def test_whoami_gives_the_address_that_coordinator_add_takes(tg, settings,
         stranger = Chat(tg, 5030, language_code="so")
         answer = await stranger.command("/whoami")
         assert "telegram:5030" in answer["text"].split("\n")
-        assert in_("so", "/whoami – my chat address, for a coordinator") in (await stranger.command("/help"))["text"]
+        assert in_("so", "/whoami – how this chat knows me (for coordinators)") in (await stranger.command("/help"))["text"]
         reader = Chat(tg, 5031)
         await sign_up(reader, "ar", None, f"s:{series_id}", "a:0")
         answer = await reader.say("من أنا")

@@ -38,7 +38,7 @@ from bot.service import Service
 from bot.store import series as series_store
 from dialogs import notices
 from dialogs.formatting import LANGUAGE_NAMES
-from dialogs.i18n import RLM, _, fill, use_locale
+from dialogs.i18n import RLM, RTL_LANGUAGES, _, fill, isolate_runs, use_locale
 from tests.conftest import NOW
 from tests.test_store import rows_mentioning
 from tests.whatsapp_chat import (  # noqa: F401 - fixtures
@@ -77,8 +77,11 @@ async def add_series(db, capacity=12, name="Mannen in gesprek", location="Huis v
 
 
 def tr(language: str, message: str, **values) -> str:
+    """``message`` in ``language`` as the dialog writes it (values and bare left-to-right runs
+    such as /start isolated in Arabic)."""
     with use_locale(language):
-        return fill(_(message), **values) if values else _(message)
+        text = fill(_(message), **values) if values else _(message)
+        return isolate_runs(text) if language in RTL_LANGUAGES else text
 
 
 def listed(text: str, labels: list[str]) -> str:
@@ -214,7 +217,7 @@ async def test_a_man_signs_up_in_arabic_by_numbered_answers(twilio, config, db, 
         greeting = tr(
             "nl",
             "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
-            "conversation meetings for men.",
+            "conversation groups for men.",
             organisation="Meedoen",
         )
         question = tr("nl", "Which language would you like me to use?")
@@ -250,7 +253,8 @@ async def test_a_man_signs_up_in_somali_by_numbered_answers(twilio, config, db, 
         consent = await man.say("3")  # Soomaali
         question = tr(
             "so",
-            "Before we start: to sign you up, I keep your chat address and your language, and if "
+            "Before we start: to sign you up, I keep your phone number or Telegram name and your "
+            "language, and if "
             "you want, a first name and your area. Only the coordinators of %(organisation)s see "
             "this. It is never shared with anyone else. You can erase it all at any time with "
             "/delete. Is that okay?",
@@ -520,7 +524,7 @@ async def test_a_429_pauses_and_the_message_still_goes_out(twilio, config, db, c
         man = Man(service, twilio, DUTCH_MAN)
         twilio.fail(DUTCH_MAN, 20429, status=429)
         first = await man.say("Hallo")
-    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation meetings for men.", organisation="Meedoen"))
+    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation groups for men.", organisation="Meedoen"))
     assert len(man.messages) == 1
 
 
