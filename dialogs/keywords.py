@@ -3,6 +3,7 @@ command (or is on WhatsApp, which has none) can still stop, start, get help or e
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from dialogs.typed import fold
@@ -43,7 +44,8 @@ def as_command(event: Event) -> Event:
         return event
     text = "".join(ch for ch in event.text if unicodedata.category(ch) != "Cf").strip()
     if text.startswith("/") and len(text) > 1:
-        head, _, argument = text[1:].partition(" ")
+        head, *rest = re.split(r"\s", text[1:], maxsplit=1)  # "/broadcast\nText" too
+        argument = rest[0] if rest else ""
         name = head.split("@", 1)[0].lower()
         if name.isascii() and name.isalnum():
             return Command(name, argument.strip())
