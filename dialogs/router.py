@@ -29,13 +29,16 @@ kept so that a later "1" is read against the same menu and answered in the same 
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
-    if ctx.participant is None:
+    # A coordinator's words are texts for others (an Arabic broadcast): they say nothing
+    # about the language he reads.
+    guessing = ctx.participant is None and not ctx.is_coordinator
+    if guessing:
         ctx = _with_guess(state, event, ctx)
     elif GUESS in state:
         state = {k: v for k, v in state.items() if k != GUESS}
     with use_locale(conversation.language_of(state, ctx)):
         step = _route(dict(state), keywords.as_command(event), ctx)
-    if ctx.participant is None and ctx.suggested_language and step.state.get(GUESS) != ctx.suggested_language:
+    if guessing and ctx.suggested_language and step.state.get(GUESS) != ctx.suggested_language:
         step = Step({**step.state, GUESS: ctx.suggested_language}, step.effects)
     return step
 

@@ -203,6 +203,18 @@ def test_the_preview_isolates_each_language_label(language):
     assert "تعال يوم الخميس!" in preview
 
 
+def test_a_coordinator_who_never_signed_up_keeps_his_language_while_typing_arabic():
+    ctx = replace(World().context(), is_coordinator=True, coordinator=CoordinatorView(selected_count=2))
+    chat = Chat(ctx)
+    chat.send(Command("broadcast"))
+    chat.press("co:a:all")
+    chat.press("co:next")
+    asked = chat.send(Text("تعالوا يوم الخميس!"))
+    assert not asked.text.startswith(RLM)
+    assert tr("nl", "Skip") in [o.label for o in asked.options]
+    assert "guess" not in chat.state
+
+
 def test_broadcast_with_a_text_uses_it_and_does_not_ask_for_it_again():
     chat = coordinator_chat("nl")
     audience = chat.send(Command("broadcast", "Hallo allemaal, tot donderdag!"))
