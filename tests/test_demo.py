@@ -3,8 +3,6 @@ itself is tested in tests/test_demo_browser.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy import func, select
 
 from bot import report

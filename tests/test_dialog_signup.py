@@ -22,7 +22,6 @@ import pytest
 from babel.dates import format_datetime, get_day_names
 
 from dialogs.conversation import NAME_MAX, handle
-from dialogs.formatting import LANGUAGE_NAMES
 from dialogs.i18n import FSI, PDI, RLM, Phrase
 from dialogs.types import (
     LANGUAGES,
@@ -115,7 +114,6 @@ ERASED = (
     "always welcome back: just send /start."
 )
 NOT_ERASED = "Okay, nothing was erased."
-LANGUAGE_SET = "Okay, from now on I will write in %(language)s."
 HELP_INTRO = "I am the automated assistant of %(organisation)s, not a person. You can use:"
 HELP_LINES = (
     "/start – sign up for a series",
