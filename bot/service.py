@@ -2,7 +2,7 @@
 
 Nothing is created at import time; ``Service(settings)`` builds the parts and ``start()``
 brings them up in order (migrations → coordinators from the environment → senders →
-scheduler → channels), ``stop()`` takes them down in reverse.
+scheduler → channels → coordinators' command menus), ``stop()`` takes them down in reverse.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class Service:
                 ("check-in offers", self._checkin_offers),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
+                ("coordinator menus", self._coordinator_menus),
             ],
             now=now,
             next_due=lambda at: reminders.next_due(self.db, settings, at),
@@ -120,6 +121,17 @@ class Service:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
 
+    async def _coordinator_menus(self, now: datetime | None = None) -> None:
+        """Channels with per-chat command menus (Telegram) show coordinators their commands;
+        a coordinator added or removed with the CLI while we run is followed at the next tick."""
+        for name, channel in self.channels.items():
+            sync = getattr(channel, "sync_coordinator_menus", None)
+            if sync is None:
+                continue
+            async with self.db.transaction() as connection:
+                wanted = await coordinators.languages(connection, name)
+            await sync(wanted)
+
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
         async with self.db.transaction() as connection:
@@ -150,6 +162,7 @@ class Service:
             start = getattr(channel, "start", None)
             if start is not None:
                 await start()
+        await self._coordinator_menus()
         log.info("service: started with channels %s", ", ".join(self.channels) or "none")
 
     async def stop(self) -> None:

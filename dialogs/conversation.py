@@ -29,8 +29,9 @@ import unicodedata
 from typing import Callable
 
 from dialogs import keywords
+from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.typed import match_option
-from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
+from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
 from dialogs.types import (
     DEFAULT_LANGUAGE,
@@ -382,7 +383,7 @@ def _language_chosen(state: State, language: str, ctx: Context) -> Step:
     with use_locale(language):
         if ctx.participant is None:
             return _ask({**state, "lang": language}, ctx, "consent")
-        done = fill(_("Okay, from now on I will write in %(language)s."), language=LANGUAGE_NAMES[language])
+        done = fill(_("Okay, from now on I will write in %(language)s."), language=language_in_text(language))
         return _ask(state, ctx, after, done, effects=(SetLanguage(language),))
 
 
@@ -598,6 +599,7 @@ def _help_text(ctx: Context) -> str:
             _("/delete – erase my data"),
             _("/privacy – what happens with my data"),
             _("/whoami – how this chat knows me (for coordinators)"),
+            *_coordinator_help(ctx),
             _("For other questions, talk to the coordinator at the meeting."),
         ]
     )
@@ -613,6 +615,13 @@ def _whoami_text(ctx: Context) -> str:
         ),
         address=ctx.chat_address,
     )
+
+
+def _coordinator_help(ctx: Context) -> list[str]:
+    """A coordinator's ``/help`` also lists his own commands (nobody else sees them)."""
+    if not ctx.is_coordinator:
+        return []
+    return ["", _("As a coordinator you can also use:"), *(_(line) for _name, line in COORDINATOR_HELP)]
 
 
 def _privacy_text(ctx: Context) -> str:

@@ -8,10 +8,18 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time, get_day_names
 
-from dialogs.i18n import current_locale
+from dialogs.i18n import N_, Phrase, current_locale, gettext
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "ar": "العربية", "so": "Soomaali", "en": "English"}
 """Each language in its own name and script, as the language menu shows it."""
+
+_NAMES_IN_TEXT = {"nl": N_("Dutch"), "ar": N_("Arabic"), "so": N_("Somali"), "en": N_("English")}
+
+
+def language_in_text(code: str) -> Phrase:
+    """A language named in the reader's language, for use inside a sentence: "Schrijf het in
+    het Arabisch", not "in het العربية" (which also breaks the line's direction)."""
+    return Phrase(gettext(_NAMES_IN_TEXT[code]))
 
 
 def meeting_time(instant: datetime, zone: str, *, now: datetime | None = None) -> str:

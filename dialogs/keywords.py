@@ -4,6 +4,7 @@ ask for his chat address (``whoami``, which a coordinator needs to be added)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from dialogs.typed import fold
@@ -49,7 +50,8 @@ def as_command(event: Event) -> Event:
         return event
     text = "".join(ch for ch in event.text if unicodedata.category(ch) != "Cf").strip()
     if text.startswith("/") and len(text) > 1:
-        head, _, argument = text[1:].partition(" ")
+        head, *rest = re.split(r"\s", text[1:], maxsplit=1)  # "/broadcast\nText" too
+        argument = rest[0] if rest else ""
         name = head.split("@", 1)[0].lower()
         if name.isascii() and name.isalnum():
             return Command(name, argument.strip())

@@ -213,18 +213,18 @@ async def test_a_man_signs_up_in_arabic_by_numbered_answers(twilio, config, db, 
     series_id = await add_series(db)
     async with running(config, clock) as service:
         man = Man(service, twilio, ARABIC_MAN)
-        first = await man.say("السلام عليكم")
+        first = await man.say("السلام عليكم")  # Arabic script: answered in Arabic, not Dutch
         greeting = tr(
-            "nl",
+            "ar",
             "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
             "conversation groups for men.",
             organisation="Meedoen",
         )
-        question = tr("nl", "Which language would you like me to use?")
-        menu = [LANGUAGE_NAMES[code] for code in MENU_ORDER]
-        assert first.fields == session(ARABIC_MAN, listed(f"{greeting}\n\n{question}", menu), config)
+        question = tr("ar", "Which language would you like me to use?")
+        menu = [LANGUAGE_NAMES[code] for code in ("ar", "nl", "so", "en")]  # his first
+        assert first.fields == session(ARABIC_MAN, listed(f"{RLM}{greeting}\n\n{RLM}{question}", menu), config)
 
-        consent = await man.say("2")  # العربية
+        consent = await man.say("1")  # العربية
         yes, no = tr("ar", "Yes, that's okay"), tr("ar", "No, thank you")
         assert consent.body.startswith(RLM)
         assert consent.body.endswith(f"\n\n{RLM}1 {yes}\n{RLM}2 {no}")
@@ -249,8 +249,17 @@ async def test_a_man_signs_up_in_somali_by_numbered_answers(twilio, config, db, 
     await add_series(db)
     async with running(config, clock) as service:
         man = Man(service, twilio, SOMALI_MAN)
-        await man.say("Salaan")
-        consent = await man.say("3")  # Soomaali
+        first = await man.say("Salaan, waxaan rabaa inaan ka qayb qaato")  # Somali words
+        greeting = tr(
+            "so",
+            "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
+            "conversation meetings for men.",
+            organisation="Meedoen",
+        )
+        question = tr("so", "Which language would you like me to use?")
+        menu = [LANGUAGE_NAMES[code] for code in ("so", "nl", "ar", "en")]  # Somali first, not Dutch
+        assert first.fields == session(SOMALI_MAN, listed(f"{greeting}\n\n{question}", menu), config)
+        consent = await man.say("1")  # Soomaali
         question = tr(
             "so",
             "Before we start: to sign you up, I keep your phone number or Telegram name and your "
@@ -571,9 +580,9 @@ async def test_quick_reply_buttons_when_configured(twilio, settings, tmp_path, t
     config = whatsapp_settings(settings, tmp_path, twilio_api[1].url, quick_replies=True)
     async with running(config, clock) as service:
         man = Man(service, twilio, SOMALI_MAN)
-        menu = await man.say("Salaan")
+        menu = await man.say("Salaan")  # Somali: his language is offered first
         assert menu.body is not None  # four languages: a numbered list
-        consent = await man.say("3")
+        consent = await man.say("1")
         yes, no = tr("so", "Yes, that's okay"), tr("so", "No, thank you")
         variables = consent.variables
         assert consent.content_sid == BUTTONS[2]
