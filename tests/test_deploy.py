@@ -188,6 +188,8 @@ def test_the_service_runs_meedoen_as_its_own_user_and_can_write_only_the_databas
     service = unit("meedoen.service")["Service"]
     assert service["ExecStart"] == "/opt/meedoen/.venv/bin/meedoen run"
     assert service["User"] == "meedoen" and service["Restart"] == "on-failure"
+    # A failed start is tried again too: "could not reach Telegram" (exit 2) may pass by itself.
+    assert "RestartPreventExitStatus" not in service
     assert service["WorkingDirectory"] == "/opt/meedoen"
     assert service["EnvironmentFile"] == "/opt/meedoen/.env"
     assert service["ProtectSystem"] == "strict" and "ReadOnlyPaths" not in service
