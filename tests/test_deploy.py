@@ -113,6 +113,13 @@ def test_the_dockerfile_runs_meedoen_as_a_user_with_the_database_in_its_volume()
     assert env["MEEDOEN_HTTP_PORT"] in only("EXPOSE").split()
 
 
+def test_the_backup_folder_is_given_to_the_containers_user():
+    """The guide and compose.yaml tell the operator to chown ./backups to the image's uid."""
+    uid = re.search(r"useradd .*--uid (\d+)", " ".join(rest for kw, rest in dockerfile() if kw == "RUN")).group(1)
+    for text in (GUIDE.read_text(encoding="utf-8"), (REPOSITORY / "compose.yaml").read_text(encoding="utf-8")):
+        assert f"sudo chown {uid}:{uid} backups" in text
+
+
 def test_compose_uses_the_image_settings_the_env_file_and_the_volume():
     text = (REPOSITORY / "compose.yaml").read_text(encoding="utf-8")
     env = dockerfile_env()
