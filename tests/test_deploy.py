@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.outbox import STOP_GRACE
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 DEPLOY = REPOSITORY / "deploy"
 UNITS = ("meedoen.service", "meedoen-backup.service", "meedoen-backup.timer")
@@ -130,6 +132,8 @@ def test_compose_uses_the_image_settings_the_env_file_and_the_volume():
     assert re.search(rf"^\s+- (\S+):{re.escape(str(volume_path))}$", text, re.M), "no volume for the database"
     ports = re.findall(r'^\s+- "(?:[\d.]+:)?\d+:(\d+)"$', text, re.M)
     assert ports == [env["MEEDOEN_HTTP_PORT"]]
+    grace = re.search(r"^\s+stop_grace_period: (\d+)s$", text, re.M)
+    assert grace and int(grace.group(1)) >= STOP_GRACE + 15, "docker stop would kill it after 10 s"
 
 
 def dockerignore() -> list[str]:
@@ -195,6 +199,8 @@ def test_the_service_runs_meedoen_as_its_own_user_and_can_write_only_the_databas
     service = unit("meedoen.service")["Service"]
     assert service["ExecStart"] == "/opt/meedoen/.venv/bin/meedoen run"
     assert service["User"] == "meedoen" and service["Restart"] == "on-failure"
+    # Time for a clean stop: the senders get STOP_GRACE, then the channels stop.
+    assert int(service["TimeoutStopSec"]) >= STOP_GRACE + 15
     # A failed start is tried again too: "could not reach Telegram" (exit 2) may pass by itself.
     assert "RestartPreventExitStatus" not in service
     assert service["WorkingDirectory"] == "/opt/meedoen"
