@@ -17,6 +17,7 @@ import dataclasses
 import gc
 import logging
 import secrets
+import signal
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, time, timezone
@@ -234,10 +235,29 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
 
 
 async def _serve(app, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT (``systemctl stop``, ``docker stop``, Ctrl+C), then return,
+    so that the caller stops the service cleanly."""
     import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    await uvicorn.Server(config).serve()
+    with _stop_signals_end_serving():
+        await uvicorn.Server(config).serve()
+
+
+@contextmanager
+def _stop_signals_end_serving() -> Iterator[None]:
+    """uvicorn catches SIGTERM and SIGINT, stops serving, puts back the handlers it found and
+    raises the signal again. With the default handlers that ends the process before the
+    outbox senders have finished: every ``systemctl restart`` would leave the messages in
+    flight ``uncertain``, never sent. Here the repeated signal does nothing more and serving
+    simply ends; the default handlers are back for the stop itself, so a second signal still
+    ends the process at once."""
+    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 async def run(args, settings: Settings) -> None:

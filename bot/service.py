@@ -2,7 +2,8 @@
 
 Nothing is created at import time; ``Service(settings)`` builds the parts and ``start()``
 brings them up in order (migrations → coordinators from the environment → senders →
-scheduler → channels → coordinators' command menus), ``stop()`` takes them down in reverse.
+scheduler → channels → coordinators' command menus); ``stop()`` takes down the scheduler, then
+the senders, then the channels.
 """
 
 from __future__ import annotations
@@ -166,13 +167,16 @@ class Service:
         log.info("service: started with channels %s", ", ".join(self.channels) or "none")
 
     async def stop(self) -> None:
+        """The senders stop before the channels: they finish and record the requests under
+        way, over the channels' HTTP connections. A channel stopped first closes those under
+        them, and a message the platform already got would fail, be retried and arrive twice."""
+        await self.scheduler.stop()
+        for sender in self.senders.values():
+            await sender.stop()
         for channel in self.channels.values():
             stop = getattr(channel, "stop", None)
             if stop is not None:
                 await stop()
-        await self.scheduler.stop()
-        for sender in self.senders.values():
-            await sender.stop()
         await self._quietly_clear_heartbeat()
         await self.db.close()
         log.info("service: stopped")
