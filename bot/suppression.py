@@ -8,11 +8,11 @@ A month is a *total* (every response of the month) and *rows* that each split it
 (its denominator): the respondents themselves, the loneliness categories (answers with a total
 score), the emotional and the social subscale, "took part" and "worthwhile". For each measure:
 
-- a figure is shown only when its own answers number at least ``MIN_GROUP`` and it does not sit
-  within a tenth of either end of its scale (a share of 0-10 % or 90-100 %, a mean within 0.1
-  of 0 or of the top): at an end, it would say that every one of them answered alike, and
-  "hidden" at an end cannot be told from "one man answered otherwise", because with 10 answers
-  or more a tenth of the scale always holds one man's answer too;
+- a figure is shown only when its own answers number at least ``MIN_GROUP`` and it is not
+  within one answer of either end of its scale (all answers at the end, or all but one step of
+  one answer: "nobody is severely lonely", "one is", "everyone took part", a mean of 0 or of the
+  top): at an end it would say that every one of them answered alike, and because "all but one"
+  is hidden too, a hidden figure never says that;
 - in each row, what the shown cells leave of the shown total — the hidden cells together, which
   anyone can work out by subtraction — must be nobody, or at least ``MIN_GROUP`` answers that
   again do not sit at an end of the scale; otherwise the shown cell with the fewest answers is
@@ -60,13 +60,13 @@ MEASURES = (
 
 
 def safe(values: Values, measure: Measure) -> bool:
-    """Enough answers of its own, and not within a tenth of either end of its scale."""
+    """Enough answers of its own, and not within one answer of either end of its scale."""
     n = values[measure.count]
     if n < MIN_GROUP:
         return False
     for field, top in measure.sums:
         total = values[field]
-        if 10 * total <= n or 10 * total >= (10 * top - 1) * n:
+        if total <= 1 or total >= top * n - 1:
             return False
     return True
 

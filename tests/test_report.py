@@ -61,11 +61,11 @@ def test_every_measure_needs_its_own_ten_answers_and_the_rest_too():
 def test_a_share_or_mean_near_the_end_of_its_scale_is_hidden():
     lonely = [m for m in MEASURES if m.name == "lonely"][0]
     assert not safe(values(12, not_lonely=12, moderate=0), lonely), "everyone not lonely"
-    assert not safe(values(12, not_lonely=11, moderate=1), lonely), "the same within a tenth: one man"
+    assert not safe(values(12, not_lonely=11, moderate=1), lonely), "all but one: hidden too, so hidden never means all alike"
     assert not safe(values(12, not_lonely=10, moderate=2), lonely), "nobody severely lonely"
     assert safe(values(12, not_lonely=8, moderate=2, severe=2), lonely)
     worthwhile = [m for m in MEASURES if m.name == "worthwhile"][0]
-    assert not safe(values(10, worthwhile_sum=99), worthwhile), "mean 9.9: one man below 10 at most"
+    assert not safe(values(10, worthwhile_sum=99), worthwhile), "mean 9.9: all but one step of one answer at the top"
     assert safe(values(10, worthwhile_sum=98), worthwhile)
 
 
