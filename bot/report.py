@@ -387,31 +387,41 @@ def _merge(parts: list[tuple[Tallies, Tallies]]) -> tuple[Tallies, Tallies]:
 
 @dataclass(frozen=True)
 class _Plan:
-    months: tuple[str, ...]  # the closed months to show
+    months: tuple[str, ...]  # the closed months that hold responses or follow the first series
     missing: tuple[str, ...]  # those not published yet
+    first_series: str | None  # the month the first series started, if it is closed
 
     def where(self) -> list:
         first, last = _weeks_of(self.missing[0], self.missing[-1])
         return [checkin_responses.c.iso_week.between(first, last)]
 
+    def shown_months(self, published: dict[str, dict]) -> tuple[str, ...]:
+        """The months a report lists: from the first series' month or the first month with a
+        shown total, whichever is earlier. Not from the first check-in: a list starting at a
+        month where only a few answered would say that someone did."""
+        starts = [m for m in self.months if published.get(m, {}).get("members", {}).get("total")]
+        if self.first_series is not None:
+            starts.append(self.first_series)
+        return tuple(m for m in self.months if starts and m >= min(starts))
+
 
 async def _plan(connection: AsyncConnection, settings: Settings, now: datetime) -> _Plan:
-    """Which months to show: from the first month of any series, check-in or published month
-    (so the list does not start at the first check-in where series ran before it) to the last
-    closed month; and which of them are not published yet."""
+    """Which months to publish and read: from the first month of any series, check-in or
+    published month to the last closed month."""
     last = last_closed_month(now, ZoneInfo(settings.timezone))
     first_week = (await connection.execute(select(func.min(checkin_responses.c.iso_week)))).scalar()
     first_series = (await connection.execute(select(func.min(series.c.start_date)))).scalar()
+    first_series = None if first_series is None or str(first_series)[:7] > last else str(first_series)[:7]
     published = set((await connection.execute(select(published_figures.c.month))).scalars())
     starts = [month for month in published if month <= last]
     if first_week is not None:
         starts.append(month_of(first_week))
     if first_series is not None:
-        starts.append(str(first_series)[:7])
+        starts.append(first_series)
     if not starts or min(starts) > last:
-        return _Plan((), ())
+        return _Plan((), (), None)
     months = _month_range(min(starts), last)
-    return _Plan(months, tuple(m for m in months if m not in published))
+    return _Plan(months, tuple(m for m in months if m not in published), first_series)
 
 
 def _columns(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -481,7 +491,7 @@ async def build(connection: AsyncConnection, settings: Settings, now: datetime |
     plan = await _plan(connection, settings, now)
     tallies = await _tallies(connection, plan.where()) if plan.missing else None
     published = await _publish(connection, settings, now, plan, tallies)
-    return await _assemble(connection, settings, now, plan.months, published)
+    return await _assemble(connection, settings, now, plan.shown_months(published), published)
 
 
 async def build_from(db: Database, settings: Settings, now: datetime | None = None) -> Report:
@@ -512,7 +522,7 @@ async def build_from(db: Database, settings: Settings, now: datetime | None = No
         async with db.transaction() as connection:
             published = await _publish(connection, settings, now, plan, tallies)
         async with reader.connect() as connection:
-            return await _assemble(connection, settings, now, plan.months, published)
+            return await _assemble(connection, settings, now, plan.shown_months(published), published)
     finally:
         await reader.dispose()
 

@@ -260,6 +260,14 @@ async def test_the_month_list_does_not_start_at_the_first_check_in(db, settings)
     assert months_in(view)[0] <= "2026-08"
 
 
+async def test_without_series_the_month_list_starts_at_the_first_month_of_ten(db, settings):
+    """One man in August, 10 in September: the list starts in September, so August's one man
+    neither shows nor shows by the list starting there (nor by August reading "hidden")."""
+    await store(db, [the_somali_man("2026-W32")] + ten_in_september())
+    view = await shown(db, settings, LATER)
+    assert months_in(view)[0] == "2026-09"
+
+
 # --- 6. Random small tables ------------------------------------------------------------------------
 
 
