@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from datetime import date
 
 from babel.dates import format_date
@@ -141,7 +142,7 @@ def _draw_map(figure, axes, report: Report, months, labels) -> None:
                 share = figures.share_lonely
                 text = "–" if share is None else f"{round(share * 100)}%"
                 axes.text(j, i, f"{text}\nn={_count(figures.respondents)}", ha="center", va="center", fontsize=7.5)
-    axes.set_xticks(range(len(columns)), [*labels, _("All months shown")], fontsize=8)
+    axes.set_xticks(range(len(columns)), [*labels, textwrap.fill(_("All months shown"), 12)], fontsize=8)
     axes.set_yticks(
         range(len(rows)),
         [_("All areas") if a is None else (a or _("Area not given")) for a in rows],
