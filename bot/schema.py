@@ -362,3 +362,14 @@ service_heartbeat = Table(
     Column("id", Integer, primary_key=True),
     Column("seen_at", UtcDateTime, nullable=False),
 )
+
+published_figures = Table(
+    "published_figures",
+    metadata,
+    # What the report has shown of one closed month, frozen at its first report (bot/report.py):
+    # JSON of the figures that were shown, and nothing that was hidden. Later reports show
+    # these again instead of recounting, so no two reports differ by a late response.
+    Column("month", String(7), primary_key=True),  # "2026-09"
+    Column("content", Text, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)
