@@ -27,7 +27,7 @@ from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
 from bot.schema import signups
-from bot.store import audiences, chats, checkins, conversations, coordinators, meetings, participants, updates
+from bot.store import anonymity, audiences, chats, checkins, conversations, coordinators, meetings, participants, updates
 from bot.store import series as series_store
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
@@ -232,8 +232,6 @@ class Engine:
         channel, address = incoming.channel, incoming.address
         row = chat.participant
         changes = _ParticipantChanges(row.id if row is not None else None)
-        if row is not None:
-            changes.add(last_inbound_at=now)
         keep_state = True
         wake: WakeAt | None = None
         for effect in step.effects:
@@ -299,6 +297,7 @@ class Engine:
             )
             freed = list(freed)
             await participants.erase(connection, channel, address)
+            await checkins.forget(connection, self.settings.secret_key.encode(), channel, address)
             for series_id in freed:
                 await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
             return False
@@ -313,6 +312,9 @@ class Engine:
             )
         elif isinstance(effect, RecordCheckin):
             await self._record_checkin(connection, incoming, row, effect, now)
+            # The write-ahead log would keep this transaction's pages together (his
+            # conversation row next to the new pool row) until the next tick: empty it now.
+            after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
         elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
@@ -322,12 +324,17 @@ class Engine:
         return True
 
     async def _record_checkin(self, connection, incoming: Incoming, row, effect: RecordCheckin, now) -> None:
-        """Store the answers with nothing that names him (see bot.store.checkins)."""
+        """Store the answers with nothing that names him (see bot.store.checkins), and with a
+        language and area that at least five signed-up men share (bot.store.anonymity)."""
+        rule = anonymity.Generalisation.of(await anonymity.population(connection))
+        if rule is None:  # fewer than five men signed up: nothing can hide among them
+            return
+        language, area = rule.stored_as(effect.language, row.area if row is not None else None)
         scores = scoring.score(effect.items)
         values = {f"item{n}": answer for n, answer in enumerate(effect.items, start=1)}
         values.update(
-            language=effect.language,
-            area=row.area if row is not None else None,
+            language=language,
+            area=area,
             emotional=scores.emotional,
             social=scores.social,
             total=scores.total,

@@ -21,7 +21,7 @@ from bot.database import Database
 from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
 from bot.schema import conversations
-from bot.store import coordinators
+from bot.store import checkins, coordinators
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler
@@ -68,6 +68,7 @@ class Service:
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("check-in week", self._checkin_week),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
             ],
@@ -113,6 +114,14 @@ class Service:
     async def _checkin_offers(self, now: datetime) -> None:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
+
+    async def _checkin_week(self, now: datetime) -> None:
+        """When an ISO week is over, its check-ins leave the pool in a random order and its
+        markers are erased (``bot.store.checkins.flush``)."""
+        async with self.db.transaction() as connection:
+            moved = await checkins.flush(connection, now)
+        if moved:
+            await self.db.truncate_log()
 
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""

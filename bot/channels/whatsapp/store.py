@@ -207,7 +207,7 @@ async def remember_choices(db: Database, address: str, question: int, options: t
         )
         if not has_conversation:
             return
-        values = {"question": question, "options": encoded, "shown_at": now}
+        values = {"question": question, "options": encoded, "shown_at": now.replace(hour=0, minute=0, second=0, microsecond=0)}
         if not await insert_or_ignore(
             connection, whatsapp_choices, {"channel": CHANNEL, "address": address, **values}
         ):
@@ -255,17 +255,24 @@ async def opener_asked(db: Database, address: str, now: datetime) -> bool:
         )
 
 
+def window_hour(moment: datetime) -> datetime:
+    """The time of his last message as stored: the hour only. The 24-hour window needs no
+    more, and a finer time would order the men by their last message (issue 11); the
+    window is counted from the start of the hour, so it closes early, never late."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 async def inbound(db: Database, address: str, now: datetime, *, first_sid: str | None = None) -> int | None:
-    """He wrote: the window is open. Note the time (for a man the engine does not see, such
-    as a tap on the opener) and release what was held for him; returns how many messages
-    were released. With ``first_sid``, a message seen before changes nothing (``None``)."""
+    """He wrote: the window is open. Note the hour (``window_hour``) and release what was
+    held for him; returns how many messages were released. With ``first_sid``, a message
+    seen before changes nothing (``None``)."""
     async with db.transaction() as connection:
         if first_sid is not None and not await updates.first_time(connection, CHANNEL, first_sid, now):
             return None
         await connection.execute(
             update(participants)
             .where(participants.c.channel == CHANNEL, participants.c.address == address)
-            .values(last_inbound_at=now)
+            .values(last_inbound_at=window_hour(now))
         )
         return await outbox_module.release_held(connection, CHANNEL, address, now)
 
