@@ -383,3 +383,56 @@ async def test_delete_erases_his_markers_and_nobody_elses(tg, settings, db):
         pool = list(await connection.execute(select(checkin_pool)))
     assert left == {checkins.marker(secret, "telegram", "8200", this_week)}
     assert len(pool) == 3, "his answers stay: nothing ties them to him"
+
+
+# --- the migration -----------------------------------------------------------------------------
+
+
+async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(database_url):
+    """A database at 0005 with answers stored in arrival order (a lone Somali reader among
+    them), markers without a week and exact last-message times is brought to the new rules."""
+    from alembic import command
+
+    from bot import database
+    from bot.database import Database
+
+    db = Database(database_url)
+    try:
+        async with db.transaction() as connection:
+
+            def to_0005(sync_connection) -> None:
+                config = database._alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0005")
+
+            await connection.run_sync(to_0005)
+        path = database_url.split("///", 1)[1]
+        raw = sqlite3.connect(path)
+        men = [("telegram", str(n), "nl", "Osdorp", "2026-11-20 10:%02d:07.123456" % n) for n in range(7)]
+        men += [("telegram", str(100 + n), "nl", None, None) for n in range(5)]
+        men.append(("whatsapp", "+31600000001", "so", None, "2026-11-20 11:23:07.123456"))
+        raw.executemany(
+            "INSERT INTO participants (channel, address, language, area, consented_at, status, last_inbound_at)"
+            " VALUES (?, ?, ?, ?, '2026-11-01 00:00:00.000000', 'active', ?)", men,
+        )
+        old_ids = [f"{n:032x}" for n in range(40)]
+        raw.executemany(
+            "INSERT INTO checkin_responses (id, iso_week, language, area, worthwhile) VALUES (?, '2026-W40', ?, ?, ?)",
+            [(i, "so" if n == 0 else "nl", None if n == 0 else "Osdorp", n % 11) for n, i in enumerate(old_ids)],
+        )
+        raw.execute("INSERT INTO checkin_markers (marker) VALUES ('ab')")
+        raw.execute("INSERT INTO conversations (channel, address, state, updated_at) VALUES ('telegram', '1', '{}', '2026-11-20 10:01:07.123456')")
+        raw.commit()
+        await db.upgrade()
+        rows = list(raw.execute("SELECT id, language, area FROM checkin_responses"))
+        assert len(rows) == 40 and not {i for i, *_r in rows} & set(old_ids), "new ids"
+        assert ("so", None) not in {(l, a) for _i, l, a in rows}, "the lone Somali reader"
+        assert {(l, a) for _i, l, a in rows} == {("nl", "Osdorp"), (anonymity.OTHER, None)}
+        assert list(raw.execute("SELECT marker, iso_week FROM checkin_markers")) == [
+            ("ab", checkins.iso_week(datetime.now(timezone.utc)))
+        ]
+        times = dict(raw.execute("SELECT channel, last_inbound_at FROM participants WHERE address IN ('1', '+31600000001')"))
+        assert times == {"telegram": None, "whatsapp": "2026-11-20 11:00:00.000000"}
+        assert list(raw.execute("SELECT updated_at FROM conversations")) == [("2026-11-20 00:00:00.000000",)]
+    finally:
+        await db.close()
