@@ -74,6 +74,10 @@ class Incoming:
     event: Event
     update_id: str | None = None  # the platform's id, for de-duplication
     language_hint: str | None = None  # e.g. Telegram's language_code
+    # The channel counts a window from his last message (WhatsApp's 24 hours): keep its hour,
+    # in the same transaction as the replies, so they go out inside the window. Other
+    # channels keep no time of his messages at all (issue 11).
+    keeps_window: bool = False
 
 
 class _ParticipantChanges:
@@ -232,6 +236,10 @@ class Engine:
         channel, address = incoming.channel, incoming.address
         row = chat.participant
         changes = _ParticipantChanges(row.id if row is not None else None)
+        if row is not None and incoming.keeps_window:
+            hour = participants.window_hour(now)
+            if row.last_inbound_at != hour:
+                changes.add(last_inbound_at=hour)
         keep_state = True
         wake: WakeAt | None = None
         for effect in step.effects:

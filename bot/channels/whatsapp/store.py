@@ -27,6 +27,7 @@ from bot.schema import (
     whatsapp_choices,
     whatsapp_messages,
 )
+from bot.store import participants as participant_store
 from bot.store import updates
 from bot.store.portable import insert_or_ignore
 from dialogs.types import Option
@@ -255,24 +256,17 @@ async def opener_asked(db: Database, address: str, now: datetime) -> bool:
         )
 
 
-def window_hour(moment: datetime) -> datetime:
-    """The time of his last message as stored: the hour only. The 24-hour window needs no
-    more, and a finer time would order the men by their last message (issue 11); the
-    window is counted from the start of the hour, so it closes early, never late."""
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 async def inbound(db: Database, address: str, now: datetime, *, first_sid: str | None = None) -> int | None:
-    """He wrote: the window is open. Note the hour (``window_hour``) and release what was
-    held for him; returns how many messages were released. With ``first_sid``, a message
-    seen before changes nothing (``None``)."""
+    """He wrote: the window is open. Note the hour (``participants.window_hour``) and
+    release what was held for him; returns how many messages were released. With
+    ``first_sid``, a message seen before changes nothing (``None``)."""
     async with db.transaction() as connection:
         if first_sid is not None and not await updates.first_time(connection, CHANNEL, first_sid, now):
             return None
         await connection.execute(
             update(participants)
             .where(participants.c.channel == CHANNEL, participants.c.address == address)
-            .values(last_inbound_at=window_hour(now))
+            .values(last_inbound_at=participant_store.window_hour(now))
         )
         return await outbox_module.release_held(connection, CHANNEL, address, now)
 
