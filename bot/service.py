@@ -117,11 +117,9 @@ class Service:
 
     async def _checkin_week(self, now: datetime) -> None:
         """When an ISO week is over, its check-ins leave the pool in a random order and its
-        markers are erased (``bot.store.checkins.flush``)."""
+        markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
         async with self.db.transaction() as connection:
-            moved = await checkins.flush(connection, now)
-        if moved:
-            await self.db.truncate_log()
+            await checkins.flush(connection, now)
 
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
