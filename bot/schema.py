@@ -60,8 +60,11 @@ participants = Table(
     Column("area", String(64)),
     Column("consented_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False, default="active"),
+    # WhatsApp only, to the hour: its 24-hour window (bot.store.participants.window_hour)
     Column("last_inbound_at", UtcDateTime),
     UniqueConstraint("channel", "address"),
+    # k-anonymity counts men per language and area at every check-in (0008)
+    Index("ix_participants_language_area", "language", "area"),
 )
 
 series = Table(

@@ -7,6 +7,7 @@
   markers already there are treated as this week's: they are gone a week later);
 - the responses already stored are written again in a random order under new ids, with their
   language and area coarsened against today's sign-ups (``bot.store.anonymity``);
+- an index of participants by language and area, for the count each check-in makes;
 - per-man times become as coarse as their use allows: ``participants.last_inbound_at`` only
   for WhatsApp (its 24-hour window) and to the hour, ``conversations.updated_at`` and
   ``whatsapp_choices.shown_at`` to the day.
@@ -50,6 +51,7 @@ def _this_week() -> str:
 
 def upgrade() -> None:
     connection = op.get_bind()
+    op.create_index('ix_participants_language_area', 'participants', ['language', 'area'], unique=False)
     op.create_table('checkin_pool', *_answer_columns(),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkin_pool')),
     sqlite_with_rowid=False
@@ -109,6 +111,7 @@ def _coarsen_times(connection) -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
+    op.drop_index('ix_participants_language_area', table_name='participants')
     names = ', '.join(ANSWER_COLUMNS)
     connection.execute(sa.text(f'INSERT INTO checkin_responses (id, {names}) SELECT id, {names} FROM checkin_pool'))
     op.drop_table('checkin_pool')
