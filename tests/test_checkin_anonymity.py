@@ -436,3 +436,31 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
         assert list(raw.execute("SELECT updated_at FROM conversations")) == [("2026-11-20 00:00:00.000000",)]
     finally:
         await db.close()
+
+
+async def test_whatsapp_keeps_the_hour_of_his_last_message_and_telegram_nothing(db):
+    """The only per-man time of a message kept finer than the day: WhatsApp's, to the hour,
+    for its 24-hour window (counted from the hour's start, so it closes early, not late)."""
+    from bot.channels.whatsapp import store as whatsapp_store
+    from bot.config import Settings
+    from bot.engine import Engine, Incoming
+    from dialogs.types import Text
+
+    await add_men(db, 1, "nl", None, first=8300)
+    async with db.transaction() as connection:
+        await connection.execute(
+            insert(participants).values(channel="whatsapp", address="+31600000002", language="nl",
+                                        consented_at=NOW, status="active")
+        )
+    moment = NOW.replace(minute=47, second=13, microsecond=5)
+    await whatsapp_store.inbound(db, "+31600000002", moment)
+    async with db.transaction() as connection:
+        assert await connection.scalar(select(participants.c.last_inbound_at).where(
+            participants.c.channel == "whatsapp")) == NOW.replace(minute=0)
+    settings = Settings(database_url=str(db.url), secret_key="k" * 32)
+    engine = Engine(db, settings, now=lambda: moment + timedelta(hours=2))
+    await engine.handle(Incoming("telegram", "8300", Text("/help")))
+    await engine.handle(Incoming("whatsapp", "+31600000002", Text("/help"), keeps_window=True))
+    async with db.transaction() as connection:
+        kept = dict(list(await connection.execute(select(participants.c.channel, participants.c.last_inbound_at))))
+    assert kept == {"telegram": None, "whatsapp": NOW.replace(minute=0) + timedelta(hours=2)}
