@@ -71,6 +71,11 @@ VALIDATION_NOTE = (
     "The Arabic and Somali versions of the check-in questions await validation by native "
     "speakers; read their figures with care."
 )
+COARSENING_NOTE = (
+    "Language \"other\" and \"(no area given)\" also hold answers whose language or area "
+    "fewer than 5 signed-up men shared when they were stored; this week's answers are added "
+    "when the week is over."
+)
 SUPPRESSION_NOTE = (
     f"Anonymous: only months that ended more than a month ago are shown, and a month's figures "
     f"never change once shown. A figure needs at least {MIN_RESPONDENTS} answers of its own; "
@@ -714,6 +719,7 @@ def render_text(report: Report) -> str:
     lines = [
         f"Meedoen check-in and participation report (generated {report.generated_at:%Y-%m-%d})",
         SUPPRESSION_NOTE,
+        f"Note: {COARSENING_NOTE}",
         f"Note: {VALIDATION_NOTE}",
         "Loneliness: 6-item De Jong Gierveld scale (0-1 not, 2-4 moderately, 5-6 severely lonely;",
         "emotional and social subscales 0-3). Month = month of the ISO week's Thursday.",
@@ -809,6 +815,7 @@ def render_csv(report: Report) -> str:
             writer.writerow(["signups_by_series", "now", group, name, value if name == "meetings_held" else _count(value)])
     writer.writerow(["note", "", "", "validation", VALIDATION_NOTE])
     writer.writerow(["note", "", "", "suppression", SUPPRESSION_NOTE])
+    writer.writerow(["note", "", "", "coarsening", COARSENING_NOTE])
     return out.getvalue()
 
 
