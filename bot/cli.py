@@ -159,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     coordinator_commands.add_parser("list", help="list coordinators")
 
     report = commands.add_parser(
-        "report", help="the aggregated, anonymous check-in and participation report"
+        "report", help="the aggregated, anonymous check-in and participation report",
+        description="The aggregated, anonymous report. Check-in figures show for closed months "
+        "only (a month from the first day of the month after next) and never change once shown; "
+        "the first report after a month closes stores them (docs/report-privacy.md).",
     )
     report.add_argument("--format", choices=tuple(REPORT_FORMATS.values()), default=None,
                         help="text, csv or png (default: from the --out file's extension, else text)")
@@ -807,7 +810,9 @@ def _report_format(format: str | None, out: str | None) -> str:
 
 
 async def report_write(args, settings: Settings) -> None:
-    """``meedoen report``: anonymous figures only (see bot/report.py for the suppression)."""
+    """``meedoen report``: anonymous figures only (see bot/report.py and
+    docs/report-privacy.md). It may store a newly closed month's figures in
+    ``published_figures``: the one write a report makes."""
     format = _report_format(args.format, args.out)
     if format == "png" and not args.out:
         raise UsageError("--format png needs --out FILE, e.g. --out report.png.")

@@ -1,5 +1,7 @@
 """The report's chart: the trend over months and the "participation map" (areas × months,
 coloured by the share of men who are moderately or severely lonely; hidden cells marked).
+It draws only what the report's tables show (``Report.shown``), and every configured area,
+whether or not anyone from it answered.
 
 matplotlib's object API with the Agg canvas: no pyplot, so no global figure state shared
 between concurrent requests, and no display needed. Labels are translated with gettext, in
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from datetime import date
 
 from babel.dates import format_date
@@ -121,10 +124,8 @@ def _draw_trend(axes, report: Report, months, labels) -> None:
 
 
 def _draw_map(figure, axes, report: Report, months, labels) -> None:
-    areas = [a for a in report.areas if report.figures.get(area_key(a)) and report.figures[area_key(a)].respondents]
-    areas = areas or list(report.areas)
-    rows = [*areas, None]  # None: all areas
-    columns = [*months, None]  # None: all months
+    rows = [*report.areas, None]  # every configured area, used or not; None: all areas
+    columns = [*months, None]  # None: the shown months together
     image = [[math.nan] * len(columns) for _row in rows]
     for i, area in enumerate(rows):
         for j, month in enumerate(columns):
@@ -142,13 +143,11 @@ def _draw_map(figure, axes, report: Report, months, labels) -> None:
                               edgecolor="#9e9e9e", linewidth=0)
                 )
                 axes.text(j, i, _("hidden"), ha="center", va="center", fontsize=7.5, color="#424242")
-            elif figures.respondents == 0:
-                axes.text(j, i, "–", ha="center", va="center", fontsize=9, color="#9e9e9e")
             else:
                 share = figures.share_lonely
                 text = "–" if share is None else f"{round(share * 100)}%"
                 axes.text(j, i, f"{text}\nn={_count(figures.respondents)}", ha="center", va="center", fontsize=7.5)
-    axes.set_xticks(range(len(columns)), [*labels, _("All months")], fontsize=8)
+    axes.set_xticks(range(len(columns)), [*labels, textwrap.fill(_("All months shown"), 12)], fontsize=8)
     axes.set_yticks(
         range(len(rows)),
         [_("All areas") if a is None else (a or _("Area not given")) for a in rows],

@@ -22,7 +22,7 @@ from bot.database import Database
 from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
 from bot.schema import conversations
-from bot.store import coordinators, heartbeat
+from bot.store import checkins, coordinators, heartbeat
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler
@@ -70,6 +70,7 @@ class Service:
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("check-in week", self._checkin_week),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
                 ("coordinator menus", self._coordinator_menus),
@@ -132,6 +133,12 @@ class Service:
             async with self.db.transaction() as connection:
                 wanted = await coordinators.languages(connection, name)
             await sync(wanted)
+
+    async def _checkin_week(self, now: datetime) -> None:
+        """When an ISO week is over, its check-ins leave the pool in a random order and its
+        markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
+        async with self.db.transaction() as connection:
+            await checkins.flush(connection, now)
 
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from dialogs.i18n import FSI, PDI, RLM, _, fill, use_locale
+from dialogs.i18n import FSI, PDI, RLM, _, directed, fill, use_locale
 from dialogs.language_guess import likely_language
 from dialogs.router import handle
 from dialogs.types import (
@@ -22,11 +22,8 @@ from dialogs.types import (
     Text,
 )
 from tests.dialog_helpers import ORGANISATION, World, check_reply, registered
+from tests.test_dialog_signup import GREETING
 
-GREETING = (
-    "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
-    "conversation meetings for men."
-)
 COORDINATOR_LINES = (
     "As a coordinator you can also use:",
     "/rsvps – who is coming to the next meetings",
@@ -148,13 +145,18 @@ def test_a_later_message_without_signs_keeps_the_guess_and_signing_up_drops_it()
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_coordinators_help_lists_his_commands_in_his_language(language):
+    def shown(line: str) -> str:
+        """The line as the help shows it (Arabic: its /command isolated left to right)."""
+        with use_locale(language):
+            return directed(tr(language, line)).lstrip(RLM)
+
     text = coordinator_chat(language).send(Command("help")).text
     for line in COORDINATOR_LINES:
-        assert tr(language, line) in text
+        assert shown(line) in text
     ordinary = Chat(World(participant=registered(language)).context()).send(Command("help")).text
     for line in COORDINATOR_LINES:
-        assert tr(language, line) not in ordinary
-    assert tr(language, "/start – sign up for a series") in ordinary
+        assert shown(line) not in ordinary
+    assert shown("/start – join a conversation group") in ordinary
 
 
 # --- broadcast: language names, the preview, /broadcast TEXT -----------------------------------------

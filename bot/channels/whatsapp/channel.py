@@ -273,7 +273,7 @@ class WhatsAppChannel:
     def _incoming(self, address: str, event: Event, sid: str | None) -> Incoming:
         return Incoming(
             channel=NAME, address=address, event=event, update_id=sid,
-            language_hint=render.language_hint(address),
+            language_hint=render.language_hint(address), keeps_window=True,
         )
 
     async def _resolve_choice(self, address: str, event: Event) -> Event:

@@ -1,6 +1,6 @@
 """Operating the service: the erasure ledger (for restores) and the service's heartbeat
 
-Revision ID: 0007_operator
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007_operator'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
