@@ -21,7 +21,8 @@ from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import parse_address
 from bot.database import Database
-from bot.schema import broadcasts, outbox as outbox_table
+from bot.schema import broadcasts
+from bot.schema import outbox as outbox_table
 from bot.store import audiences
 from bot.store import participants as participant_store
 from dialogs import notices

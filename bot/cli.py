@@ -19,9 +19,10 @@ import logging
 import secrets
 import signal
 import sys
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings, parse_address, require_for_run
 from bot.database import Database
@@ -44,7 +45,7 @@ class UsageError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:

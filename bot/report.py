@@ -33,7 +33,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -315,7 +315,7 @@ def _weeks_of(first: str, last: str) -> tuple[str, str]:
     thursday = start + timedelta(days=(3 - start.weekday()) % 7)
     end = date.fromisoformat(_shift(last, 1) + "-01") - timedelta(days=1)
     last_thursday = end - timedelta(days=(end.weekday() - 3) % 7)
-    iso = lambda day: "{0}-W{1:02d}".format(*day.isocalendar()[:2])  # noqa: E731
+    iso = lambda day: "{}-W{:02d}".format(*day.isocalendar()[:2])  # noqa: E731
     return iso(thursday), iso(last_thursday)
 
 
@@ -542,7 +542,7 @@ async def _middle_week(connection: AsyncConnection, where) -> str | None:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def _assemble(connection: AsyncConnection, settings: Settings, now: datetime,
@@ -737,7 +737,7 @@ def render_text(report: Report) -> str:
         lines += [""]
         lines += ["Check-ins by language of the questions (each over the months in which it is shown)",
                   _header("language", width)]
-        lines += [_row(l, report.shown(language_key(l)), width) for l in report.languages]
+        lines += [_row(language, report.shown(language_key(language)), width) for language in report.languages]
         lines += [""]
         lines += ["Participation map: share moderately or severely lonely (respondents), area x month"]
         lines += [_map_line("area", [m for m in report.months] + ["shown months"], width)]

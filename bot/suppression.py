@@ -27,8 +27,8 @@ remainder (10 or more): no group of 1 to 9 can be worked out, alone or added to 
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Hashable, Mapping
 
 MIN_GROUP = 10
 

@@ -26,13 +26,13 @@ stateDiagram-v2
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from dialogs import keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
-from dialogs.typed import match_option
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
+from dialogs.typed import match_option
 from dialogs.types import (
     DEFAULT_LANGUAGE,
     LANGUAGES,

@@ -9,7 +9,7 @@ The flow keeps its data under ``state["coordinator"]``; its buttons carry keys s
 from __future__ import annotations
 
 from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
-from dialogs.i18n import FSI, PDI, N_, _, directed, fill, ngettext
+from dialogs.i18n import FSI, N_, PDI, _, directed, fill, ngettext
 from dialogs.typed import match_option
 from dialogs.types import (
     LANGUAGES,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
-import pytest
 from sqlalchemy import select
 
 from bot import broadcasts, callback_data
@@ -19,7 +18,7 @@ from dialogs.i18n import LRI, PDI, RLM, _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
 

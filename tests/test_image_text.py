@@ -78,7 +78,7 @@ def unjoined(font, word: str, drawn: list[int]) -> list[str]:
     marks = {font.get_char_index(ord(mark)) for mark in MARKS}
     letters = [g for g in drawn if g not in marks]
     wanted = [{font.get_char_index(ord(ch)) for ch in allowed} for allowed in reversed(expected_forms(word))]
-    if len(letters) == len(wanted) and all(g in ok for g, ok in zip(letters, wanted)):
+    if len(letters) == len(wanted) and all(g in ok for g, ok in zip(letters, wanted, strict=True)):
         return []
     return [f"{word!r}: drawn {letters}, joined forms are {wanted}"]
 

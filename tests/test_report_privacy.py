@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
-import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 from sqlalchemy import delete, insert, inspect
 
@@ -31,7 +32,7 @@ OSDORP, SLOTERVAART = "Osdorp", "Slotervaart"
 NOT_LONELY = (2, 2, 2, 0, 0, 0)  # total 0
 MODERATE = (0, 0, 2, 0, 0, 2)  # total 3
 SEVERE = (0, 0, 0, 2, 2, 2)  # total 6
-LATER = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)  # every month of 2026 closed
+LATER = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)  # every month of 2026 closed
 CHECKIN_TABLES = ("checkins_by_month", "checkins_by_area", "checkins_by_language")
 PEOPLE_MEASURES = ("signed_up", "waitlisted", "attended", "attendances", "times present")
 
@@ -62,7 +63,7 @@ def derivable_small_groups(view) -> list[str]:
     months = months_in(view)
     areas = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_area"})
     languages = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_language"})
-    atoms = [(m, a, l) for m in months for a in areas for l in languages]
+    atoms = [(m, a, lang) for m in months for a in areas for lang in languages]
     index = {atom: i for i, atom in enumerate(atoms)}
 
     def cell_months(table, month, group):
@@ -76,9 +77,9 @@ def derivable_small_groups(view) -> list[str]:
     def members(table, month, group):
         chosen = set(cell_months(table, month, group))
         return [
-            index[(m, a, l)] for (m, a, l) in atoms if m in chosen
+            index[(m, a, lang)] for (m, a, lang) in atoms if m in chosen
             and (table != "checkins_by_area" or a == group)
-            and (table != "checkins_by_language" or l == group)
+            and (table != "checkins_by_language" or lang == group)
         ]
 
     figures = [(t, m, g) for (t, m, g, x) in view if t in CHECKIN_TABLES and x == "respondents"]
