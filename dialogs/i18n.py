@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -80,7 +81,7 @@ def catalog(language: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(compiled)
 
 
-def _mtime(traversable) -> float:
+def _mtime(traversable: Traversable) -> float:
     with resources.as_file(traversable) as path:
         return path.stat().st_mtime
 
