@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from dialogs.types import Option
 
@@ -22,6 +22,11 @@ class Outgoing:
     outbox_id: int | None = None
 
 
+DeliveryErrorKind = Literal["blocked", "rate_limited", "transient", "rejected", "held"]
+"""What went wrong with a delivery, as far as the outbox needs to know (see ``DeliveryError``);
+``bot.outbox`` handles every kind, checked by mypy."""
+
+
 class DeliveryError(Exception):
     """A delivery that did not happen. ``kind`` decides what the outbox does next:
 
@@ -33,9 +38,9 @@ class DeliveryError(Exception):
       until the channel releases it (``bot.outbox.release_held``).
     """
 
-    def __init__(self, kind: str, code: str, retry_after: float = 0.0) -> None:
+    def __init__(self, kind: DeliveryErrorKind, code: str, retry_after: float = 0.0) -> None:
         super().__init__(f"{kind} ({code})")
-        self.kind = kind
+        self.kind: DeliveryErrorKind = kind
         self.code = code
         self.retry_after = retry_after
 
