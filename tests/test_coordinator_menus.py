@@ -18,8 +18,8 @@ from tests.telegram_chat import Chat, running, telegram_settings
 EVERYONE = ["start", "mysignups", "cancel", "checkin", "language", "privacy", "stop", "delete", "help"]
 COORDINATOR = ["rsvps", "attendance", "broadcast", "report"]
 GREETING = (
-    "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
-    "conversation meetings for men."
+    "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
+    "for our conversation groups for men."
 )
 
 
@@ -65,7 +65,7 @@ async def test_a_coordinators_chat_menu_has_his_commands_in_his_language_and_fol
         assert names(tg.menu_for(9002, "so")) == COORDINATOR + EVERYONE
         assert tg.menu_for(9002, "so")[1]["description"] == in_("so", "Tick who was there")
         assert names(tg.menu_for(9001, "nl")) == EVERYONE
-        assert tg.menu_for(9001, "nl")[0]["description"] == in_("nl", "Sign up for a series")
+        assert tg.menu_for(9001, "nl")[0]["description"] == in_("nl", "Join a conversation group")
 
         calls = len(tg.calls)
         await service.scheduler.tick()  # nothing changed: no requests
@@ -84,7 +84,7 @@ async def test_a_coordinators_help_lists_his_commands_and_a_mans_does_not(tg, se
                  "/report – the anonymous report"):
         assert in_("nl", line) in help_text
         assert in_("nl", line) not in plain
-    assert in_("nl", "/start – sign up for a series") in help_text
+    assert in_("nl", "/start – join a conversation group") in help_text
 
 
 @pytest.mark.parametrize(

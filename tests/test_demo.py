@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bot import report
 from bot.channels.demo import DemoChannel
 from bot.demo import COORDINATOR, PAST_SERIES, seed
-from bot.schema import checkin_markers, checkin_responses
+from bot.schema import checkin_markers, checkin_pool, checkin_responses
 from bot.service import Service
 from bot.store import audiences, coordinators, meetings
 
@@ -26,6 +26,7 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
             built = await report.build(connection, settings, now)
             responses = await connection.scalar(select(func.count()).select_from(checkin_responses))
             markers = await connection.scalar(select(func.count()).select_from(checkin_markers))
+            pooled = await connection.scalar(select(func.count()).select_from(checkin_pool))
             everyone = await audiences.count(connection, ["all"], settings.areas, now)
     finally:
         await service.stop()
@@ -38,13 +39,17 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
     assert {line.answer for line in coming.lines} == {"coming", "not_coming", None}
     assert everyone >= 7  # /broadcast reaches someone
 
-    # /report: several months, every area cell of the full months shown, and a trend
-    assert responses == markers >= 400
+    # every made-up week is over: flushed out of the pool, its markers erased
+    assert responses >= 400
+    assert markers == pooled == 0
+    # /report: several closed months (issue 12), every area cell of the full ones shown with
+    # its loneliness (the map), and a trend
     assert len(built.months) >= 4
-    full_months = built.months[1:-1]
+    full_months = built.months[1:]  # the first may hold only the seed's first week or two
     cells = [report.area_cell(month, area) for month in full_months for area in built.areas]
-    assert [cell for cell in cells if cell in built.hidden] == []
-    assert all(built.figures[cell].respondents >= 10 for cell in cells)
-    first, last_month = (built.figures[report.month_key(m)] for m in (built.months[0], built.months[-1]))
+    assert [cell for cell in cells if built.shown(cell) is None] == []
+    assert all(built.shown(cell).respondents >= 10 for cell in cells)
+    assert all(built.shown(cell).share_lonely is not None for cell in cells)
+    first, last_month = (built.shown(report.month_key(m)) for m in (built.months[0], built.months[-1]))
     assert last_month.share_lonely < first.share_lonely  # the made-up trend has a direction
     assert built.by_series and any(s.attendances for s in built.by_series)

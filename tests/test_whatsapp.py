@@ -252,8 +252,8 @@ async def test_a_man_signs_up_in_somali_by_numbered_answers(twilio, config, db, 
         first = await man.say("Salaan, waxaan rabaa inaan ka qayb qaato")  # Somali words
         greeting = tr(
             "so",
-            "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
-            "conversation meetings for men.",
+            "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
+            "for our conversation groups for men.",
             organisation="Meedoen",
         )
         question = tr("so", "Which language would you like me to use?")
