@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,8 +70,9 @@ async def create(
             recipients=len(members),
             status="queued",
         )
+        .returning(broadcasts.c.id)
     )
-    broadcast_id = result.inserted_primary_key[0]
+    broadcast_id: int = result.scalar_one()
     rendered: dict[str, str] = {}
     rows = []
     for member in members:
@@ -171,11 +174,24 @@ async def cancel(connection: AsyncConnection, broadcast_id: int, now: datetime) 
     return cancelled.rowcount, counts.get("sending", 0)
 
 
+class _Running(Protocol):
+    """A ``broadcasts`` row still queued: the columns the progress reporter reads."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def created_by(self) -> str: ...
+
+    @property
+    def recipients(self) -> int: ...
+
+
 class ProgressReporter:
     """Tells each coordinator how his broadcast goes: every ``PROGRESS_EVERY`` seconds while
     it runs, and the final tally when nothing is left to send."""
 
-    def __init__(self, db: Database, wake) -> None:
+    def __init__(self, db: Database, wake: Callable[[str], None]) -> None:
         self.db = db
         self.wake = wake
         self._last: dict[int, datetime] = {}
@@ -186,7 +202,7 @@ class ProgressReporter:
             for row in running:
                 await self._one(connection, row, now)
 
-    async def _one(self, connection: AsyncConnection, row, now: datetime) -> None:
+    async def _one(self, connection: AsyncConnection, row: _Running, now: datetime) -> None:
         counts = tally(await outbox.counts(connection, f"broadcast:{row.id}"))
         finished = counts["waiting"] == 0
         last = self._last.get(row.id)
