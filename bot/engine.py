@@ -1,8 +1,10 @@
 """The engine: load state → run the dialog → store its effects → queue its messages.
 
 One incoming event is one database transaction: the processed-update mark, the new state,
-the stored changes and the queued replies commit together. A retried delivery of the same
-update is therefore handled once, and a crash half-way leaves no trace. The engine knows no
+the stored changes, the queued replies and the deletion of the raw update the channel kept
+for it (``bot.store.inbound``) commit together. A retried delivery of the same update is
+therefore handled once, and a crash half-way leaves no trace but the kept update, which the
+channel hands over again at the next start. The engine knows no
 platform; channels turn their updates into ``Incoming`` and render ``Outgoing`` messages.
 """
 
@@ -27,7 +29,7 @@ from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
 from bot.schema import signups
-from bot.store import audiences, chats, checkins, conversations, coordinators, meetings, participants, updates
+from bot.store import audiences, chats, checkins, conversations, coordinators, inbound, meetings, participants, updates
 from bot.store import series as series_store
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
@@ -74,6 +76,7 @@ class Incoming:
     event: Event
     update_id: str | None = None  # the platform's id, for de-duplication
     language_hint: str | None = None  # e.g. Telegram's language_code
+    stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
 
 
 class _ParticipantChanges:
@@ -148,6 +151,8 @@ class Engine:
         after_commit: list[Callable[[], Awaitable[None]]] = []
         now = self.now()
         async with self.db.transaction() as connection:
+            if incoming.stored is not None:
+                await inbound.forget(connection, incoming.channel, incoming.stored)
             if incoming.update_id is not None and not await updates.first_time(
                 connection, incoming.channel, incoming.update_id, now
             ):
@@ -299,6 +304,7 @@ class Engine:
             )
             freed = list(freed)
             await participants.erase(connection, channel, address)
+            await inbound.forget_chat(connection, channel, address)
             for series_id in freed:
                 await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
             return False
@@ -407,9 +413,12 @@ class Engine:
             await self._apologise(incoming)
 
     async def _apologise(self, incoming: Incoming) -> None:
-        """After an internal error: a kind word in his language rather than silence."""
+        """After an internal error: a kind word in his language rather than silence. The
+        kept update goes with it: handing it over again at every start would fail again."""
         try:
             async with self.db.transaction() as connection:
+                if incoming.stored is not None:
+                    await inbound.forget(connection, incoming.channel, incoming.stored)
                 row = await participants.find(connection, incoming.channel, incoming.address)
                 language = row.language if row is not None else (incoming.language_hint or "nl")[:2]
                 with use_locale(language):
