@@ -5,16 +5,19 @@ crash can neither lose it nor send it for a change that was rolled back. One ``O
 per channel drains the rows at the channel's pace: replies to people who are chatting
 (priority 0) go ahead of bulk messages (priority 1, reminders and broadcasts).
 
-Delivery guarantee. A row goes ``pending`` → ``sending`` (committed just before the HTTP
-request) → deleted (replies) or ``sent`` (bulk, text wiped). If the process dies after
-``sending`` was committed and before the outcome was, nobody can tell whether the platform
-got the request (Telegram has no idempotency key). Such rows are marked ``uncertain`` at the
-next start, logged, and **not** resent: we prefer a rare missing message over a doubled one.
-Only messages whose send slot comes within ``LOOKAHEAD`` are claimed, so ``sending`` is
-committed right before their HTTP request (which waits for the slot itself, so that the
-claim's own time does not shift the pace): the window is that wait plus one HTTP round trip
-and the recording of the outcome, for the messages claimed and not yet recorded at that
-instant (at most ``GROUP_SIZE``; see ``_unsettled``).
+Delivery guarantee. A row goes ``pending`` → ``claimed`` (its send slot is booked; committed
+in one transaction for a group of rows) → ``sending`` (committed immediately before its HTTP
+request) → deleted (replies) or ``sent`` (bulk, text wiped); a failed request goes back to
+``pending`` (a retry), or ends ``failed`` / ``blocked``. A row whose slot has already come
+when it is claimed is claimed straight as ``sending``: its request starts right after that
+commit. If the process dies after ``sending`` was committed and before the outcome was,
+nobody can tell whether the platform got the request (Telegram has no idempotency key). Such
+rows are marked ``uncertain`` at the next start, logged, and **not** resent: we prefer a rare
+missing message over a doubled one. A row still ``claimed`` at a crash had not started its
+request (it was waiting for its slot, or for a 429's pause) and simply goes back to
+``pending``. So the window is one HTTP round trip and the recording of the outcome, for the
+requests started and not yet recorded at that instant (at most ``GROUP_SIZE``; see
+``_unsettled``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
+NOT_STARTED = "not_started"  # outcome of a claimed row whose ``sending`` mark failed: back in line
+IN_HAND = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
+# and SQLite gave its id again to a new message (``pending``)
 
 Now = Callable[[], datetime]
 
@@ -127,6 +133,14 @@ async def counts(connection: AsyncConnection, ref: str) -> dict[str, int]:
     return dict(result.all())
 
 
+START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
+
+
+def _starts_now(slot: float | None, paused_until: float, now: float) -> bool:
+    """Does a request booked for ``slot`` start as soon as its claim is committed?"""
+    return slot is None or max(slot, paused_until) - now <= START_SLACK
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, 300))
 
@@ -196,14 +210,13 @@ class OutboxSender:
         return max(self._conversing.get(row["address"], 0.0) - self.pacer.now(), 0.0)
 
     async def recover(self) -> int:
-        """Rows left ``sending`` by a crash become ``uncertain`` and are not resent."""
+        """After a crash: rows left ``sending`` become ``uncertain`` and are not resent; rows
+        left ``claimed`` never started their request and go back to ``pending``."""
         async with self.db.transaction() as connection:
+            mine = outbox.c.channel == self.channel.name
+            await connection.execute(update(outbox).where(mine, outbox.c.status == "claimed").values(status="pending"))
             ids = (
-                await connection.scalars(
-                    select(outbox.c.id).where(
-                        outbox.c.channel == self.channel.name, outbox.c.status == "sending"
-                    )
-                )
+                await connection.scalars(select(outbox.c.id).where(mine, outbox.c.status == "sending"))
             ).all()
             if ids:
                 await connection.execute(
@@ -284,7 +297,7 @@ class OutboxSender:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
         try:
-            await self._claim(ready)
+            await self._claim(ready, slots)
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
             # as under way for ever and hold the channel.
@@ -362,12 +375,33 @@ class OutboxSender:
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _claim(self, rows: list[dict]) -> None:
-        """Commit ``sending`` for rows whose requests start now (see the guarantee above)."""
+    async def _claim(self, rows: list[dict], slots: dict[int, float | None]) -> None:
+        """Book the rows for their slots: ``sending`` for those whose slot has come (their
+        requests start right after this commit), ``claimed`` for the others, which commit
+        ``sending`` themselves when their slot comes (``_mark_sending``)."""
+        now = self.pacer.now()
+        starting = [row for row in rows if _starts_now(slots[row["id"]], self.pacer.paused_until, now)]
+        waiting = [row for row in rows if row not in starting]
+        async with self.db.transaction() as connection:
+            if starting:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row["id"] for row in starting]))
+                    .values(status="sending", attempts=outbox.c.attempts + 1)
+                )
+            if waiting:
+                await connection.execute(
+                    update(outbox).where(outbox.c.id.in_([row["id"] for row in waiting])).values(status="claimed")
+                )
+        for row in waiting:
+            row["claimed"] = True
+
+    async def _mark_sending(self, row: dict) -> None:
+        """The request starts now: commit ``sending`` (see the guarantee above)."""
         async with self.db.transaction() as connection:
             await connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_([row["id"] for row in rows]))
+                .where(outbox.c.id == row["id"])
                 .values(status="sending", attempts=outbox.c.attempts + 1)
             )
 
@@ -375,6 +409,17 @@ class OutboxSender:
         # The claim is committed: wait for the slot itself (and for a 429's pause since).
         while slot is not None and (wait := max(slot, self.pacer.paused_until) - self.pacer.now()) > 0:
             await asyncio.sleep(wait)
+        if row.pop("claimed", False):
+            try:
+                await self._mark_sending(row)
+            except Exception:
+                # Not started, so not sent: the row stays ``claimed`` and goes back in line.
+                log.exception("outbox %s: message %d: could not mark it sending", self.channel.name, row["id"])
+                if slot is not None:
+                    self.pacer.finished(row["address"])
+                self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
+                self._results_ready.set()
+                return
         if slot is not None:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
@@ -432,12 +477,14 @@ class OutboxSender:
             delivered = [row for row, error in results if error is None]
             replies = [row["id"] for row in delivered if row["kind"] == "reply"]
             if replies:
-                await connection.execute(delete(outbox).where(outbox.c.id.in_(replies)))
+                await connection.execute(
+                    delete(outbox).where(outbox.c.id.in_(replies), outbox.c.status.in_(IN_HAND))
+                )
             bulk = [row["id"] for row in delivered if row["kind"] != "reply"]
             if bulk:
                 await connection.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_(bulk))
+                    .where(outbox.c.id.in_(bulk), outbox.c.status.in_(IN_HAND))
                     .values(status="sent", sent_at=now, payload="{}")
                 )
             for row, error in results:
@@ -450,8 +497,10 @@ class OutboxSender:
         log.info(
             "outbox %s: message %d: %s %s", self.channel.name, row["id"], error.kind, error.code
         )
-        where = outbox.c.id == row["id"]
-        if error.kind == "rate_limited":
+        where = and_(outbox.c.id == row["id"], outbox.c.status.in_(IN_HAND))
+        if error.kind == NOT_STARTED:
+            await connection.execute(update(outbox).where(where).values(status="pending"))
+        elif error.kind == "rate_limited":
             self.pacer.pause(error.retry_after)
             await connection.execute(
                 update(outbox).where(where).values(status="pending", attempts=row["attempts"])

@@ -50,7 +50,7 @@ async def spawn(env: dict, cwd) -> asyncio.subprocess.Process:
 async def pending(db) -> int:
     async with db.transaction() as connection:
         return await connection.scalar(
-            select(func.count()).where(outbox.c.status.in_(("pending", "sending")))
+            select(func.count()).where(outbox.c.status.in_(("pending", "claimed", "sending")))
         )
 
 
