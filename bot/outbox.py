@@ -15,9 +15,11 @@ nobody can tell whether the platform got the request (Telegram has no idempotenc
 rows are marked ``uncertain`` at the next start, logged, and **not** resent: we prefer a rare
 missing message over a doubled one. A row still ``claimed`` at a crash had not started its
 request (it was waiting for its slot, or for a 429's pause) and simply goes back to
-``pending``. So the window is one HTTP round trip and the recording of the outcome, for the
-requests started and not yet recorded at that instant (at most ``GROUP_SIZE``; see
-``_unsettled``).
+``pending``. ``sending`` is committed ahead of the slot by about what that commit takes
+(``_mark_lead``, a few milliseconds), so the request starts on its slot and the pace is kept.
+So the window is those few milliseconds, one HTTP round trip and the recording of the
+outcome, for the requests started and not yet recorded at that instant (at most
+``GROUP_SIZE``; see ``_unsettled``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ GROUP_SIZE = 64  # messages in flight at once (bounds what a crash can leave unc
 WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
+MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahead of the slot
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
 NOT_STARTED = "not_started"  # outcome of a claimed row whose ``sending`` mark failed: back in line
@@ -136,9 +139,10 @@ async def counts(connection: AsyncConnection, ref: str) -> dict[str, int]:
 START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
 
 
-def _starts_now(slot: float | None, paused_until: float, now: float) -> bool:
-    """Does a request booked for ``slot`` start as soon as its claim is committed?"""
-    return slot is None or max(slot, paused_until) - now <= START_SLACK
+def _starts_now(slot: float | None, paused_until: float, now: float, lead: float) -> bool:
+    """Does a request booked for ``slot`` start as soon as its claim is committed (which
+    takes about ``lead``)?"""
+    return slot is None or max(slot, paused_until) - now <= lead
 
 
 def backoff(attempts: int) -> timedelta:
@@ -164,6 +168,7 @@ class OutboxSender:
         self._stopping = False  # the recorder: record what is left, then end
         self._closing = False  # the sender: start nothing new, then end
         self._conversing: dict[str, float] = {}  # address -> pacer time until which bulk waits
+        self._mark_lead = 0.003  # seconds a ``sending`` commit takes, lately (see ``_send_one``)
 
     async def start(self) -> None:
         await self.recover()
@@ -380,8 +385,10 @@ class OutboxSender:
         requests start right after this commit), ``claimed`` for the others, which commit
         ``sending`` themselves when their slot comes (``_mark_sending``)."""
         now = self.pacer.now()
-        starting = [row for row in rows if _starts_now(slots[row["id"]], self.pacer.paused_until, now)]
-        waiting = [row for row in rows if row not in starting]
+        lead = max(START_SLACK, self._mark_lead)
+        starting, waiting = [], []
+        for row in rows:
+            (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         async with self.db.transaction() as connection:
             if starting:
                 await connection.execute(
@@ -396,6 +403,11 @@ class OutboxSender:
         for row in waiting:
             row["claimed"] = True
 
+    def _until_slot(self, slot: float | None) -> float:
+        if slot is None:
+            return 0.0
+        return max(slot, self.pacer.paused_until) - self.pacer.now()
+
     async def _mark_sending(self, row: dict) -> None:
         """The request starts now: commit ``sending`` (see the guarantee above)."""
         async with self.db.transaction() as connection:
@@ -406,12 +418,16 @@ class OutboxSender:
             )
 
     async def _send_one(self, row: dict, slot: float | None = None) -> None:
-        # The claim is committed: wait for the slot itself (and for a 429's pause since).
-        while slot is not None and (wait := max(slot, self.pacer.paused_until) - self.pacer.now()) > 0:
-            await asyncio.sleep(wait)
         if row.pop("claimed", False):
+            # Commit ``sending`` just ahead of the slot, by about what that commit takes, so
+            # that the request still starts on the slot (a late start costs the pace).
+            while (wait := self._until_slot(slot) - self._mark_lead) > 0:
+                await asyncio.sleep(wait)
+            began = self.pacer.now()
             try:
                 await self._mark_sending(row)
+                took = self.pacer.now() - began
+                self._mark_lead = min(max(0.8 * self._mark_lead + 0.2 * took, MARK_LEAD_MIN), LOOKAHEAD)
             except Exception:
                 # Not started, so not sent: the row stays ``claimed`` and goes back in line.
                 log.exception("outbox %s: message %d: could not mark it sending", self.channel.name, row["id"])
@@ -420,6 +436,9 @@ class OutboxSender:
                 self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
                 self._results_ready.set()
                 return
+        # Wait for the slot itself (and for a 429's pause since).
+        while (wait := self._until_slot(slot)) > 0:
+            await asyncio.sleep(wait)
         if slot is not None:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
