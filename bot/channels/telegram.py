@@ -96,6 +96,7 @@ class TelegramChannel:
     ) -> None:
         self.settings = settings
         self.db = db
+        self._keeper = inbound.Keeper(db, NAME, utcnow)
         self._poller: asyncio.Task | None = None
         self._poll_request: asyncio.Future | None = None
         self._closing = False
@@ -168,7 +169,8 @@ class TelegramChannel:
         if not expected or not _same(secret, expected):
             return JSONResponse({"ok": False}, status_code=403)
         try:
-            body = await request.json()
+            raw = (await request.body()).decode("utf-8")
+            body = json.loads(raw)
             if not isinstance(body, dict):
                 raise TypeError(f"a JSON {type(body).__name__}, not an object")
             update = Update.de_json(body, self.application.bot)
@@ -178,7 +180,7 @@ class TelegramChannel:
             log.warning("telegram: webhook body is not an update (%s); answered 400", type(error).__name__)
             return JSONResponse({"ok": False}, status_code=400)
         try:
-            await self._take([update])
+            await self._take([update], raw=raw)
         except Exception as error:  # not stored: Telegram must send it again
             log.error("telegram: update %s could not be stored (%s); answered 503", update.update_id, type(error).__name__)
             return JSONResponse({"ok": False}, status_code=503)
@@ -221,15 +223,17 @@ class TelegramChannel:
             finally:
                 self._poll_request = None
 
-    async def _take(self, updates: list[Update]) -> None:
-        """Store the updates we handle, then queue them for handling (``_on_update``)."""
+    async def _take(self, updates: list[Update], raw: str | None = None) -> None:
+        """Store the updates we handle, then queue them for handling (``_on_update``).
+        ``raw``: the one update's JSON as received, stored as it is."""
         kept = [
-            inbound.Stored(str(update.update_id), str(update.effective_chat.id), update.to_json())
+            inbound.Stored(str(update.update_id), str(update.effective_chat.id), raw or update.to_json())
             for update in updates
             if _private(update)
         ]
-        async with self.db.transaction() as connection:
-            new = {stored.update_id for stored in await inbound.keep(connection, NAME, kept, utcnow())}
+        if not kept:
+            return
+        new = {stored.update_id for stored in await self._keeper.keep(kept)}
         for update in updates:
             if str(update.update_id) in new:
                 await self.application.update_queue.put(update)

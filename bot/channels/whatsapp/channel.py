@@ -102,6 +102,7 @@ class WhatsAppChannel:
         self.status_url = f"{settings.public_url}/whatsapp/status"
         self._handle = handle
         self._on_queued = on_queued
+        self._keeper = inbound_store.Keeper(db, NAME, now)
         self._validator = RequestValidator(settings.twilio_auth_token)
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
@@ -174,10 +175,7 @@ class WhatsAppChannel:
             return Response(EMPTY_TWIML, media_type="text/xml")
         payload = json.dumps(list(form.multi_items()), ensure_ascii=False)
         try:
-            async with self.db.transaction() as connection:
-                new = await inbound_store.keep(
-                    connection, NAME, [inbound_store.Stored(message.sid, message.address, payload)], self.now()
-                )
+            new = await self._keeper.keep([inbound_store.Stored(message.sid, message.address, payload)])
         except Exception as error:  # not stored: Twilio must send it again
             log.error("whatsapp: %s could not be stored (%s); answered 503", message.sid, type(error).__name__)
             return Response(status_code=503)
