@@ -53,6 +53,7 @@ WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
 MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahead of the slot
+MARK_LEAD_FACTOR = 1.5  # times the recent commit time, so that a slower commit is rarely late
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
 NOT_STARTED = "not_started"  # outcome of a claimed row whose ``sending`` mark failed: back in line
@@ -410,7 +411,7 @@ class OutboxSender:
 
     async def _mark_sending(self, row: dict) -> None:
         """The request starts now: commit ``sending`` (see the guarantee above)."""
-        async with self.db.transaction() as connection:
+        async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
             await connection.execute(
                 update(outbox)
                 .where(outbox.c.id == row["id"])
@@ -421,7 +422,7 @@ class OutboxSender:
         if row.pop("claimed", False):
             # Commit ``sending`` just ahead of the slot, by about what that commit takes, so
             # that the request still starts on the slot (a late start costs the pace).
-            while (wait := self._until_slot(slot) - self._mark_lead) > 0:
+            while (wait := self._until_slot(slot) - MARK_LEAD_FACTOR * self._mark_lead) > 0:
                 await asyncio.sleep(wait)
             began = self.pacer.now()
             try:
