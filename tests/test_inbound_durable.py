@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.schema import inbound_updates, outbox
+from bot.store import inbound
+from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, free_port, running, telegram_settings
 from tests.test_crash_safety import service_env, spawn
@@ -166,7 +168,9 @@ async def test_delete_leaves_no_stored_update_of_his(tg, settings, db):
         await chat.tap("lang:en")
         await chat.tap(chat.keys()[0])  # consent
         await chat.command("/delete")
-        await chat.tap(chat.keys()[0])  # yes, delete
+        async with db.transaction() as connection:  # a later message of his, not handled yet
+            await inbound.keep(connection, "telegram", [inbound.Stored("999999", "5300", '{"text": "hallo"}')], NOW)
+        await chat.tap("erase")
         async with db.transaction() as connection:
             assert await connection.scalar(
                 select(func.count()).select_from(inbound_updates).where(inbound_updates.c.address == "5300")
