@@ -11,8 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# `make demo PORT=9000` serves the demo on another port.
 demo: $(VENV)/.installed
-	$(VENV)/bin/meedoen demo
+	$(VENV)/bin/meedoen demo $(if $(PORT),--port $(PORT))
 
 # Node tools the tests use (prism, a validating proxy for Twilio's OpenAPI description; see
 # package.json), installed from package-lock.json into ./node_modules.
@@ -29,3 +30,4 @@ test: $(VENV)/.installed node_modules/.installed
 catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output .
 	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/meedoen translations status

@@ -12,6 +12,12 @@ command itself, ``meedoen report --format text`` and ``--format png --out FILE``
 fresh process (interpreter start and imports included), ``--cli-runs`` times each; the
 summary gives the first and the best.
 
+A closed month's figures are worked out once, by the first report after the month closed, and
+stored in ``published_figures``; later reports read them back and no responses at all. So the
+first in-process run and the first text command each start with ``published_figures`` emptied
+(every closed month is published, the most work a report ever does: the first report after the
+upgrade); the runs after them are the everyday case.
+
 Target: the full report (text and PNG) <= 3 s, in process and as the command.
 
     python -m bench.report [--size 1000000] [--database FILE] [--cli-runs 3]
@@ -153,6 +159,12 @@ async def build_once(settings, now: datetime) -> dict:
     }
 
 
+def forget_published(path: Path) -> None:
+    """Empty ``published_figures``, so that the next report publishes every closed month."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM published_figures")
+
+
 def run_cli(database_url: str, *args: str) -> float:
     """Wall-clock seconds of one ``meedoen report`` in a fresh process."""
     env = dict(os.environ, MEEDOEN_DATABASE_URL=database_url, MEEDOEN_SECRET_KEY=SECRET_KEY)
@@ -194,6 +206,7 @@ async def measure(size: int, runs: int = 3, database: Path | None = None, cli_ru
         path = database.resolve() if database else directory / "bench.db"
         settings = Settings(database_url=sqlite_url(path.parent, path.name), secret_key=SECRET_KEY)
         size = await prepare(path, size, settings, now)
+        forget_published(path)
         results = [await build_once(settings, now) for _ in range(runs)]
         for number, result in enumerate(results, start=1):
             print(f"  run {number}: build {result['build_s']:.2f} s, text {result['text_s']:.3f} s, "
@@ -202,10 +215,13 @@ async def measure(size: int, runs: int = 3, database: Path | None = None, cli_ru
         memory = peak_rss_mb()
         cli_text, cli_png = [], []
         for number in range(1, cli_runs + 1):
+            if number == 1:
+                forget_published(path)
             cli_text.append(run_cli(settings.database_url, "--format", "text"))
             cli_png.append(run_cli(settings.database_url, "--format", "png", "--out", str(directory / "report.png")))
             print(f"  meedoen report --format text: {cli_text[-1]:.2f} s; --format png --out F: "
-                  f"{cli_png[-1]:.2f} s (fresh processes, run {number}, load average {load_average()})")
+                  f"{cli_png[-1]:.2f} s (fresh processes, run {number}{', text publishing every month' if number == 1 else ''}, "
+                  f"load average {load_average()})")
     first, best = results[0], min(results, key=lambda r: r["total_s"])
     return {
         "responses": size,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import outbox
@@ -111,6 +112,62 @@ async def status(connection: AsyncConnection, broadcast_id: int) -> tuple[int, d
     """(recipients, tally) of a broadcast, for progress bars."""
     recipients = await connection.scalar(select(broadcasts.c.recipients).where(broadcasts.c.id == broadcast_id))
     return recipients or 0, tally(await outbox.counts(connection, f"broadcast:{broadcast_id}"))
+
+
+CANCELLABLE = ("pending", "held")
+"""Copies not yet handed to the platform; ``sending`` ones are on their way already."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One broadcast as ``meedoen broadcast list`` shows it."""
+
+    id: int
+    created_at: datetime
+    audience: tuple[str, ...]
+    status: str  # queued | done | cancelled
+    counts: dict[str, int]  # outbox state → copies
+
+
+async def overview(connection: AsyncConnection) -> list[Line]:
+    """Every broadcast, oldest first, with its copies counted by state."""
+    counts: dict[str, dict[str, int]] = {}
+    for ref, state, number in await connection.execute(
+        select(outbox_table.c.ref, outbox_table.c.status, func.count())
+        .where(outbox_table.c.kind == "broadcast")
+        .group_by(outbox_table.c.ref, outbox_table.c.status)
+    ):
+        counts.setdefault(ref, {})[state] = number
+    rows = await connection.execute(
+        select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status)
+        .order_by(broadcasts.c.id)
+    )
+    return [
+        Line(row.id, row.created_at, tuple(json.loads(row.audience)), row.status, counts.get(f"broadcast:{row.id}", {}))
+        for row in rows
+    ]
+
+
+async def cancel(connection: AsyncConnection, broadcast_id: int, now: datetime) -> tuple[int, int] | None:
+    """Cancel the copies of a broadcast that have not gone out (their text is wiped too);
+    returns (cancelled, on their way already), or None when there is no such broadcast."""
+    found = await connection.scalar(select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id))
+    if found is None:
+        return None
+    ref = f"broadcast:{broadcast_id}"
+    cancelled = await connection.execute(
+        update(outbox_table)
+        .where(outbox_table.c.ref == ref, outbox_table.c.status.in_(CANCELLABLE))
+        .values(status="cancelled", payload="{}")
+    )
+    counts = await outbox.counts(connection, ref)
+    await connection.execute(
+        update(broadcasts)
+        .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "queued")
+        .values(status="cancelled", tally=json.dumps(tally(counts)), finished_at=now)
+    )
+    log.info("broadcast %d: %d copies cancelled", broadcast_id, cancelled.rowcount)
+    return cancelled.rowcount, counts.get("sending", 0)
 
 
 class ProgressReporter:

@@ -17,6 +17,7 @@ import dataclasses
 import gc
 import logging
 import secrets
+import signal
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, time, timezone
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reminds them and asks short anonymous check-ins, on Telegram and WhatsApp.",
         epilog="Settings come from the environment and a .env file (see README.md).",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full details (a traceback) of an unexpected error"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("run", help="run the service: channels, scheduler and HTTP app")
@@ -65,9 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--database", default=None, help="SQLAlchemy URL (default: meedoen-demo.db here)"
     )
 
-    db = commands.add_parser("db", help="database maintenance")
+    commands.add_parser(
+        "secret",
+        help="print a new random key for MEEDOEN_SECRET_KEY (keep it, and back it up with the database)",
+    )
+
+    db = commands.add_parser("db", help="database maintenance: migrations, backup, restore")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply database migrations")
+    backup = db_commands.add_parser(
+        "backup", help="copy the SQLite database to FILE; safe while `meedoen run` is running"
+    )
+    backup.add_argument("file", metavar="FILE", help="the backup file to write, e.g. meedoen-2026-12-01.db")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    restore = db_commands.add_parser(
+        "restore",
+        help="replace the database with a backup (stop `meedoen run` first); "
+        "men who used /delete since the backup are erased again",
+    )
+    restore.add_argument("file", metavar="FILE", help="a file written by `meedoen db backup`")
 
     series = commands.add_parser("series", help="create and inspect dialogue series")
     series_commands = series.add_subparsers(dest="series_command", required=True, metavar="ACTION")
@@ -75,11 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--weekday", required=True, help="mon, tue, wed, thu, fri, sat or sun")
     add.add_argument("--time", required=True, help="wall-clock start time, e.g. 19:00")
-    add.add_argument("--start", required=True, help="first possible date, e.g. 2026-12-03")
+    add.add_argument("--start", required=True, help="first possible date, e.g. 2026-12-03 (not in the past)")
     add.add_argument("--meetings", required=True, type=int, help="number of meetings, e.g. 6")
     add.add_argument("--capacity", type=int, default=12, help="seats (default 12)")
     add.add_argument("--location", default="", help="place, e.g. 'Huis van de Wijk, ...'")
-    add.add_argument("--area", default="", help="area, e.g. Osdorp")
+    add.add_argument("--area", default="", help="one of MEEDOEN_AREAS, e.g. Osdorp")
+    add.add_argument("--allow-past", action="store_true", help="accept a --start date in the past")
     series_commands.add_parser("list", help="list all series")
     show = series_commands.add_parser("show", help="show a series' meetings, sign-ups and answers")
     show.add_argument("id", type=int)
@@ -101,16 +122,29 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--to", required=True, help="new local date and time, e.g. '2026-12-11 19:30'")
 
     broadcast = commands.add_parser(
-        "broadcast", help="send a message to many participants, each in his own language"
+        "broadcast",
+        help="send a message to many participants, each in his own language; list or cancel broadcasts",
+        usage="meedoen broadcast --to AUDIENCE --text-nl TEXT [--text-ar T] [--text-so T] [--text-en T] "
+        "[--invite SERIES_ID] [--yes]\n       meedoen broadcast list\n       meedoen broadcast cancel ID",
     )
+    broadcast_commands = broadcast.add_subparsers(
+        dest="broadcast_command", required=False, metavar="ACTION",
+        title="actions (without one, a new broadcast is sent)",
+    )
+    broadcast_commands.add_parser(
+        "list", help="every broadcast: id, when, audience, copies sent/pending/failed, status"
+    )
+    broadcast_cancel = broadcast_commands.add_parser(
+        "cancel", help="cancel the copies of a broadcast that have not been sent yet"
+    )
+    broadcast_cancel.add_argument("id", type=int, metavar="ID", help="the broadcast's id (see `meedoen broadcast list`)")
     broadcast.add_argument(
         "--to",
-        required=True,
-        help="audience: all, series:ID, waitlist:ID, language:so, area:N or noshow "
+        help="audience (required): all, series:ID, waitlist:ID, language:so, area:N or noshow "
         "(several separated by commas; someone in two gets one copy)",
     )
     for code, name in (("nl", "Dutch (required)"), ("ar", "Arabic"), ("so", "Somali"), ("en", "English")):
-        broadcast.add_argument(f"--text-{code}", required=code == "nl", help=f"the text in {name}")
+        broadcast.add_argument(f"--text-{code}", help=f"the text in {name}")
     broadcast.add_argument("--invite", type=int, default=None, metavar="SERIES_ID",
                            help="add a 'Sign me up' button for this series")
     broadcast.add_argument("--yes", action="store_true", help="send without asking for confirmation")
@@ -125,17 +159,27 @@ def build_parser() -> argparse.ArgumentParser:
     coordinator_commands.add_parser("list", help="list coordinators")
 
     report = commands.add_parser(
-        "report", help="the aggregated, anonymous check-in and participation report"
+        "report", help="the aggregated, anonymous check-in and participation report",
+        description="The aggregated, anonymous report. Check-in figures show for closed months "
+        "only (a month from the first day of the month after next) and never change once shown; "
+        "the first report after a month closes stores them (docs/report-privacy.md).",
     )
-    report.add_argument("--format", choices=("text", "csv", "png"), default="text",
-                        help="text (default), csv or png")
+    report.add_argument("--format", choices=tuple(REPORT_FORMATS.values()), default=None,
+                        help="text, csv or png (default: from the --out file's extension, else text)")
     report.add_argument("--out", default=None, metavar="FILE",
-                        help="write to FILE (required for png; text and csv go to stdout without it)")
+                        help="write to FILE, e.g. report.png, report.csv or report.txt "
+                        "(required for png; text and csv go to stdout without it)")
+
+    from bot.translations import add_parser as add_translations_parser
+
+    add_translations_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "secret":
+        return print_secret()
     try:
         settings = load_settings()
         handler = _handler(args)
@@ -145,6 +189,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug or a broken environment, not the operator's mistake
+        if args.debug:
+            raise
+        print(
+            f"meedoen: `{args.command}` stopped on an unexpected {type(error).__name__} and did not finish; "
+            f"run it again as `meedoen --debug {args.command} ...` to see the details.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def print_secret() -> int:
+    """``meedoen secret``: a new key on stdout, what it is for on stderr (so that
+    ``meedoen secret >> key.txt`` stores the key alone)."""
+    print(secrets.token_urlsafe(32))
+    print(
+        "Put this in MEEDOEN_SECRET_KEY and keep a copy with your database backups: signed buttons, "
+        "check-in markers and the erasure ledger depend on it, and another key makes them all void.",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | None]]:
@@ -158,25 +223,51 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         }[args.series_command]
     if args.command == "coordinator":
         return coordinator_change if args.coordinator_command != "list" else coordinator_list
-    return {
-        "run": run, "demo": demo, "db": db_upgrade, "broadcast": broadcast_send, "report": report_write
-    }[args.command]
+    if args.command == "db":
+        return {"upgrade": db_upgrade, "backup": db_backup, "restore": db_restore}[args.db_command]
+    if args.command == "broadcast":
+        return {None: broadcast_send, "list": broadcast_list, "cancel": broadcast_cancel}[args.broadcast_command]
+    if args.command == "translations":
+        from bot.translations import command
+
+        return command
+    return {"run": run, "demo": demo, "report": report_write}[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
 
 
 async def _serve(app, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT (``systemctl stop``, ``docker stop``, Ctrl+C), then return,
+    so that the caller stops the service cleanly."""
     import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    await uvicorn.Server(config).serve()
+    with _stop_signals_end_serving():
+        await uvicorn.Server(config).serve()
+
+
+@contextmanager
+def _stop_signals_end_serving() -> Iterator[None]:
+    """uvicorn catches SIGTERM and SIGINT, stops serving, puts back the handlers it found and
+    raises the signal again. With the default handlers that ends the process before the
+    outbox senders have finished: every ``systemctl restart`` would leave the messages in
+    flight ``uncertain``, never sent. Here the repeated signal does nothing more and serving
+    simply ends; the default handlers are back for the stop itself, so a second signal still
+    ends the process at once."""
+    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 async def run(args, settings: Settings) -> None:
     from bot import logs
 
     require_for_run(settings)
+    _require_free_port(settings.http_host, settings.http_port, "set another one with MEEDOEN_HTTP_PORT")
     logs.configure(settings)
     from bot.http import build_app
     from bot.service import Service
@@ -187,6 +278,18 @@ async def run(args, settings: Settings) -> None:
         await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
     finally:
         await service.stop()
+
+
+def _require_free_port(host: str, port: int, remedy: str) -> None:
+    """One sentence now rather than a server error after everything has started."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise UsageError(f"port {port} is already in use (another Meedoen, perhaps); {remedy}.") from None
 
 
 async def _start(service) -> None:
@@ -233,6 +336,7 @@ async def demo(args, settings: Settings) -> None:
         twilio_auth_token=None,
         twilio_whatsapp_from=None,
     )
+    _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090`")
     logs.configure(settings, logging.WARNING)
     service = Service(settings, extra_channels=(DemoChannel,))
     await _start(service)
@@ -250,6 +354,34 @@ async def db_upgrade(args, settings: Settings) -> None:
     print("database is up to date")
 
 
+async def db_backup(args, settings: Settings) -> None:
+    from pathlib import Path
+
+    from bot import backups
+
+    target = Path(args.file)
+    try:
+        backups.backup(settings.database_url, target, force=args.force)
+    except backups.BackupError as error:
+        raise UsageError(str(error)) from None
+    print(f"backup written to {target}; keep it as safe as the database itself (it holds personal data)")
+
+
+async def db_restore(args, settings: Settings) -> None:
+    from pathlib import Path
+
+    from bot import backups
+
+    try:
+        restored = await backups.restore(settings, Path(args.file), utcnow())
+    except backups.BackupError as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"{restored.database} restored from {args.file}; {restored.erased_again} chat address(es) "
+        "erased again because they used /delete after the backup was taken"
+    )
+
+
 async def _database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     await db.upgrade()
@@ -259,7 +391,7 @@ async def _database(settings: Settings) -> Database:
 # --- series ---------------------------------------------------------------------------------
 
 
-def _new_series(args) -> NewSeries:
+def _new_series(args, settings: Settings) -> NewSeries:
     from bot.store import series as series_store
     from scheduler.calendar import parse_weekday
 
@@ -275,6 +407,12 @@ def _new_series(args) -> NewSeries:
         start = date.fromisoformat(args.start)
     except ValueError:
         raise UsageError(f"--start {args.start!r} is not a date; write it like 2026-12-03.") from None
+    today = _local_now(settings).date()
+    if start < today and not args.allow_past:
+        raise UsageError(
+            f"--start {start.isoformat()} is in the past; give a date from today on, "
+            "or add --allow-past if you mean it."
+        )
     if not 1 <= args.meetings <= 52:
         raise UsageError("--meetings must be between 1 and 52.")
     if not 1 <= args.capacity <= 1000:
@@ -283,14 +421,37 @@ def _new_series(args) -> NewSeries:
         raise UsageError("--name must not be empty.")
     return series_store.NewSeries(
         args.name.strip(), weekday, at.replace(second=0, microsecond=0), start,
-        args.meetings, args.capacity, args.location.strip(), args.area.strip(),
+        args.meetings, args.capacity, args.location.strip(), _area(args.area, settings.areas),
     )
+
+
+def _area(given: str, areas: tuple[str, ...]) -> str:
+    """``given`` as spelled in MEEDOEN_AREAS (case does not matter), or "" for none."""
+    if not given.strip():
+        return ""
+    for area in areas:
+        if area.casefold() == given.strip().casefold():
+            return area
+    raise UsageError(f"--area {given.strip()!r} is not one of MEEDOEN_AREAS: {', '.join(areas)}.")
+
+
+def _local_now(settings: Settings) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return utcnow().astimezone(ZoneInfo(settings.timezone))
+
+
+def _when(instant: datetime, settings: Settings) -> str:
+    """A meeting's local day and time, with the year when it is not this year's."""
+    from dialogs.formatting import meeting_time
+
+    return meeting_time(instant, settings.timezone, now=utcnow())
 
 
 async def series_add(args, settings: Settings) -> None:
     from bot.store import series as series_store
 
-    new = _new_series(args)
+    new = _new_series(args, settings)
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
@@ -302,7 +463,7 @@ async def series_add(args, settings: Settings) -> None:
 
 async def series_list(args, settings: Settings) -> None:
     from bot.store import series as series_store
-    from dialogs.formatting import clock, meeting_time, weekday_name
+    from dialogs.formatting import clock, weekday_name
     from dialogs.i18n import use_locale
 
     db = await _database(settings)
@@ -316,7 +477,7 @@ async def series_list(args, settings: Settings) -> None:
         return
     with use_locale("en"):
         for row in rows:
-            upcoming = meeting_time(row.next_meeting, settings.timezone) if row.next_meeting else "no meetings ahead"
+            upcoming = _when(row.next_meeting, settings) if row.next_meeting else "no meetings ahead"
             print(
                 f"{row.id:>4}  {row.name}  |  {weekday_name(row.weekday)} "
                 f"{clock(time.fromisoformat(row.start_time))}  |  {row.confirmed}/{row.capacity} seats, "
@@ -327,7 +488,7 @@ async def series_list(args, settings: Settings) -> None:
 async def series_show(args, settings: Settings) -> int | None:
     from bot.store import meetings as meeting_store
     from bot.store import series as series_store
-    from dialogs.formatting import meeting_time, weekday_name
+    from dialogs.formatting import weekday_name
     from dialogs.i18n import use_locale
 
     db = await _database(settings)
@@ -347,7 +508,7 @@ async def series_show(args, settings: Settings) -> int | None:
               f" ({row.area or 'no area'}), {row.capacity} seats, {row.status}")
         print("Meetings:")
         for meeting in meetings:
-            print(f"  {meeting.number:>2}. {meeting_time(meeting.starts_at, settings.timezone)}  {meeting.status}")
+            print(f"  {meeting.number:>2}. {_when(meeting.starts_at, settings)}  {meeting.status}")
         confirmed = [s for s in signups if s.status == "confirmed"]
         waiting = [s for s in signups if s.status == "waitlist"]
         print(f"Signed up ({len(confirmed)}/{row.capacity}):")
@@ -357,7 +518,7 @@ async def series_show(args, settings: Settings) -> int | None:
         for place, signup in enumerate(waiting, start=1):
             print(f"  {place}. {signup.name or '(no name)'}  [{signup.language}, {signup.channel}]")
         for meeting in (m for m in upcoming if m.series_id == row.id):
-            print(f"Next meeting, {meeting_time(meeting.starts_at, settings.timezone)}:")
+            print(f"Next meeting, {_when(meeting.starts_at, settings)}:")
             for answer, title in (("coming", "coming"), ("not_coming", "can't come"), (None, "no answer yet")):
                 names = [line.name or "(no name)" for line in meeting.lines if line.answer == answer]
                 print(f"  {title} ({len(names)}): {', '.join(names) or '-'}")
@@ -373,7 +534,6 @@ def _local_date(text: str) -> date:
 
 async def series_cancel_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
-    from dialogs.formatting import meeting_time
     from dialogs.i18n import use_locale
 
     day = _local_date(args.date)
@@ -390,12 +550,11 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
     print(f"meeting of {day.isoformat()} cancelled; {told} participant(s) will be told")
     if added is not None:
         with use_locale("en"):
-            print(f"a meeting was added at the end: {meeting_time(added, settings.timezone)}")
+            print(f"a meeting was added at the end: {_when(added, settings)}")
 
 
 async def series_move_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
-    from dialogs.formatting import meeting_time
     from dialogs.i18n import use_locale
     from scheduler.calendar import local_instant
 
@@ -414,7 +573,7 @@ async def series_move_meeting(args, settings: Settings) -> None:
     finally:
         await db.close()
     with use_locale("en"):
-        print(f"meeting moved to {meeting_time(to, settings.timezone)}; {told} participant(s) will be told")
+        print(f"meeting moved to {_when(to, settings)}; {told} participant(s) will be told")
 
 
 # --- broadcast ------------------------------------------------------------------------------
@@ -422,20 +581,18 @@ async def series_move_meeting(args, settings: Settings) -> None:
 
 async def broadcast_send(args, settings: Settings) -> int:
     from bot import broadcasts
-    from bot.store import audiences
 
+    if not args.to or not args.text_nl:
+        raise UsageError(
+            "a broadcast needs --to and --text-nl (see `meedoen broadcast --help`; "
+            "`meedoen broadcast list` shows the earlier ones)."
+        )
     keys = tuple(key.strip() for key in args.to.split(",") if key.strip())
     texts = {code: getattr(args, f"text_{code}") for code in ("nl", "ar", "so", "en")}
     db = await _database(settings)
     try:
         async with db.transaction() as connection:
-            try:
-                count = await audiences.count(connection, keys, settings.areas, utcnow())
-            except audiences.UnknownAudience as error:
-                raise UsageError(
-                    f"unknown audience {error.args[0]!r}; use all, series:ID, waitlist:ID, "
-                    "language:nl|ar|so|en, area:N or noshow."
-                ) from None
+            count = await _checked_audience(connection, keys, args.invite, settings)
         if not args.yes:
             print(f"This message goes to {count} participant(s):")
             for code, text in texts.items():
@@ -458,6 +615,12 @@ async def broadcast_send(args, settings: Settings) -> int:
                 )
             except broadcasts.BroadcastError as error:
                 raise UsageError(str(error)) from None
+        if not await _service_running(db):
+            print(
+                f"broadcast {broadcast_id} is queued for {recipients} participant(s); no running service "
+                "was seen in the last minute, so it goes out when `meedoen run` starts."
+            )
+            return 0
         print(f"broadcast {broadcast_id} queued for {recipients} participant(s); "
               "the running service (meedoen run) delivers it")
         await _watch(db, broadcast_id)
@@ -466,8 +629,42 @@ async def broadcast_send(args, settings: Settings) -> int:
     return 0
 
 
+async def _checked_audience(connection, keys: tuple[str, ...], invite: int | None, settings: Settings) -> int:
+    """How many a broadcast reaches; one sentence for an audience or series that does not
+    exist, and for an audience with nobody in it."""
+    from bot.store import audiences
+    from bot.store import series as series_store
+
+    for key in keys:
+        kind, _sep, value = key.partition(":")
+        if kind in ("series", "waitlist") and value.isdecimal() and await series_store.get(connection, int(value)) is None:
+            raise UsageError(f"--to {key}: there is no series {value}; see `meedoen series list`.")
+        if kind == "area" and not (value.isdecimal() and int(value) < len(settings.areas)):
+            numbered = ", ".join(f"area:{n} = {area}" for n, area in enumerate(settings.areas))
+            raise UsageError(f"--to {key}: areas are counted from 0 in MEEDOEN_AREAS ({numbered}).")
+    if invite is not None and await series_store.get(connection, invite) is None:
+        raise UsageError(f"--invite {invite}: there is no series {invite}; see `meedoen series list`.")
+    try:
+        count = await audiences.count(connection, keys, settings.areas, utcnow())
+    except audiences.UnknownAudience as error:
+        raise UsageError(
+            f"unknown audience {error.args[0]!r}; use all, series:ID, waitlist:ID, "
+            "language:nl|ar|so|en, area:N or noshow."
+        ) from None
+    if count == 0:
+        raise UsageError(f"nobody is in --to {','.join(keys)} (0 participants), so nothing was queued.")
+    return count
+
+
+async def _service_running(db: Database) -> bool:
+    from bot.store import heartbeat
+
+    async with db.transaction() as connection:
+        return heartbeat.is_running(await heartbeat.last_seen(connection), utcnow())
+
+
 async def _watch(db: Database, broadcast_id: int) -> None:
-    """A progress bar until nothing of the broadcast is left to send."""
+    """A progress bar until nothing of the broadcast is left to send, or the service is gone."""
     from bot import broadcasts
 
     quiet_since = None
@@ -494,9 +691,66 @@ async def _watch(db: Database, broadcast_id: int) -> None:
         if done != last_done:
             last_done, quiet_since = done, asyncio.get_running_loop().time()
         elif asyncio.get_running_loop().time() - quiet_since > 15:
-            sys.stdout.write("\n(no progress for 15 s: is `meedoen run` running? Ctrl+C leaves the broadcast queued)\n")
+            if not await _service_running(db):
+                print()
+                print(f"the service has stopped; the rest of broadcast {broadcast_id} goes out when `meedoen run` starts again")
+                return
+            sys.stdout.write("\n(no progress for 15 s; Ctrl+C leaves the broadcast queued)\n")
             quiet_since = asyncio.get_running_loop().time()
         await asyncio.sleep(0.5)
+
+
+def _no_send_options(args) -> None:
+    """``broadcast list`` / ``cancel`` after --to or --text-*: a mix-up, not a broadcast."""
+    if args.to or args.invite is not None or any(getattr(args, f"text_{code}") for code in ("nl", "ar", "so", "en")):
+        raise UsageError(f"`broadcast {args.broadcast_command}` sends nothing; leave out --to, --text-* and --invite.")
+
+
+async def broadcast_list(args, settings: Settings) -> None:
+    from bot import broadcasts
+
+    _no_send_options(args)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            lines = await broadcasts.overview(connection)
+    finally:
+        await db.close()
+    if not lines:
+        print("no broadcasts yet")
+        return
+    for line in lines:
+        counts = broadcasts.tally(line.counts)
+        extra = "".join(
+            f", {name} {number}"
+            for name, number in (("blocked", counts["blocked"]), ("skipped", counts["skipped"]),
+                                 ("cancelled", line.counts.get("cancelled", 0)))
+            if number
+        )
+        when = line.created_at.astimezone(_local_now(settings).tzinfo).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{line.id:>4}  {when}  {','.join(line.audience)}  |  sent {counts['delivered']}, "
+            f"pending {counts['waiting']}, failed {counts['failed']}{extra}  |  {line.status}"
+        )
+
+
+async def broadcast_cancel(args, settings: Settings) -> None:
+    from bot import broadcasts
+
+    _no_send_options(args)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            outcome = await broadcasts.cancel(connection, args.id, utcnow())
+    finally:
+        await db.close()
+    if outcome is None:
+        raise UsageError(f"there is no broadcast {args.id}; see `meedoen broadcast list`.")
+    cancelled, on_their_way = outcome
+    print(
+        f"broadcast {args.id}: {cancelled} cop{'y' if cancelled == 1 else 'ies'} not yet sent cancelled"
+        + (f"; {on_their_way} already on their way" if on_their_way else "")
+    )
 
 
 # --- coordinators ---------------------------------------------------------------------------
@@ -535,12 +789,35 @@ async def coordinator_list(args, settings: Settings) -> None:
 # --- report ---------------------------------------------------------------------------------
 
 
+REPORT_FORMATS = {".txt": "text", ".csv": "csv", ".png": "png"}
+"""A report file's extension → its format."""
+
+
+def _report_format(format: str | None, out: str | None) -> str:
+    """The format asked for, or the one the --out file's extension names; one sentence for
+    an extension that names none or another."""
+    if out is None:
+        return format or "text"
+    from pathlib import PurePath
+
+    named = REPORT_FORMATS.get(PurePath(out).suffix.lower())
+    if format is None and named is None:
+        raise UsageError(f"cannot tell the format from {out!r}; end the name in .txt, .csv or .png, or add --format.")
+    if format is not None and named is not None and named != format:
+        extension = "txt" if format == "text" else format
+        raise UsageError(f"--format {format} does not match the extension of {out!r}; give the file a .{extension} name.")
+    return format or named
+
+
 async def report_write(args, settings: Settings) -> None:
-    """``meedoen report``: anonymous figures only (see bot/report.py for the suppression)."""
-    if args.format == "png" and not args.out:
+    """``meedoen report``: anonymous figures only (see bot/report.py and
+    docs/report-privacy.md). It may store a newly closed month's figures in
+    ``published_figures``: the one write a report makes."""
+    format = _report_format(args.format, args.out)
+    if format == "png" and not args.out:
         raise UsageError("--format png needs --out FILE, e.g. --out report.png.")
     with _collector_paused():
-        content = await _report_content(args.format, settings)
+        content = await _report_content(format, settings)
     if args.out is None:
         sys.stdout.write(content)
         return

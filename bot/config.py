@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -78,7 +79,9 @@ class Settings:
 
 
 def parse_address(value: str) -> tuple[str, str]:
-    """``"telegram:123456"`` → ``("telegram", "123456")``, or ConfigError."""
+    """``"telegram:123456"`` → ``("telegram", "123456")``, or ConfigError. Invisible
+    direction marks are dropped: an address copied from an Arabic /whoami answer has them."""
+    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
     channel, _, address = value.strip().partition(":")
     pattern = _ADDRESS_PATTERNS.get(channel)
     if pattern is None or not pattern.fullmatch(address):

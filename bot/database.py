@@ -129,6 +129,18 @@ def head_revisions() -> frozenset[str]:
     Read from the scripts' ``revision = ...`` and ``down_revision = ...`` lines (as
     ``script.py.mako`` writes them) without importing the scripts or Alembic; a test holds
     this equal to Alembic's own heads."""
+    revisions, revised = _revision_links()
+    return frozenset(revisions - revised)
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this version of Meedoen knows (a backup at another was made by a newer one)."""
+    return frozenset(_revision_links()[0])
+
+
+@cache
+def _revision_links() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, every revision some script revises), from the scripts' text."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for script in (MIGRATIONS / "versions").iterdir():
@@ -143,7 +155,7 @@ def head_revisions() -> frozenset[str]:
         revisions.add(values["revision"])
         down = values.get("down_revision")
         revised.update((down,) if isinstance(down, str) else down or ())
-    return frozenset(revisions - revised)
+    return frozenset(revisions), frozenset(revised)
 
 
 def _alembic_config():

@@ -3,11 +3,19 @@
 A SQLite file of its own, demo series seeded on first start, and a web chat page where one
 can chat as one or more participants and as a coordinator, through the same engine,
 dialogs and storage as Telegram and WhatsApp.
+
+So that every coordinator view has something to show, the first start also seeds a series
+that began four weeks ago (men signed up, meetings in the past with attendance, the last one
+still to tick) and made-up check-ins for the past months, enough for the report to show its
+cells, trends and participation map. Only ``meedoen demo`` does this, and only in its own
+database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
 """
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+import random
+import secrets
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 
 from starlette.requests import Request
@@ -16,8 +24,9 @@ from starlette.routing import Route
 
 from bot.channels.demo import DemoChannel
 from bot.service import Service
-from bot.store import coordinators, participants
+from bot.store import checkins, coordinators, meetings, participants
 from bot.store import series as series_store
+from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import use_locale
 
@@ -43,20 +52,108 @@ def demo_series(today: date) -> list[series_store.NewSeries]:
     ]
 
 
+PAST_SERIES = "Samen sterk"
+PAST_MEN = (  # (address, name, language, area index): demo chats nobody opens
+    ("demo-ahmed", "Ahmed", "ar", 0), ("demo-cabdi", "Cabdi", "so", 1), ("demo-jan", "Jan", "nl", 1),
+    ("demo-yusuf", "Yusuf", "ar", 2), ("demo-faarax", "Faarax", "so", 3), ("demo-karim", "Karim", "nl", None),
+)
+CHECKIN_MONTHS = 7  # weeks of made-up check-ins reach back this many months: the last two
+# are not closed yet (issue 12: month M is shown from the 1st of M+2), so about five show
+CHECKINS_PER_WEEK = 5  # in each area: about 21 a month, well above the report's 10
+CHECKINS_PER_WEEK_WITHOUT_AREA = 4  # about 17 a month: a small column, still shown
+CHECKIN_LANGUAGES = (("nl", 0.3), ("ar", 0.3), ("so", 0.2), ("en", 0.2))
+
+
 async def seed(service: Service) -> None:
-    """On first start: the demo series, one seat of the small one taken, and the
-    coordinator chat registered as a coordinator."""
+    """On first start: the demo series (one seat of the small one taken), a series with
+    meetings in the past, synthetic check-ins, and the coordinator chat registered as a
+    coordinator."""
     now = service.now()
+    zone = service.settings.timezone
     async with service.db.transaction() as connection:
         await coordinators.add(connection, "demo", COORDINATOR, now)
         if await series_store.overview(connection, now):
             return
         ids = [
-            await series_store.add(connection, new, service.settings.timezone, now)
+            await series_store.add(connection, new, zone, now)
             for new in demo_series(now.astimezone().date())
         ]
         neighbour = await participants.create(connection, "demo", "neighbour", "nl", now)
         await series_store.sign_up(connection, neighbour, ids[2], waitlist=False, now=now)
+        await _seed_past_series(connection, service, now)
+        await _seed_checkins(connection, service.settings.areas, now, random.Random(2026))
+
+
+async def _seed_past_series(connection, service: Service, now: datetime) -> None:
+    """A series that began four weeks ago: six men, attendance ticked at every meeting but
+    the last (so /attendance has one to do), and answers for the next one (/rsvps)."""
+    areas = service.settings.areas
+    started = now.astimezone().date() - timedelta(days=27)
+    new = series_store.NewSeries(
+        PAST_SERIES, started.weekday(), time(19, 30), started, 6, 10,
+        "Huis van de Wijk Osdorp, Tussen Meer 2", areas[1] if len(areas) > 1 else "",
+    )
+    series_id = await series_store.add(connection, new, service.settings.timezone, now - timedelta(days=35))
+    held = [row for row in await series_store.meeting_rows(connection, series_id) if row.starts_at <= now]
+    ahead = [row for row in await series_store.meeting_rows(connection, series_id) if row.starts_at > now]
+    for n, (address, name, language, area) in enumerate(PAST_MEN):
+        man = await participants.create(connection, "demo", address, language, now - timedelta(days=30))
+        await participants.change(
+            connection, man, name=name, area=areas[area] if area is not None and area < len(areas) else None
+        )
+        await series_store.sign_up(connection, man, series_id, waitlist=False, now=now - timedelta(days=30))
+        for number, meeting in enumerate(held[:-1]):
+            present = (n + number) % 4 != 0  # most came, now and then one did not
+            await meetings.mark_attendance(connection, man, meeting.id, present, meeting.starts_at)
+        if ahead and n < 4:
+            await meetings.answer(connection, man, ahead[0].id, "coming" if n != 2 else "not_coming", now)
+
+
+async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng: random.Random) -> None:
+    """Made-up check-ins, week by week over the past months, in every area and language,
+    slowly less lonely and more active over time (so the trend has a direction). Each gets
+    a random marker of its own: no chat stands behind any of them.
+
+    They take the store's own path: into the pool, then out of it with the weekly flush
+    (every seeded week is over, so each lands in ``checkin_responses`` and its markers are
+    erased). Flushing after each week keeps the pool, rewritten on every insert, one week
+    small."""
+    weeks = CHECKIN_MONTHS * 13 // 3
+    for back in range(weeks, 0, -1):
+        week = checkins.iso_week(now - timedelta(weeks=back))
+        progress = 1 - back / weeks  # 0 long ago → 1 last week
+        for area in (*areas, None):
+            count = CHECKINS_PER_WEEK if area is not None else CHECKINS_PER_WEEK_WITHOUT_AREA
+            for n in range(count):
+                lonely = 0.9 if n == 0 else 0.34 - 0.12 * progress  # one very lonely man a week
+                await checkins.record(
+                    connection, secrets.token_hex(16), week, _made_up_answers(rng, area, progress, lonely)
+                )
+        await checkins.flush(connection, now)
+
+
+def _made_up_answers(rng: random.Random, area: str | None, progress: float, lonely: float) -> dict:
+    """One made-up check-in; ``lonely``: the chance of a lonely answer to each item. The report
+    hides a measure whose group sits within one answer of either end of its scale (issue 12),
+    so every area has some severely lonely men each month, or its loneliness would be hidden."""
+    items = tuple(
+        (rng.choice((scoring.YES, scoring.MORE_OR_LESS)) if rng.random() < lonely else scoring.NO)
+        if index in scoring.EMOTIONAL
+        else (rng.choice((scoring.NO, scoring.MORE_OR_LESS)) if rng.random() < lonely else scoring.YES)
+        for index in range(scoring.ITEM_COUNT)
+    )
+    scores = scoring.score(items)
+    language = rng.choices([code for code, _w in CHECKIN_LANGUAGES], [w for _c, w in CHECKIN_LANGUAGES])[0]
+    return {
+        **{f"item{n}": answer for n, answer in enumerate(items, start=1)},
+        "language": language,
+        "area": area,
+        "emotional": scores.emotional,
+        "social": scores.social,
+        "total": scores.total,
+        "took_part": int(rng.random() < 0.45 + 0.3 * progress),
+        "worthwhile": min(10, max(0, round(rng.gauss(5.5 + 2 * progress, 1.8)))),
+    }
 
 
 def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:

@@ -22,14 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from bot import broadcasts, outbox, waitlist
+from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.schema import signups
-from bot.store import audiences, chats, checkins, conversations, coordinators, inbound, meetings, participants, updates
+from bot.store import anonymity, audiences, chats, checkins, conversations, coordinators, inbound, meetings, participants, updates
 from bot.store import series as series_store
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
@@ -76,6 +73,10 @@ class Incoming:
     event: Event
     update_id: str | None = None  # the platform's id, for de-duplication
     language_hint: str | None = None  # e.g. Telegram's language_code
+    # The channel counts a window from his last message (WhatsApp's 24 hours): keep its hour,
+    # in the same transaction as the replies, so they go out inside the window. Other
+    # channels keep no time of his messages at all (issue 11).
+    keeps_window: bool = False
     stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
 
 
@@ -185,6 +186,7 @@ class Engine:
             if chat.is_coordinator
             else None,
             checked_in_this_week=chat.checked_in_this_week,
+            chat_address=f"{incoming.channel}:{incoming.address}",
         )
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
@@ -237,8 +239,10 @@ class Engine:
         channel, address = incoming.channel, incoming.address
         row = chat.participant
         changes = _ParticipantChanges(row.id if row is not None else None)
-        if row is not None:
-            changes.add(last_inbound_at=now)
+        if row is not None and incoming.keeps_window:
+            hour = participants.window_hour(now)
+            if row.last_inbound_at != hour:
+                changes.add(last_inbound_at=hour)
         keep_state = True
         wake: WakeAt | None = None
         for effect in step.effects:
@@ -297,16 +301,7 @@ class Engine:
             await series_store.leave(connection, participant_id, effect.series_id)
             await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
         elif isinstance(effect, EraseParticipant):
-            freed = await connection.scalars(
-                select(signups.c.series_id).where(
-                    signups.c.participant_id == participant_id, signups.c.status == "confirmed"
-                )
-            )
-            freed = list(freed)
-            await participants.erase(connection, channel, address)
-            await inbound.forget_chat(connection, channel, address)
-            for series_id in freed:
-                await waitlist.offer_next(connection, series_id, now, self.settings.timezone)
+            await erasure.erase(connection, self.settings, channel, address, now)
             return False
         elif isinstance(effect, ForgetConversation):
             await conversations.forget(connection, channel, address)
@@ -319,6 +314,9 @@ class Engine:
             )
         elif isinstance(effect, RecordCheckin):
             await self._record_checkin(connection, incoming, row, effect, now)
+            # The write-ahead log would keep this transaction's pages together (his
+            # conversation row next to the new pool row) until the next tick: empty it now.
+            after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
         elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
@@ -328,12 +326,17 @@ class Engine:
         return True
 
     async def _record_checkin(self, connection, incoming: Incoming, row, effect: RecordCheckin, now) -> None:
-        """Store the answers with nothing that names him (see bot.store.checkins)."""
+        """Store the answers with nothing that names him (see bot.store.checkins), and with a
+        language and area that at least five signed-up men share (bot.store.anonymity)."""
+        rule = anonymity.Generalisation.of(await anonymity.population(connection))
+        if rule is None:  # fewer than five men signed up: nothing can hide among them
+            return
+        language, area = rule.stored_as(effect.language, row.area if row is not None else None)
         scores = scoring.score(effect.items)
         values = {f"item{n}": answer for n, answer in enumerate(effect.items, start=1)}
         values.update(
-            language=effect.language,
-            area=row.area if row is not None else None,
+            language=language,
+            area=area,
             emotional=scores.emotional,
             social=scores.social,
             total=scores.total,

@@ -303,7 +303,7 @@ class OutboxSender:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
         try:
-            await self._claim(ready, slots)
+            claimed = await self._claim(ready, slots)
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
             # as under way for ever and hold the channel.
@@ -311,6 +311,9 @@ class OutboxSender:
                 self.pacer.finished(row["address"])
             raise
         for row in ready:
+            if row["id"] not in claimed:  # cancelled or erased since the window was read
+                self.pacer.finished(row["address"])
+                continue
             task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -381,42 +384,48 @@ class OutboxSender:
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _claim(self, rows: list[dict], slots: dict[int, float | None]) -> None:
+    async def _claim(self, rows: list[dict], slots: dict[int, float | None]) -> set[int]:
         """Book the rows for their slots: ``sending`` for those whose slot has come (their
         requests start right after this commit), ``claimed`` for the others, which commit
-        ``sending`` themselves when their slot comes (``_mark_sending``)."""
+        ``sending`` themselves when their slot comes (``_mark_sending``). Returns the ids
+        booked. A row no longer ``pending`` is left alone: another process may have changed
+        it since the window was read (``meedoen broadcast cancel``, /delete)."""
         now = self.pacer.now()
         lead = max(START_SLACK, self._mark_lead)
         starting, waiting = [], []
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
+        booked: set[int] = set()
         async with self.db.transaction() as connection:
-            if starting:
-                await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([row["id"] for row in starting]))
-                    .values(status="sending", attempts=outbox.c.attempts + 1)
-                )
-            if waiting:
-                await connection.execute(
-                    update(outbox).where(outbox.c.id.in_([row["id"] for row in waiting])).values(status="claimed")
-                )
+            for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
+                                  (waiting, {"status": "claimed"})):
+                if group:
+                    result = await connection.execute(
+                        update(outbox)
+                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
+                        .values(**values)
+                        .returning(outbox.c.id)
+                    )
+                    booked.update(result.scalars())
         for row in waiting:
             row["claimed"] = True
+        return booked
 
     def _until_slot(self, slot: float | None) -> float:
         if slot is None:
             return 0.0
         return max(slot, self.pacer.paused_until) - self.pacer.now()
 
-    async def _mark_sending(self, row: dict) -> None:
-        """The request starts now: commit ``sending`` (see the guarantee above)."""
+    async def _mark_sending(self, row: dict) -> bool:
+        """The request starts now: commit ``sending`` (see the guarantee above). False when
+        the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out."""
         async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
-            await connection.execute(
+            result = await connection.execute(
                 update(outbox)
-                .where(outbox.c.id == row["id"])
+                .where(outbox.c.id == row["id"], outbox.c.status == "claimed")
                 .values(status="sending", attempts=outbox.c.attempts + 1)
             )
+            return result.rowcount == 1
 
     async def _send_one(self, row: dict, slot: float | None = None) -> None:
         if row.pop("claimed", False):
@@ -426,7 +435,7 @@ class OutboxSender:
                 await asyncio.sleep(wait)
             began = self.pacer.now()
             try:
-                await self._mark_sending(row)
+                still_ours = await self._mark_sending(row)
                 took = self.pacer.now() - began
                 self._mark_lead = min(max(0.8 * self._mark_lead + 0.2 * took, MARK_LEAD_MIN), LOOKAHEAD)
             except Exception:
@@ -436,6 +445,11 @@ class OutboxSender:
                     self.pacer.finished(row["address"])
                 self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
                 self._results_ready.set()
+                return
+            if not still_ours:  # erased or cancelled while it waited for its slot
+                if slot is not None:
+                    self.pacer.finished(row["address"])
+                self._settled.set()
                 return
         # Wait for the slot itself (and for a 429's pause since).
         while (wait := self._until_slot(slot)) > 0:

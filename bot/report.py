@@ -1,15 +1,24 @@
 """The aggregated, anonymous check-in and participation report.
 
-``build`` reads the check-in responses and the sign-up data and returns a ``Report``: check-in
-figures per month (the month of the ISO week's Thursday) and per area, and separately per
-language — area and language are never crossed — plus sign-ups and attendance per area and per
-series. Suppression (``bot.suppression``) decides which check-in figures are hidden: groups of 1
-to 9 people, and any figure from which a hidden one could be worked out. Sign-up and attendance
-counts are not check-in answers and are shown as they are.
+``build`` returns a ``Report``: check-in figures per month (the month of the ISO week's
+Thursday) and per area, and separately per language — area and language are never crossed —
+plus sign-ups and attendance per area and per series. What may be shown is decided so that no
+figure, in one report or by comparing any number of them, says anything about a group of fewer
+than 10 men (docs/report-privacy.md):
 
-Aggregation happens in SQL (``GROUP BY`` ISO week and area, and ISO week and language), so a
-million responses become a few hundred rows before Python sees them; weeks are folded into
-months in Python, where the sums simply add up.
+- **Closed months only.** Month M is shown from the first day of month M + 2: every ISO week
+  whose Thursday falls in M has ended by then. The month that is still running never shows.
+- **Frozen.** The first report that shows a closed month works out its figures, protects them
+  (``bot.suppression``) and stores what is shown in ``published_figures``; every later report
+  shows exactly that again. A response stored late for a closed month changes nothing.
+- **Sums over months are sums of shown figures** ("all shown months"): they tell nothing that
+  the months' own figures do not.
+- Every configured area and language is listed, used or not (an unknown area counts as "no
+  area given", an unknown language as "other"); a hidden figure and nobody read the same.
+- Sign-up and attendance counts follow the same rule of 10 (``protect_counts``).
+
+Aggregation happens in SQL (``GROUP BY`` ISO week, area and language) over the weeks of the
+months still to be published, so a report whose months are all published reads no responses.
 
 Renderers: ``render_text`` and ``render_csv`` (English, for the ``meedoen report`` command),
 ``bot.report_chart.render_png`` (the chart), and ``coordinator_report`` (a short summary in the
@@ -21,9 +30,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from collections import defaultdict
-from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -34,21 +44,44 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.database import Database
-from bot.schema import attendance, checkin_responses, meetings, participants, series, signups
-from bot.suppression import MIN_RESPONDENTS, grid_relations, suppress
+from bot.schema import (
+    attendance,
+    checkin_responses,
+    meetings,
+    participants,
+    published_figures,
+    series,
+    signups,
+)
+from bot.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import LANGUAGES
 
+MIN_RESPONDENTS = MIN_GROUP
 NO_AREA = ""
-"""The column of responses (and people) without an area: he chose not to say."""
+"""The column of responses (and people) without a configured area: none given, or an area no
+longer in ``MEEDOEN_AREAS``."""
+OTHER_LANGUAGE = "other"
+"""The column of responses in a language outside ``LANGUAGES`` (always listed)."""
+HIDDEN = "hidden"
+"""What every figure not shown reads as, whether it holds nobody, a few, or many."""
+SHOWN_MONTHS = "all shown months"
 
 VALIDATION_NOTE = (
     "The Arabic and Somali versions of the check-in questions await validation by native "
     "speakers; read their figures with care."
 )
+COARSENING_NOTE = (
+    "Language \"other\" and \"(no area given)\" also hold answers whose language or area "
+    "fewer than 5 signed-up men shared when they were stored; this week's answers are added "
+    "when the week is over."
+)
 SUPPRESSION_NOTE = (
-    f"Anonymous: groups of fewer than {MIN_RESPONDENTS} respondents are hidden, and so is any "
-    "figure from which a hidden one could be worked out."
+    f"Anonymous: only months that ended more than a month ago are shown, and a month's figures "
+    f"never change once shown. A figure needs at least {MIN_RESPONDENTS} answers of its own; "
+    "'hidden' stands for nobody, a few, or a figure hidden so that no group of fewer than "
+    f"{MIN_RESPONDENTS} can be worked out, and for shares and means so close to either end of "
+    "their scale that they would say how everyone answered."
 )
 
 
@@ -114,7 +147,22 @@ class Figures:
         return self._ratio(self.worthwhile_sum, self.worthwhile_n)
 
 
-MEASURES = (
+MEASURE_OF = {
+    "respondents": "respondents",
+    "share_not": "lonely",
+    "share_moderate": "lonely",
+    "share_severe": "lonely",
+    "share_lonely": "lonely",
+    "emotional": "emotional",
+    "social": "social",
+    "took_part": "took_part",
+    "worthwhile": "worthwhile",
+}
+"""Each figure a report shows → the measure (``bot.suppression.MEASURES``) it belongs to."""
+
+FIELDS_OF = {measure.name: measure.fields for measure in MEASURES}
+
+MEASURES_SHOWN = (
     ("respondents", "respondents"),
     ("share_not", "share not lonely"),
     ("share_moderate", "share moderately lonely"),
@@ -127,11 +175,52 @@ MEASURES = (
 
 
 @dataclass(frozen=True)
+class Shown:
+    """What a report shows of one cell or total: its figures of the measures in ``measures``
+    and None (hidden) for the others."""
+
+    figures: Figures
+    measures: frozenset[str]
+
+    def __getattr__(self, name: str):
+        measure = MEASURE_OF.get(name)
+        if measure is None:
+            raise AttributeError(name)
+        return getattr(self.figures, name) if measure in self.measures else None
+
+    def to_json(self) -> dict:
+        sums = asdict(self.figures)
+        return {
+            "measures": sorted(self.measures),
+            "sums": {f: sums[f] for m in sorted(self.measures) for f in FIELDS_OF[m]},
+        }
+
+    @staticmethod
+    def from_json(data: dict) -> Shown:
+        return Shown(Figures(**data["sums"]), frozenset(data["measures"]))
+
+
+def _sum_shown(parts: list[Shown]) -> Shown | None:
+    """The sum of shown figures, measure by measure (each over the parts that show it)."""
+    sums: dict[str, int] = defaultdict(int)
+    measures: set[str] = set()
+    for part in parts:
+        values = asdict(part.figures)
+        for measure in part.measures:
+            measures.add(measure)
+            for field in FIELDS_OF[measure]:
+                sums[field] += values[field]
+    if "respondents" not in measures:
+        return None
+    return Shown(Figures(**sums), frozenset(measures))
+
+
+@dataclass(frozen=True)
 class AreaParticipation:
     area: str
-    signed_up: int  # men with a confirmed seat in any series
-    waitlisted: int  # men on a waiting list
-    attended: int  # men marked present at least once
+    signed_up: int | None  # men with a confirmed seat in any series; None: hidden
+    waitlisted: int | None  # men on a waiting list
+    attended: int | None  # men marked present at least once
 
 
 @dataclass(frozen=True)
@@ -139,35 +228,34 @@ class SeriesParticipation:
     id: int
     name: str
     area: str
-    signed_up: int
-    waitlisted: int
+    signed_up: int | None
+    waitlisted: int | None
     meetings_held: int  # meetings that have started and were not cancelled
-    attendances: int  # "present" marks over all its meetings
+    attendances: int | None  # "present" marks over all its meetings
 
 
 @dataclass(frozen=True)
 class Report:
     generated_at: datetime
-    months: tuple[str, ...]  # "2026-11", oldest first, without gaps
-    areas: tuple[str, ...]  # NO_AREA last
+    months: tuple[str, ...]  # closed months, oldest first, without gaps
+    areas: tuple[str, ...]  # the configured areas (and any a shown month had), NO_AREA last
     languages: tuple[str, ...]
-    figures: dict  # member key → Figures (see the key helpers below)
-    hidden: frozenset
-    by_area: tuple[AreaParticipation, ...]
-    by_series: tuple[SeriesParticipation, ...]
-    attendances: dict  # (month, area) → "present" marks at that month's meetings
+    cells: dict  # member key → Shown (see the key helpers below); missing: hidden
+    by_area: tuple[AreaParticipation, ...]  # the last one: all areas
+    by_series: tuple[SeriesParticipation, ...]  # the last one: all series (id 0)
+    attendances: dict  # (month, area) → "present" marks at that month's meetings, None: hidden
 
-    def shown(self, key) -> Figures | None:
-        """The figures of a cell or total, or None when hidden."""
-        return None if key in self.hidden else self.figures.get(key, Figures())
+    def shown(self, key) -> Shown | None:
+        """What is shown of a cell or total, or None when it is hidden whole."""
+        return self.cells.get(key)
 
     def has_checkins(self) -> bool:
-        return self.figures.get(ALL, Figures()).respondents > 0
+        """Whether there is a closed month to show."""
+        return bool(self.months)
 
 
-# Member keys. Month totals and the grand total are shared by the area and the language
-# table, so both are protected together and a total hidden in one is hidden in the other.
-ALL = ("all",)
+# Member keys.
+ALL = ("all",)  # the shown months together
 
 
 def month_key(month: str) -> tuple:
@@ -179,6 +267,7 @@ def area_cell(month: str, area: str) -> tuple:
 
 
 def area_key(area: str) -> tuple:
+    """An area over all months in which it is shown."""
     return ("area_total", area)
 
 
@@ -190,7 +279,7 @@ def language_key(language: str) -> tuple:
     return ("language_total", language)
 
 
-# --- Building --------------------------------------------------------------------------------------
+# --- Months ----------------------------------------------------------------------------------------
 
 
 def month_of(iso_week: str) -> str:
@@ -198,6 +287,39 @@ def month_of(iso_week: str) -> str:
     the week's year, applied to months)."""
     year, week = iso_week.split("-W")
     return date.fromisocalendar(int(year), int(week), 4).strftime("%Y-%m")
+
+
+def _shift(month: str, by: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def last_closed_month(now: datetime, zone: ZoneInfo) -> str:
+    """The latest month that may be shown at ``now``: the one before last. Month M is closed
+    from the first day of M + 2, when the last ISO week with its Thursday in M (which ends
+    at most three days into M + 1) is long over."""
+    return _shift(now.astimezone(zone).strftime("%Y-%m"), -2)
+
+
+def _month_range(first: str, last: str) -> tuple[str, ...]:
+    out = []
+    while first <= last:
+        out.append(first)
+        first = _shift(first, 1)
+    return tuple(out)
+
+
+def _weeks_of(first: str, last: str) -> tuple[str, str]:
+    """The first and last ISO week whose Thursday falls in months ``first`` .. ``last``."""
+    start = date.fromisoformat(first + "-01")
+    thursday = start + timedelta(days=(3 - start.weekday()) % 7)
+    end = date.fromisoformat(_shift(last, 1) + "-01") - timedelta(days=1)
+    last_thursday = end - timedelta(days=(end.weekday() - 3) % 7)
+    iso = lambda day: "{0}-W{1:02d}".format(*day.isocalendar()[:2])  # noqa: E731
+    return iso(thursday), iso(last_thursday)
+
+
+# --- Reading the responses -------------------------------------------------------------------------
 
 
 def _tally_columns() -> list:
@@ -221,27 +343,21 @@ def _tally_columns() -> list:
     return [sums[field.name].label(field.name) for field in fields(Figures)]
 
 
-Sums = dict[tuple[str, str], Figures]
-"""(month, area) or (month, language) → Figures."""
-
 Tallies = dict[tuple[str, str], list[int]]
-"""Like ``Sums`` while adding up: the fields of ``Figures`` as a list of plain ints."""
+"""(month, area) or (month, language) → the fields of ``Figures`` as plain ints."""
 
 
-async def _tallies(connection: AsyncConnection, where=None) -> tuple[Tallies, Tallies]:
+async def _tallies(connection: AsyncConnection, where) -> tuple[Tallies, Tallies]:
     """Check-in sums by month and area, and by month and language, in one pass.
 
     SQL groups by week, area and language together, reading the responses in that order from
     their covering index (``ix_checkin_responses_report``) rather than sorting them; the rows
     that come back are folded into the two margins at once and the crossed counts go no
-    further: they are never suppressed, shown, stored or returned. (The response rows
-    themselves hold both values; this is no more than they say.)"""
+    further: they are never suppressed, shown, stored or returned."""
     r = checkin_responses.c
-    query = select(r.iso_week, r.area, r.language, *_tally_columns()).group_by(
+    query = select(r.iso_week, r.area, r.language, *_tally_columns()).where(*where).group_by(
         r.iso_week, r.area, r.language
     )
-    if where is not None:
-        query = query.where(where)
     by_area: Tallies = {}
     by_language: Tallies = {}
     months: dict[str, str] = {}
@@ -253,8 +369,6 @@ async def _tallies(connection: AsyncConnection, where=None) -> tuple[Tallies, Ta
 
 
 def _add(tallies: Tallies, key: tuple[str, str], counts) -> None:
-    """Add one result row's sums to ``tallies[key]`` (plain ints: a few thousand rows are
-    folded, and building a ``Figures`` for each costs more than the query's own Python)."""
     total = tallies.get(key)
     if total is None:
         tallies[key] = [int(count) for count in counts]
@@ -263,66 +377,167 @@ def _add(tallies: Tallies, key: tuple[str, str], counts) -> None:
             total[i] += int(count)
 
 
-def _figures(parts: list[tuple[Tallies, Tallies]]) -> tuple[Sums, Sums]:
-    """The halves' tallies added up, as ``Figures``."""
+def _merge(parts: list[tuple[Tallies, Tallies]]) -> tuple[Tallies, Tallies]:
     by_area: Tallies = {}
     by_language: Tallies = {}
     for part_by_area, part_by_language in parts:
         for target, source in ((by_area, part_by_area), (by_language, part_by_language)):
             for key, counts in source.items():
                 _add(target, key, counts)
-    return (
-        {key: Figures(*counts) for key, counts in by_area.items()},
-        {key: Figures(*counts) for key, counts in by_language.items()},
+    return by_area, by_language
+
+
+# --- Building ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    months: tuple[str, ...]  # the closed months that hold responses or follow the first series
+    missing: tuple[str, ...]  # those not published yet
+    first_series: str | None  # the month the first series started, if it is closed
+
+    def where(self) -> list:
+        first, last = _weeks_of(self.missing[0], self.missing[-1])
+        return [checkin_responses.c.iso_week.between(first, last)]
+
+    def shown_months(self, published: dict[str, dict]) -> tuple[str, ...]:
+        """The months a report lists: from the first series' month or the first month with a
+        shown total, whichever is earlier. Not from the first check-in: a list starting at a
+        month where only a few answered would say that someone did."""
+        starts = [m for m in self.months if published.get(m, {}).get("members", {}).get("total")]
+        if self.first_series is not None:
+            starts.append(self.first_series)
+        return tuple(m for m in self.months if starts and m >= min(starts))
+
+
+async def _plan(connection: AsyncConnection, settings: Settings, now: datetime) -> _Plan:
+    """Which months to publish and read: from the first month of any series, check-in or
+    published month to the last closed month."""
+    last = last_closed_month(now, ZoneInfo(settings.timezone))
+    first_week = (await connection.execute(select(func.min(checkin_responses.c.iso_week)))).scalar()
+    first_series = (await connection.execute(select(func.min(series.c.start_date)))).scalar()
+    first_series = None if first_series is None or str(first_series)[:7] > last else str(first_series)[:7]
+    published = set((await connection.execute(select(published_figures.c.month))).scalars())
+    starts = [month for month in published if month <= last]
+    if first_week is not None:
+        starts.append(month_of(first_week))
+    if first_series is not None:
+        starts.append(first_series)
+    if not starts or min(starts) > last:
+        return _Plan((), (), None)
+    months = _month_range(min(starts), last)
+    return _Plan(months, tuple(m for m in months if m not in published), first_series)
+
+
+def _columns(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(settings.areas) + (NO_AREA,), tuple(LANGUAGES) + (OTHER_LANGUAGE,)
+
+
+def protect_month(month: str, areas, languages, by_area: Tallies, by_language: Tallies) -> dict:
+    """Work out and protect one closed month; what is shown, as stored in
+    ``published_figures`` (nothing that is hidden is stored)."""
+    area_sums = {a: Figures() for a in areas}
+    language_sums = {lang: Figures() for lang in languages}
+    for (m, area), counts in by_area.items():
+        if m == month:
+            column = area if area in area_sums else NO_AREA
+            area_sums[column] = area_sums[column] + Figures(*counts)
+    for (m, language), counts in by_language.items():
+        if m == month:
+            column = language if language in language_sums else OTHER_LANGUAGE
+            language_sums[column] = language_sums[column] + Figures(*counts)
+    total = sum(area_sums.values(), Figures())
+    shown = protect(
+        asdict(total),
+        [
+            {("area", a): asdict(f) for a, f in area_sums.items()},
+            {("language", lang): asdict(f) for lang, f in language_sums.items()},
+        ],
     )
+    sums = {None: total} | {("area", a): f for a, f in area_sums.items()}
+    sums |= {("language", lang): f for lang, f in language_sums.items()}
+    members = {
+        ("total" if key is None else f"{key[0]}:{key[1]}"): Shown(sums[key], measures).to_json()
+        for key, measures in shown.items()
+    }
+    return {"areas": list(areas), "languages": list(languages), "members": members}
 
 
-def _month_range(months: set[str]) -> tuple[str, ...]:
-    if not months:
-        return ()
-    first, last = min(months), max(months)
-    year, month = int(first[:4]), int(first[5:])
-    out = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return tuple(out)
+async def _publish(connection: AsyncConnection, settings: Settings, now: datetime, plan: _Plan,
+                   tallies: tuple[Tallies, Tallies] | None) -> dict[str, dict]:
+    """Store the months not yet published (unless another report just did), then read what
+    is published of ``plan.months``."""
+    if plan.missing and tallies is not None:
+        stored = set((await connection.execute(
+            select(published_figures.c.month).where(published_figures.c.month.in_(plan.missing))
+        )).scalars())
+        areas, languages = _columns(settings)
+        rows = [
+            {"month": month, "published_at": now,
+             "content": json.dumps(protect_month(month, areas, languages, *tallies), sort_keys=True)}
+            for month in plan.missing if month not in stored
+        ]
+        if rows:
+            await connection.execute(published_figures.insert(), rows)
+    if not plan.months:
+        return {}
+    result = await connection.execute(
+        select(published_figures.c.month, published_figures.c.content).where(
+            published_figures.c.month.between(plan.months[0], plan.months[-1])
+        )
+    )
+    return {month: json.loads(content) for month, content in result}
 
 
 async def build(connection: AsyncConnection, settings: Settings, now: datetime | None = None) -> Report:
-    """Read, aggregate and suppress, on one connection (inside the caller's transaction)."""
-    by_area, by_language = _figures([await _tallies(connection)])
-    return await _assemble(connection, settings, now or _utcnow(), by_area, by_language)
+    """Read, protect, publish and assemble, on one connection (inside the caller's
+    transaction, which must be able to write)."""
+    now = now or _utcnow()
+    plan = await _plan(connection, settings, now)
+    tallies = await _tallies(connection, plan.where()) if plan.missing else None
+    published = await _publish(connection, settings, now, plan, tallies)
+    return await _assemble(connection, settings, now, plan.shown_months(published), published)
 
 
 async def build_from(db: Database, settings: Settings, now: datetime | None = None) -> Report:
-    """Like ``build``, for the command line: the responses before and from their middle week
-    are summed at once on two read-only connections, one per core. Each response falls in
-    exactly one half, so the sums add up whatever is stored meanwhile."""
+    """Like ``build``, for the command line and ``/report``: the responses of the months to
+    publish are summed on two read-only connections, one per core, before and from their
+    middle week (each response falls in exactly one half); then one short write transaction
+    stores the new months. Usually every closed month is published already, and no response
+    is read at all."""
+    now = now or _utcnow()
     reader = create_async_engine(db.url)  # plain deferred reads: no BEGIN IMMEDIATE, no lock
     try:
-
-        async def tallies(where=None):
-            async with reader.connect() as connection:
-                return await _tallies(connection, where)
-
         async with reader.connect() as connection:
-            middle = await _middle_week(connection)
-        week = checkin_responses.c.iso_week
-        halves = [tallies()] if middle is None else [tallies(week < middle), tallies(week >= middle)]
-        by_area, by_language = _figures(await asyncio.gather(*halves))
+            plan = await _plan(connection, settings, now)
+            tallies = None
+            if plan.missing:
+                where = plan.where()
+                middle = await _middle_week(connection, where)
+
+        if plan.missing:
+
+            async def part(*extra):
+                async with reader.connect() as connection:
+                    return await _tallies(connection, [*where, *extra])
+
+            week = checkin_responses.c.iso_week
+            halves = [part()] if middle is None else [part(week < middle), part(week >= middle)]
+            tallies = _merge(await asyncio.gather(*halves))
+        async with db.transaction() as connection:
+            published = await _publish(connection, settings, now, plan, tallies)
         async with reader.connect() as connection:
-            return await _assemble(connection, settings, now or _utcnow(), by_area, by_language)
+            return await _assemble(connection, settings, now, plan.shown_months(published), published)
     finally:
         await reader.dispose()
 
 
-async def _middle_week(connection: AsyncConnection) -> str | None:
-    """The week of the middle response in week order, None when there are none. Read from
-    the report's index, so the two halves of ``build_from`` each read half of it."""
+async def _middle_week(connection: AsyncConnection, where) -> str | None:
+    """The week of the middle response in week order among ``where``, None when there are
+    none. Read from the report's index, so the two halves each read half of it."""
     r = checkin_responses.c
-    count = (await connection.execute(select(func.count()).select_from(checkin_responses))).scalar_one()
-    query = select(r.iso_week).order_by(r.iso_week).offset(count // 2).limit(1)
+    count = (await connection.execute(select(func.count()).where(*where))).scalar_one()
+    query = select(r.iso_week).where(*where).order_by(r.iso_week).offset(count // 2).limit(1)
     return (await connection.execute(query)).scalar()
 
 
@@ -330,89 +545,86 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def _assemble(
-    connection: AsyncConnection,
-    settings: Settings,
-    now: datetime,
-    by_area: dict[tuple[str, str], Figures],
-    by_language: dict[tuple[str, str], Figures],
-) -> Report:
-    months = _month_range({month for month, _area in by_area})
-    seen_areas = {area for _month, area in by_area}
-    areas = tuple(a for a in settings.areas) + tuple(
-        sorted(a for a in seen_areas if a not in settings.areas and a != NO_AREA)
-    ) + (NO_AREA,)
-    languages = tuple(LANGUAGES) + tuple(
-        sorted({lang for _month, lang in by_language} - set(LANGUAGES))
-    )
-
-    figures: dict = {}
+async def _assemble(connection: AsyncConnection, settings: Settings, now: datetime,
+                    months: tuple[str, ...], published: dict[str, dict]) -> Report:
+    areas, languages = _columns(settings)
+    seen_areas = {a for content in published.values() for a in content["areas"]}
+    areas = tuple(settings.areas) + tuple(sorted(seen_areas - set(areas))) + (NO_AREA,)
+    cells: dict = {}
     for month in months:
-        for area in areas:
-            figures[area_cell(month, area)] = by_area.get((month, area), Figures())
-        for language in languages:
-            figures[language_cell(month, language)] = by_language.get((month, language), Figures())
-        figures[month_key(month)] = sum(
-            (figures[area_cell(month, a)] for a in areas), Figures()
-        )
-    for area in areas:
-        figures[area_key(area)] = sum((figures[area_cell(m, area)] for m in months), Figures())
-    for language in languages:
-        figures[language_key(language)] = sum(
-            (figures[language_cell(m, language)] for m in months), Figures()
-        )
-    figures[ALL] = sum((figures[month_key(m)] for m in months), Figures())
-
-    relations = grid_relations(
-        months, areas, cell=area_cell, row_total=month_key, column_total=area_key, grand_total=ALL
-    ) + grid_relations(
-        months,
-        languages,
-        cell=language_cell,
-        row_total=month_key,
-        column_total=language_key,
-        grand_total=ALL,
-    )
-    hidden = suppress({key: f.respondents for key, f in figures.items()}, relations)
-    area_people, series_rows, visits = await _participation(connection, settings, now)
+        members = published.get(month, {}).get("members", {})
+        for name, data in members.items():
+            kind, _sep, group = name.partition(":")
+            key = {"total": month_key(month), "area": area_cell(month, group),
+                   "language": language_cell(month, group)}[kind]
+            cells[key] = Shown.from_json(data)
+    totals = {
+        ALL: [cells[month_key(m)] for m in months if month_key(m) in cells],
+        **{area_key(a): [cells[area_cell(m, a)] for m in months if area_cell(m, a) in cells] for a in areas},
+        **{language_key(lang): [cells[language_cell(m, lang)] for m in months if language_cell(m, lang) in cells]
+           for lang in languages},
+    }
+    for key, parts in totals.items():
+        total = _sum_shown(parts)
+        if total is not None:
+            cells[key] = total
+    by_area, by_series, visits = await _participation(connection, settings, now)
     return Report(
         generated_at=now,
         months=months,
         areas=areas,
         languages=languages,
-        figures=figures,
-        hidden=hidden,
-        by_area=area_people,
-        by_series=series_rows,
+        cells=cells,
+        by_area=by_area,
+        by_series=by_series,
         attendances=visits,
     )
 
 
+# --- Sign-ups and attendance -------------------------------------------------------------------------
+
+
+def _protected_column(values: dict, keys) -> dict:
+    """A count per key, with what ``protect_counts`` hides as None, and the total under ``None``."""
+    shown = protect_counts({key: values.get(key, 0) for key in keys})
+    total = sum(values.get(key, 0) for key in keys)
+    column = {key: (values.get(key, 0) if key in shown else None) for key in keys}
+    column[None] = total if total >= MIN_GROUP else None
+    return column
+
+
 async def _participation(connection: AsyncConnection, settings: Settings, now: datetime):
+    """Sign-ups and attendance: counts of men, shown under the same rule of 10 as the
+    check-ins (they name the men's areas and series, which the check-ins carry too)."""
     p, s, a, m = participants.c, signups.c, attendance.c, meetings.c
-    area = func.coalesce(p.area, NO_AREA)
-    people: dict[str, dict[str, int]] = defaultdict(lambda: {"confirmed": 0, "waitlist": 0, "attended": 0})
+    area_names = tuple(settings.areas) + (NO_AREA,)
+
+    def column_of(area):
+        return area if area in settings.areas else NO_AREA
+
+    people: dict[str, dict[str, int]] = {
+        "confirmed": defaultdict(int), "waitlist": defaultdict(int), "attended": defaultdict(int)
+    }
     result = await connection.execute(
-        select(area, s.status, func.count(func.distinct(p.id)))
+        select(p.area, s.status, func.count(func.distinct(p.id)))
         .select_from(signups.join(participants, s.participant_id == p.id))
-        .group_by(area, s.status)
+        .group_by(p.area, s.status)
     )
     for row_area, status, count in result:
         if status in ("confirmed", "waitlist"):
-            people[row_area][status] = count
+            people[status][column_of(row_area)] += count
     result = await connection.execute(
-        select(area, func.count(func.distinct(p.id)))
+        select(p.area, func.count(func.distinct(p.id)))
         .select_from(attendance.join(participants, a.participant_id == p.id))
         .where(a.present == 1)
-        .group_by(area)
+        .group_by(p.area)
     )
     for row_area, count in result:
-        people[row_area]["attended"] = count
-    order = list(settings.areas) + sorted(set(people) - set(settings.areas) - {NO_AREA}) + [NO_AREA]
+        people["attended"][column_of(row_area)] += count
+    columns = {status: _protected_column(counts, area_names) for status, counts in people.items()}
     by_area = tuple(
-        AreaParticipation(name, people[name]["confirmed"], people[name]["waitlist"], people[name]["attended"])
-        for name in order
-        if name in people or name in settings.areas
+        AreaParticipation(area, columns["confirmed"][key], columns["waitlist"][key], columns["attended"][key])
+        for area, key in [*((name, name) for name in area_names), ("all", None)]
     )
 
     confirmed = select(func.count()).where(s.series_id == series.c.id, s.status == "confirmed").scalar_subquery()
@@ -428,50 +640,68 @@ async def _participation(connection: AsyncConnection, settings: Settings, now: d
         .where(m.series_id == series.c.id, a.present == 1)
         .scalar_subquery()
     )
-    result = await connection.execute(
+    rows = list(await connection.execute(
         select(series.c.id, series.c.name, series.c.area, confirmed, waiting, held, marks).order_by(series.c.id)
+    ))
+    ids = [row.id for row in rows]
+    signed = _protected_column({row.id: row[3] for row in rows}, ids)
+    waits = _protected_column({row.id: row[4] for row in rows}, ids)
+    present = _protected_column({row.id: row[6] for row in rows}, ids)
+    by_series = tuple(
+        SeriesParticipation(row.id, row.name, row.area or "", signed[row.id], waits[row.id], row[5], present[row.id])
+        for row in rows
     )
-    by_series = tuple(SeriesParticipation(*row) for row in result)
+    if rows:
+        by_series += (SeriesParticipation(0, "all series", "", signed[None], waits[None],
+                                          sum(row[5] for row in rows), present[None]),)
 
     zone = ZoneInfo(settings.timezone)
     result = await connection.execute(
-        select(m.starts_at, area, func.count())
+        select(m.starts_at, p.area, func.count())
         .select_from(
             attendance.join(meetings, a.meeting_id == m.id).join(participants, a.participant_id == p.id)
         )
         .where(a.present == 1)
-        .group_by(m.id, m.starts_at, area)
+        .group_by(m.id, m.starts_at, p.area)
     )
-    visits: dict[tuple[str, str], int] = defaultdict(int)
+    visits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for starts_at, row_area, count in result:
         if starts_at.tzinfo is None:  # a plain column in a grouped select: naive UTC
             starts_at = starts_at.replace(tzinfo=ZoneInfo("UTC"))
-        visits[(starts_at.astimezone(zone).strftime("%Y-%m"), row_area)] += count
-    return by_area, by_series, dict(visits)
+        visits[starts_at.astimezone(zone).strftime("%Y-%m")][column_of(row_area)] += count
+    protected = {}
+    for month, counts in visits.items():
+        column = _protected_column(counts, area_names)
+        protected.update({(month, key if key is not None else "all"): value for key, value in column.items()})
+    return by_area, by_series, protected
 
 
 # --- Text and CSV (English: the operator's command line) ---------------------------------------
 
 
 def _area_name(area: str) -> str:
+    if area == "all":
+        return "all areas"
     return area or "(no area given)"
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{round(value * 100)}%"
+    return HIDDEN if value is None else f"{round(value * 100)}%"
 
 
 def _mean(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return HIDDEN if value is None else f"{value:.1f}"
 
 
-def _row(label: str, figures: Figures | None, width: int) -> str:
+def _count(value: int | None) -> str:
+    return HIDDEN if value is None else str(value)
+
+
+def _row(label: str, figures: Shown | None, width: int) -> str:
     if figures is None:
-        return f"{label:<{width}}  hidden"
-    if figures.respondents == 0:
-        return f"{label:<{width}}  {0:>7}"
+        return f"{label:<{width}}  {HIDDEN:>7}"
     return (
-        f"{label:<{width}}  {figures.respondents:>7}  {_pct(figures.share_not):>5}  "
+        f"{label:<{width}}  {figures.respondents:>7}  {_pct(figures.share_not):>6}  "
         f"{_pct(figures.share_moderate):>8}  {_pct(figures.share_severe):>6}  "
         f"{_mean(figures.emotional):>9}  {_mean(figures.social):>6}  "
         f"{_pct(figures.took_part):>9}  {_mean(figures.worthwhile):>10}"
@@ -480,7 +710,7 @@ def _row(label: str, figures: Figures | None, width: int) -> str:
 
 def _header(label: str, width: int) -> str:
     return (
-        f"{label:<{width}}  {'n':>7}  {'not':>5}  {'moderate':>8}  {'severe':>6}  "
+        f"{label:<{width}}  {'n':>7}  {'not':>6}  {'moderate':>8}  {'severe':>6}  "
         f"{'emotional':>9}  {'social':>6}  {'took part':>9}  {'worthwhile':>10}"
     )
 
@@ -489,26 +719,28 @@ def render_text(report: Report) -> str:
     lines = [
         f"Meedoen check-in and participation report (generated {report.generated_at:%Y-%m-%d})",
         SUPPRESSION_NOTE,
+        f"Note: {COARSENING_NOTE}",
         f"Note: {VALIDATION_NOTE}",
         "Loneliness: 6-item De Jong Gierveld scale (0-1 not, 2-4 moderately, 5-6 severely lonely;",
         "emotional and social subscales 0-3). Month = month of the ISO week's Thursday.",
         "",
     ]
     if not report.has_checkins():
-        lines += ["No check-ins yet.", ""]
+        lines += ["No check-ins yet: a month is shown once it has been over for a month.", ""]
     else:
-        width = max(len("all months"), *(len(_area_name(a)) for a in report.areas), 12)
+        width = max(len(SHOWN_MONTHS), *(len(_area_name(a)) for a in report.areas), 12)
         lines += ["Check-ins by month (all areas)", _header("month", width)]
         lines += [_row(m, report.shown(month_key(m)), width) for m in report.months]
-        lines += [_row("all months", report.shown(ALL), width), ""]
-        lines += ["Check-ins by area (all months)", _header("area", width)]
+        lines += [_row(SHOWN_MONTHS, report.shown(ALL), width), ""]
+        lines += ["Check-ins by area (each over the months in which it is shown)", _header("area", width)]
         lines += [_row(_area_name(a), report.shown(area_key(a)), width) for a in report.areas]
         lines += [""]
-        lines += ["Check-ins by language of the questions (all months)", _header("language", width)]
+        lines += ["Check-ins by language of the questions (each over the months in which it is shown)",
+                  _header("language", width)]
         lines += [_row(l, report.shown(language_key(l)), width) for l in report.languages]
         lines += [""]
         lines += ["Participation map: share moderately or severely lonely (respondents), area x month"]
-        lines += [_map_line("area", [m for m in report.months] + ["all"], width)]
+        lines += [_map_line("area", [m for m in report.months] + ["shown months"], width)]
         for area in report.areas:
             cells = [report.shown(area_cell(m, area)) for m in report.months]
             cells.append(report.shown(area_key(area)))
@@ -519,48 +751,44 @@ def render_text(report: Report) -> str:
     width = max([len("area"), *(len(_area_name(a.area)) for a in report.by_area)])
     lines.append(f"{'area':<{width}}  {'signed up':>9}  {'waiting':>7}  {'attended':>8}")
     for row in report.by_area:
-        lines.append(f"{_area_name(row.area):<{width}}  {row.signed_up:>9}  {row.waitlisted:>7}  {row.attended:>8}")
+        lines.append(f"{_area_name(row.area):<{width}}  {_count(row.signed_up):>9}  "
+                     f"{_count(row.waitlisted):>7}  {_count(row.attended):>8}")
     if report.attendances:
         lines += ["", "Attendance by month and area (times present at a meeting)"]
         for (month, area), count in sorted(report.attendances.items()):
-            lines.append(f"{month}  {_area_name(area)}: {count}")
+            lines.append(f"{month}  {_area_name(area)}: {_count(count)}")
     lines += ["", "Sign-ups and attendance by series"]
     if not report.by_series:
         lines.append("No series yet.")
     for row in report.by_series:
+        label = "all series" if row.id == 0 else f"{row.id:>4}  {row.name} ({row.area or 'no area'})"
         lines.append(
-            f"{row.id:>4}  {row.name} ({row.area or 'no area'}): {row.signed_up} signed up, "
-            f"{row.waitlisted} waiting, {row.meetings_held} meetings held, "
-            f"{row.attendances} times present"
+            f"{label}: {_count(row.signed_up)} signed up, {_count(row.waitlisted)} waiting, "
+            f"{row.meetings_held} meetings held, {_count(row.attendances)} times present"
         )
     return "\n".join(lines) + "\n"
 
 
-def _map_cell(figures: Figures | None) -> str:
+def _map_cell(figures: Shown | None) -> str:
     if figures is None:
-        return "hidden"
-    if figures.respondents == 0:
-        return "-"
+        return HIDDEN
     return f"{_pct(figures.share_lonely)} ({figures.respondents})"
 
 
 def _map_line(label: str, cells: list[str], width: int) -> str:
-    return f"{label:<{width}}  " + "  ".join(f"{cell:>12}" for cell in cells)
+    return f"{label:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells)
 
 
 def render_csv(report: Report) -> str:
-    """Tidy CSV: one row per figure. A hidden group has the value ``hidden`` throughout."""
+    """Tidy CSV: one row per figure; a figure not shown has the value ``hidden``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["table", "month", "group", "measure", "value"])
 
-    def figures_rows(table: str, month: str, group: str, figures: Figures | None) -> None:
-        for attribute, name in MEASURES:
-            if figures is None:
-                value = "hidden"
-            else:
-                raw = getattr(figures, attribute)
-                value = "" if raw is None else (raw if isinstance(raw, int) else f"{raw:.4f}")
+    def figures_rows(table: str, month: str, group: str, figures: Shown | None) -> None:
+        for attribute, name in MEASURES_SHOWN:
+            raw = None if figures is None else getattr(figures, attribute)
+            value = HIDDEN if raw is None else (raw if isinstance(raw, int) else f"{raw:.4f}")
             writer.writerow([table, month, group, name, value])
 
     for month in report.months:
@@ -569,32 +797,35 @@ def render_csv(report: Report) -> str:
             figures_rows("checkins_by_area", month, _area_name(area), report.shown(area_cell(month, area)))
         for language in report.languages:
             figures_rows("checkins_by_language", month, language, report.shown(language_cell(month, language)))
-    for area in report.areas:
-        figures_rows("checkins_by_area", "all", _area_name(area), report.shown(area_key(area)))
-    for language in report.languages:
-        figures_rows("checkins_by_language", "all", language, report.shown(language_key(language)))
-    figures_rows("checkins_by_month", "all", "all", report.shown(ALL))
+    if report.months:
+        for area in report.areas:
+            figures_rows("checkins_by_area", SHOWN_MONTHS, _area_name(area), report.shown(area_key(area)))
+        for language in report.languages:
+            figures_rows("checkins_by_language", SHOWN_MONTHS, language, report.shown(language_key(language)))
+        figures_rows("checkins_by_month", SHOWN_MONTHS, "all", report.shown(ALL))
     for row in report.by_area:
         for name in ("signed_up", "waitlisted", "attended"):
-            writer.writerow(["signups_by_area", "all", _area_name(row.area), name, getattr(row, name)])
+            writer.writerow(["signups_by_area", "now", _area_name(row.area), name, _count(getattr(row, name))])
     for (month, area), count in sorted(report.attendances.items()):
-        writer.writerow(["attendance_by_area", month, _area_name(area), "times present", count])
+        writer.writerow(["attendance_by_area", month, _area_name(area), "times present", _count(count)])
     for row in report.by_series:
-        group = f"{row.id} {row.name}"
+        group = "all series" if row.id == 0 else f"{row.id} {row.name}"
         for name in ("signed_up", "waitlisted", "meetings_held", "attendances"):
-            writer.writerow(["signups_by_series", "all", group, name, getattr(row, name)])
+            value = getattr(row, name)
+            writer.writerow(["signups_by_series", "now", group, name, value if name == "meetings_held" else _count(value)])
     writer.writerow(["note", "", "", "validation", VALIDATION_NOTE])
     writer.writerow(["note", "", "", "suppression", SUPPRESSION_NOTE])
+    writer.writerow(["note", "", "", "coarsening", COARSENING_NOTE])
     return out.getvalue()
 
 
 # --- For the coordinator's chat ----------------------------------------------------------------
 
 
-def latest_shown_month(report: Report) -> tuple[str, Figures] | None:
+def latest_shown_month(report: Report) -> tuple[str, Shown] | None:
     for month in reversed(report.months):
         figures = report.shown(month_key(month))
-        if figures is not None and figures.respondents > 0:
+        if figures is not None:
             return month, figures
     return None
 
@@ -628,13 +859,12 @@ def summary(report: Report, language: str) -> str:
                     },
                 )
             )
-        signed_up = sum(row.signed_up for row in report.by_area)
-        attended = sum(row.attended for row in report.by_area)
+        everyone = report.by_area[-1]
         lines.append(
             fill(
                 _("Signed up now: %(signed_up)s men. Came at least once: %(attended)s."),
-                signed_up=signed_up,
-                attended=attended,
+                signed_up=_people(everyone.signed_up),
+                attended=_people(everyone.attended),
             )
         )
         lines.append(
@@ -644,9 +874,19 @@ def summary(report: Report, language: str) -> str:
             )
         )
         lines.append(
+            _(
+                "Only months that ended more than a month ago are shown, and they do not "
+                "change afterwards. A dash is a hidden figure."
+            )
+        )
+        lines.append(
             _("The Arabic and Somali versions of the questions still await validation by native speakers.")
         )
         return directed("\n\n".join(lines))
+
+
+def _people(count: int | None) -> str:
+    return _("fewer than 10") if count is None else str(count)
 
 
 def _percent(value: float | None, language: str) -> str:
@@ -661,8 +901,9 @@ async def coordinator_report(
     db: Database, settings: Settings, language: str, now: datetime | None = None
 ) -> Outgoing:
     """``/report``: the chart as a PNG, with a short summary in the coordinator's language.
-    Reads on their own connections (``build_from``), so no write waits for it, and draws the
-    chart in a worker thread, so the event loop keeps answering meanwhile."""
+    Reads on their own connections (``build_from``), so no write waits for it longer than
+    storing a newly closed month, and draws the chart in a worker thread, so the event loop
+    keeps answering meanwhile."""
     from bot.report_chart import render_png
 
     report = await build_from(db, settings, now)

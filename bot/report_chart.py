@@ -1,16 +1,19 @@
 """The report's chart: the trend over months and the "participation map" (areas × months,
 coloured by the share of men who are moderately or severely lonely; hidden cells marked).
+It draws only what the report's tables show (``Report.shown``), and every configured area,
+whether or not anyone from it answered.
 
 matplotlib's object API with the Agg canvas: no pyplot, so no global figure state shared
-between concurrent requests, and no display needed. Labels are translated with gettext, except
-for Arabic: matplotlib neither joins Arabic letters nor lays out right-to-left text, so an
-Arabic-speaking coordinator gets the chart in English (his summary text is in Arabic).
+between concurrent requests, and no display needed. Labels are translated with gettext, in
+every language: matplotlib joins Arabic letters and lays out right-to-left text itself, and
+``bot.image_text`` gives each label its direction.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import textwrap
 from datetime import date
 
 from babel.dates import format_date
@@ -20,12 +23,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from bot.report import ALL, Report, area_cell, area_key, month_key
-from dialogs.i18n import _, use_locale
+from bot.image_text import image_gettext as _
+from bot.image_text import image_text
+from dialogs.i18n import use_locale
 
 CHART_MONTHS = 12
 """Months drawn (the latest); the text and CSV report hold them all."""
 
-NO_SHAPING = frozenset({"ar"})
 HIDDEN_GREY = "#d9d9d9"
 COLOURS = LinearSegmentedColormap.from_list("lonely", ["#f7fbff", "#fdd49e", "#d7301f"])
 TITLE_Y = 1.0
@@ -35,8 +39,14 @@ does here."""
 
 
 def render_png(report: Report, language: str = "en") -> bytes:
-    with use_locale("en" if language in NO_SHAPING else language):
-        label_language = "en" if language in NO_SHAPING else language
+    buffer = io.BytesIO()
+    chart(report, language).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def chart(report: Report, language: str = "en") -> Figure:
+    with use_locale(language):
+        label_language = language
         # A fixed layout: matplotlib's automatic ("constrained") layout draws everything twice.
         figure = Figure(figsize=(11, 8.5), dpi=100)
         FigureCanvasAgg(figure)
@@ -70,13 +80,11 @@ def render_png(report: Report, language: str = "en") -> bytes:
             fontsize=8.5,
             va="bottom",
         )
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return figure
 
 
 def _month_label(month: str, language: str) -> str:
-    return format_date(date.fromisoformat(month + "-01"), "MMM y", locale=language)
+    return image_text(format_date(date.fromisoformat(month + "-01"), "MMM y", locale=language))
 
 
 def _nan(value: float | None, scale: float = 100.0) -> float:
@@ -116,10 +124,8 @@ def _draw_trend(axes, report: Report, months, labels) -> None:
 
 
 def _draw_map(figure, axes, report: Report, months, labels) -> None:
-    areas = [a for a in report.areas if report.figures.get(area_key(a)) and report.figures[area_key(a)].respondents]
-    areas = areas or list(report.areas)
-    rows = [*areas, None]  # None: all areas
-    columns = [*months, None]  # None: all months
+    rows = [*report.areas, None]  # every configured area, used or not; None: all areas
+    columns = [*months, None]  # None: the shown months together
     image = [[math.nan] * len(columns) for _row in rows]
     for i, area in enumerate(rows):
         for j, month in enumerate(columns):
@@ -137,13 +143,11 @@ def _draw_map(figure, axes, report: Report, months, labels) -> None:
                               edgecolor="#9e9e9e", linewidth=0)
                 )
                 axes.text(j, i, _("hidden"), ha="center", va="center", fontsize=7.5, color="#424242")
-            elif figures.respondents == 0:
-                axes.text(j, i, "–", ha="center", va="center", fontsize=9, color="#9e9e9e")
             else:
                 share = figures.share_lonely
                 text = "–" if share is None else f"{round(share * 100)}%"
                 axes.text(j, i, f"{text}\nn={_count(figures.respondents)}", ha="center", va="center", fontsize=7.5)
-    axes.set_xticks(range(len(columns)), [*labels, _("All months")], fontsize=8)
+    axes.set_xticks(range(len(columns)), [*labels, textwrap.fill(_("All months shown"), 12)], fontsize=8)
     axes.set_yticks(
         range(len(rows)),
         [_("All areas") if a is None else (a or _("Area not given")) for a in rows],

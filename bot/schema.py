@@ -60,8 +60,11 @@ participants = Table(
     Column("area", String(64)),
     Column("consented_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False, default="active"),
+    # WhatsApp only, to the hour: its 24-hour window (bot.store.participants.window_hour)
     Column("last_inbound_at", UtcDateTime),
     UniqueConstraint("channel", "address"),
+    # k-anonymity counts men per language and area at every check-in (0008)
+    Index("ix_participants_language_area", "language", "area"),
 )
 
 series = Table(
@@ -273,31 +276,40 @@ broadcasts = Table(
     Column("texts", Text, nullable=False),  # JSON: {"nl": ..., "ar": ...}
     Column("invite_series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
     Column("recipients", Integer, nullable=False, default=0),
-    Column("status", String(16), nullable=False),  # queued | done
+    Column("status", String(16), nullable=False),  # queued | done | cancelled
     Column("tally", Text),  # JSON counts when done: delivered, failed, blocked, skipped
     Column("finished_at", UtcDateTime),
 )
 
-# --- Anonymous check-ins (see the privacy model) ---------------------------------------------
-# No participant id, address, message id or time finer than the ISO week; a random primary
-# key in a WITHOUT ROWID table, so the physical row order does not follow the order of
-# check-ins; no free text.
+# --- Anonymous check-ins (see bot.store.checkins and the README) ---------------------------
+# No participant id, address, message id or time finer than the ISO week; no free text;
+# language and area coarsened until at least 5 signed-up men share them (bot.store.anonymity).
+# A finished check-in waits in ``checkin_pool`` (rewritten in key order on every insert) until
+# its week is over, then moves to ``checkin_responses`` in a random order: the place of a row
+# in the file never follows the order of check-ins.
+
+
+def _answer_columns() -> list[Column]:
+    return [
+        Column("id", String(32), primary_key=True),  # random, e.g. secrets.token_hex(16)
+        Column("iso_week", String(8), nullable=False),  # "2026-W47"
+        Column("language", String(8), nullable=False),  # of the questions, or "other"
+        Column("area", String(64)),  # the area he chose at sign-up; NULL: not given or too few
+        Column("item1", Integer), Column("item2", Integer), Column("item3", Integer),
+        Column("item4", Integer), Column("item5", Integer), Column("item6", Integer),
+        # each item: 0 = ja, 1 = min of meer, 2 = nee; NULL = skipped
+        Column("emotional", Integer),  # 0-3, NULL when an emotional item is missing
+        Column("social", Integer),  # 0-3
+        Column("total", Integer),  # 0-6, NULL when more than one item is missing
+        Column("took_part", Integer),  # 1 yes, 0 no, NULL skipped
+        Column("worthwhile", Integer),  # 0-10, NULL skipped
+    ]
+
 
 checkin_responses = Table(
     "checkin_responses",
     metadata,
-    Column("id", String(32), primary_key=True),  # random, e.g. secrets.token_hex(16)
-    Column("iso_week", String(8), nullable=False),  # "2026-W47"
-    Column("language", String(8), nullable=False),  # the language of the questions
-    Column("area", String(64)),  # the area he chose at sign-up, if any
-    Column("item1", Integer), Column("item2", Integer), Column("item3", Integer),
-    Column("item4", Integer), Column("item5", Integer), Column("item6", Integer),
-    # each item: 0 = ja, 1 = min of meer, 2 = nee; NULL = skipped
-    Column("emotional", Integer),  # 0-3, NULL when an emotional item is missing
-    Column("social", Integer),  # 0-3
-    Column("total", Integer),  # 0-6, NULL when more than one item is missing
-    Column("took_part", Integer),  # 1 yes, 0 no, NULL skipped
-    Column("worthwhile", Integer),  # 0-10, NULL skipped
+    *_answer_columns(),
     # The report's GROUP BY reads this in order instead of sorting every response (0005).
     Index(
         "ix_checkin_responses_report",
@@ -306,12 +318,22 @@ checkin_responses = Table(
     sqlite_with_rowid=False,
 )
 
+checkin_pool = Table(
+    # This ISO week's finished check-ins, the same columns as checkin_responses (0008).
+    "checkin_pool",
+    metadata,
+    *_answer_columns(),
+    sqlite_with_rowid=False,
+)
+
 checkin_markers = Table(
     "checkin_markers",
     metadata,
     # "He has checked in this ISO week": HMAC(secret, participant key + week), unreadable
-    # without MEEDOEN_SECRET_KEY, which is never stored in the database.
+    # without MEEDOEN_SECRET_KEY, which is never stored in the database. Erased when the
+    # week is over (the week is kept for that, 0008).
     Column("marker", String(64), primary_key=True),
+    Column("iso_week", String(8), nullable=False),
     sqlite_with_rowid=False,
 )
 
@@ -352,4 +374,39 @@ whatsapp_choices = Table(
         ["conversations.channel", "conversations.address"],
         ondelete="CASCADE",
     ),
+)
+
+# --- Operating the service (bot/erasure.py, bot/store/heartbeat.py) --------------------------
+
+erasures = Table(
+    "erasures",
+    metadata,
+    # The erasure ledger: "the man at this chat address used /delete". A keyed hash
+    # (HMAC-SHA256 with MEEDOEN_SECRET_KEY) of the address and the day, nothing else, so that
+    # ``meedoen db restore`` can erase him again from an older backup. The day tells a
+    # backup's row from before the erasure from one of a later new sign-up. WITHOUT ROWID
+    # with the hash as key: the rows' order in the file is not the order of the erasures.
+    Column("address_hash", String(64), primary_key=True),
+    Column("erased_on", String(10), nullable=False),  # ISO date (UTC) of the latest erasure
+    sqlite_with_rowid=False,
+)
+
+service_heartbeat = Table(
+    "service_heartbeat",
+    metadata,
+    # One row while ``meedoen run`` is up, its time renewed on every scheduler tick and the
+    # row removed at a clean stop: the CLI reads it to tell whether a service is running.
+    Column("id", Integer, primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+published_figures = Table(
+    "published_figures",
+    metadata,
+    # What the report has shown of one closed month, frozen at its first report (bot/report.py):
+    # JSON of the figures that were shown, and nothing that was hidden. Later reports show
+    # these again instead of recounting, so no two reports differ by a late response.
+    Column("month", String(7), primary_key=True),  # "2026-09"
+    Column("content", Text, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
 )

@@ -2,7 +2,8 @@
 
 Nothing is created at import time; ``Service(settings)`` builds the parts and ``start()``
 brings them up in order (migrations → coordinators from the environment → senders →
-scheduler → channels), ``stop()`` takes them down in reverse.
+scheduler → channels → coordinators' command menus); ``stop()`` takes down the scheduler, then
+the senders, then the channels.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.database import Database
 from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
 from bot.schema import conversations
-from bot.store import coordinators
+from bot.store import checkins, coordinators, heartbeat
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler
@@ -63,13 +64,16 @@ class Service:
         self.progress = ProgressReporter(self.db, self.wake)
         self.scheduler = Scheduler(
             [
+                ("heartbeat", self._heartbeat),
                 ("reminders", self._reminders),
                 ("missed-you", self._missed_you),
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("check-in week", self._checkin_week),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
+                ("coordinator menus", self._coordinator_menus),
             ],
             now=now,
             next_due=lambda at: reminders.next_due(self.db, settings, at),
@@ -96,6 +100,11 @@ class Service:
 
     # --- scheduled jobs (see scheduler.runner) ---------------------------------------------
 
+    async def _heartbeat(self, now: datetime) -> None:
+        """Tell the CLI that the service is alive (``bot.store.heartbeat``)."""
+        async with self.db.transaction() as connection:
+            await heartbeat.beat(connection, now)
+
     async def _reminders(self, now: datetime) -> None:
         if await reminders.queue_due_reminders(self.db, self.settings, now):
             self.wake_all()
@@ -113,6 +122,23 @@ class Service:
     async def _checkin_offers(self, now: datetime) -> None:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
+
+    async def _coordinator_menus(self, now: datetime | None = None) -> None:
+        """Channels with per-chat command menus (Telegram) show coordinators their commands;
+        a coordinator added or removed with the CLI while we run is followed at the next tick."""
+        for name, channel in self.channels.items():
+            sync = getattr(channel, "sync_coordinator_menus", None)
+            if sync is None:
+                continue
+            async with self.db.transaction() as connection:
+                wanted = await coordinators.languages(connection, name)
+            await sync(wanted)
+
+    async def _checkin_week(self, now: datetime) -> None:
+        """When an ISO week is over, its check-ins leave the pool in a random order and its
+        markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
+        async with self.db.transaction() as connection:
+            await checkins.flush(connection, now)
 
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
@@ -136,6 +162,7 @@ class Service:
         async with self.db.transaction() as connection:
             for item in self.settings.coordinators:
                 await coordinators.add(connection, *parse_address(item), self.now())
+            await heartbeat.beat(connection, self.now())
         for sender in self.senders.values():
             await sender.start()
         await self.scheduler.start()
@@ -143,15 +170,29 @@ class Service:
             start = getattr(channel, "start", None)
             if start is not None:
                 await start()
+        await self._coordinator_menus()
         log.info("service: started with channels %s", ", ".join(self.channels) or "none")
 
     async def stop(self) -> None:
+        """The senders stop before the channels: they finish and record the requests under
+        way, over the channels' HTTP connections. A channel stopped first closes those under
+        them, and a message the platform already got would fail, be retried and arrive twice."""
+        await self.scheduler.stop()
+        for sender in self.senders.values():
+            await sender.stop()
         for channel in self.channels.values():
             stop = getattr(channel, "stop", None)
             if stop is not None:
                 await stop()
-        await self.scheduler.stop()
-        for sender in self.senders.values():
-            await sender.stop()
+        await self._quietly_clear_heartbeat()
         await self.db.close()
         log.info("service: stopped")
+
+    async def _quietly_clear_heartbeat(self) -> None:
+        """At a clean stop, say at once that nothing runs any more (``meedoen db restore``
+        need not wait for the heartbeat to age); stopping goes on if it cannot be said."""
+        try:
+            async with self.db.transaction() as connection:
+                await heartbeat.clear(connection)
+        except Exception:
+            log.warning("service: could not clear the heartbeat", exc_info=True)

@@ -1,153 +1,112 @@
-"""Which figures of a report to hide, so that no group of fewer than 10 people shows.
+"""Which figures of a report to hide, so that nothing about a group of fewer than 10 men shows.
 
-A report is a set of *members* (cells and totals), each with a number of respondents, tied by
-*relations*: a total equals the sum of its cells (a row, a column, the grand total). Hiding
-only the small cells is not enough: a hidden cell is the total minus the cells that are shown.
-So, starting from the cells of 1 to 9 people (primary suppression; an empty cell holds nobody's
-answers and is shown as empty), more members are
-hidden (complementary suppression) until, in every relation,
+Pure: no I/O. The report (bot/report.py) calls this once per closed month, and for the sign-up
+tables; docs/report-privacy.md explains the whole design and why it is enough.
 
-- when the total is shown, the hidden cells are none, or at least two that together hold at
-  least ``MIN_RESPONDENTS`` people (what one can work out — their sum — is again a group of
-  10 or more);
-- when the total is hidden, at least one cell is hidden too (else the total is the sum);
+A month is a *total* (every response of the month) and *rows* that each split it into cells
+(the areas; the languages). Each figure belongs to a *measure* with its own number of answers
+(its denominator): the respondents themselves, the loneliness categories (answers with a total
+score), the emotional and the social subscale, "took part" and "worthwhile". For each measure:
 
-and finally no hidden member can be worked out exactly from all relations together (a linear
-algebra check: a hidden member is determined when every solution of the relations, restricted
-to the hidden members, gives it the same value — when the null space of the relation matrix
-has a zero at it). Rule-of-two alone is not enough: a hidden cell that links two separate
-groups of hidden cells can still be solved.
+- a figure is shown only when its own answers number at least ``MIN_GROUP`` and it is not
+  within one answer of either end of its scale (all answers at the end, or all but one step of
+  one answer: "nobody is severely lonely", "one is", "everyone took part", a mean of 0 or of the
+  top): at an end it would say that every one of them answered alike, and because "all but one"
+  is hidden too, a hidden figure never says that;
+- in each row, what the shown cells leave of the shown total — the hidden cells together, which
+  anyone can work out by subtraction — must be nobody, or at least ``MIN_GROUP`` answers that
+  again do not sit at an end of the scale; otherwise the shown cell with the fewest answers is
+  hidden as well, until it is (with every cell hidden it is the total itself, which is safe);
+- a measure whose month total is not safe is hidden in the whole month.
 
-All figures of one member (shares, means) are hidden together, and a relation's figures are
-all additive over its cells, so one pattern protects every measure.
-
-Pure: no I/O. Members are any hashable keys; ``counts`` gives each member's respondents.
+Nothing else is shown that involves a hidden cell: the cells of two rows are never crossed, and
+sums over months are sums of shown figures only. Within a row, any way of sharing the remainder
+among the hidden cells fits what is shown, so each hidden cell may hold nobody or all of the
+remainder (10 or more): no group of 1 to 9 can be worked out, alone or added to others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Iterable
+from typing import Hashable, Mapping
 
-import numpy as np
-
-MIN_RESPONDENTS = 10
+MIN_GROUP = 10
 
 Key = Hashable
+Values = Mapping[str, int]
+"""A figure's sums by field name (``bot.report.Figures`` as a dict)."""
 
 
 @dataclass(frozen=True)
-class Relation:
-    """``total`` equals the sum of ``cells``."""
+class Measure:
+    name: str
+    count: str  # the field holding its number of answers: its own denominator
+    sums: tuple[tuple[str, int], ...]  # (field, the top of its scale for one answer)
 
-    total: Key
-    cells: tuple[Key, ...]
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.count, *(field for field, _top in self.sums))
 
 
-def suppress(counts: dict[Key, int], relations: Iterable[Relation]) -> frozenset[Key]:
-    """The members to hide (see the module docstring)."""
-    relations = tuple(relations)
-    hidden = {key for key, count in counts.items() if 0 < count < MIN_RESPONDENTS}
+RESPONDENTS = Measure("respondents", "respondents", ())
+MEASURES = (
+    RESPONDENTS,
+    Measure("lonely", "scored", (("not_lonely", 1), ("moderate", 1), ("severe", 1))),
+    Measure("emotional", "emotional_n", (("emotional_sum", 3),)),
+    Measure("social", "social_n", (("social_sum", 3),)),
+    Measure("took_part", "took_part_n", (("took_part_yes", 1),)),
+    Measure("worthwhile", "worthwhile_n", (("worthwhile_sum", 10),)),
+)
+
+
+def safe(values: Values, measure: Measure) -> bool:
+    """Enough answers of its own, and not within one answer of either end of its scale."""
+    n = values[measure.count]
+    if n < MIN_GROUP:
+        return False
+    for field, top in measure.sums:
+        total = values[field]
+        if total <= 1 or total >= top * n - 1:
+            return False
+    return True
+
+
+def protect(total: Values, rows: list[Mapping[Key, Values]]) -> dict[Key, frozenset[str]]:
+    """The measures shown of the total (key ``None``) and of every cell of every row; a key
+    that is missing is hidden whole. Cell keys must differ between rows."""
+    shown_total = {m.name for m in MEASURES if safe(total, m)}
+    if RESPONDENTS.name not in shown_total:
+        return {}
+    result: dict[Key, frozenset[str]] = {None: frozenset(shown_total)}
+    for cells in rows:
+        people = _repair(total, cells, RESPONDENTS, {k for k, v in cells.items() if safe(v, RESPONDENTS)})
+        shown = {key: {RESPONDENTS.name} for key in people}
+        for measure in MEASURES[1:]:
+            if measure.name in shown_total:
+                candidates = {key for key in people if safe(cells[key], measure)}
+                for key in _repair(total, cells, measure, candidates):
+                    shown[key].add(measure.name)
+        result.update({key: frozenset(names) for key, names in shown.items()})
+    return result
+
+
+def protect_counts(cells: Mapping[Key, int]) -> set[Key]:
+    """For a plain count of people (sign-ups, attendance) split into cells, with the total
+    shown beside them when it is 10 or more: the cells to show."""
+    total = sum(cells.values())
+    if total < MIN_GROUP:
+        return set()
+    as_values = {key: {RESPONDENTS.count: n} for key, n in cells.items()}
+    shown = {key for key, n in cells.items() if n >= MIN_GROUP}
+    return _repair({RESPONDENTS.count: total}, as_values, RESPONDENTS, shown)
+
+
+def _repair(total: Values, cells: Mapping[Key, Values], measure: Measure, shown: set[Key]) -> set[Key]:
+    """Hide more of ``shown`` (fewest answers first) until the remainder is safe or nobody."""
+    shown = set(shown)
     while True:
-        changed = False
-        for relation in relations:
-            extra = _repair(relation, counts, hidden)
-            if extra is not None:
-                hidden.add(extra)
-                changed = True
-        if changed:
-            continue
-        exposed = _determined(relations, hidden)
-        if not exposed:
-            return frozenset(hidden)
-        extra = _break(exposed[0], relations, counts, hidden)
-        if extra is None:  # every member of its relations is hidden already: cannot happen
-            raise RuntimeError("suppression cannot protect this table")
-        hidden.add(extra)
-
-
-def _repair(relation: Relation, counts: dict[Key, int], hidden: set[Key]) -> Key | None:
-    """A member to hide so that this relation gives nothing away, or None if it is safe."""
-    hidden_cells = [cell for cell in relation.cells if cell in hidden]
-    if relation.total in hidden:
-        if hidden_cells or not relation.cells:
-            return None
-        return _pick(relation, counts, hidden, needed=0)
-    if not hidden_cells:
-        return None
-    group = sum(counts[cell] for cell in hidden_cells)
-    if len(hidden_cells) >= 2 and group >= MIN_RESPONDENTS:
-        return None
-    return _pick(relation, counts, hidden, needed=MIN_RESPONDENTS - group)
-
-
-def _pick(relation: Relation, counts: dict[Key, int], hidden: set[Key], needed: int) -> Key:
-    """The cell whose hiding costs least: the smallest one that brings the hidden group to
-    ``needed`` more people, else the largest visible cell; the total if no cell is left."""
-    visible = [cell for cell in relation.cells if cell not in hidden]
-    if not visible:
-        return relation.total
-    enough = [cell for cell in visible if counts[cell] >= needed and counts[cell] > 0]
-    if enough:
-        return min(enough, key=lambda cell: (counts[cell], repr(cell)))
-    return max(visible, key=lambda cell: (counts[cell], repr(cell)))
-
-
-def _determined(relations: tuple[Relation, ...], hidden: set[Key]) -> list[Key]:
-    """Hidden members whose value follows exactly from the shown ones."""
-    order = sorted(hidden, key=repr)
-    if not order:
-        return []
-    index = {key: i for i, key in enumerate(order)}
-    rows = []
-    for relation in relations:
-        members = [(relation.total, -1.0), *((cell, 1.0) for cell in relation.cells)]
-        if not any(key in index for key, _sign in members):
-            continue
-        row = np.zeros(len(order))
-        for key, sign in members:
-            if key in index:
-                row[index[key]] += sign
-        rows.append(row)
-    if not rows:
-        return []
-    matrix = np.array(rows)
-    _u, singular, vt = np.linalg.svd(matrix)
-    rank = int((singular > 1e-9).sum())
-    null_space = vt[rank:]  # rows spanning {x : matrix @ x = 0}
-    if null_space.size == 0:
-        return order
-    free = np.abs(null_space).max(axis=0) > 1e-9
-    return [key for key, moves in zip(order, free) if not moves]
-
-
-def _break(key: Key, relations: tuple[Relation, ...], counts: dict[Key, int], hidden: set[Key]) -> Key | None:
-    """Hide one more member of a relation that involves ``key``."""
-    involved = [r for r in relations if key == r.total or key in r.cells]
-    for relation in sorted(involved, key=lambda r: sum(c not in hidden for c in r.cells)):
-        candidates = [c for c in relation.cells if c not in hidden]
-        if candidates:
-            return min(candidates, key=lambda c: (counts[c] == 0, counts[c], repr(c)))
-        if relation.total not in hidden:
-            return relation.total
-    return None
-
-
-def grid_relations(
-    rows: Iterable[Hashable],
-    columns: Iterable[Hashable],
-    *,
-    cell,
-    row_total,
-    column_total,
-    grand_total,
-) -> list[Relation]:
-    """The relations of a rows × columns table with its margins; ``cell(r, c)``,
-    ``row_total(r)``, ``column_total(c)`` and ``grand_total`` name the members, so two tables
-    can share a margin (the same month totals) and be protected together."""
-    rows, columns = tuple(rows), tuple(columns)
-    relations = [Relation(row_total(r), tuple(cell(r, c) for c in columns)) for r in rows]
-    relations += [Relation(column_total(c), tuple(cell(r, c) for r in rows)) for c in columns]
-    relations.append(Relation(grand_total, tuple(row_total(r) for r in rows)))
-    relations.append(Relation(grand_total, tuple(column_total(c) for c in columns)))
-    return relations
+        remainder = {f: total[f] - sum(cells[key][f] for key in shown) for f in measure.fields}
+        if remainder[measure.count] == 0 or safe(remainder, measure):
+            return shown
+        smallest = min(shown, key=lambda key: (cells[key][measure.count], repr(key)))
+        shown.remove(smallest)

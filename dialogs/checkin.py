@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialogs import scoring
-from dialogs.i18n import N_, _, current_locale, directed, fill, use_locale
+from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
@@ -296,42 +296,53 @@ def _finish(state: State, answers: list) -> Step:
     if any(answer is not None for answer in answers):
         effects.append(RecordCheckin(items, took_part, worthwhile, current_locale()))
     severe = scoring.score(items).category == "severe"
+    contact = Option(_("Yes, contact me"), "ck:contact")
     lines = [_("Thank you for your answers! They help us make the meetings better.")]
     if severe:
-        lines.append(_help_text())
+        lines.append(_help_text(contact.label))
     lines.append(
         _(
             "Would you like someone from our team to contact you? I can ask a coordinator. "
             "They will not see your answers."
         )
     )
-    contact = (Option(_("Yes, please contact me"), "ck:contact"),)
-    return Step(state, (*effects, Reply(directed("\n\n".join(lines)), contact, STANDING)))
+    return Step(state, (*effects, Reply(directed("\n\n".join(lines)), (contact,), STANDING)))
 
 
-def _help_text() -> str:
-    """Real help, offered gently: a suggestion to talk, never a judgement about him."""
-    return "\n".join(
-        [
+def _help_text(contact_label: str) -> str:
+    """Real help, offered gently: a suggestion to talk, never a judgement about him. The help
+    lines speak Dutch, so a man who reads another language is told so, and pointed to the
+    button that asks a coordinator (who can find help in his language)."""
+    lines = [
+        _(
+            "Thank you for your honesty. Sometimes life feels heavy, and you don't have to "
+            "carry that alone. Talking to someone can help, at any moment:"
+        ),
+        "• "
+        + fill(
             _(
-                "Thank you for your honesty. Sometimes life feels heavy, and you don't have to "
-                "carry that alone. Talking to someone can help, at any moment:"
+                "%(line113)s (suicide prevention): call %(short)s or %(free)s (free), day "
+                "and night, 7 days a week. You can also chat at %(site)s."
             ),
-            "• "
-            + fill(
-                _(
-                    "%(line113)s: call %(short)s or %(free)s (free), day and night, 7 days a "
-                    "week. You can also chat at %(site)s."
-                ),
-                **HELP_LINES,
+            **HELP_LINES,
+        ),
+        "• "
+        + fill(
+            _(
+                "%(listen)s (a listening line): call %(listen_number)s, day and night, when "
+                "you want to talk to someone."
             ),
-            "• "
-            + fill(
-                _("%(listen)s: call %(listen_number)s, day and night, for a listening ear."),
-                **HELP_LINES,
-            ),
-        ]
-    )
+            **HELP_LINES,
+        ),
+    ]
+    if current_locale() != "nl":
+        lines.append(
+            fill(
+                _("Both lines answer in Dutch. For help in your own language, press “%(button)s” below."),
+                button=Phrase(contact_label),
+            )
+        )
+    return "\n".join(lines)
 
 
 def _expired(state: State, ctx: Context) -> bool:

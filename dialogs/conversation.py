@@ -29,8 +29,9 @@ import unicodedata
 from typing import Callable
 
 from dialogs import keywords
+from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.typed import match_option
-from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
+from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
 from dialogs.types import (
     DEFAULT_LANGUAGE,
@@ -94,8 +95,8 @@ def _q_consent(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         fill(
             _(
-                "Before we start: to sign you up, I keep your chat address and your "
-                "language, and if you want, a first name and your area. Only the "
+                "Before we start: to sign you up, I keep your phone number or Telegram name "
+                "and your language, and if you want, a first name and your area. Only the "
                 "coordinators of %(organisation)s see this. It is never shared with anyone "
                 "else. You can erase it all at any time with /delete. Is that okay?"
             ),
@@ -113,7 +114,7 @@ def _q_name(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 
 def _q_series(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
-    lines = [_("These conversation series are open. Which one would you like to join?")]
+    lines = [_("These conversation groups are open. Which one would you like to join?")]
     for series in _open_series(ctx):
         lines.append("• " + _series_line(series, ctx))
     options = tuple(Option(s.name[:60], f"s:{s.id}") for s in _open_series(ctx))
@@ -133,7 +134,7 @@ def _q_waitlist(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         ),
         (
             Option(_("Yes, waiting list"), "wait"),
-            Option(_("Choose another series"), "other"),
+            Option(_("Choose another group"), "other"),
         ),
     )
 
@@ -152,8 +153,8 @@ def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("What would you like to do?"),
         (
-            Option(_("Sign up for a series"), "menu:join"),
-            Option(_("My sign-ups"), "menu:mine"),
+            Option(_("Join a group"), "menu:join"),
+            Option(_("My groups"), "menu:mine"),
             Option(_("Language"), "menu:language"),
             Option(_("Help"), "menu:help"),
         ),
@@ -163,7 +164,7 @@ def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     mine = _my_series(ctx)
     return (
-        _("Which series would you like to leave?"),
+        _("Which conversation group would you like to leave?"),
         (
             *(Option(series.name[:60], f"c:{series.id}") for series in mine),
             Option(_("Never mind"), "keep"),
@@ -177,7 +178,7 @@ def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             "Shall I erase all your data: your sign-ups, your name, your language and your "
             "area? This cannot be undone."
         ),
-        (Option(_("Yes, erase everything"), "erase"), Option(_("No, keep it"), "keep")),
+        (Option(_("Yes, erase it all"), "erase"), Option(_("No, keep it"), "keep")),
     )
 
 
@@ -265,7 +266,7 @@ def _start(state: State, ctx: Context) -> Step:
         greeting = fill(
             _(
                 "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
-                "for our conversation meetings for men."
+                "for our conversation groups for men."
             ),
             organisation=ctx.organisation,
         )
@@ -288,11 +289,16 @@ def _start(state: State, ctx: Context) -> Step:
     return _ask(state, ctx, "menu", hello)
 
 
-COMMANDS = frozenset({"start", "help", "privacy", "language", "stop", "delete", "mysignups", "cancel"})
+ANY_MOMENT = frozenset({"whoami"})
+"""Commands answered for anyone (before consent, paused, in the middle of a check-in too)
+without changing where he is."""
+COMMANDS = frozenset({"start", "help", "privacy", "language", "stop", "delete", "mysignups", "cancel", *ANY_MOMENT})
 
 
 def _command(state: State, command: Command, ctx: Context) -> Step:
     name = command.name
+    if name == "whoami":
+        return _say(state, _whoami_text(ctx))
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if name not in COMMANDS and not paused:
         return _again(state, ctx, _("I don't know that command. Send /help to see what I can do."))
@@ -388,7 +394,7 @@ def _language_chosen(state: State, language: str, ctx: Context) -> Step:
     with use_locale(language):
         if ctx.participant is None:
             return _ask({**state, "lang": language}, ctx, "consent")
-        done = fill(_("Okay, from now on I will write in %(language)s."), language=LANGUAGE_NAMES[language])
+        done = fill(_("Okay, from now on I will write in %(language)s."), language=language_in_text(language))
         return _ask(state, ctx, after, done, effects=(SetLanguage(language),))
 
 
@@ -442,7 +448,7 @@ def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: b
     on the waiting list. Re-checked on every answer: the series may have changed meanwhile."""
     series = ctx.series_by_id(series_id)
     if series is None or series not in _open_series(ctx):
-        return _ask(state, ctx, "series", _("Sorry, that series is no longer open."))
+        return _ask(state, ctx, "series", _("Sorry, that conversation group is no longer open."))
     if any(s.series_id == series_id for s in ctx.participant.signups):
         return _ask(
             state, ctx, "menu", fill(_("You are already signed up for %(series)s."), series=series.name)
@@ -498,7 +504,7 @@ def _waitlist_place(series: SeriesView, ctx: Context) -> int:
 def _leave(state: State, series_id: int, ctx: Context) -> Step:
     series = next((s for s in _my_series(ctx) if s.id == series_id), None)
     if series is None:
-        return _ask(state, ctx, "menu", _("You are not signed up for that series."))
+        return _ask(state, ctx, "menu", _("You are not signed up for that conversation group."))
     return _ask(
         state,
         ctx,
@@ -554,7 +560,7 @@ def _series_line(series: SeriesView, ctx: Context) -> str:
 
 
 def _no_series_text() -> str:
-    return _("There is no open series right now. I will let you know when a new one starts.")
+    return _("There is no open conversation group right now. I will let you know when a new one starts.")
 
 
 def _my_signups_text(ctx: Context) -> str:
@@ -584,8 +590,8 @@ def _my_signups_text(ctx: Context) -> str:
         else:
             lines.append(fill(_("%(series)s: no more meetings planned"), series=series.name))
     if not lines:
-        return _("You are not signed up for any series yet. Send /start to choose one.")
-    return "\n".join([_("Your series:"), *("• " + line for line in lines)])
+        return _("You are not signed up for any conversation group yet. Send /start to choose one.")
+    return "\n".join([_("Your conversation groups:"), *("• " + line for line in lines)])
 
 
 def _help_text(ctx: Context) -> str:
@@ -595,23 +601,45 @@ def _help_text(ctx: Context) -> str:
                 _("I am the automated assistant of %(organisation)s, not a person. You can use:"),
                 organisation=ctx.organisation,
             ),
-            _("/start – sign up for a series"),
-            _("/mysignups – my series and the next meeting"),
-            _("/cancel – leave a series"),
+            _("/start – join a conversation group"),
+            _("/mysignups – my conversation groups and the next meeting"),
+            _("/cancel – leave a conversation group"),
             _("/checkin – a few anonymous questions"),
             _("/language – choose another language"),
             _("/stop – pause all messages"),
             _("/delete – erase my data"),
             _("/privacy – what happens with my data"),
+            _("/whoami – how this chat knows me (for coordinators)"),
+            *_coordinator_help(ctx),
             _("For other questions, talk to the coordinator at the meeting."),
         ]
     )
 
 
+def _whoami_text(ctx: Context) -> str:
+    """His chat address exactly as ``meedoen coordinator add`` takes it, on a line of its own
+    so that it can be copied, and who it is for."""
+    return fill(
+        _(
+            "This is how this chat knows you:\n%(address)s\nAre you a coordinator? Give this line to your "
+            "organisation, and they can add you."
+        ),
+        address=ctx.chat_address,
+    )
+
+
+def _coordinator_help(ctx: Context) -> list[str]:
+    """A coordinator's ``/help`` also lists his own commands (nobody else sees them)."""
+    if not ctx.is_coordinator:
+        return []
+    return ["", _("As a coordinator you can also use:"), *(_(line) for _name, line in COORDINATOR_HELP)]
+
+
 def _privacy_text(ctx: Context) -> str:
     return fill(
         _(
-            "I keep only what is needed to sign you up: your chat address, your language and, "
+            "I keep only what is needed to sign you up: your phone number or Telegram name, your "
+            "language and, "
             "if you gave them, a first name and your area, plus your sign-ups. Only the "
             "coordinators of %(organisation)s see this; it is never shared. /stop pauses all "
             "messages. /delete erases everything about you for good."

@@ -8,8 +8,8 @@ The flow keeps its data under ``state["coordinator"]``; its buttons carry keys s
 
 from __future__ import annotations
 
-from dialogs.formatting import LANGUAGE_NAMES, meeting_time
-from dialogs.i18n import _, directed, fill, ngettext
+from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
+from dialogs.i18n import FSI, PDI, N_, _, directed, fill, ngettext
 from dialogs.typed import match_option
 from dialogs.types import (
     LANGUAGES,
@@ -30,14 +30,22 @@ from dialogs.types import (
     Unsupported,
 )
 
-COMMANDS = frozenset({"rsvps", "attendance", "broadcast", "report"})
+HELP = (
+    ("rsvps", N_("/rsvps – who is coming to the next meetings")),
+    ("attendance", N_("/attendance – tick who was there")),
+    ("broadcast", N_("/broadcast – send a message to many people")),
+    ("report", N_("/report – the anonymous report")),
+)
+"""The coordinator commands, as ``/help`` lists them to a coordinator."""
+
+COMMANDS = frozenset(name for name, _line in HELP)
 BROADCAST_LIMIT = 3000  # characters per language; well within every platform's limit
 FLOW = "coordinator"
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, Command):
-        return _command(state, event.name, ctx)
+        return _command(state, event.name, ctx, event.argument)
     data = state.get(FLOW, {})
     at = data.get("at")
     if at is None:
@@ -63,7 +71,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
 # --- commands --------------------------------------------------------------------------------
 
 
-def _command(state: State, name: str, ctx: Context) -> Step:
+def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
     if name == "rsvps":
         return _end(state, _rsvps_text(ctx))
     if name == "report":
@@ -73,7 +81,23 @@ def _command(state: State, name: str, ctx: Context) -> Step:
         if not meetings:
             return _end(state, _("No meeting has taken place yet."))
         return _start(state, ctx, {"at": "attendance_meeting"})
-    return _start(state, ctx, {"at": "audience", "audiences": []})
+    return _start_broadcast(state, ctx, argument)
+
+
+def _start_broadcast(state: State, ctx: Context, text: str) -> Step:
+    """``/broadcast`` alone asks for everything; ``/broadcast Hello all`` takes "Hello all"
+    as the Dutch text and does not ask for it again."""
+    data = {"at": "audience", "audiences": []}
+    body = text.strip()
+    if not body:
+        return _start(state, ctx, data)
+    if len(body) > BROADCAST_LIMIT:
+        return _ask({**state, "flow": FLOW, FLOW: data}, ctx, _too_long())
+    return _start(state, ctx, {**data, "texts": {"nl": body}})
+
+
+def _too_long() -> str:
+    return fill(_("That is too long. Please keep it under %(limit)s characters."), limit=BROADCAST_LIMIT)
 
 
 def _start(state: State, ctx: Context, data: dict) -> Step:
@@ -133,12 +157,12 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     if at == "text_other":
         language = data["language"]
         return (
-            fill(_("Now the same message in %(language)s, or press Skip."), language=LANGUAGE_NAMES[language]),
+            fill(_("Now the same message in %(language)s, or press Skip."), language=language_in_text(language)),
             (Option(_("Skip"), "co:skip"),),
         )
     if at == "invite":
         return (
-            _("Add a “Sign me up” button for a series?"),
+            _("Add a “Sign me up” button for a conversation group?"),
             (
                 *(Option(s.name[:60], f"co:i:{s.id}") for s in ctx.series if s.open),
                 Option(_("No button"), "co:i:-"),
@@ -162,7 +186,9 @@ def _preview(data: dict, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     for language in LANGUAGES:
         text = data["texts"].get(language)
         shown = text if text else _("(the Dutch text, with a note)")
-        lines.append(f"\n[{LANGUAGE_NAMES[language]}]\n{shown}")
+        # The label is isolated: "[العربية]" in a Dutch message would otherwise take the
+        # brackets into the Arabic run and show them the wrong way round.
+        lines.append(f"\n[{FSI}{LANGUAGE_NAMES[language]}{PDI}]\n{shown}")
     if data.get("invite"):
         series = ctx.series_by_id(data["invite"])
         if series is not None:
@@ -199,6 +225,9 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         data["audiences"] = [*data["audiences"], key[5:]]
         return _ask(state, ctx)
     if key == "co:next":
+        if "nl" in data.get("texts", {}):  # given with the command: /broadcast TEXT
+            data.update(at="text_nl")
+            return _next_language(state, ctx)
         data.update(at="text_nl", texts={})
         return _ask(state, ctx)
     if key == "co:skip":
@@ -235,11 +264,7 @@ def _text_given(state: State, text: str, ctx: Context) -> Step:
     if not body:
         return _ask(state, ctx, _("That message is empty. Please write it again."))
     if len(body) > BROADCAST_LIMIT:
-        return _ask(
-            state,
-            ctx,
-            fill(_("That is too long. Please keep it under %(limit)s characters."), limit=BROADCAST_LIMIT),
-        )
+        return _ask(state, ctx, _too_long())
     language = "nl" if data["at"] == "text_nl" else data["language"]
     data["texts"] = {**data["texts"], language: body}
     return _next_language(state, ctx)
@@ -288,7 +313,7 @@ def _label(key: str, ctx: Context) -> str:
         title = series.name if series else "?"
         name = title if kind == "series" else fill(_("Waiting list of %(series)s"), series=title)
     elif kind == "language":
-        name = fill(_("Everyone who reads %(language)s"), language=LANGUAGE_NAMES[value])
+        name = fill(_("Everyone who reads %(language)s"), language=language_in_text(value))
     elif kind == "area":
         name = ctx.areas[int(value)]
     else:

@@ -8,17 +8,28 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time, get_day_names
 
-from dialogs.i18n import current_locale
+from dialogs.i18n import N_, Phrase, current_locale, gettext
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "ar": "العربية", "so": "Soomaali", "en": "English"}
 """Each language in its own name and script, as the language menu shows it."""
 
+_NAMES_IN_TEXT = {"nl": N_("Dutch"), "ar": N_("Arabic"), "so": N_("Somali"), "en": N_("English")}
 
-def meeting_time(instant: datetime, zone: str) -> str:
-    """``Isniin 30 Maarso 09:00`` / ``الاثنين 30 مارس 09:00`` in the current language."""
-    return format_datetime(
-        instant, "EEEE d MMMM HH:mm", tzinfo=ZoneInfo(zone), locale=current_locale()
-    )
+
+def language_in_text(code: str) -> Phrase:
+    """A language named in the reader's language, for use inside a sentence: "Schrijf het in
+    het Arabisch", not "in het العربية" (which also breaks the line's direction)."""
+    return Phrase(gettext(_NAMES_IN_TEXT[code]))
+
+
+def meeting_time(instant: datetime, zone: str, *, now: datetime | None = None) -> str:
+    """``Isniin 30 Maarso 09:00`` / ``الاثنين 30 مارس 09:00`` in the current language; given
+    ``now``, with the year when the meeting's (local) year is not ``now``'s."""
+    local = ZoneInfo(zone)
+    pattern = "EEEE d MMMM HH:mm"
+    if now is not None and instant.astimezone(local).year != now.astimezone(local).year:
+        pattern = "EEEE d MMMM y HH:mm"
+    return format_datetime(instant, pattern, tzinfo=local, locale=current_locale())
 
 
 def weekday_name(weekday: int) -> str:

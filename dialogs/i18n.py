@@ -5,15 +5,20 @@ own) and never in a module global. Catalogs are read from ``locales/<lang>/LC_ME
 messages.po``; when a compiled ``messages.mo`` exists and is at least as new it is used,
 otherwise the ``.po`` is compiled in memory with Babel, so a fresh checkout needs no build step.
 
-Arabic is right-to-left: every Arabic message starts with U+200F (RIGHT-TO-LEFT MARK) and
-values inserted into it (names, numbers, places) are wrapped in U+2068 ... U+2069 (FIRST
-STRONG ISOLATE ... POP DIRECTIONAL ISOLATE) so that apps lay the line out correctly.
+Arabic is right-to-left: every line of an Arabic message starts with U+200F (RIGHT-TO-LEFT
+MARK); values inserted into it are isolated (U+2066 LEFT-TO-RIGHT ISOLATE for a Latin name or a
+number, U+2068 FIRST STRONG ISOLATE for anything with Arabic letters, each closed by U+2069);
+and ``directed`` isolates every left-to-right run still bare in the finished text (a
+``/command``, a number, a phone number, a Latin word), so that apps show "/stop" and
+"088 0767 000" as they are written, never "stop/" or "000 0767 088".
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
 import io
+import re
+import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -26,6 +31,8 @@ from babel.messages.pofile import read_po
 from dialogs.types import DEFAULT_LANGUAGE, LANGUAGES
 
 RLM = "\u200f"
+LRI = "\u2066"
+RLI = "\u2067"
 FSI = "\u2068"
 PDI = "\u2069"
 RTL_LANGUAGES = frozenset({"ar"})
@@ -37,6 +44,7 @@ ARABIC_PLURAL_FORMS = (
 """GNU gettext's rule. Babel writes "many" and "other" swapped for Arabic (babel #816)."""
 
 _locale: ContextVar[str] = ContextVar("meedoen_locale", default=DEFAULT_LANGUAGE)
+_looked_up: ContextVar[list[str] | None] = ContextVar("meedoen_looked_up", default=None)
 
 
 def current_locale() -> str:
@@ -77,11 +85,27 @@ def _mtime(traversable) -> float:
         return path.stat().st_mtime
 
 
+@contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect the msgids looked up inside the block (the reviewers' export uses it to say
+    where each string appears)."""
+    found: list[str] = []
+    token = _looked_up.set(found)
+    try:
+        yield found
+    finally:
+        _looked_up.reset(token)
+
+
 def gettext(message: str) -> str:
+    if (found := _looked_up.get()) is not None:
+        found.append(message)
     return catalog(current_locale()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    if (found := _looked_up.get()) is not None:
+        found.append(singular)
     return catalog(current_locale()).ngettext(singular, plural, n)
 
 
@@ -99,11 +123,47 @@ class Phrase(str):
 
 
 def isolate(value: object) -> str:
-    """A value to insert into a message: isolated when the message is right-to-left."""
+    """A value to insert into a message: isolated when the message is right-to-left, as
+    left-to-right when it holds no right-to-left letter (a Latin name, a number, a phone
+    number), else by its first strong letter."""
     text = str(value)
     if current_locale() in RTL_LANGUAGES and not isinstance(value, Phrase):
-        return f"{FSI}{text}{PDI}"
+        opener = FSI if any(_is_rtl(ch) for ch in text) else LRI
+        return f"{opener}{text}{PDI}"
     return text
+
+
+def _is_rtl(ch: str) -> bool:
+    return unicodedata.bidirectional(ch) in ("R", "AL")
+
+
+_LTR_WORD = r"(?:/[a-z]+|[+]?[0-9A-Za-z\u00c0-\u024f][0-9A-Za-z\u00c0-\u024f'’]*)"
+LTR_RUN = re.compile(rf"{_LTR_WORD}(?:[ .,:/–\-]+{_LTR_WORD})*")
+"""A left-to-right run inside right-to-left text: ``/command``, number, phone number, Latin
+words, with the spaces and punctuation between them (``0–10``, ``088 0767 000``)."""
+
+
+def isolate_runs(text: str) -> str:
+    """Wrap every bare left-to-right run of ``text`` in LRI … PDI; text already inside an
+    isolate (an inserted value) is left as it is."""
+    def bare(part: str) -> str:
+        return LTR_RUN.sub(lambda run: f"{LRI}{run.group(0)}{PDI}", part)
+
+    pieces, depth, start = [], 0, 0
+    for index, ch in enumerate(text):
+        if ch in (LRI, RLI, FSI):
+            if depth == 0:
+                pieces.append(bare(text[start:index]))
+                start = index
+            depth += 1
+        elif ch == PDI and depth:
+            depth -= 1
+            if depth == 0:
+                pieces.append(text[start : index + 1])
+                start = index + 1
+    rest = text[start:]
+    pieces.append(rest if depth else bare(rest))
+    return "".join(pieces)
 
 
 def fill(template: str, **values: object) -> str:
@@ -112,9 +172,13 @@ def fill(template: str, **values: object) -> str:
 
 
 def directed(text: str) -> str:
-    """The finished message text. In a right-to-left language every line starts with RLM:
-    apps lay out each line on its own, and a line that opens with a Latin word (``/start``,
-    a series name) would otherwise run left-to-right."""
+    """The finished message text. In a right-to-left language every line starts with RLM
+    (apps lay out each line on its own, and a line that opens with a Latin word, ``/start`` or
+    a group's name, would otherwise run left-to-right) and every bare left-to-right run is
+    isolated (see ``LTR_RUN``). Applying it twice changes nothing."""
     if current_locale() not in RTL_LANGUAGES:
         return text
-    return "\n".join(line if line.startswith(RLM) or not line else RLM + line for line in text.split("\n"))
+    return "\n".join(
+        RLM + line if line and not line.startswith(RLM) else line
+        for line in isolate_runs(text).split("\n")
+    )

@@ -1,8 +1,10 @@
 """Words that act as commands in every language, so that someone who cannot type a slash
-command (or is on WhatsApp, which has none) can still stop, start, get help or erase."""
+command (or is on WhatsApp, which has none) can still stop, start, get help, erase, or
+ask for his chat address (``whoami``, which a coordinator needs to be added)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from dialogs.typed import fold
@@ -29,6 +31,11 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "tirtir", "masax",  # so
         "احذف", "حذف", "امسح",  # ar
     ),
+    "whoami": (
+        "whoami", "who am i", "wie ben ik",  # en, nl
+        "yaan ahay", "aniga waa kuma",  # so
+        "من انا",  # ar
+    ),
 }
 
 KEYWORDS: dict[str, str] = {fold(word): command for command, words in _WORDS.items() for word in words}
@@ -43,7 +50,8 @@ def as_command(event: Event) -> Event:
         return event
     text = "".join(ch for ch in event.text if unicodedata.category(ch) != "Cf").strip()
     if text.startswith("/") and len(text) > 1:
-        head, _, argument = text[1:].partition(" ")
+        head, *rest = re.split(r"\s", text[1:], maxsplit=1)  # "/broadcast\nText" too
+        argument = rest[0] if rest else ""
         name = head.split("@", 1)[0].lower()
         if name.isascii() and name.isalnum():
             return Command(name, argument.strip())

@@ -80,7 +80,7 @@ def waitlist_offer(language: str, offer_id: int, series: str, expires: datetime,
         return Reply(
             directed(text),
             (
-                Option(_("Yes, I'll take the seat"), f"wo:{offer_id}:y"),
+                Option(_("Yes, I'll take it"), f"wo:{offer_id}:y"),
                 Option(_("No, thank you"), f"wo:{offer_id}:n"),
             ),
             STANDING,

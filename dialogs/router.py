@@ -4,6 +4,7 @@
   offers) goes to the handler of its kind, whatever question is open;
 - coordinator commands go to the coordinator dialog, for coordinators only (anyone else
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
+- ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
@@ -15,16 +16,40 @@ all, so a button from any earlier question is recognised as stale.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dialogs import checkin, conversation, coordinator, keywords, standing
 from dialogs.i18n import use_locale
-from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Timer
+from dialogs.language_guess import likely_language
+from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
 
 FLOWS = {"checkin": checkin, "coordinator": coordinator}
+GUESS = "guess"
+"""State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
+kept so that a later "1" is read against the same menu and answered in the same language."""
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
+    # A coordinator's words are texts for others (an Arabic broadcast): they say nothing
+    # about the language he reads.
+    guessing = ctx.participant is None and not ctx.is_coordinator
+    if guessing:
+        ctx = _with_guess(state, event, ctx)
+    elif GUESS in state:
+        state = {k: v for k, v in state.items() if k != GUESS}
     with use_locale(conversation.language_of(state, ctx)):
-        return _route(dict(state), keywords.as_command(event), ctx)
+        step = _route(dict(state), keywords.as_command(event), ctx)
+    if guessing and ctx.suggested_language and step.state.get(GUESS) != ctx.suggested_language:
+        step = Step({**step.state, GUESS: ctx.suggested_language}, step.effects)
+    return step
+
+
+def _with_guess(state: State, event: Event, ctx: Context) -> Context:
+    """His words (before they become a keyword command: "bilow" is Somali) over the guess
+    made earlier, over the platform's hint."""
+    text = event.text if isinstance(event, Text) else None
+    guess = likely_language(text, state.get(GUESS) or ctx.suggested_language)
+    return ctx if guess == ctx.suggested_language else replace(ctx, suggested_language=guess)
 
 
 def _route(state: State, event: Event, ctx: Context) -> Step:
@@ -33,6 +58,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return checkin.standing(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
+    if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
+        return conversation.handle(state, event, ctx)  # a flow under way goes on after it
     if isinstance(event, Command):
         if ctx.is_coordinator and event.name in coordinator.COMMANDS:
             return coordinator.handle(_end_flow(state), event, ctx)

@@ -148,6 +148,7 @@ class Context:
     is_coordinator: bool = False
     coordinator: "CoordinatorView | None" = None  # loaded only for coordinators
     checked_in_this_week: bool = False
+    chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)

@@ -10,7 +10,7 @@ Every step is checked on the way (``Driver.send``):
 - ``handle`` does not mutate the state it was given, and returns a JSON-serialisable state;
 - an event from the person is never met with silence: at least one ``Reply``, every reply
   text has visible content, buttons have labels and unique keys and carry a question number;
-- bidi hygiene: U+200F only as the first character, U+2068/U+2069 balanced;
+- bidi hygiene: U+200F only as the first character, isolates (U+2066/U+2068 … U+2069) balanced;
 - nothing about the person is stored before consent (the fake world refuses it).
 
 Usage::
@@ -31,7 +31,19 @@ from datetime import datetime, time, timezone
 from typing import Iterable
 
 from dialogs.conversation import handle
-from dialogs.i18n import FSI, PDI, RLM, _, fill, ngettext, use_locale
+from dialogs.i18n import (
+    FSI,
+    LRI,
+    PDI,
+    RLM,
+    RTL_LANGUAGES,
+    _,
+    current_locale,
+    fill,
+    isolate_runs,
+    ngettext,
+    use_locale,
+)
 from dialogs.types import (
     ChoiceMade,
     Context,
@@ -57,6 +69,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 TIMEZONE = "Europe/Amsterdam"
 ORGANISATION = "Meedoen"
 AREAS = ("Geuzenveld-Slotermeer", "Osdorp")
+CHAT_ADDRESS = "telegram:123456789"
 
 ROOMY = SeriesView(
     id=1,
@@ -104,14 +117,18 @@ STORING = (SaveParticipant, SetLanguage, SetName, SetArea, SetStatus, SignUp, Le
 
 def tr(language: str, message: str, /, **values: object) -> str:
     """``message`` translated into ``language``, values inserted the way the dialog does
-    (isolated in Arabic)."""
+    (isolated in Arabic, like the bare left-to-right runs: commands, numbers)."""
     with use_locale(language):
-        return fill(_(message), **values) if values else _(message)
+        return _bare_runs(fill(_(message), **values) if values else _(message))
 
 
 def ntr(language: str, singular: str, plural: str, n: int, /, **values: object) -> str:
     with use_locale(language):
-        return fill(ngettext(singular, plural, n), **values)
+        return _bare_runs(fill(ngettext(singular, plural, n), **values))
+
+
+def _bare_runs(text: str) -> str:
+    return isolate_runs(text) if current_locale() in RTL_LANGUAGES else text
 
 
 def registered(
@@ -144,6 +161,7 @@ class World:
             participant=self.participant,
             series=tuple(self.series.values()),
             suggested_language=suggested_language,
+            chat_address=CHAT_ADDRESS,
         )
 
     def apply(self, effect) -> None:
@@ -230,7 +248,7 @@ def text_of(step: Step) -> str:
 
 
 def check_reply(reply: Reply) -> None:
-    visible = reply.text.replace(RLM, "").replace(FSI, "").replace(PDI, "").strip()
+    visible = reply.text.replace(RLM, "").replace(FSI, "").replace(LRI, "").replace(PDI, "").strip()
     assert visible, f"an empty reply: {reply!r}"
     assert all(
         line.startswith(RLM) for line in reply.text.split("\n") if line and RLM in reply.text
@@ -240,9 +258,9 @@ def check_reply(reply: Reply) -> None:
     )
     depth = 0
     for ch in reply.text:
-        depth += (ch == FSI) - (ch == PDI)
-        assert depth >= 0, f"U+2069 without U+2068: {reply.text!r}"
-    assert depth == 0, f"an unclosed U+2068: {reply.text!r}"
+        depth += (ch in (FSI, LRI)) - (ch == PDI)
+        assert depth >= 0, f"U+2069 without an isolate: {reply.text!r}"
+    assert depth == 0, f"an unclosed isolate: {reply.text!r}"
     keys = [option.key for option in reply.options]
     assert len(keys) == len(set(keys)), f"duplicate button keys: {keys}"
     assert all(option.label.strip() for option in reply.options), reply.options

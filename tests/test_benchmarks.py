@@ -21,6 +21,7 @@ TINY = {
     "engine_alone": ["--size", "3"],
     "reminders": ["--size", "400", "--hours", "0.5", "--probe-ticks", "1"],
     "report": ["--size", "3000", "--runs", "1"],
+    "checkin": ["--size", "30", "--participants", "300", "--responses", "300"],
 }
 
 

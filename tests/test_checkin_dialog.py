@@ -4,13 +4,14 @@ catalogs. No database, no network, no clock."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from dialogs import checkin, router
-from dialogs.i18n import FSI, PDI, RLM, _, fill, use_locale
+from dialogs.i18n import FSI, LRI, PDI, RLM, _, fill, use_locale
 from dialogs.types import (
     LANGUAGES,
     STANDING,
@@ -108,7 +109,7 @@ def check_reply(reply: Reply) -> None:
     if RLM in reply.text:
         assert all(line.startswith(RLM) for line in lines if line), reply.text
         assert RLM not in "".join(line[1:] for line in lines)
-    assert reply.text.count(FSI) == reply.text.count(PDI)
+    assert reply.text.count(FSI) + reply.text.count(LRI) == reply.text.count(PDI)
     keys = [o.key for o in reply.options]
     assert len(keys) == len(set(keys)) and all(o.label.strip() for o in reply.options)
     if reply.options:
@@ -117,7 +118,7 @@ def check_reply(reply: Reply) -> None:
 
 
 def visible(text: str) -> str:
-    return text.replace(RLM, "").replace(FSI, "").replace(PDI, "")
+    return text.replace(RLM, "").replace(FSI, "").replace(LRI, "").replace(PDI, "")
 
 
 # --- The whole check-in, in every language -----------------------------------------------------
@@ -192,7 +193,7 @@ def test_a_severe_score_offers_real_help_gently(language):
     assert tr(language, "Thank you for your honesty. Sometimes life feels heavy, and you don't "
               "have to carry that alone. Talking to someone can help, at any moment:") in visible(text)
     if language == "ar":
-        assert f"{FSI}0800-0113{PDI}" in text, "numbers isolated in right-to-left text"
+        assert f"{LRI}0800-0113{PDI}" in text, "numbers isolated in right-to-left text"
     for word in ("diagnos", "lonely", "eenzaam"):
         assert word not in text.lower(), "never a label or a diagnosis"
     assert [o.key for o in chat.last.options] == ["ck:contact"]
@@ -353,3 +354,17 @@ def test_the_dutch_catalog_holds_the_official_wording_and_every_language_is_tran
     for language in ("nl", "ar", "so"):
         for item in checkin.ITEMS:
             assert tr(language, item) != item, f"{language}: {item!r} untranslated"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_whoami_in_the_middle_of_a_check_in_keeps_the_answers_and_the_question(language):
+    ctx = dataclasses.replace(context(language), chat_address="whatsapp:+31612345678")
+    chat = Chat(ctx)
+    chat.send(Command("checkin"))
+    chat.press("a:2")
+    during = dict(chat.state)
+    step = chat.send(Command("whoami"))
+    assert others(step) == [] and chat.state == during
+    assert "whatsapp:+31612345678" in visible(chat.last.text)
+    chat.press("a:1")  # the open question's button still counts
+    assert chat.state["checkin"]["answers"] == [2, 1]

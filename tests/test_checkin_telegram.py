@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -20,11 +21,13 @@ from bot.store import checkins, coordinators
 from dialogs import checkin
 from dialogs.i18n import _, use_locale
 from tests.conftest import NOW
+from tests.test_checkin_anonymity import add_men
 from tests.fakes.telegram_api import FakeTelegram, UploadedFile
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.test_telegram_signup import add_series, sign_up
 
 HELP_NUMBERS = ("113", "0800-0113", "088 0767 000")
+ANONYMOUS = ("checkin_responses", "checkin_pool", "checkin_markers")
 RESPONSE_COLUMNS = {
     "id", "iso_week", "language", "area", "item1", "item2", "item3", "item4", "item5", "item6",
     "emotional", "social", "total", "took_part", "worthwhile",
@@ -58,6 +61,7 @@ NOT_LONELY = ["a:2", "a:2", "a:2", "a:0", "a:0", "a:0", "yes", "w:9"]  # total 0
 
 async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
     series_id = await add_series(db)
+    await add_men(db, 5, "so", "Osdorp", first=9000)  # so that "so" and Osdorp are kept
     async with running(telegram_settings(settings, tg)):
         chat = Chat(tg, 6001, language_code="so")
         await sign_up(chat, "so", "Cabdi", f"s:{series_id}", "a:1")
@@ -85,8 +89,13 @@ async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
         assert again["text"] == in_("so", "You have already answered the questions this week. Thank "
                                     "you! You are welcome to answer them again next week.")
     raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
-    [row] = raw.execute("SELECT language, area, item1, item2, item3, item4, item5, item6, total, took_part, worthwhile FROM checkin_responses").fetchall()
+    columns = "language, area, item1, item2, item3, item4, item5, item6, total, took_part, worthwhile"
+    [row] = raw.execute(f"SELECT {columns} FROM checkin_pool").fetchall()  # until the week is over
     assert row == ("so", "Osdorp", 1, 2, 2, 0, 1, 2, 3, 1, 6)
+    assert raw.execute("SELECT count(*) FROM checkin_responses").fetchall() == [(0,)]
+    async with db.transaction() as connection:
+        assert await checkins.flush(connection, datetime.now(timezone.utc) + timedelta(days=7)) == 1
+    assert raw.execute(f"SELECT {columns} FROM checkin_responses").fetchall() == [row]
 
 
 async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_a_coordinator(tg, settings, db):
@@ -96,6 +105,7 @@ async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_
     async with running(telegram_settings(settings, tg)):
         coordinator = Chat(tg, 7001, language_code="nl")
         chat = Chat(tg, 6002, language_code="ar")
+        await add_men(db, 5, "nl", "Osdorp", first=9000)
         await sign_up(chat, "ar", "يوسف", f"s:{series_id}", "a:0")
         thanks = await answer(chat, SEVERE)
         for number in HELP_NUMBERS:
@@ -139,6 +149,11 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
     """Three men check in; then every table of the file is read raw."""
     caplog.set_level(logging.DEBUG)
     series_id = await add_series(db)
+    # Five more Dutch readers in Osdorp and five without an area: the Dutch reader's answer
+    # keeps its language and area; the lone Arabic and Somali readers' say "other" and no area
+    # (with the five without an area, who join them so that "other" holds at least five).
+    await add_men(db, 5, "nl", "Osdorp", first=9000)
+    await add_men(db, 5, "nl", None, first=9100)
     men = [(6101, "nl", "Ahmed", SEVERE), (6102, "so", "Cabdi", MODERATE), (6103, "ar", "Karim", NOT_LONELY)]
     async with running(telegram_settings(settings, tg)) as service:
         chats = []
@@ -176,15 +191,19 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
         table: [d[1] for d in raw.execute(f'PRAGMA table_info("{table}")')] for table in tables
     }
 
-    # The responses: exactly the columns of the privacy model, three rows.
-    assert set(columns["checkin_responses"]) == RESPONSE_COLUMNS
-    responses = [dict(zip(columns["checkin_responses"], row)) for row in everything["checkin_responses"]]
+    # The responses wait in the pool until the week is over: exactly the columns of the
+    # privacy model, three rows.
+    assert set(columns["checkin_responses"]) == set(columns["checkin_pool"]) == RESPONSE_COLUMNS
+    assert everything["checkin_responses"] == []
+    responses = [dict(zip(columns["checkin_pool"], row)) for row in everything["checkin_pool"]]
     assert len(responses) == 3
-    assert sorted((r["language"], r["total"]) for r in responses) == [("ar", 0), ("nl", 6), ("so", 3)]
+    assert sorted((r["language"], r["area"], r["total"]) for r in responses) == [
+        ("nl", "Osdorp", 6), ("other", None, 0), ("other", None, 3)
+    ]
 
-    # No row order: both tables are WITHOUT ROWID with a random key, so the file keeps them in
-    # the order of their random ids, whatever the order of the check-ins.
-    for table in ("checkin_responses", "checkin_markers"):
+    # No row order: the tables are WITHOUT ROWID with a random key, so the file keeps them in
+    # the order of their random ids (tests/test_checkin_anonymity.py reads the bytes).
+    for table in ("checkin_responses", "checkin_pool", "checkin_markers"):
         assert "WITHOUT ROWID" in tables[table].upper()
         with pytest.raises(sqlite3.OperationalError):
             raw.execute(f"SELECT rowid FROM {table}")
@@ -196,11 +215,11 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
     # name, message id, update id or timestamp from any other table.
     personal = set()
     for table, rows in everything.items():
-        if table in ("checkin_responses", "checkin_markers"):
+        if table in ANONYMOUS:
             continue
         for row in rows:
             personal.update(str(v) for v in row if v is not None)
-    allowed = {str(v) for v in range(0, 11)} | {"nl", "ar", "so", "en", "Osdorp"}
+    allowed = {str(v) for v in range(0, 11)} | {"nl", "ar", "so", "en", "other", "Osdorp"}
     for r in responses:
         for column, value in r.items():
             if value is None:
@@ -216,7 +235,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
 
     # No answer survives anywhere else: not in the conversation state, not in the outbox.
     for table, rows in everything.items():
-        if table in ("checkin_responses", "checkin_markers"):
+        if table in ANONYMOUS:
             continue
         for row in rows:
             flat = " ".join(str(v) for v in row)
@@ -226,6 +245,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
     # "Done this week" is a keyed hash: recomputed with the secret it matches, with another
     # secret (or none) it does not.
     markers = {row[0] for row in everything["checkin_markers"]}
+    assert {row[1] for row in everything["checkin_markers"]} == {responses[0]["iso_week"]}
     assert len(markers) == 3
     week = responses[0]["iso_week"]
     secret = settings.secret_key.encode()
@@ -248,24 +268,38 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
 
 
 
-async def test_response_ids_do_not_follow_the_order_of_check_ins(db):
-    """200 check-ins stored one after the other. The test marks each with its arrival number
-    in the area column (a real row holds an area name); the order of the rows in the file,
-    which is the order of their ids, must be unrelated to the arrival order (Kendall's tau
-    near 0: for a random order |tau| > 0.35 is a seven-sigma event). The same for the
-    "done this week" markers."""
+async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
+    """200 check-ins stored one after the other, then the week's move. The test marks each
+    with its arrival number in the worthwhile and item1 columns (a real row holds an answer
+    there); the order of the rows in the file must be unrelated to the arrival order (Kendall's
+    tau near 0: for a random order |tau| > 0.35 is a seven-sigma event), in the pool during the
+    week (byte offsets included) and in the responses after it."""
     async with db.transaction() as connection:
         for n in range(200):
-            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", {"language": "nl", "area": f"n{n}"})
-    raw = sqlite3.connect(str(db.url).split("///", 1)[1])
+            values = {"language": "nl", "area": "Osdorp", "worthwhile": n // 100, "item1": n % 100}
+            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", values)
+    path = str(db.url).split("///", 1)[1]
+    await db.truncate_log()
+    raw = sqlite3.connect(path)
+    data = open(path, "rb").read()
+    pool = [(i, w * 100 + n) for i, w, n in raw.execute("SELECT id, worthwhile, item1 FROM checkin_pool")]
+    assert [i for i, _a in pool] == sorted(i for i, _a in pool), "the file keeps them in id order"
+    assert sorted(a for _i, a in pool) == list(range(200))
+    for name, arrival in (
+        ("rows", [a for _i, a in pool]),
+        ("byte offsets", [a for _i, a in sorted(pool, key=lambda row: data.find(row[0].encode()))]),
+    ):
+        tau = kendall_tau(arrival)
+        assert abs(tau) < 0.35, f"the pool's {name} follow the order of check-ins (tau={tau:.2f})"
+    async with db.transaction() as connection:
+        assert await checkins.flush(connection, NOW + timedelta(days=3)) == 200
     # The table itself, in its stored order: item1 is in no index, so SQLite cannot read the
     # rows from the report's index (which is in week and area order) instead.
-    rows = [(i, a) for i, a, _item in raw.execute("SELECT id, area, item1 FROM checkin_responses")]
-    assert [i for i, _a in rows] == sorted(i for i, _a in rows), "the file keeps them in id order"
-    arrival = [int(area[1:]) for _id, area in rows]
-    assert sorted(arrival) == list(range(200))
-    tau = kendall_tau(arrival)
-    assert abs(tau) < 0.35, f"the ids follow the order of check-ins (tau={tau:.2f})"
+    rows = [w * 100 + n for _i, w, n in raw.execute("SELECT id, worthwhile, item1 FROM checkin_responses")]
+    assert sorted(rows) == list(range(200))
+    tau = kendall_tau(rows)
+    assert abs(tau) < 0.35, f"the responses follow the order of check-ins (tau={tau:.2f})"
+    assert raw.execute("SELECT count(*) FROM checkin_pool").fetchall() == [(0,)]
 
 
 def kendall_tau(sequence: list[int]) -> float:

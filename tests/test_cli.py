@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import socket
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -13,6 +15,13 @@ import pytest
 from bot.store import participants
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import running, telegram_settings
+
+
+@pytest.fixture
+async def tg():
+    async with FakeTelegram() as server:
+        yield server
+    assert server.violations == []
 
 
 def meedoen(database_url: str, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
@@ -27,7 +36,7 @@ def meedoen(database_url: str, *args: str, input_text: str | None = None) -> sub
 def test_help_lists_the_operator_commands(database_url):
     result = meedoen(database_url, "--help")
     assert result.returncode == 0
-    for command in ("run", "demo", "db", "series", "coordinator", "broadcast", "report"):
+    for command in ("run", "demo", "secret", "db", "series", "coordinator", "broadcast", "report"):
         assert command in result.stdout
 
 
@@ -61,15 +70,15 @@ def test_series_add_list_show_cancel_and_move(database_url):
     listed = meedoen(database_url, "series", "list")
     assert "Mannen in gesprek" in listed.stdout and "0/12 seats" in listed.stdout
     shown = meedoen(database_url, "series", "show", "1")
-    assert "Thursday 5 December 19:00" in shown.stdout and shown.stdout.count("scheduled") == 6
+    assert "Thursday 5 December 2030 19:00" in shown.stdout and shown.stdout.count("scheduled") == 6  # not this year
     cancelled = meedoen(database_url, "series", "cancel-meeting", "1", "2030-12-12", "--reason", "Sinterklaas")
     assert cancelled.returncode == 0, cancelled.stderr
-    assert "added at the end: Thursday 16 January 19:00" in cancelled.stdout
+    assert "added at the end: Thursday 16 January 2031 19:00" in cancelled.stdout
     moved = meedoen(database_url, "series", "move-meeting", "1", "2030-12-19", "--to", "2030-12-20 20:00")
     assert moved.returncode == 0, moved.stderr
-    assert "Friday 20 December 20:00" in moved.stdout
+    assert "Friday 20 December 2030 20:00" in moved.stdout
     shown = meedoen(database_url, "series", "show", "1")
-    assert "cancelled" in shown.stdout and "Friday 20 December 20:00" in shown.stdout
+    assert "cancelled" in shown.stdout and "Friday 20 December 2030 20:00" in shown.stdout
 
 
 @pytest.mark.parametrize(
@@ -83,13 +92,107 @@ def test_series_add_list_show_cancel_and_move(database_url):
         (["series", "cancel-meeting", "1", "2030-01-02"], "There is no series 1"),
         (["coordinator", "add", "telegram:abc"], "not a valid chat id"),
         (["broadcast", "--to", "everyone", "--text-nl", "Hoi", "--yes"], "unknown audience"),
+        # issue 10, section 4: each of these was accepted, or a traceback
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "2020-01-05", "--meetings", "6"],
+         "--start 2020-01-05 is in the past; give a date from today on, or add --allow-past"),
+        (["series", "add", "--name", "x", "--weekday", "sun", "--time", "19:00", "--start", "2030-01-06", "--meetings", "6", "--area", "Mars"],
+         "--area 'Mars' is not one of MEEDOEN_AREAS: Geuzenveld-Slotermeer, Osdorp, De Aker/Sloten/Nieuw-Sloten, Slotervaart."),
+        (["broadcast", "--to", "all", "--text-nl", "Hoi", "--invite", "9", "--yes"], "--invite 9: there is no series 9"),
+        (["broadcast", "--to", "series:9", "--text-nl", "Hoi", "--yes"], "--to series:9: there is no series 9"),
+        (["broadcast", "--to", "waitlist:9,all", "--text-nl", "Hoi", "--yes"], "--to waitlist:9: there is no series 9"),
+        (["broadcast", "--to", "area:4", "--text-nl", "Hoi", "--yes"], "areas are counted from 0 in MEEDOEN_AREAS (area:0 = Geuzenveld-Slotermeer"),
+        (["broadcast", "--to", "language:so", "--text-nl", "Hoi", "--yes"], "nobody is in --to language:so (0 participants), so nothing was queued."),
+        (["broadcast", "--text-nl", "Hoi"], "a broadcast needs --to and --text-nl"),
+        (["broadcast", "cancel", "7"], "there is no broadcast 7"),
+        (["broadcast", "--to", "all", "--text-nl", "Hoi", "list"], "`broadcast list` sends nothing; leave out --to"),
+        (["report", "--out", "report.pdf"], "cannot tell the format from 'report.pdf'; end the name in .txt, .csv or .png"),
+        (["report", "--format", "text", "--out", "report.png"], "--format text does not match the extension of 'report.png'"),
+        (["db", "restore", "TMP/notes.txt"], "notes.txt is not a Meedoen database backup."),
+        (["db", "restore", "TMP/no-such-backup.db"], "no-such-backup.db."),
+        (["db", "backup", "TMP/notes.txt"], "notes.txt already exists; choose another name, or add --force"),
+        (["db", "backup", "TMP/no-such-folder/backup.db"], "no-such-folder does not exist."),
     ],
 )
-def test_mistakes_get_one_sentence_and_no_traceback(database_url, args, sentence):
-    result = meedoen(database_url, *args)
+def test_mistakes_get_one_sentence_and_no_traceback(database_url, tmp_path, args, sentence):
+    assert meedoen(database_url, "db", "upgrade").returncode == 0  # a database to refuse things in
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    result = meedoen(database_url, *(arg.replace("TMP", str(tmp_path)) for arg in args))
     assert result.returncode == 2
     assert sentence in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    if args[0] in ("series", "broadcast"):  # nothing written or queued
+        assert meedoen(database_url, "series", "list").stdout.startswith("no series yet")
+        assert meedoen(database_url, "broadcast", "list").stdout.strip() == "no broadcasts yet"
+
+
+def test_backups_of_a_database_server_are_its_own_business(database_url):
+    result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", "db", "backup", "x.db")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "meedoen: MEEDOEN_DATABASE_URL is not a SQLite database; back it up and restore it with "
+        "the database server's own tools (for PostgreSQL: pg_dump and pg_restore)."
+    )
+
+
+def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):
+    missing = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'meedoen.db'}"
+    result = meedoen(missing, "series", "list")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "meedoen: `series` stopped on an unexpected OperationalError and did not finish; "
+        "run it again as `meedoen --debug series ...` to see the details."
+    )
+    assert "Traceback" in meedoen(missing, "--debug", "series", "list").stderr
+
+
+def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = meedoen(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "demo", "--port", str(port),
+                         "--database", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"meedoen: port {port} is already in use (another Meedoen, perhaps); "
+        "pick another with --port, e.g. `meedoen demo --port 8090`."
+    )
+
+
+def test_make_demo_passes_port_on():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dry = subprocess.run(["make", "-n", "-C", root, "demo", "PORT=9000"], capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert "meedoen demo --port 9000" in dry.stdout
+
+
+def test_secret_prints_a_fresh_key_and_says_to_keep_it(database_url):
+    first, second = meedoen(database_url, "secret"), meedoen(database_url, "secret")
+    assert first.returncode == 0
+    key = first.stdout.strip()
+    assert len(key) >= 40 and key != second.stdout.strip() and "\n" not in key
+    assert "MEEDOEN_SECRET_KEY" in first.stderr and "back" in first.stderr
+    assert "signed buttons" in first.stderr and "check-in markers" in first.stderr
+
+
+async def test_series_show_gives_the_year_only_when_it_is_not_this_one(database_url):
+    this_year = datetime.now(timezone.utc).year
+    start = f"{this_year + 1}-01-07"
+    assert meedoen(database_url, "series", "add", "--name", "x", "--weekday", "thu", "--time", "19:00",
+                   "--start", start, "--meetings", "1", "--area", "osdorp").returncode == 0
+    shown = meedoen(database_url, "series", "show", "1").stdout
+    assert f"7 January {this_year + 1} 19:00" in shown and "(Osdorp)" in shown  # the configured spelling
+    past = meedoen(database_url, "series", "add", "--name", "y", "--weekday", "thu", "--time", "19:00",
+                   "--start", f"{this_year}-01-01", "--meetings", "1", "--allow-past")
+    assert past.returncode == 0, past.stderr
+    assert f" {this_year} " not in meedoen(database_url, "series", "show", "2").stdout
+
+
+def test_report_takes_its_format_from_the_file_name(database_url, tmp_path):
+    assert meedoen(database_url, "report", "--out", str(tmp_path / "report.png")).returncode == 0
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG\r\n")
+    assert meedoen(database_url, "report", "--out", str(tmp_path / "report.csv")).returncode == 0
+    assert (tmp_path / "report.csv").read_text().count(",") > 3
 
 
 def test_a_wrong_setting_stops_every_command_with_one_sentence(database_url):
@@ -106,7 +209,9 @@ def test_coordinators(database_url):
     assert meedoen(database_url, "coordinator", "list").stdout.split() == ["whatsapp:+31612345678"]
 
 
-def test_broadcast_needs_yes_without_a_terminal(database_url):
+async def test_broadcast_needs_yes_without_a_terminal(database_url, db):
+    async with db.transaction() as connection:
+        await participants.create(connection, "telegram", "8500", "nl", datetime.now(timezone.utc))
     result = meedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Hoi")
     assert result.returncode == 2 and "--yes" in result.stderr
 
@@ -133,3 +238,118 @@ async def test_broadcast_shows_progress_until_the_service_delivered_it(settings,
     assert "3/3" in output and "finished: 3 delivered, 0 failed, 0 blocked, 0 skipped" in output
     assert [tg.count_to(a) for a in (8501, 8502, 8503)] == [1, 1, 1]
     assert tg.messages_to(8502)[0]["text"] == "Taxane cusub!"
+
+
+# --- backup, restore, the erasure ledger and the heartbeat ---------------------------------------
+
+
+async def ameedoen(database_url: str, *args: str, secret: str | None = None) -> tuple[int, str, str]:
+    """``meedoen`` in a subprocess without blocking the event loop (a service runs in it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env["MEEDOEN_DATABASE_URL"] = database_url
+    if secret is not None:
+        env["MEEDOEN_SECRET_KEY"] = secret
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, settings, db, database_url, tmp_path):
+    from tests.telegram_chat import Chat
+    from tests.test_store import rows_mentioning
+    from tests.test_telegram_signup import add_series, sign_up
+
+    backup = str(tmp_path / "backup.db")
+    series_id = await add_series(db, capacity=1)
+    async with running(telegram_settings(settings, tg)):
+        leaving, staying = Chat(tg, 5040), Chat(tg, 5041)
+        await sign_up(leaving, "so", "Cabdi", f"s:{series_id}", "a:0")  # the one seat
+        await staying.command("/start")
+        for key in ("lang:nl", "yes"):
+            await staying.tap(key)
+        await staying.say("Jan")
+        await staying.tap(f"s:{series_id}")
+        await staying.tap("wait")  # the series is full: the waiting list
+        await staying.tap("a:0")
+        code, out, err = await ameedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Tot donderdag!", "--yes")
+        assert code == 0 and "finished: 2 delivered" in out, err  # outbox rows naming both
+        code, out, err = await ameedoen(database_url, "db", "backup", backup)  # while running
+        assert code == 0 and out.startswith(f"backup written to {backup}"), err
+        await leaving.command("/delete")
+        await leaving.tap("erase")
+        code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+        assert code == 2 and "`meedoen run` is using this database" in err and "stop it first" in err
+    assert await rows_mentioning(db, ["5040", "Cabdi"]) == []
+    code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 0, err
+    assert "1 chat address(es) erased again" in out
+    assert await rows_mentioning(db, ["5040", "Cabdi"]) == []  # nor sign-up, conversation, outbox rows
+    assert {table for table, _row in await rows_mentioning(db, ["5041"])} >= {"participants", "outbox"}
+    code, out, _err = await ameedoen(database_url, "series", "show", str(series_id))
+    assert "Jan" in out and "Cabdi" not in out
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert out.split("|")[1].strip().startswith("sent 1")  # his copy is gone with him
+
+
+async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, database_url, tmp_path):
+    from bot import erasure
+
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        await participants.create(connection, "telegram", "5050", "nl", now)
+    backup = str(tmp_path / "backup.db")
+    assert (await ameedoen(database_url, "db", "backup", backup))[0] == 0
+    async with db.transaction() as connection:
+        await erasure.erase(connection, settings, "telegram", "5050", now)
+    code, _out, err = await ameedoen(database_url, "db", "restore", backup)
+    assert code == 2 and err.strip() == (
+        "meedoen: MEEDOEN_SECRET_KEY is needed to erase again the men who used /delete; "
+        "set the key `meedoen run` uses, then restore."
+    )
+    async with db.transaction() as connection:
+        assert await participants.find(connection, "telegram", "5050") is None  # nothing replaced
+    code, _out, err = await ameedoen(database_url, "db", "backup", backup)
+    assert code == 2 and "--force" in err
+    assert (await ameedoen(database_url, "db", "backup", backup, "--force"))[0] == 0
+
+
+async def test_broadcast_without_a_service_says_so_at_once_and_can_be_cancelled(tg, settings, db, database_url):
+    """No service: queued, one sentence, exit 0. Then a slow service sends one copy a second,
+    and `broadcast cancel` stops the rest even though the sender has them in its window."""
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        for address in range(8601, 8611):
+            await participants.create(connection, "telegram", str(address), "nl", now)
+    code, out, err = await ameedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Hoi", "--yes")
+    assert code == 0, err
+    assert out.strip() == (
+        "broadcast 1 is queued for 10 participant(s); no running service was seen in the last minute, "
+        "so it goes out when `meedoen run` starts."
+    )
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert "all  |  sent 0, pending 10, failed 0  |  queued" in out
+    slow = dataclasses.replace(telegram_settings(settings, tg), telegram_rate=1.0)
+    async with running(slow):
+        await tg.wait_for(lambda: len(tg.sent) >= 2, timeout=20)
+        code, out, err = await ameedoen(database_url, "broadcast", "cancel", "1")
+        assert code == 0, err
+        cancelled = int(out.split(": ")[1].split()[0])
+        await asyncio.sleep(2.5)  # a second or two more of sending time: nothing more goes out
+        sent = len(tg.sent)
+    assert cancelled >= 5 and sent + cancelled == 10, (sent, cancelled)
+    code, out, _err = await ameedoen(database_url, "broadcast", "list")
+    assert f"sent {sent}, pending 0, failed 0, cancelled {cancelled}  |  cancelled" in out
+
+
+async def test_the_service_beats_while_it_runs_and_says_goodbye(tg, settings, db):
+    from bot.store import heartbeat
+
+    async with running(telegram_settings(settings, tg)):
+        async with db.transaction() as connection:
+            seen = await heartbeat.last_seen(connection)
+        assert heartbeat.is_running(seen, datetime.now(timezone.utc))
+    async with db.transaction() as connection:
+        assert await heartbeat.last_seen(connection) is None

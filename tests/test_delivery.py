@@ -149,7 +149,7 @@ async def test_a_failed_claim_gives_its_send_slots_back(settings, db):
                 if not failures:
                     failures.append(len(rows))
                     raise RuntimeError("database went away")
-                await claim(rows, slots)
+                return await claim(rows, slots)
 
             sender._claim = fails_once
             await one_broadcast(db, [8951, 8952, 8953])

@@ -23,7 +23,7 @@ from babel.dates import format_datetime, get_day_names
 
 from dialogs.conversation import NAME_MAX, handle
 from dialogs.formatting import LANGUAGE_NAMES
-from dialogs.i18n import FSI, PDI, RLM, Phrase
+from dialogs.i18n import FSI, LRI, PDI, RLM, Phrase, directed, use_locale
 from dialogs.types import (
     LANGUAGES,
     BadButton,
@@ -47,6 +47,7 @@ from dialogs.types import (
 )
 from tests.dialog_helpers import (
     AREAS,
+    CHAT_ADDRESS,
     CLOSED,
     FULL,
     NOW,
@@ -66,11 +67,11 @@ from tests.dialog_helpers import (
 
 GREETING = (
     "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
-    "for our conversation meetings for men."
+    "for our conversation groups for men."
 )
 LANGUAGE_Q = "Which language would you like me to use?"
 CONSENT_Q = (
-    "Before we start: to sign you up, I keep your chat address and your "
+    "Before we start: to sign you up, I keep your phone number or Telegram name and your "
     "language, and if you want, a first name and your area. Only the "
     "coordinators of %(organisation)s see this. It is never shared with anyone "
     "else. You can erase it all at any time with /delete. Is that okay?"
@@ -84,7 +85,7 @@ THANKS = "Thank you!"
 NAME_Q = "What may we call you? Write a first name or a nickname, or press Skip."
 NAME_AGAIN = "I couldn't use that as a name. Please write a short first name, or press Skip."
 NICE = "Nice to meet you, %(name)s!"
-SERIES_Q = "These conversation series are open. Which one would you like to join?"
+SERIES_Q = "These conversation groups are open. Which one would you like to join?"
 SERIES_LINE = "%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"
 SEATS = ("%(count)s seat left", "%(count)s seats left")
 FULL_SEATS = "full, waiting list open"
@@ -103,7 +104,7 @@ WAITLISTED = (
     "you know as soon as a seat opens up."
 )
 MENU_Q = "What would you like to do?"
-LEAVE_Q = "Which series would you like to leave?"
+LEAVE_Q = "Which conversation group would you like to leave?"
 LEFT = "You have left %(series)s. You are welcome back any time."
 NOTHING_CHANGED = "Okay, nothing has changed."
 ERASE_Q = (
@@ -115,27 +116,31 @@ ERASED = (
     "always welcome back: just send /start."
 )
 NOT_ERASED = "Okay, nothing was erased."
-LANGUAGE_SET = "Okay, from now on I will write in %(language)s."
 HELP_INTRO = "I am the automated assistant of %(organisation)s, not a person. You can use:"
 HELP_LINES = (
-    "/start – sign up for a series",
-    "/mysignups – my series and the next meeting",
-    "/cancel – leave a series",
+    "/start – join a conversation group",
+    "/mysignups – my conversation groups and the next meeting",
+    "/cancel – leave a conversation group",
     "/language – choose another language",
     "/stop – pause all messages",
     "/delete – erase my data",
     "/privacy – what happens with my data",
+    "/whoami – how this chat knows me (for coordinators)",
 )
 PRIVACY = (
-    "I keep only what is needed to sign you up: your chat address, your language and, "
+    "I keep only what is needed to sign you up: your phone number or Telegram name, your language and, "
     "if you gave them, a first name and your area, plus your sign-ups. Only the "
     "coordinators of %(organisation)s see this; it is never shared. /stop pauses all "
     "messages. /delete erases everything about you for good."
 )
-MY_SERIES = "Your series:"
+WHOAMI = (
+    "This is how this chat knows you:\n%(address)s\nAre you a coordinator? Give this line to your "
+    "organisation, and they can add you."
+)
+MY_SERIES = "Your conversation groups:"
 MY_NEXT = "%(series)s: next meeting %(when)s at %(place)s"
 MY_WAITING = "%(series)s: waiting list, number %(position)s"
-NO_SIGNUPS = "You are not signed up for any series yet. Send /start to choose one."
+NO_SIGNUPS = "You are not signed up for any conversation group yet. Send /start to choose one."
 NOT_YET = "You haven't signed up yet. Send /start to begin."
 STOPPED = (
     "Okay, I won't send you any more messages. Send /start whenever you want to "
@@ -365,9 +370,10 @@ def test_every_arabic_reply_starts_with_a_right_to_left_mark_and_isolates_values
         assert text.startswith(RLM), text
     joined = "\n".join(texts)
     for value in ("Cabdi", ROOMY.name, ROOMY.location, ORGANISATION):
-        assert f"{FSI}{value}{PDI}" in joined, value
-    assert f"{FSI}{ROOMY.seats_left}{PDI}" in joined  # numbers too
-    assert f"{FSI}Cabdi{PDI}" in texts[3]  # "Nice to meet you, Cabdi!"
+        assert f"{LRI}{value}{PDI}" in joined, value  # Latin values run left to right
+    assert f"{LRI}{ROOMY.seats_left}{PDI}" in joined  # numbers too
+    assert f"{LRI}Cabdi{PDI}" in texts[3]  # "Nice to meet you, Cabdi!"
+    assert f"{LRI}/start{PDI}" in joined  # and the commands in the translated text
     help_text = tr("ar", HELP_INTRO, organisation=ORGANISATION)
     for text in texts:
         if help_text not in text:  # /help: see test_every_line_of_an_arabic_reply_...
@@ -378,7 +384,7 @@ def test_every_arabic_reply_starts_with_a_right_to_left_mark_and_isolates_values
 @pytest.mark.parametrize("language", ["nl", "so", "en"])
 def test_left_to_right_replies_have_no_bidi_marks(language):
     for text in _signup_texts(language):
-        assert RLM not in text and FSI not in text and PDI not in text, text
+        assert not {RLM, FSI, LRI, PDI} & set(text), text
 
 
 # --- 3. The suggested language pre-selects, never decides -----------------------------------------
@@ -781,6 +787,16 @@ def test_privacy(language):
     assert tr(language, PRIVACY, organisation=ORGANISATION) in only_reply(step).text
 
 
+LANGUAGE_SET_SAYS = {
+    "nl": "Oké, vanaf nu schrijf ik in het Nederlands.",
+    "ar": "حسنًا، من الآن سأكتب لك باللغة العربية.",
+    "so": "Hagaag, hadda wixii ka dambeeya waxaan kuu qori doonaa af Soomaali.",
+    "en": "Okay, from now on I will write in English.",
+}
+"""The language is named in the sentence's own words ("in het Nederlands"), not inserted as
+a foreign value."""
+
+
 @pytest.mark.parametrize("old", LANGUAGES)
 @pytest.mark.parametrize("new", LANGUAGES)
 def test_language_command_switches_and_answers_in_the_new_language(old, new):
@@ -793,7 +809,7 @@ def test_language_command_switches_and_answers_in_the_new_language(old, new):
     step = d.press(f"lang:{new}")
     assert stored(step) == [SetLanguage(new)]
     text = only_reply(step).text
-    assert tr(new, LANGUAGE_SET, language=LANGUAGE_NAMES[new]) in text
+    assert LANGUAGE_SET_SAYS[new] in text
     assert tr(new, MENU_Q) in text
     assert text.startswith(RLM) == (new == "ar")
     assert d.world.participant.language == new
@@ -968,6 +984,11 @@ KEYWORDS = [
     ("مساعدة", [], HELP_INTRO),
     ("/mysignups", [], NO_SIGNUPS),
     ("/foo", [], UNKNOWN_COMMAND),
+    ("wie ben ik?", [], WHOAMI),
+    ("Who am I", [], WHOAMI),
+    ("yaan ahay", [], WHOAMI),
+    ("من أنا؟", [], WHOAMI),
+    ("/whoami@MeedoenBot", [], WHOAMI),
     ("stop alsjeblieft", [], USE_BUTTONS),  # not exactly a keyword: plain text
 ]
 
@@ -978,7 +999,9 @@ def test_keywords_act_as_commands(language, typed, effects, msgid):
     d = Driver(participant=registered(language), state={"at": "menu", "q": 5})  # menu open
     step = d.send(Text(typed))
     assert stored(step) == effects
-    assert tr(language, msgid, organisation=ORGANISATION) in text_of(step)
+    with use_locale(language):  # as the dialog sends it: RLM at the start of every Arabic line
+        expected = directed(tr(language, msgid, organisation=ORGANISATION, address=CHAT_ADDRESS))
+    assert expected in text_of(step)
 
 
 # --- 10. Random conversations: never a crash, never silence ---------------------------------------
@@ -1000,7 +1023,7 @@ ALPHABET = (
     "\x00\x01\x07\x1b\t\n\r\x85\u2028"
 )
 """Non-decimal digits such as "²" are left out: see test_superscript_digit_does_not_crash."""
-COMMANDS = ["start", "help", "privacy", "language", "mysignups", "cancel", "stop", "delete", "foo"]
+COMMANDS = ["start", "help", "privacy", "language", "mysignups", "cancel", "stop", "delete", "whoami", "foo"]
 JUNK_KEYS = ["s:999", "s:3", "s:", "s:x", "lang:de", "a:99", "a:-1", "c:2", "menu:nope", "", "yes"]
 
 
@@ -1137,3 +1160,31 @@ def test_handle_is_pure_for_the_same_input():
     ctx, state = d.ctx, dict(d.state)
     event = ChoiceMade(f"s:{ROOMY.id}", d.question)
     assert handle(state, event, ctx) == handle(state, event, ctx)
+
+
+# --- /whoami: his chat address, for anyone, at any moment --------------------------------------
+
+
+def _whoami_drivers(language: str) -> dict[str, Driver]:
+    return {
+        "a stranger": Driver(),
+        "before consent": at_consent(language),
+        "at the name question": at_name(language),
+        "signed up": Driver(participant=registered(language)),
+        "paused": Driver(participant=registered(language, status="stopped"), state={"at": "menu", "q": 5}),
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("who", ["a stranger", "before consent", "at the name question", "signed up", "paused"])
+def test_whoami_answers_his_address_as_the_cli_takes_it(language, who):
+    d = _whoami_drivers(language)[who]
+    shown_language = language if who != "a stranger" else "nl"
+    before = dict(d.state)
+    step = d.send(Command("whoami"))
+    assert stored(step) == [] and step.state == before  # nothing changes where he is
+    text = only_reply(step).text
+    with use_locale(shown_language):
+        assert text == directed(tr(shown_language, WHOAMI, address=CHAT_ADDRESS))
+    visible_lines = [line.strip(RLM + FSI + LRI + PDI) for line in text.split("\n")]
+    assert CHAT_ADDRESS in visible_lines  # on a line of its own, to copy

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     MenuButtonCommands,
@@ -119,6 +120,20 @@ async def test_commands_are_stored_per_scope_and_language(tg: FakeTelegram, bot:
     with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Start-Now", "x")])
     assert len(tg.violations) == 1
+
+
+async def test_menu_for_resolves_scopes_as_telegram_documents(tg: FakeTelegram, bot: telegram.Bot) -> None:
+    """Chat scope before all private chats before the default; his language before none."""
+    await bot.set_my_commands([BotCommand("start", "Start")])
+    await bot.set_my_commands([BotCommand("start", "Begin")], scope=BotCommandScopeAllPrivateChats(), language_code="nl")
+    chat = [BotCommand("rsvps", "Wie komt er"), BotCommand("start", "Begin")]
+    await bot.set_my_commands(chat, scope=BotCommandScopeChat(USER))
+    assert [c["description"] for c in tg.menu_for(5, "nl")] == ["Begin"]
+    assert [c["description"] for c in tg.menu_for(5, "so")] == ["Start"]
+    assert [c["command"] for c in tg.menu_for(USER, "nl")] == ["rsvps", "start"]
+    await bot.delete_my_commands(scope=BotCommandScopeChat(USER))
+    assert [c["description"] for c in tg.menu_for(USER, "nl")] == ["Begin"]
+    assert tg.violations == []
 
 
 async def test_send_photo_uploads_bytes_as_multipart(tg: FakeTelegram, bot: telegram.Bot) -> None:

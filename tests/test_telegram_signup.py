@@ -105,7 +105,7 @@ async def test_a_man_signs_up_in_arabic_right_to_left(tg, settings, db):
         assert message["text"].startswith(RLM)
     assert babel_when("ar") in confirmation["text"]
     assert "الخميس 3 ديسمبر 19:00" in confirmation["text"]
-    assert "\u2068Huis van de Wijk Osdorp\u2069" in confirmation["text"]
+    assert "\u2066Huis van de Wijk Osdorp\u2069" in confirmation["text"]  # a Latin name: left to right
     async with db.transaction() as connection:
         row = (await connection.execute(select(participants))).one()
     assert (row.language, row.name, row.area) == ("ar", "يوسف", None)
@@ -351,3 +351,23 @@ async def test_webhook_secret(tg, settings, db, header):
 def test_settings_replace_keeps_secret_out_of_repr(settings):
     shown = repr(dataclasses.replace(settings, telegram_bot_token="123:SECRET"))
     assert "SECRET" not in shown
+
+
+async def test_whoami_gives_the_address_that_coordinator_add_takes(tg, settings, db):
+    """A stranger (no sign-up, no consent) and an Arabic participant ask for their address;
+    the line as shown, direction marks and all, is what `meedoen coordinator add` takes."""
+    from bot.config import parse_address
+
+    series_id = await add_series(db)
+    async with running(telegram_settings(settings, tg)):
+        stranger = Chat(tg, 5030, language_code="so")
+        answer = await stranger.command("/whoami")
+        assert "telegram:5030" in answer["text"].split("\n")
+        assert in_("so", "/whoami – how this chat knows me (for coordinators)") in (await stranger.command("/help"))["text"]
+        reader = Chat(tg, 5031)
+        await sign_up(reader, "ar", None, f"s:{series_id}", "a:0")
+        answer = await reader.say("من أنا")
+        [line] = [line for line in answer["text"].split("\n") if "telegram" in line]
+        assert parse_address(line) == ("telegram", "5031")
+    async with db.transaction() as connection:
+        assert await connection.scalar(select(participants.c.address)) == "5031"  # nothing kept of 5030

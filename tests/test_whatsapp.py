@@ -39,7 +39,7 @@ from bot.service import Service
 from bot.store import series as series_store
 from dialogs import notices
 from dialogs.formatting import LANGUAGE_NAMES
-from dialogs.i18n import RLM, _, fill, use_locale
+from dialogs.i18n import RLM, RTL_LANGUAGES, _, fill, isolate_runs, use_locale
 from tests.conftest import NOW
 from tests.test_store import rows_mentioning
 from tests.whatsapp_chat import (  # noqa: F401 - fixtures
@@ -78,8 +78,11 @@ async def add_series(db, capacity=12, name="Mannen in gesprek", location="Huis v
 
 
 def tr(language: str, message: str, **values) -> str:
+    """``message`` in ``language`` as the dialog writes it (values and bare left-to-right runs
+    such as /start isolated in Arabic)."""
     with use_locale(language):
-        return fill(_(message), **values) if values else _(message)
+        text = fill(_(message), **values) if values else _(message)
+        return isolate_runs(text) if language in RTL_LANGUAGES else text
 
 
 def listed(text: str, labels: list[str]) -> str:
@@ -211,18 +214,18 @@ async def test_a_man_signs_up_in_arabic_by_numbered_answers(twilio, config, db, 
     series_id = await add_series(db)
     async with running(config, clock) as service:
         man = Man(service, twilio, ARABIC_MAN)
-        first = await man.say("السلام عليكم")
+        first = await man.say("السلام عليكم")  # Arabic script: answered in Arabic, not Dutch
         greeting = tr(
-            "nl",
+            "ar",
             "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our "
-            "conversation meetings for men.",
+            "conversation groups for men.",
             organisation="Meedoen",
         )
-        question = tr("nl", "Which language would you like me to use?")
-        menu = [LANGUAGE_NAMES[code] for code in MENU_ORDER]
-        assert first.fields == session(ARABIC_MAN, listed(f"{greeting}\n\n{question}", menu), config)
+        question = tr("ar", "Which language would you like me to use?")
+        menu = [LANGUAGE_NAMES[code] for code in ("ar", "nl", "so", "en")]  # his first
+        assert first.fields == session(ARABIC_MAN, listed(f"{RLM}{greeting}\n\n{RLM}{question}", menu), config)
 
-        consent = await man.say("2")  # العربية
+        consent = await man.say("1")  # العربية
         yes, no = tr("ar", "Yes, that's okay"), tr("ar", "No, thank you")
         assert consent.body.startswith(RLM)
         assert consent.body.endswith(f"\n\n{RLM}1 {yes}\n{RLM}2 {no}")
@@ -247,11 +250,21 @@ async def test_a_man_signs_up_in_somali_by_numbered_answers(twilio, config, db, 
     await add_series(db)
     async with running(config, clock) as service:
         man = Man(service, twilio, SOMALI_MAN)
-        await man.say("Salaan")
-        consent = await man.say("3")  # Soomaali
+        first = await man.say("Salaan, waxaan rabaa inaan ka qayb qaato")  # Somali words
+        greeting = tr(
+            "so",
+            "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "
+            "for our conversation groups for men.",
+            organisation="Meedoen",
+        )
+        question = tr("so", "Which language would you like me to use?")
+        menu = [LANGUAGE_NAMES[code] for code in ("so", "nl", "ar", "en")]  # Somali first, not Dutch
+        assert first.fields == session(SOMALI_MAN, listed(f"{greeting}\n\n{question}", menu), config)
+        consent = await man.say("1")  # Soomaali
         question = tr(
             "so",
-            "Before we start: to sign you up, I keep your chat address and your language, and if "
+            "Before we start: to sign you up, I keep your phone number or Telegram name and your "
+            "language, and if "
             "you want, a first name and your area. Only the coordinators of %(organisation)s see "
             "this. It is never shared with anyone else. You can erase it all at any time with "
             "/delete. Is that okay?",
@@ -523,7 +536,7 @@ async def test_a_429_pauses_and_the_message_still_goes_out(twilio, config, db, c
         man = Man(service, twilio, DUTCH_MAN)
         twilio.fail(DUTCH_MAN, 20429, status=429)
         first = await man.say("Hallo")
-    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation meetings for men.", organisation="Meedoen"))
+    assert first.body.startswith(tr("nl", "Hello! I'm the automated assistant of %(organisation)s. I can sign you up for our conversation groups for men.", organisation="Meedoen"))
     assert len(man.messages) == 1
 
 
@@ -570,9 +583,9 @@ async def test_quick_reply_buttons_when_configured(twilio, settings, tmp_path, t
     config = whatsapp_settings(settings, tmp_path, twilio_api[1].url, quick_replies=True)
     async with running(config, clock) as service:
         man = Man(service, twilio, SOMALI_MAN)
-        menu = await man.say("Salaan")
+        menu = await man.say("Salaan")  # Somali: his language is offered first
         assert menu.body is not None  # four languages: a numbered list
-        consent = await man.say("3")
+        consent = await man.say("1")
         yes, no = tr("so", "Yes, that's okay"), tr("so", "No, thank you")
         variables = consent.variables
         assert consent.content_sid == BUTTONS[2]

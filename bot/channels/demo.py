@@ -1,6 +1,7 @@
 """The demo channel: a chat in the browser instead of a messenger (``meedoen demo``).
 
-Messages for each demo user are kept in memory and fetched by the page with a long poll.
+Messages for each demo user are kept in memory and fetched by the page with a long poll; his
+own messages are kept too (``"mine": true``), so a reloaded page shows the whole conversation.
 Button presses arrive as plain choices: there is no platform in between to forge them.
 """
 
@@ -36,17 +37,30 @@ class DemoChannel:
         number = next(self._ids)
         if message.image is not None:
             self._images[number] = message.image
-        self._messages.setdefault(address, []).append(
+        await self._keep(
+            address,
             {
                 "id": number,
                 "text": message.text,
                 "options": [{"label": o.label, "key": o.key} for o in message.options],
                 "question": message.question,
                 "image": f"/demo/api/image/{number}" if message.image is not None else None,
-            }
+            },
         )
+
+    async def _keep(self, address: str, message: dict) -> None:
+        self._messages.setdefault(address, []).append(message)
         async with self._changed:
             self._changed.notify_all()
+
+    def _label(self, user: str, choice: str, question: int) -> str:
+        """What the button he pressed said (the page shows that, not the key)."""
+        for message in reversed(self._messages.get(user, [])):
+            if message.get("question") == question:
+                for option in message["options"]:
+                    if option["key"] == choice:
+                        return option["label"]
+        return choice
 
     async def receive(self, user: str, *, text: str | None = None,
                       choice: str | None = None, question: int = 0) -> None:
@@ -55,10 +69,13 @@ class DemoChannel:
             raise ValueError("user ids are 1 to 40 letters, digits, _ or -")
         if choice is not None:
             event = ChoiceMade(str(choice)[:64], int(question))
+            said = self._label(user, event.key, event.question)
         elif text is not None and text.strip():
             event = Text(text[:TEXT_LIMIT])
+            said = event.text
         else:
             raise ValueError("send a text or a choice")
+        await self._keep(user, {"id": next(self._ids), "mine": True, "text": said, "options": [], "question": 0, "image": None})
         await self._handle(Incoming(channel=NAME, address=user, event=event))
 
     async def messages_after(self, user: str, after: int, wait: float) -> list[dict]:

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -105,6 +106,10 @@ class TelegramChannel:
         self._handle = handle
         self._secret = settings.secret_key.encode()
         self._cleared: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._started = False
+        # coordinator chat → the language his menu was set in (None: per app language)
+        self._coordinator_menus: dict[str, str | None] = {}
+        self._menu_failures: set[str] = set()  # chats whose menu failed, logged once
         # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
         # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
         warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
@@ -138,8 +143,10 @@ class TelegramChannel:
             await self.application.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
         await self.application.start()
+        self._started = True
 
     async def stop(self) -> None:
+        self._started = False
         self._closing = True
         if self._poller is not None:
             if self._poll_request is not None:
@@ -157,6 +164,44 @@ class TelegramChannel:
                 [BotCommand(name, description) for name, description in menu],
                 language_code=language,
             )
+
+    async def sync_coordinator_menus(self, wanted: dict[str, str | None]) -> None:
+        """Give each coordinator's chat (``wanted``: address → his language, None when he has
+        none yet) a command menu with his own commands, and take it away from a chat that is
+        no longer a coordinator's. Called at start and on every tick; only a change costs
+        requests. (A coordinator removed while no service ran keeps the longer menu: Telegram
+        cannot list the chats that have one. Those commands then answer him as anyone else.)"""
+        if not self._started:
+            return
+        for address, language in wanted.items():
+            if address in self._coordinator_menus and self._coordinator_menus[address] == language:
+                continue
+            if await self._chat_menu(address, language, coordinator=True):
+                self._coordinator_menus[address] = language
+        for address in [a for a in self._coordinator_menus if a not in wanted]:
+            if await self._chat_menu(address, None, coordinator=False):
+                del self._coordinator_menus[address]
+
+    async def _chat_menu(self, address: str, language: str | None, *, coordinator: bool) -> bool:
+        """Set (or, for ``coordinator=False``, delete) the menus of one chat: one per app
+        language, all in his language when it is known. True when Telegram took them all."""
+        bot = self.application.bot
+        try:
+            scope = BotCommandScopeChat(int(address))
+            for code in (None, *LANGUAGES):
+                if coordinator:
+                    menu = command_menu(language or code or "en", coordinator=True)
+                    commands = [BotCommand(name, description) for name, description in menu]
+                    await bot.set_my_commands(commands, scope=scope, language_code=code)
+                else:
+                    await bot.delete_my_commands(scope=scope, language_code=code)
+        except (TelegramError, ValueError) as error:
+            if address not in self._menu_failures:
+                self._menu_failures.add(address)
+                log.warning("telegram: could not set a coordinator's command menu (%s); retrying each tick", type(error).__name__)
+            return False
+        self._menu_failures.discard(address)
+        return True
 
     # --- inbound --------------------------------------------------------------------------
 

@@ -1,10 +1,24 @@
-"""Anonymous check-in storage (see the privacy model in docs/architecture.md).
+"""Anonymous check-in storage (see "Check-ins and the report" in the README).
 
-A response row holds a random id, the ISO week, the language of the questions, at most the
-area he chose at sign-up, and the answers and scores: nothing that names him, no time finer
-than the week, and (random key, WITHOUT ROWID) no physical order that follows the order of
-check-ins. "Has he checked in this week" is a keyed hash of his chat address and the week,
-with the secret from the configuration, which the database never holds.
+Against someone who holds every byte of the database but not ``MEEDOEN_SECRET_KEY``, nothing
+may tie an answer to a man at a granularity finer than the ISO week: not a value, and not an
+order. SQLite gives away the order of inserts by itself (cell contents fill a page from its end
+backwards, so a row's byte offset tells when it came), so:
+
+- A finished check-in waits in ``checkin_pool`` until its ISO week is over. On every insert the
+  pool is rewritten in the order of its random ids (``_rewrite_in_key_order``), so its bytes
+  are a function of the set of ids only, never of the order in which they came.
+- When the week is over, ``flush`` moves the week's answers to ``checkin_responses`` in one
+  transaction, shuffled and under fresh random ids: inside the big table (and its report index)
+  the week's rows lie in an order drawn at random, and nothing links them to the pool rows
+  they came from (those are overwritten with zeros: ``secure_delete``).
+- "He has checked in this week" is a keyed hash of his chat address and the week
+  (``marker``), kept in ``checkin_markers`` (also rewritten in key order on every insert)
+  only until the week is over. With the key the operator can tell who checked in this week,
+  and nothing more; ``forget`` erases a man's markers on ``/delete`` by deriving them again.
+
+The language and area stored with an answer are coarsened first, so that at least
+``bot.store.anonymity.K`` signed-up men share them (``bot.store.anonymity``).
 """
 
 from __future__ import annotations
@@ -14,11 +28,12 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import checkin_markers, checkin_responses
-from bot.store.portable import insert_or_ignore
+from bot.schema import checkin_markers, checkin_pool, checkin_responses
+
+_shuffle = secrets.SystemRandom().shuffle
 
 
 def iso_week(moment: datetime) -> str:
@@ -40,12 +55,60 @@ async def has_checked_in(connection: AsyncConnection, week_marker: str) -> bool:
 async def record(
     connection: AsyncConnection, week_marker: str, week: str, values: dict
 ) -> bool:
-    """Store one response and the week's marker; False (nothing stored) when this person
-    already checked in this week. ``values``: language, area, item1..item6, emotional,
-    social, total, took_part, worthwhile."""
-    if not await insert_or_ignore(connection, checkin_markers, {"marker": week_marker}):
+    """Put one finished check-in in the pool and note the week's marker; False (nothing
+    stored) when this person already checked in this week. ``values``: language, area
+    (both already coarsened, see ``bot.store.anonymity``), item1..item6, emotional, social,
+    total, took_part, worthwhile."""
+    if await has_checked_in(connection, week_marker):
         return False
-    await connection.execute(
-        checkin_responses.insert().values(id=secrets.token_hex(16), iso_week=week, **values)
+    await _rewrite_in_key_order(connection, checkin_markers, {"marker": week_marker, "iso_week": week})
+    await _rewrite_in_key_order(
+        connection, checkin_pool, {"id": secrets.token_hex(16), "iso_week": week, **values}
     )
     return True
+
+
+async def flush(connection: AsyncConnection, now: datetime) -> int:
+    """Once an ISO week is over: its answers go from the pool to ``checkin_responses`` in a
+    random order under new random ids, and its markers are erased. Returns how many answers
+    moved (0 most ticks: two reads of small tables)."""
+    week = iso_week(now)
+    done = [
+        dict(row._mapping)
+        for row in await connection.execute(select(checkin_pool).where(checkin_pool.c.iso_week < week))
+    ]
+    await connection.execute(delete(checkin_markers).where(checkin_markers.c.iso_week < week))
+    if not done:
+        return 0
+    _shuffle(done)
+    for row in done:
+        row["id"] = secrets.token_hex(16)
+    await connection.execute(delete(checkin_pool).where(checkin_pool.c.iso_week < week))
+    await connection.execute(checkin_responses.insert(), done)
+    return len(done)
+
+
+async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
+    """Erase his markers (on ``/delete``). No row says whose a marker is, so each is derived
+    again with the key for every week that still has markers (this week, and last week
+    until the next flush) and deleted if present. His answers stay: nothing ties them to
+    him."""
+    weeks = list(await connection.scalars(select(checkin_markers.c.iso_week).distinct()))
+    if weeks:
+        mine = [marker(secret, channel, address, week) for week in weeks]
+        await connection.execute(delete(checkin_markers).where(checkin_markers.c.marker.in_(mine)))
+
+
+async def _rewrite_in_key_order(connection: AsyncConnection, table: Table, new_row: dict) -> None:
+    """Add ``new_row`` to a small table by writing the whole table again in primary-key order.
+
+    After a delete of every row, SQLite (with ``secure_delete``) zeroes the freed cells and
+    pages and starts each page afresh, so inserting in key order leaves every row at a place
+    that depends on the set of keys alone. Costs one read and one write of the table per
+    check-in; both tables hold one ISO week at most (docs/benchmarks.md, "Check-in")."""
+    (key,) = table.primary_key.columns
+    rows = [dict(row._mapping) for row in await connection.execute(select(table))]
+    rows.append({column.name: new_row.get(column.name) for column in table.columns})
+    rows.sort(key=lambda row: row[key.name])
+    await connection.execute(delete(table))
+    await connection.execute(table.insert(), rows)

@@ -38,7 +38,8 @@ async def save(
     encoded = encode(state)
     if encoded == stored and wake is None:
         return
-    values = {"state": encoded, "updated_at": now}
+    # The day only: a finer time would order the men by their last message (issue 11).
+    values = {"state": encoded, "updated_at": now.replace(hour=0, minute=0, second=0, microsecond=0)}
     if wake is not None:
         values["wake_at"] = wake.at
     await upsert(connection, conversations, {"channel": channel, "address": address}, values)

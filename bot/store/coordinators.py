@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import coordinators
+from bot.schema import coordinators, participants
 from bot.store.portable import insert_or_ignore
 
 
@@ -42,3 +42,19 @@ async def all_ids(connection: AsyncConnection) -> list[str]:
         )
     )
     return [f"{channel}:{address}" for channel, address in rows]
+
+
+async def languages(connection: AsyncConnection, channel: str) -> dict[str, str | None]:
+    """The coordinators on ``channel``: address → his language if he is also a participant
+    (the language his chat speaks), else None."""
+    rows = await connection.execute(
+        select(coordinators.c.address, participants.c.language)
+        .select_from(coordinators)
+        .outerjoin(
+            participants,
+            (participants.c.channel == coordinators.c.channel)
+            & (participants.c.address == coordinators.c.address),
+        )
+        .where(coordinators.c.channel == channel)
+    )
+    return {address: language for address, language in rows}

@@ -49,6 +49,14 @@ async def create(
     return result.inserted_primary_key[0]
 
 
+def window_hour(moment: datetime) -> datetime:
+    """The time of his last message as kept (``last_inbound_at``, WhatsApp only): the hour.
+    WhatsApp's 24-hour window needs no more, and a finer time would order the men by their
+    last message (issue 11). Counted from the start of the hour, the window closes early,
+    never late."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 _CHANGE = update(participants).where(participants.c.id == bindparam("participant_id"))
 
 

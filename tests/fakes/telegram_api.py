@@ -56,7 +56,8 @@ Recording and waiting
     ``calls`` (every accepted call; a long poll when it returns), ``unacknowledged`` (updates
     no ``offset`` has confirmed yet), ``rejected`` (valid calls answered with an error),
     ``sent`` (messages the bot sent; edits are applied to them in place), ``messages_to``,
-    ``count_to``, ``wait_for(predicate)`` and ``wait_for_messages(chat_id, n)``.
+    ``count_to``, ``wait_for(predicate)`` and ``wait_for_messages(chat_id, n)``; ``menu_for(chat_id,
+    language_code)`` is the command menu that user would see (scopes resolved as Telegram does).
 
 Error simulation
     ``block(chat_id)`` makes calls for that chat fail with 403 "bot was blocked by the user";
@@ -1062,8 +1063,22 @@ class FakeTelegram:
 
     @staticmethod
     def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
-        scope = params.get("scope") or {"type": "default"}
+        scope = dict(params.get("scope") or {"type": "default"})
+        if isinstance(scope.get("chat_id"), str) and scope["chat_id"].lstrip("-").isdigit():
+            scope["chat_id"] = int(scope["chat_id"])  # "123" and 123 name the same chat
         return json.dumps(scope, sort_keys=True), params.get("language_code", "")
+
+    def menu_for(self, chat_id: int, language_code: str | None = None) -> list[dict[str, Any]]:
+        """The command menu a user with app language ``language_code`` sees in his private
+        chat, found the way Telegram documents it ("Determining list of commands"): the first
+        list set for the chat scope, all private chats, then the default scope, each with his
+        language first and then without a language."""
+        for scope in ({"type": "chat", "chat_id": chat_id}, {"type": "all_private_chats"}, {"type": "default"}):
+            for language in (language_code or "", ""):
+                found = self._commands.get(self._commands_key({"scope": scope, "language_code": language}))
+                if found is not None:
+                    return found
+        return []
 
     def _set_my_commands(self, params: dict[str, Any]) -> bool:
         self._commands[self._commands_key(params)] = params["commands"]

@@ -308,7 +308,7 @@ class WhatsAppChannel:
     def _incoming(self, address: str, event: Event, sid: str | None, *, stored: str | None = None) -> Incoming:
         return Incoming(
             channel=NAME, address=address, event=event, update_id=sid,
-            language_hint=render.language_hint(address), stored=stored,
+            language_hint=render.language_hint(address), keeps_window=True, stored=stored,
         )
 
     async def _resolve_choice(self, address: str, event: Event) -> Event:

@@ -28,6 +28,7 @@ from bot.schema import (
     whatsapp_messages,
 )
 from bot.store import inbound as inbound_updates
+from bot.store import participants as participant_store
 from bot.store import updates
 from bot.store.portable import insert_or_ignore
 from dialogs.types import Option
@@ -208,7 +209,7 @@ async def remember_choices(db: Database, address: str, question: int, options: t
         )
         if not has_conversation:
             return
-        values = {"question": question, "options": encoded, "shown_at": now}
+        values = {"question": question, "options": encoded, "shown_at": now.replace(hour=0, minute=0, second=0, microsecond=0)}
         if not await insert_or_ignore(
             connection, whatsapp_choices, {"channel": CHANNEL, "address": address, **values}
         ):
@@ -260,11 +261,11 @@ async def inbound(
     db: Database, address: str, now: datetime, *, first_sid: str | None = None,
     stored: str | None = None, passing_on: bool = False,
 ) -> int | None:
-    """He wrote: the window is open. Note the time (for a man the engine does not see, such
-    as a tap on the opener) and release what was held for him; returns how many messages
-    were released. With ``first_sid``, a message seen before changes nothing (``None``).
-    ``stored`` is the message's key in ``bot.store.inbound``: deleted here, in the same
-    transaction, unless nothing was released and it is ``passing_on`` to the engine."""
+    """He wrote: the window is open. Note the hour (``participants.window_hour``) and
+    release what was held for him; returns how many messages were released. With
+    ``first_sid``, a message seen before changes nothing (``None``). ``stored`` is the
+    message's key in ``bot.store.inbound``: deleted here, in the same transaction, unless
+    nothing was released and it is ``passing_on`` to the engine."""
     async with db.transaction() as connection:
         if first_sid is not None and not await updates.first_time(connection, CHANNEL, first_sid, now):
             if stored is not None:
@@ -273,7 +274,7 @@ async def inbound(
         await connection.execute(
             update(participants)
             .where(participants.c.channel == CHANNEL, participants.c.address == address)
-            .values(last_inbound_at=now)
+            .values(last_inbound_at=participant_store.window_hour(now))
         )
         released = await outbox_module.release_held(connection, CHANNEL, address, now)
         if stored is not None and (released or not passing_on):

@@ -4,16 +4,16 @@ A webhook answered 200 (or a polled batch acknowledged with the next offset) is 
 again by the platform; keeping the raw update until the transaction that handles it commits
 means a crash in between loses nothing (bot/store/inbound.py).
 
-Revision ID: 0006_inbound_updates
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_inbound_updates'
-down_revision = '0005'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""/delete, for real, and again after a restore.
+
+``erase`` removes every row that names a man (``bot.store.participants.erase``), offers the
+seats he freed to the waiting list, and writes his keyed address hash into the erasure
+ledger, all in the caller's transaction. A backup taken before that still holds him; when it
+is restored, ``reapply`` reads the ledger and erases him from it again, unless the backup
+holds a sign-up he made anew on a later day than his erasure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import waitlist
+from bot.config import Settings
+from bot.schema import conversations, outbox, participants, signups
+from bot.store import checkins, erasures, inbound
+from bot.store import participants as participant_store
+
+
+class LedgerNeedsKey(Exception):
+    """The ledger cannot be read without MEEDOEN_SECRET_KEY."""
+
+
+def _secret(settings: Settings) -> bytes:
+    if not settings.secret_key:
+        raise LedgerNeedsKey()
+    return settings.secret_key.encode()
+
+
+async def erase(connection: AsyncConnection, settings: Settings, channel: str, address: str, now: datetime) -> None:
+    """His /delete: everything that names him goes, and the ledger remembers it."""
+    await _erase_rows(connection, settings, channel, address, now)
+    await erasures.record(connection, erasures.address_hash(_secret(settings), channel, address), now.date())
+
+
+async def _erase_rows(connection: AsyncConnection, settings: Settings, channel: str, address: str, now: datetime) -> None:
+    freed = list(
+        await connection.scalars(
+            select(signups.c.series_id)
+            .join(participants, participants.c.id == signups.c.participant_id)
+            .where(
+                participants.c.channel == channel,
+                participants.c.address == address,
+                signups.c.status == "confirmed",
+            )
+        )
+    )
+    await participant_store.erase(connection, channel, address)
+    await inbound.forget_chat(connection, channel, address)  # what he sent, still waiting
+    await checkins.forget(connection, _secret(settings), channel, address)
+    for series_id in freed:
+        await waitlist.offer_next(connection, series_id, now, settings.timezone)
+
+
+async def reapply(connection: AsyncConnection, settings: Settings, now: datetime) -> int:
+    """Erase again everyone in this (restored) database whom the ledger names, except a man
+    whose sign-up here is from a later day than his erasure (he came back and consented
+    anew). Returns how many chat addresses were erased."""
+    ledger = await erasures.ledger(connection)
+    if not ledger:
+        return 0
+    secret = _secret(settings)
+    named = union(
+        *(select(table.c.channel, table.c.address) for table in (participants, conversations, outbox))
+    )
+    addresses = list(await connection.execute(named))
+    consented = {
+        (row.channel, row.address): row.consented_at.date().isoformat()
+        for row in await connection.execute(
+            select(participants.c.channel, participants.c.address, participants.c.consented_at)
+        )
+    }
+    erased = 0
+    for channel, address in addresses:
+        day = ledger.get(erasures.address_hash(secret, channel, address))
+        if day is None or consented.get((channel, address), "") > day:
+            continue
+        await _erase_rows(connection, settings, channel, address, now)
+        erased += 1
+    return erased
