@@ -409,14 +409,16 @@ class OutboxSender:
             return 0.0
         return max(slot, self.pacer.paused_until) - self.pacer.now()
 
-    async def _mark_sending(self, row: dict) -> None:
-        """The request starts now: commit ``sending`` (see the guarantee above)."""
+    async def _mark_sending(self, row: dict) -> bool:
+        """The request starts now: commit ``sending`` (see the guarantee above). False when
+        the row is no longer ``claimed`` (his /delete erased it meanwhile): nothing goes out."""
         async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
-            await connection.execute(
+            result = await connection.execute(
                 update(outbox)
-                .where(outbox.c.id == row["id"])
+                .where(outbox.c.id == row["id"], outbox.c.status == "claimed")
                 .values(status="sending", attempts=outbox.c.attempts + 1)
             )
+            return result.rowcount == 1
 
     async def _send_one(self, row: dict, slot: float | None = None) -> None:
         if row.pop("claimed", False):
@@ -426,7 +428,7 @@ class OutboxSender:
                 await asyncio.sleep(wait)
             began = self.pacer.now()
             try:
-                await self._mark_sending(row)
+                still_ours = await self._mark_sending(row)
                 took = self.pacer.now() - began
                 self._mark_lead = min(max(0.8 * self._mark_lead + 0.2 * took, MARK_LEAD_MIN), LOOKAHEAD)
             except Exception:
@@ -436,6 +438,11 @@ class OutboxSender:
                     self.pacer.finished(row["address"])
                 self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
                 self._results_ready.set()
+                return
+            if not still_ours:  # erased while it waited for its slot
+                if slot is not None:
+                    self.pacer.finished(row["address"])
+                self._settled.set()
                 return
         # Wait for the slot itself (and for a 429's pause since).
         while (wait := self._until_slot(slot)) > 0:
