@@ -40,8 +40,8 @@ class Timings:
         held = self.held
 
         @contextlib.asynccontextmanager
-        async def transaction(db):
-            async with original(db) as connection:
+        async def transaction(db, **options):
+            async with original(db, **options) as connection:
                 started = time.monotonic()
                 try:
                     yield connection

@@ -33,7 +33,7 @@ from dialogs.i18n import _, directed, fill, use_locale
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 10.0  # seconds between progress messages to the coordinator
-OPEN_STATES = ("pending", "sending", "held")
+OPEN_STATES = ("pending", "claimed", "sending", "held")
 
 
 class BroadcastError(ValueError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -22,25 +23,71 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.util import await_only
 
 
+class WriteLock:
+    """SQLite's single writer, taken in arrival order, except that an ``urgent`` transaction
+    goes ahead of those waiting: storing an incoming update must not wait behind every turn
+    already queued, since the platform waits for its acknowledgement (bot.store.inbound)."""
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._urgent: deque[asyncio.Future] = deque()
+        self._normal: deque[asyncio.Future] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._locked:
+            self._locked = True
+            return
+        future = asyncio.get_running_loop().create_future()
+        line = self._urgent if urgent else self._normal
+        line.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed the lock just as we were cancelled: pass it on
+            else:
+                line.remove(future)
+            raise
+
+    def release(self) -> None:
+        for line in (self._urgent, self._normal):
+            while line:
+                future = line.popleft()
+                if not future.done():
+                    future.set_result(None)  # the lock passes straight to this waiter
+                    return
+        self._locked = False
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.release()
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.engine: AsyncEngine = create_async_engine(url)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = WriteLock() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One atomic unit of work; commits on success, rolls back on any exception."""
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One atomic unit of work; commits on success, rolls back on any exception.
+        ``urgent``: on SQLite, go ahead of the transactions waiting for the writer."""
         if self._write_lock is None:
             async with self.engine.begin() as connection:
                 yield connection
             return
-        async with self._write_lock:
+        await self._write_lock.acquire(urgent)
+        try:
             async with self.engine.begin() as connection:
                 yield connection
+        finally:
+            self._write_lock.release()
 
     async def upgrade(self) -> None:
         """Apply every pending Alembic migration."""

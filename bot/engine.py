@@ -1,8 +1,10 @@
 """The engine: load state → run the dialog → store its effects → queue its messages.
 
 One incoming event is one database transaction: the processed-update mark, the new state,
-the stored changes and the queued replies commit together. A retried delivery of the same
-update is therefore handled once, and a crash half-way leaves no trace. The engine knows no
+the stored changes, the queued replies and the deletion of the raw update the channel kept
+for it (``bot.store.inbound``) commit together. A retried delivery of the same update is
+therefore handled once, and a crash half-way leaves no trace but the kept update, which the
+channel hands over again at the next start. The engine knows no
 platform; channels turn their updates into ``Incoming`` and render ``Outgoing`` messages.
 """
 
@@ -29,6 +31,7 @@ from bot.store import (
     checkins,
     conversations,
     coordinators,
+    inbound,
     meetings,
     participants,
     updates,
@@ -83,6 +86,7 @@ class Incoming:
     # in the same transaction as the replies, so they go out inside the window. Other
     # channels keep no time of his messages at all (issue 11).
     keeps_window: bool = False
+    stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
 
 
 class _ParticipantChanges:
@@ -157,6 +161,8 @@ class Engine:
         after_commit: list[Callable[[], Awaitable[None]]] = []
         now = self.now()
         async with self.db.transaction() as connection:
+            if incoming.stored is not None:
+                await inbound.forget(connection, incoming.channel, incoming.stored)
             if incoming.update_id is not None and not await updates.first_time(
                 connection, incoming.channel, incoming.update_id, now
             ):
@@ -419,9 +425,12 @@ class Engine:
             await self._apologise(incoming)
 
     async def _apologise(self, incoming: Incoming) -> None:
-        """After an internal error: a kind word in his language rather than silence."""
+        """After an internal error: a kind word in his language rather than silence. The
+        kept update goes with it: handing it over again at every start would fail again."""
         try:
             async with self.db.transaction() as connection:
+                if incoming.stored is not None:
+                    await inbound.forget(connection, incoming.channel, incoming.stored)
                 row = await participants.find(connection, incoming.channel, incoming.address)
                 language = row.language if row is not None else (incoming.language_hint or "nl")[:2]
                 with use_locale(language):

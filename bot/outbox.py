@@ -5,16 +5,21 @@ crash can neither lose it nor send it for a change that was rolled back. One ``O
 per channel drains the rows at the channel's pace: replies to people who are chatting
 (priority 0) go ahead of bulk messages (priority 1, reminders and broadcasts).
 
-Delivery guarantee. A row goes ``pending`` → ``sending`` (committed just before the HTTP
-request) → deleted (replies) or ``sent`` (bulk, text wiped). If the process dies after
-``sending`` was committed and before the outcome was, nobody can tell whether the platform
-got the request (Telegram has no idempotency key). Such rows are marked ``uncertain`` at the
-next start, logged, and **not** resent: we prefer a rare missing message over a doubled one.
-Only messages whose send slot comes within ``LOOKAHEAD`` are claimed, so ``sending`` is
-committed right before their HTTP request (which waits for the slot itself, so that the
-claim's own time does not shift the pace): the window is that wait plus one HTTP round trip
-and the recording of the outcome, for the messages claimed and not yet recorded at that
-instant (at most ``GROUP_SIZE``; see ``_unsettled``).
+Delivery guarantee. A row goes ``pending`` → ``claimed`` (its send slot is booked; committed
+in one transaction for a group of rows) → ``sending`` (committed immediately before its HTTP
+request) → deleted (replies) or ``sent`` (bulk, text wiped); a failed request goes back to
+``pending`` (a retry), or ends ``failed`` / ``blocked``. A row whose slot has already come
+when it is claimed is claimed straight as ``sending``: its request starts right after that
+commit. If the process dies after ``sending`` was committed and before the outcome was,
+nobody can tell whether the platform got the request (Telegram has no idempotency key). Such
+rows are marked ``uncertain`` at the next start, logged, and **not** resent: we prefer a rare
+missing message over a doubled one. A row still ``claimed`` at a crash had not started its
+request (it was waiting for its slot, or for a 429's pause) and simply goes back to
+``pending``. ``sending`` is committed ahead of the slot by about what that commit takes
+(``_mark_lead``, a few milliseconds), so the request starts on its slot and the pace is kept.
+So the window is those few milliseconds, one HTTP round trip and the recording of the
+outcome, for the requests started and not yet recorded at that instant (at most
+``GROUP_SIZE``; see ``_unsettled``).
 """
 
 from __future__ import annotations
@@ -47,8 +52,13 @@ GROUP_SIZE = 64  # messages in flight at once (bounds what a crash can leave unc
 WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
+MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahead of the slot
+MARK_LEAD_FACTOR = 1.5  # times the recent commit time, so that a slower commit is rarely late
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
+NOT_STARTED = "not_started"  # outcome of a claimed row whose ``sending`` mark failed: back in line
+IN_HAND = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
+# and SQLite gave its id again to a new message (``pending``)
 
 Now = Callable[[], datetime]
 
@@ -127,6 +137,15 @@ async def counts(connection: AsyncConnection, ref: str) -> dict[str, int]:
     return dict(result.all())
 
 
+START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
+
+
+def _starts_now(slot: float | None, paused_until: float, now: float, lead: float) -> bool:
+    """Does a request booked for ``slot`` start as soon as its claim is committed (which
+    takes about ``lead``)?"""
+    return slot is None or max(slot, paused_until) - now <= lead
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, 300))
 
@@ -150,6 +169,7 @@ class OutboxSender:
         self._stopping = False  # the recorder: record what is left, then end
         self._closing = False  # the sender: start nothing new, then end
         self._conversing: dict[str, float] = {}  # address -> pacer time until which bulk waits
+        self._mark_lead = 0.003  # seconds a ``sending`` commit takes, lately (see ``_send_one``)
 
     async def start(self) -> None:
         await self.recover()
@@ -196,14 +216,13 @@ class OutboxSender:
         return max(self._conversing.get(row["address"], 0.0) - self.pacer.now(), 0.0)
 
     async def recover(self) -> int:
-        """Rows left ``sending`` by a crash become ``uncertain`` and are not resent."""
+        """After a crash: rows left ``sending`` become ``uncertain`` and are not resent; rows
+        left ``claimed`` never started their request and go back to ``pending``."""
         async with self.db.transaction() as connection:
+            mine = outbox.c.channel == self.channel.name
+            await connection.execute(update(outbox).where(mine, outbox.c.status == "claimed").values(status="pending"))
             ids = (
-                await connection.scalars(
-                    select(outbox.c.id).where(
-                        outbox.c.channel == self.channel.name, outbox.c.status == "sending"
-                    )
-                )
+                await connection.scalars(select(outbox.c.id).where(mine, outbox.c.status == "sending"))
             ).all()
             if ids:
                 await connection.execute(
@@ -284,7 +303,7 @@ class OutboxSender:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
         try:
-            claimed = await self._claim(ready)
+            claimed = await self._claim(ready, slots)
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
             # as under way for ever and hold the channel.
@@ -365,22 +384,75 @@ class OutboxSender:
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _claim(self, rows: list[dict]) -> set[int]:
-        """Commit ``sending`` for rows whose requests start now (see the guarantee above);
-        returns the ids claimed. A row no longer ``pending`` is left alone: another process
-        may have changed it since the window was read (``meedoen broadcast cancel``, /delete)."""
+    async def _claim(self, rows: list[dict], slots: dict[int, float | None]) -> set[int]:
+        """Book the rows for their slots: ``sending`` for those whose slot has come (their
+        requests start right after this commit), ``claimed`` for the others, which commit
+        ``sending`` themselves when their slot comes (``_mark_sending``). Returns the ids
+        booked. A row no longer ``pending`` is left alone: another process may have changed
+        it since the window was read (``meedoen broadcast cancel``, /delete)."""
+        now = self.pacer.now()
+        lead = max(START_SLACK, self._mark_lead)
+        starting, waiting = [], []
+        for row in rows:
+            (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
+        booked: set[int] = set()
         async with self.db.transaction() as connection:
+            for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
+                                  (waiting, {"status": "claimed"})):
+                if group:
+                    result = await connection.execute(
+                        update(outbox)
+                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
+                        .values(**values)
+                        .returning(outbox.c.id)
+                    )
+                    booked.update(result.scalars())
+        for row in waiting:
+            row["claimed"] = True
+        return booked
+
+    def _until_slot(self, slot: float | None) -> float:
+        if slot is None:
+            return 0.0
+        return max(slot, self.pacer.paused_until) - self.pacer.now()
+
+    async def _mark_sending(self, row: dict) -> bool:
+        """The request starts now: commit ``sending`` (see the guarantee above). False when
+        the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out."""
+        async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
             result = await connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_([row["id"] for row in rows]), outbox.c.status == "pending")
+                .where(outbox.c.id == row["id"], outbox.c.status == "claimed")
                 .values(status="sending", attempts=outbox.c.attempts + 1)
-                .returning(outbox.c.id)
             )
-            return set(result.scalars())
+            return result.rowcount == 1
 
     async def _send_one(self, row: dict, slot: float | None = None) -> None:
-        # The claim is committed: wait for the slot itself (and for a 429's pause since).
-        while slot is not None and (wait := max(slot, self.pacer.paused_until) - self.pacer.now()) > 0:
+        if row.pop("claimed", False):
+            # Commit ``sending`` just ahead of the slot, by about what that commit takes, so
+            # that the request still starts on the slot (a late start costs the pace).
+            while (wait := self._until_slot(slot) - MARK_LEAD_FACTOR * self._mark_lead) > 0:
+                await asyncio.sleep(wait)
+            began = self.pacer.now()
+            try:
+                still_ours = await self._mark_sending(row)
+                took = self.pacer.now() - began
+                self._mark_lead = min(max(0.8 * self._mark_lead + 0.2 * took, MARK_LEAD_MIN), LOOKAHEAD)
+            except Exception:
+                # Not started, so not sent: the row stays ``claimed`` and goes back in line.
+                log.exception("outbox %s: message %d: could not mark it sending", self.channel.name, row["id"])
+                if slot is not None:
+                    self.pacer.finished(row["address"])
+                self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
+                self._results_ready.set()
+                return
+            if not still_ours:  # erased or cancelled while it waited for its slot
+                if slot is not None:
+                    self.pacer.finished(row["address"])
+                self._settled.set()
+                return
+        # Wait for the slot itself (and for a 429's pause since).
+        while (wait := self._until_slot(slot)) > 0:
             await asyncio.sleep(wait)
         if slot is not None:
             self.pacer.starting(row["address"], slot)
@@ -439,12 +511,14 @@ class OutboxSender:
             delivered = [row for row, error in results if error is None]
             replies = [row["id"] for row in delivered if row["kind"] == "reply"]
             if replies:
-                await connection.execute(delete(outbox).where(outbox.c.id.in_(replies)))
+                await connection.execute(
+                    delete(outbox).where(outbox.c.id.in_(replies), outbox.c.status.in_(IN_HAND))
+                )
             bulk = [row["id"] for row in delivered if row["kind"] != "reply"]
             if bulk:
                 await connection.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_(bulk))
+                    .where(outbox.c.id.in_(bulk), outbox.c.status.in_(IN_HAND))
                     .values(status="sent", sent_at=now, payload="{}")
                 )
             for row, error in results:
@@ -457,8 +531,10 @@ class OutboxSender:
         log.info(
             "outbox %s: message %d: %s %s", self.channel.name, row["id"], error.kind, error.code
         )
-        where = outbox.c.id == row["id"]
-        if error.kind == "rate_limited":
+        where = and_(outbox.c.id == row["id"], outbox.c.status.in_(IN_HAND))
+        if error.kind == NOT_STARTED:
+            await connection.execute(update(outbox).where(where).values(status="pending"))
+        elif error.kind == "rate_limited":
             self.pacer.pause(error.retry_after)
             await connection.execute(
                 update(outbox).where(where).values(status="pending", attempts=row["attempts"])

@@ -144,6 +144,21 @@ processed_updates = Table(
     Index("ix_processed_updates_processed_at", "processed_at"),
 )
 
+inbound_updates = Table(
+    "inbound_updates",
+    metadata,
+    # An update as the platform sent it, stored before the platform is told "received" and
+    # deleted in the transaction that handles it (it holds his text); see bot.store.inbound.
+    Column("id", Integer, primary_key=True),  # arrival order
+    Column("channel", String(16), nullable=False),
+    Column("update_id", String(64), nullable=False),
+    Column("address", String(64), nullable=False),  # the chat, for order and for /delete
+    Column("payload", Text, nullable=False),  # the raw update (JSON)
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("channel", "update_id", name="uq_inbound_updates_channel"),
+    Index("ix_inbound_updates_address", "channel", "address"),
+)
+
 outbox = Table(
     "outbox",
     metadata,

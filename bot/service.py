@@ -48,7 +48,7 @@ class Service:
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
 
-            self.channels["telegram"] = TelegramChannel(settings, self.handle)
+            self.channels["telegram"] = TelegramChannel(settings, self.db, self.handle)
         if settings.whatsapp_enabled:
             from bot.channels.whatsapp.channel import WhatsAppChannel
 

@@ -212,6 +212,14 @@ def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
 
 
+def _again(state: State, ctx: Context, text: str) -> Step:
+    """A short answer to something unexpected, then the open question again (if one is)."""
+    at = state.get("at")
+    if at in QUESTIONS:
+        return _ask(state, ctx, at, text)
+    return _say(state, text)
+
+
 # --- The turn -----------------------------------------------------------------------------
 
 
@@ -287,12 +295,16 @@ def _start(state: State, ctx: Context) -> Step:
 ANY_MOMENT = frozenset({"whoami"})
 """Commands answered for anyone (before consent, paused, in the middle of a check-in too)
 without changing where he is."""
+COMMANDS = frozenset({"start", "help", "privacy", "language", "stop", "delete", "mysignups", "cancel", *ANY_MOMENT})
 
 
 def _command(state: State, command: Command, ctx: Context) -> Step:
     name = command.name
     if name == "whoami":
         return _say(state, _whoami_text(ctx))
+    paused = ctx.participant is not None and ctx.participant.status == "stopped"
+    if name not in COMMANDS and not paused:
+        return _again(state, ctx, _("I don't know that command. Send /help to see what I can do."))
     if name == "start":
         return _start(state, ctx)
     if name == "help":
@@ -303,7 +315,7 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
         state["after"] = "menu" if ctx.participant else "consent"
         return _ask(state, ctx, "language")
     if ctx.participant is None:
-        return _say(state, _("You haven't signed up yet. Send /start to begin."))
+        return _again(state, ctx, _("You haven't signed up yet. Send /start to begin."))
     if name == "stop":
         return _say(
             {"q": state.get("q", 0)},
@@ -315,15 +327,14 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
         )
     if name == "delete":
         return _ask(state, ctx, "erase")
-    if ctx.participant.status == "stopped":
+    if paused:  # also for a command he cannot use while paused, or one we do not know
         return _say(state, _("Your messages are paused. Send /start to turn them back on."))
     if name == "mysignups":
         return _say(state, _my_signups_text(ctx))
-    if name == "cancel":
-        if not _my_series(ctx):
-            return _say(state, _my_signups_text(ctx))
-        return _ask(state, ctx, "leave")
-    return _say(state, _("I don't know that command. Send /help to see what I can do."))
+    # /cancel
+    if not _my_series(ctx):
+        return _say(state, _my_signups_text(ctx))
+    return _ask(state, ctx, "leave")
 
 
 def _choice(state: State, key: str, ctx: Context) -> Step:

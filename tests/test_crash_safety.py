@@ -50,7 +50,7 @@ async def spawn(env: dict, cwd) -> asyncio.subprocess.Process:
 async def pending(db) -> int:
     async with db.transaction() as connection:
         return await connection.scalar(
-            select(func.count()).where(outbox.c.status.in_(("pending", "sending")))
+            select(func.count()).where(outbox.c.status.in_(("pending", "claimed", "sending")))
         )
 
 
@@ -145,3 +145,93 @@ async def test_sigkill_while_reminders_go_out(settings, db, tmp_path):
     assert len(kills) >= 2
     assert uncertain <= len(kills) * 64
     assert date.today()  # the test ran against the real clock
+
+
+async def test_sigkills_at_telegrams_pace_lose_only_messages_whose_request_had_started(settings, db, tmp_path):
+    """At 30 a second a message waits for its send slot most of the time; that wait is
+    ``claimed``, not ``sending``, so a kill then puts it back in line. Lost (never arrived) is
+    then at most the requests that had started at a kill: the ``uncertain`` rows."""
+    rng = random.Random(30)
+    addresses = [500_000 + n for n in range(200)]
+    now = datetime.now(UTC)
+    async with db.transaction() as connection:
+        for address in addresses:
+            await participants.create(connection, "telegram", str(address), "nl", now)
+        await broadcasts.create(
+            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Uitnodiging"},
+            invite_series_id=None, areas=(), now=now,
+        )
+    async with FakeTelegram() as tg:
+        env = service_env(settings, tg, MEEDOEN_TELEGRAM_RATE="30")
+        kills = []
+        for _ in range(8):
+            process = await spawn(env, tmp_path)
+            before = len(tg.sent)
+            await tg.wait_for(lambda before=before, process=process: len(tg.sent) > before or process.returncode is not None, timeout=30)
+            assert process.returncode is None, (await process.stderr.read()).decode()[-2000:]
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+            kills.append(len(tg.sent) - before)
+        process = await spawn(env, tmp_path)
+        try:
+            for _ in range(600):
+                if await pending(db) == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert await pending(db) == 0, "the last run did not finish"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+        states = await statuses(db)
+        copies = {address: tg.count_to(address) for address in addresses}
+        assert tg.violations == []
+    doubled = [a for a, n in copies.items() if n > 1]
+    lost = [a for a, n in copies.items() if n == 0]
+    started = [a for a in addresses if states[str(a)] == "uncertain"]
+    print(
+        f"\n{len(kills)} kills at 30/s: doubled {len(doubled)}, lost {len(lost)}, "
+        f"uncertain (request started) {len(started)}, of which arrived {len(started) - len(lost)}"
+    )
+    assert doubled == []
+    assert set(lost) <= set(started)  # only a message whose request had started can be lost
+    # ... and its request had really started: a kill must fall in the instant between the
+    # ``sending`` commit and the request reaching the server. When ``sending`` was committed
+    # while the message still waited for its slot, a run of this test lost 4 in 8 kills
+    # (10 uncertain, 6 of them arrived); since, 0 lost in every run.
+    assert len(lost) <= len(kills) // 4
+    assert all(states[str(a)] == "sent" for a in addresses if a not in started)
+
+
+async def test_a_message_awaiting_its_retry_is_not_uncertain_after_a_kill(settings, db, tmp_path):
+    addresses = [600_000 + n for n in range(5)]
+    now = datetime.now(UTC)
+    async with db.transaction() as connection:
+        for address in addresses:
+            await participants.create(connection, "telegram", str(address), "nl", now)
+        await broadcasts.create(
+            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Uitnodiging"},
+            invite_series_id=None, areas=(), now=now,
+        )
+    async with FakeTelegram() as tg:
+        tg.fail_next(len(addresses), 502, method="sendMessage")
+        env = service_env(settings, tg)
+        process = await spawn(env, tmp_path)
+        await tg.wait_for(
+            lambda: sum(call.method == "sendMessage" for call in tg.rejected) == len(addresses), timeout=30
+        )
+        for _ in range(100):  # the failures are recorded: every row waits for its retry
+            if set((await statuses(db)).values()) == {"pending"}:
+                break
+            await asyncio.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        assert set((await statuses(db)).values()) == {"pending"}
+        process = await spawn(env, tmp_path)
+        try:
+            await tg.wait_for(lambda: all(tg.count_to(a) == 1 for a in addresses), timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+        assert tg.violations == []
+    assert set((await statuses(db)).values()) == {"sent"}

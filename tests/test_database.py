@@ -3,6 +3,7 @@ the database is behind (``bot.database.Database.upgrade``)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -65,3 +66,26 @@ def test_a_database_at_head_is_opened_without_importing_alembic(database_url):
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert again.stdout.split() == ["False", "False"]
+
+
+async def test_the_write_lock_lets_an_urgent_transaction_go_ahead_of_those_waiting():
+    lock, order = database.WriteLock(), []
+
+    async def take(name: str, urgent: bool = False) -> None:
+        await lock.acquire(urgent)
+        order.append(name)
+        await asyncio.sleep(0)
+        lock.release()
+
+    await lock.acquire()  # held: everyone below waits
+    tasks = [asyncio.create_task(take("turn 1")), asyncio.create_task(take("turn 2"))]
+    cancelled = asyncio.create_task(take("gone"))
+    tasks.append(asyncio.create_task(take("inbound", urgent=True)))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.gather(*tasks)
+    assert order == ["inbound", "turn 1", "turn 2"]
+    await lock.acquire()  # free again
+    lock.release()

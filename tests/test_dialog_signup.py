@@ -662,6 +662,43 @@ def test_unexpected_input_gets_a_kind_note_and_the_question_again(language, posi
     assert reply.text.startswith(RLM) == (language == "ar")
 
 
+UNEXPECTED_COMMANDS = [
+    # (position, command, the short answer before the question again)
+    *[(position, "frobnicate", UNKNOWN_COMMAND) for position in POSITIONS],
+    *[(position, "admin", UNKNOWN_COMMAND) for position in ("language", "consent", "series", "menu")],
+    ("language", "mysignups", NOT_YET),
+    ("consent", "mysignups", NOT_YET),
+    ("consent", "cancel", NOT_YET),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("position, command, note", UNEXPECTED_COMMANDS)
+def test_an_unknown_or_not_yet_usable_command_gets_a_short_answer_and_the_question_again(
+    language, position, command, note
+):
+    setup, question, values = POSITIONS[position]
+    d = setup(language)
+    asked, at = d.asked, d.state["at"]
+
+    step = d.send(Command(command))
+
+    assert stored(step) == [], "only a reply"
+    reply = only_reply(step)
+    assert reply.text.removeprefix(RLM).startswith(tr(language, note))  # first, before the question
+    assert tr(language, question, **values) in reply.text
+    assert reply.options == asked.options
+    assert d.state["at"] == at
+    assert reply.text.startswith(RLM) == (language == "ar")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_unknown_command_before_any_question_says_so_without_a_question(language):
+    step = Driver(suggested_language=language).send(Command("frobnicate"))
+    assert tr(language, UNKNOWN_COMMAND) in only_reply(step).text  # in the language he likely reads
+    assert only_reply(step).options == ()
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_stale_consent_button_does_not_consent(language):
     d = at_consent(language)

@@ -26,6 +26,7 @@ from bot.channels.whatsapp import errors
 from bot.config import ConfigError
 from bot.schema import (
     conversations,
+    inbound_updates,
     meetings,
     participants,
     processed_updates,
@@ -413,6 +414,8 @@ async def test_a_somali_speaker_gets_the_opener_then_the_somali_text_after_his_r
         session(SOMALI_MAN, "Fariin labaad", config),
     ]
     assert await row_status(db, second) == "sent"
+    async with db.transaction() as connection:  # the tap on the opener was handled: not kept
+        assert await connection.scalar(select(func.count()).select_from(inbound_updates)) == 0
 
 
 async def _is(db, row_id: int, status: str) -> bool:

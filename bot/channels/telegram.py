@@ -2,8 +2,12 @@
 
 Inbound: long polling by default; with ``MEEDOEN_PUBLIC_URL`` set, a webhook served by our own
 Starlette app (``POST /telegram``), whose ``X-Telegram-Bot-Api-Secret-Token`` must match
-``TELEGRAM_WEBHOOK_SECRET``. Every update becomes an ``Incoming`` for the engine; updates of
-one chat are handled in arrival order, different chats concurrently.
+``TELEGRAM_WEBHOOK_SECRET``. Nothing is acknowledged before it is stored: a webhook is
+answered 200, and a polled batch acknowledged by the next ``offset``, only once its updates
+are committed to ``bot.store.inbound``; the engine deletes each in the transaction that
+handles it, and at start whatever is still kept is handled first. Every update becomes an
+``Incoming`` for the engine; updates of one chat are handled in arrival order, different
+chats concurrently.
 
 Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
 callback data is signed, see ``bot.callback_data``) and maps Telegram's errors onto the
@@ -40,7 +44,10 @@ from bot.channels.base import DeliveryError, Outgoing
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.config import Settings
+from bot.database import Database
 from bot.engine import Incoming
+from bot.outbox import utcnow
+from bot.store import inbound
 from dialogs.menu import command_menu
 from dialogs.types import LANGUAGES, Event, Text, Unsupported
 
@@ -54,6 +61,9 @@ UNSUPPORTED_KINDS = (
     "sticker", "photo", "voice", "audio", "video", "video_note", "document",
     "animation", "location", "contact", "poll", "dice",
 )
+ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 10  # seconds a long poll waits for updates
+POLL_RETRY = (1.0, 30.0)  # seconds between failed polls: first, at most
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
@@ -84,9 +94,14 @@ class TelegramChannel:
     name = NAME
 
     def __init__(
-        self, settings: Settings, handle: Callable[[Incoming], Awaitable[None]]
+        self, settings: Settings, db: Database, handle: Callable[[Incoming], Awaitable[None]]
     ) -> None:
         self.settings = settings
+        self.db = db
+        self._keeper = inbound.Keeper(db, NAME, utcnow)
+        self._poller: asyncio.Task | None = None
+        self._poll_request: asyncio.Future | None = None
+        self._closing = False
         self.rate = settings.telegram_rate
         self.chat_interval = settings.telegram_chat_interval
         self._handle = handle
@@ -107,9 +122,8 @@ class TelegramChannel:
             .request(AiohttpRequest(connection_pool_size=256))
             # a long poll waits up to its own timeout for updates; PTB adds that to the read
             .get_updates_request(AiohttpRequest(connection_pool_size=2))
+            .updater(None)  # we poll ourselves (``_poll``): a batch is stored before it is acknowledged
         )
-        if settings.webhooks:
-            builder = builder.updater(None)
         self.application: Application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -119,24 +133,27 @@ class TelegramChannel:
     async def start(self) -> None:
         await self.application.initialize()
         await self._register_commands()
+        await self._resume()
         if self.settings.webhooks:
             await self.application.bot.set_webhook(
                 url=f"{self.settings.public_url}/telegram",
                 secret_token=self.settings.telegram_webhook_secret,
-                allowed_updates=["message", "callback_query"],
+                allowed_updates=ALLOWED_UPDATES,
             )
         else:
             await self.application.bot.delete_webhook()
-            await self.application.updater.start_polling(
-                allowed_updates=["message", "callback_query"]
-            )
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
         await self.application.start()
         self._started = True
 
     async def stop(self) -> None:
         self._started = False
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
+        self._closing = True
+        if self._poller is not None:
+            if self._poll_request is not None:
+                self._poll_request.cancel()  # the long poll; a batch being stored is finished
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -190,26 +207,98 @@ class TelegramChannel:
     # --- inbound --------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        """``POST /telegram``: check the secret, queue the update, answer at once."""
+        """``POST /telegram``: check the secret, store the update, then answer 200. Any body
+        that is not an update gets a 400 and a log line (never a 500, which Telegram would
+        send again and again)."""
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         expected = self.settings.telegram_webhook_secret or ""
         if not expected or not _same(secret, expected):
             return JSONResponse({"ok": False}, status_code=403)
         try:
-            update = Update.de_json(await request.json(), self.application.bot)
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            raw = (await request.body()).decode("utf-8")
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise TypeError(f"a JSON {type(body).__name__}, not an object")
+            update = Update.de_json(body, self.application.bot)
+            if not isinstance(update.update_id, int):
+                raise TypeError("update_id is not a number")
+        except Exception as error:  # noqa: BLE001 - whatever the body, it is not an update
+            log.warning("telegram: webhook body is not an update (%s); answered 400", type(error).__name__)
             return JSONResponse({"ok": False}, status_code=400)
-        await self.application.update_queue.put(update)
+        try:
+            await self._take([update], raw=raw)
+        except Exception as error:  # not stored: Telegram must send it again
+            log.error("telegram: update %s could not be stored (%s); answered 503", update.update_id, type(error).__name__)
+            return JSONResponse({"ok": False}, status_code=503)
         return JSONResponse({"ok": True})
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
-        user = update.effective_user
-        if chat is None or user is None or chat.type != "private":
+    async def _poll(self) -> None:
+        """Long polling: each batch is committed to the store before the next ``getUpdates``
+        acknowledges it (Telegram forgets what an ``offset`` passed)."""
+        offset: int | None = None
+        failures = 0
+        while not self._closing:
+            try:
+                self._poll_request = asyncio.ensure_future(
+                    self.application.bot.get_updates(
+                        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                    )
+                )
+                batch = await self._poll_request
+                if batch:
+                    await self._take(list(batch))
+                    offset = batch[-1].update_id + 1
+                failures = 0
+            except asyncio.CancelledError:
+                if self._closing:
+                    return
+                raise
+            except TimedOut:
+                continue
+            except Exception as error:  # the network, Telegram, or the database: try again
+                failures += 1
+                pause = min(POLL_RETRY[0] * 2 ** (failures - 1), POLL_RETRY[1])
+                log.warning("telegram: polling failed (%s); again in %.0f s", type(error).__name__, pause)
+                self._poll_request = asyncio.ensure_future(asyncio.sleep(pause))  # stop() may cut it short
+                try:
+                    await self._poll_request
+                except asyncio.CancelledError:
+                    if self._closing:
+                        return
+                    raise
+            finally:
+                self._poll_request = None
+
+    async def _take(self, updates: list[Update], raw: str | None = None) -> None:
+        """Store the updates we handle, then queue them for handling (``_on_update``).
+        ``raw``: the one update's JSON as received, stored as it is."""
+        kept = [
+            inbound.Stored(str(update.update_id), str(update.effective_chat.id), raw or update.to_json())
+            for update in updates
+            if _private(update)
+        ]
+        if not kept:
             return
-        address = str(chat.id)
+        new = {stored.update_id for stored in await self._keeper.keep(kept)}
+        for update in updates:
+            if str(update.update_id) in new:
+                await self.application.update_queue.put(update)
+
+    async def _resume(self) -> None:
+        """Queue what was stored and not handled before a crash, in arrival order."""
+        async with self.db.transaction() as connection:
+            waiting = await inbound.unhandled(connection, NAME)
+        for stored in waiting:
+            await self.application.update_queue.put(Update.de_json(json.loads(stored.payload), self.application.bot))
+        if waiting:
+            log.info("telegram: %d update(s) stored before a stop and not handled; handling them now", len(waiting))
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        address = str(update.effective_chat.id)
         event = await self._event_of(update, address)
-        if event is None:
+        if event is None:  # e.g. a service message: nothing to answer, nothing to keep
+            async with self.db.transaction() as connection:
+                await inbound.forget(connection, NAME, str(update.update_id))
             return
         await self._handle(
             Incoming(
@@ -217,7 +306,8 @@ class TelegramChannel:
                 address=address,
                 event=event,
                 update_id=str(update.update_id),
-                language_hint=user.language_code,
+                language_hint=update.effective_user.language_code,
+                stored=str(update.update_id),
             )
         )
 
@@ -326,6 +416,12 @@ def _rows(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton
         else:
             rows.append([button])
     return rows
+
+
+def _private(update: Update) -> bool:
+    """Only a man's own chat with the bot is handled (no groups, no channels)."""
+    chat = update.effective_chat
+    return chat is not None and update.effective_user is not None and chat.type == "private"
 
 
 def _same(given: str, expected: str) -> bool:

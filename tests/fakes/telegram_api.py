@@ -53,7 +53,8 @@ Simulated users
     otherwise queued for ``getUpdates`` long polling (``offset``, ``limit``, ``timeout``).
 
 Recording and waiting
-    ``calls`` (every accepted call), ``rejected`` (valid calls answered with an error),
+    ``calls`` (every accepted call; a long poll when it returns), ``unacknowledged`` (updates
+    no ``offset`` has confirmed yet), ``rejected`` (valid calls answered with an error),
     ``sent`` (messages the bot sent; edits are applied to them in place), ``messages_to``,
     ``count_to``, ``wait_for(predicate)`` and ``wait_for_messages(chat_id, n)``; ``menu_for(chat_id,
     language_code)`` is the command menu that user would see (scopes resolved as Telegram does).
@@ -1195,6 +1196,11 @@ class FakeTelegram:
     def messages_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Messages the bot sent to ``chat_id`` (with their current content and "method")."""
         return list(self._sent_by_chat.get(chat_id, ()))
+
+    @property
+    def unacknowledged(self) -> int:
+        """Updates waiting for ``getUpdates`` that no ``offset`` has confirmed yet."""
+        return len(self._updates)
 
     def count_to(self, chat_id: int) -> int:
         return len(self._sent_by_chat.get(chat_id, ()))

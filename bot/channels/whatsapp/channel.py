@@ -2,10 +2,13 @@
 
 Inbound. ``POST /whatsapp`` (Twilio's incoming-message webhook): the ``X-Twilio-Signature``
 is checked with twilio's ``RequestValidator`` over ``MEEDOEN_PUBLIC_URL + "/whatsapp"`` and the
-form fields; a bad or missing one gets 403 and nothing is stored. The request is answered at
-once with empty TwiML; the work happens after, in a task (messages of one man in arrival order,
-different men concurrently), and the answers go out through the outbox and the REST API. The
-``MessageSid`` is the engine's update id, so a message Twilio delivers twice is handled once.
+form fields; a bad or missing one gets 403 and nothing is stored. A signed message is committed
+to ``bot.store.inbound`` first and only then answered with empty TwiML (Twilio does not send
+again what got a 200); the work happens after, in a task (messages of one man in arrival order,
+different men concurrently), which deletes the stored form in the transaction that handles it;
+at start, what is still stored is handled first. The answers go out through the outbox and the
+REST API. The ``MessageSid`` is the engine's update id, so a message Twilio delivers twice is
+handled once.
 A typed answer is matched against the numbered choices he was shown last, so "2" after a
 reminder answers the reminder, exactly as the button would on Telegram.
 
@@ -56,6 +59,7 @@ from bot.channels.whatsapp.templates import load_templates
 from bot.config import Settings, require_for_whatsapp
 from bot.database import Database
 from bot.engine import Incoming
+from bot.store import inbound as inbound_store
 from dialogs import keywords
 from dialogs.typed import match_option
 from dialogs.types import ChoiceMade, Command, Event, Text
@@ -98,6 +102,7 @@ class WhatsAppChannel:
         self.status_url = f"{settings.public_url}/whatsapp/status"
         self._handle = handle
         self._on_queued = on_queued
+        self._keeper = inbound_store.Keeper(db, NAME, now)
         self._validator = RequestValidator(settings.twilio_auth_token)
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
@@ -112,6 +117,7 @@ class WhatsAppChannel:
 
     async def start(self) -> None:
         await store.forget_old(self.db, self.now())
+        await self._resume()
         missing = [
             f"{kind}/{language}"
             for kind in COMMON_BULK_KINDS
@@ -155,16 +161,40 @@ class WhatsAppChannel:
     # --- inbound ------------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        """``POST /whatsapp``: check the signature, answer at once, handle the message after."""
+        """``POST /whatsapp``: check the signature, store the message, answer, handle it after."""
         form = await self._signed_form(request, "/whatsapp")
         if form is None:
             return Response(status_code=403)
-        message = render.inbound(form)
+        try:
+            message = render.inbound(form)
+        except Exception as error:  # noqa: BLE001 - a signed but malformed form is still no message
+            log.warning("whatsapp: a signed webhook with malformed fields (%s); answered 400", type(error).__name__)
+            return Response(status_code=400)
         if message is None:
             log.info("whatsapp: a signed webhook without a sender or message id; ignored")
-        else:
+            return Response(EMPTY_TWIML, media_type="text/xml")
+        payload = json.dumps(list(form.multi_items()), ensure_ascii=False)
+        try:
+            new = await self._keeper.keep([inbound_store.Stored(message.sid, message.address, payload)])
+        except Exception as error:  # not stored: Twilio must send it again
+            log.error("whatsapp: %s could not be stored (%s); answered 503", message.sid, type(error).__name__)
+            return Response(status_code=503)
+        if new:
             self._spawn(message)
+        else:
+            log.info("whatsapp: %s received before; skipped", message.sid)
         return Response(EMPTY_TWIML, media_type="text/xml")
+
+    async def _resume(self) -> None:
+        """Handle what was stored and not handled before a stop, in arrival order."""
+        async with self.db.transaction() as connection:
+            waiting = await inbound_store.unhandled(connection, NAME)
+        for stored in waiting:
+            message = render.inbound(FormData(json.loads(stored.payload)))
+            if message is not None:
+                self._spawn(message)
+        if waiting:
+            log.info("whatsapp: %d message(s) stored before a stop and not handled; handling them now", len(waiting))
 
     async def status_callback(self, request: Request) -> Response:
         """``POST /whatsapp/status``: a sent message was delivered, read, or failed."""
@@ -252,28 +282,33 @@ class WhatsAppChannel:
         if message.template_button or message.event is None:
             # A tap on the opener (or a reaction): the window is open; what he wants is what
             # was held for him. Only if nothing was held does the dialog hear the tap.
-            released = await store.inbound(self.db, address, now, first_sid=message.sid)
+            released = await store.inbound(
+                self.db, address, now, first_sid=message.sid, stored=message.sid,
+                passing_on=message.event is not None,
+            )
             if released:
                 log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
                 self._on_queued(NAME)
             if released is None or released or message.event is None:
                 return
-            await self._handle(self._incoming(address, message.event, None))
+            await self._handle(self._incoming(address, message.event, None, stored=message.sid))
             return
         if await store.seen(self.db, message.sid):
             log.info("whatsapp: %s seen before; skipped", message.sid)
+            async with self.db.transaction() as connection:
+                await inbound_store.forget(connection, NAME, message.sid)
             return
         event = await self._resolve_choice(address, message.event)
-        await self._handle(self._incoming(address, event, message.sid))
+        await self._handle(self._incoming(address, event, message.sid, stored=message.sid))
         released = await store.inbound(self.db, address, self.now())
         if released:
             log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
             self._on_queued(NAME)
 
-    def _incoming(self, address: str, event: Event, sid: str | None) -> Incoming:
+    def _incoming(self, address: str, event: Event, sid: str | None, *, stored: str | None = None) -> Incoming:
         return Incoming(
             channel=NAME, address=address, event=event, update_id=sid,
-            language_hint=render.language_hint(address), keeps_window=True,
+            language_hint=render.language_hint(address), keeps_window=True, stored=stored,
         )
 
     async def _resolve_choice(self, address: str, event: Event) -> Event:

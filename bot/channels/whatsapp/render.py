@@ -117,7 +117,7 @@ def inbound(form: Mapping[str, str]) -> Inbound | None:
         text = form.get("ButtonText") or body
         return Inbound(sid, address, Text(text) if text.strip() else None, template_button=True)
     kind = (form.get("MessageType") or "").lower()
-    media = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
+    media = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdecimal() else 0
     if kind == "reaction":
         return Inbound(sid, address, None)
     if media or kind in MEDIA_KINDS or form.get("Latitude"):

@@ -27,6 +27,7 @@ from bot.schema import (
     whatsapp_choices,
     whatsapp_messages,
 )
+from bot.store import inbound as inbound_updates
 from bot.store import participants as participant_store
 from bot.store import updates
 from bot.store.portable import insert_or_ignore
@@ -260,19 +261,29 @@ async def opener_asked(db: Database, address: str, now: datetime) -> bool:
         )
 
 
-async def inbound(db: Database, address: str, now: datetime, *, first_sid: str | None = None) -> int | None:
+async def inbound(
+    db: Database, address: str, now: datetime, *, first_sid: str | None = None,
+    stored: str | None = None, passing_on: bool = False,
+) -> int | None:
     """He wrote: the window is open. Note the hour (``participants.window_hour``) and
     release what was held for him; returns how many messages were released. With
-    ``first_sid``, a message seen before changes nothing (``None``)."""
+    ``first_sid``, a message seen before changes nothing (``None``). ``stored`` is the
+    message's key in ``bot.store.inbound``: deleted here, in the same transaction, unless
+    nothing was released and it is ``passing_on`` to the engine."""
     async with db.transaction() as connection:
         if first_sid is not None and not await updates.first_time(connection, CHANNEL, first_sid, now):
+            if stored is not None:
+                await inbound_updates.forget(connection, CHANNEL, stored)
             return None
         await connection.execute(
             update(participants)
             .where(participants.c.channel == CHANNEL, participants.c.address == address)
             .values(last_inbound_at=participant_store.window_hour(now))
         )
-        return await outbox_module.release_held(connection, CHANNEL, address, now)
+        released = await outbox_module.release_held(connection, CHANNEL, address, now)
+        if stored is not None and (released or not passing_on):
+            await inbound_updates.forget(connection, CHANNEL, stored)
+        return released
 
 
 async def seen(db: Database, sid: str) -> bool:
