@@ -22,7 +22,7 @@ class Outgoing:
     outbox_id: int | None = None
 
 
-DeliveryErrorKind = Literal["blocked", "rate_limited", "transient", "rejected", "held"]
+DeliveryErrorKind = Literal["blocked", "rate_limited", "transient", "rejected", "held", "not_started"]
 """What went wrong with a delivery, as far as the outbox needs to know (see ``DeliveryError``);
 ``bot.outbox`` handles every kind, checked by mypy."""
 
@@ -36,6 +36,8 @@ class DeliveryError(Exception):
     - ``rejected``: the platform refused this message (400); do not retry.
     - ``held``: not sendable yet (WhatsApp's 24-hour window); the row waits as ``held``
       until the channel releases it (``bot.outbox.release_held``).
+    - ``not_started``: the outbox's own, never a channel's: its ``sending`` mark could not be
+      committed, so the request never started; the row goes back in line.
     """
 
     def __init__(self, kind: DeliveryErrorKind, code: str, retry_after: float = 0.0) -> None:
