@@ -111,7 +111,7 @@ async def _seed_past_series(connection, service: Service, now: datetime) -> None
 async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng: random.Random) -> None:
     """Made-up check-ins, week by week over the past months, in every area and language,
     slowly less lonely and more active over time (so the trend has a direction). Each gets
-    a random marker of its own: no chat stands behind any of them."""
+    random markers of its own: no chat stands behind any of them, so each is one made-up man."""
     weeks = CHECKIN_MONTHS * 13 // 3
     for back in range(weeks, 0, -1):
         week = checkins.iso_week(now - timedelta(weeks=back))
@@ -120,7 +120,8 @@ async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng:
             count = CHECKINS_PER_WEEK if area is not None else CHECKINS_PER_WEEK_WITHOUT_AREA
             for _ in range(count):
                 await checkins.record(
-                    connection, secrets.token_hex(16), week, _made_up_answers(rng, area, progress)
+                    connection, secrets.token_hex(16), week, _made_up_answers(rng, area, progress),
+                    month_marker=secrets.token_hex(16),
                 )
 
 
