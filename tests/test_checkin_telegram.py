@@ -277,7 +277,7 @@ async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
     async with db.transaction() as connection:
         for n in range(200):
             values = {"language": "nl", "area": "Osdorp", "worthwhile": n // 100, "item1": n % 100}
-            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", values)
+            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", values, month_marker=f"month-{n:03d}")
     path = str(db.url).split("///", 1)[1]
     await db.truncate_log()
     raw = sqlite3.connect(path)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import sqlite3
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -21,6 +23,7 @@ from scipy.optimize import linprog
 from sqlalchemy import delete, func, insert, inspect, select
 
 from bot import report
+from bot.config import Settings
 from bot.database import Database
 from bot.schema import attendance, checkin_month_markers, checkin_responses, meetings, participants, signups
 from bot.store import checkins, series as series_store
@@ -418,3 +421,48 @@ async def test_a_month_marker_lives_until_the_month_is_over(db, settings):
         firsts = sorted(await connection.scalars(select(checkin_responses.c.first_in_month)))
         left = await connection.scalar(select(func.count()).select_from(checkin_month_markers))
     assert firsts == [0, 1] and left == 0
+
+
+async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_published_months(database_url):
+    """A database at 0008: 12 answers in September (three men weekly, or twelve men: nobody
+    can tell), already published as 12, and 12 in October not published yet. After 0009 the
+    older answers count no man, so neither month shows anything; September stays published
+    (withdrawn, not worked out again) and this week's pool row counts no man either."""
+    from alembic import command
+
+    from bot import database
+    from bot.database import Database
+
+    db = Database(database_url)
+    try:
+        async with db.transaction() as connection:
+
+            def to_0008(sync_connection) -> None:
+                config = database._alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0008")
+
+            await connection.run_sync(to_0008)
+        rows = [response(w, OSDORP, items=MODERATE) for w in SEPTEMBER for _ in range(3)]
+        rows += [response("2026-W41", OSDORP, items=(NOT_LONELY, MODERATE, SEVERE)[n % 3]) for n in range(12)]
+        raw = sqlite3.connect(database_url.split("///", 1)[1])
+        names = [k for k in rows[0] if k != "first_in_month"]
+        raw.executemany(
+            f"INSERT INTO checkin_responses ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [[row[k] for k in names] for row in rows],
+        )
+        raw.execute("INSERT INTO checkin_pool (id, iso_week, language) VALUES ('ab', '2026-W47', 'nl')")
+        september = {"areas": [OSDORP], "languages": ["nl"], "members": {
+            "total": {"measures": ["respondents"], "sums": {"respondents": 12}}}}
+        raw.execute("INSERT INTO published_figures (month, content, published_at) VALUES ('2026-09', ?, '2026-11-02')",
+                    (json.dumps(september),))
+        raw.commit()
+        await db.upgrade()
+        assert {first for (first,) in raw.execute("SELECT first_in_month FROM checkin_responses")} == {None}
+        assert list(raw.execute("SELECT first_in_month FROM checkin_pool")) == [(None,)]
+        assert json.loads(raw.execute("SELECT content FROM published_figures").fetchone()[0])["members"] == {}
+        settings = Settings(database_url=database_url, secret_key="k" * 32)
+        view = await shown(db, settings, LATER)
+        assert [(k, v) for k, v in view.items() if k[0] in CHECKIN_TABLES and v != "hidden"] == []
+    finally:
+        await db.close()
