@@ -19,14 +19,15 @@ bounded the same way (docs/report-privacy.md, "Men, not answers"). For each meas
   is hidden too, a hidden figure never says that;
 - in each row, what the shown cells leave of the shown total — the hidden cells together, which
   anyone can work out by subtraction — must be no answer at all, or at least ``MIN_GROUP`` men
-  whose answers again do not sit at an end of the scale; otherwise the shown cell with the fewest answers is
-  hidden as well, until it is (with every cell hidden it is the total itself, which is safe);
+  whose answers again do not sit at an end of the scale; otherwise the shown cell with the
+  fewest men is hidden as well, until it is (with every cell hidden it is the total itself,
+  which is safe);
 - a measure whose month total is not safe is hidden in the whole month.
 
 Nothing else is shown that involves a hidden cell: the cells of two rows are never crossed, and
 sums over months are sums of shown figures only. Within a row, any way of sharing the remainder
 among the hidden cells fits what is shown, so each hidden cell may hold nobody or all of the
-remainder (10 or more): no group of 1 to 9 can be worked out, alone or added to others.
+remainder (10 men or more): no group of 1 to 9 men can be worked out, alone or added to others.
 """
 
 from __future__ import annotations
