@@ -340,10 +340,9 @@ def _tally_columns() -> list:
     r = checkin_responses.c
 
     def men(answered=None):
-        """Answers that were their man's first of the month (and answer the measure)."""
-        first = r.first_in_month == 1
-        return func.coalesce(func.sum(case((first if answered is None else first & answered.is_not(None), 1),
-                                           else_=0)), 0)
+        """Answers that were their man's first of the month (and answer the measure): a count
+        of the non-null values of CASE WHEN first_in_month = 1 THEN (1 or the answer) END."""
+        return func.count(case((r.first_in_month == 1, 1 if answered is None else answered)))
 
     sums = {
         "respondents": men(),
