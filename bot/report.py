@@ -335,24 +335,25 @@ def _weeks_of(first: str, last: str) -> tuple[str, str]:
 # --- Reading the responses -------------------------------------------------------------------------
 
 
+MEN_OF = {
+    "respondents": "answers",
+    "scored_men": "scored",
+    "emotional_men": "emotional_n",
+    "social_men": "social_n",
+    "took_part_men": "took_part_n",
+    "worthwhile_men": "worthwhile_n",
+}
+"""Each count of men in ``Figures`` → the count of answers it is, over first answers only."""
+
+
 def _tally_columns() -> list:
-    """One SQL sum per field of ``Figures``, in the order of its fields."""
+    """One SQL sum per field of ``Figures`` that is not a count of men, in the order of its
+    fields. The counts of men are the same counts over the groups of first answers
+    (``_figures_of``), so no row costs more to sum than before men were counted."""
     r = checkin_responses.c
-
-    def men(answered=None):
-        """Answers that were their man's first of the month (and answer the measure): a count
-        of the non-null values of CASE WHEN first_in_month = 1 THEN (1 or the answer) END."""
-        return func.count(case((r.first_in_month == 1, 1 if answered is None else answered)))
-
     sums = {
-        "respondents": men(),
         "answers": func.count(),
         "scored": func.count(r.total),
-        "scored_men": men(r.total),
-        "emotional_men": men(r.emotional),
-        "social_men": men(r.social),
-        "took_part_men": men(r.took_part),
-        "worthwhile_men": men(r.worthwhile),
         "not_lonely": func.coalesce(func.sum(case((r.total <= 1, 1), else_=0)), 0),
         "moderate": func.coalesce(func.sum(case((r.total.between(2, 4), 1), else_=0)), 0),
         "severe": func.coalesce(func.sum(case((r.total >= 5, 1), else_=0)), 0),
@@ -365,7 +366,21 @@ def _tally_columns() -> list:
         "worthwhile_sum": func.coalesce(func.sum(r.worthwhile), 0),
         "worthwhile_n": func.count(r.worthwhile),
     }
-    return [sums[field.name].label(field.name) for field in fields(Figures)]
+    return [sums[field.name].label(field.name) for field in fields(Figures) if field.name not in MEN_OF]
+
+
+_SUMMED = [field.name for field in fields(Figures) if field.name not in MEN_OF]
+
+
+def _figures_of(first_in_month, counts) -> list[int]:
+    """The fields of ``Figures`` for one group of answers that are all first answers of their
+    men (``first_in_month`` 1), or none (0, or NULL: stored before men were counted)."""
+    summed = dict(zip(_SUMMED, counts))
+    first = first_in_month == 1
+    return [
+        (int(summed[MEN_OF[f.name]]) if first else 0) if f.name in MEN_OF else int(summed[f.name])
+        for f in fields(Figures)
+    ]
 
 
 Tallies = dict[tuple[str, str], list[int]]
@@ -375,19 +390,20 @@ Tallies = dict[tuple[str, str], list[int]]
 async def _tallies(connection: AsyncConnection, where) -> tuple[Tallies, Tallies]:
     """Check-in sums by month and area, and by month and language, in one pass.
 
-    SQL groups by week, area and language together, reading the responses in that order from
-    their covering index (``ix_checkin_responses_report``) rather than sorting them; the rows
-    that come back are folded into the two margins at once and the crossed counts go no
-    further: they are never suppressed, shown, stored or returned."""
+    SQL groups by week, area, language and ``first_in_month`` together, reading the responses
+    in that order from their covering index (``ix_checkin_responses_report``) rather than
+    sorting them; the rows that come back are folded into the two margins at once and the
+    crossed counts go no further: they are never suppressed, shown, stored or returned."""
     r = checkin_responses.c
-    query = select(r.iso_week, r.area, r.language, *_tally_columns()).where(*where).group_by(
-        r.iso_week, r.area, r.language
+    query = select(r.iso_week, r.area, r.language, r.first_in_month, *_tally_columns()).where(*where).group_by(
+        r.iso_week, r.area, r.language, r.first_in_month
     )
     by_area: Tallies = {}
     by_language: Tallies = {}
     months: dict[str, str] = {}
-    for week, area, language, *counts in await connection.execute(query):
+    for week, area, language, first_in_month, *counts in await connection.execute(query):
         month = months.get(week) or months.setdefault(week, month_of(week))
+        counts = _figures_of(first_in_month, counts)
         _add(by_area, (month, area or NO_AREA), counts)
         _add(by_language, (month, language), counts)
     return by_area, by_language

@@ -299,11 +299,12 @@ checkin_responses = Table(
     "checkin_responses",
     metadata,
     *_answer_columns(),
-    # The report's GROUP BY reads this in order instead of sorting every response (0005).
+    # The report's GROUP BY reads this in order instead of sorting every response (0005;
+    # first_in_month, grouped on as well, since 0009).
     Index(
         "ix_checkin_responses_report",
-        "iso_week", "area", "language", "total", "emotional", "social", "took_part", "worthwhile",
-        "first_in_month",
+        "iso_week", "area", "language", "first_in_month",
+        "total", "emotional", "social", "took_part", "worthwhile",
     ),
     sqlite_with_rowid=False,
 )
