@@ -334,6 +334,32 @@ async def test_a_lone_arabic_reader_is_not_singled_out(tg, settings, db):
     assert COARSENING_NOTE in text
 
 
+async def test_his_second_check_in_of_the_month_does_not_count_him_again(tg, settings, db):
+    """Through the chat: a man checks in this week and the next (the same report month,
+    November) and once more in December; the scheduler's weekly flushes run in between. His
+    answers are marked first, not first, and first again."""
+    clock = Clock(NOW)  # Saturday 21 November, week 47
+    series_id = await add_series(db)
+    await add_men(db, 5, "nl", "Osdorp", first=8400)
+    async with running(telegram_settings(settings, tg), now=clock) as service:
+        chat = Chat(tg, 6500, language_code="nl")
+        await sign_up(chat, "nl", None, f"s:{series_id}", "a:1")
+        for moment in (NOW, NOW + timedelta(days=7), NOW + timedelta(days=14)):  # weeks 47, 48, 49
+            clock.moment = moment
+            await service.scheduler.tick()
+            await chat.command("/checkin")
+            for key in [*ITEMS, "w:7"]:
+                await chat.tap(key)
+        clock.moment = NOW + timedelta(days=21)
+        await service.scheduler.tick()
+    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
+    answers = sorted(raw.execute("SELECT iso_week, first_in_month FROM checkin_responses"))
+    assert answers == [("2026-W47", 1), ("2026-W48", 0), ("2026-W49", 1)]
+    december = checkins.marker(settings.secret_key.encode(), "telegram", "6500", "2026-12")
+    assert list(raw.execute("SELECT marker, month FROM checkin_month_markers")) == [(december, "2026-12")], \
+        "November's marker went with November (week 49's Thursday is 3 December)"
+
+
 async def test_with_fewer_than_five_men_signed_up_no_answer_is_kept(tg, settings, db):
     series_id = await add_series(db)
     await add_men(db, 3, "nl", "Osdorp", first=8100)
