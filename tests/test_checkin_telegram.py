@@ -31,6 +31,7 @@ ANONYMOUS = ("checkin_responses", "checkin_pool", "checkin_markers")
 RESPONSE_COLUMNS = {
     "id", "iso_week", "language", "area", "item1", "item2", "item3", "item4", "item5", "item6",
     "emotional", "social", "total", "took_part", "worthwhile",
+    "first_in_month",  # whether it is its man's first answer of the month (0009): a count, not a link
 }
 
 
@@ -203,7 +204,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
 
     # No row order: the tables are WITHOUT ROWID with a random key, so the file keeps them in
     # the order of their random ids (tests/test_checkin_anonymity.py reads the bytes).
-    for table in ("checkin_responses", "checkin_pool", "checkin_markers"):
+    for table in ("checkin_responses", "checkin_pool", "checkin_markers", "checkin_month_markers"):
         assert "WITHOUT ROWID" in tables[table].upper()
         with pytest.raises(sqlite3.OperationalError):
             raw.execute(f"SELECT rowid FROM {table}")
