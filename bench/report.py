@@ -2,7 +2,8 @@
 
 Seeding (straight into SQLite, after the real migrations): responses spread over 104 ISO
 weeks, the four languages and the configured areas (and "rather not say"), with item answers
-scored by ``dialogs.scoring`` as the engine does; plus 2,000 participants in 40 series with
+scored by ``dialogs.scoring`` as the engine does, about half of them the first of their man in
+the month (``first_in_month``: the rule of 10 counts those, migration 0010); plus 2,000 participants in 40 series with
 their sign-ups and attendance, for the participation part of the report.
 
 Measured in this process, three times: ``bot.report.build_from`` (aggregation in SQL on two
@@ -86,13 +87,15 @@ def seed(path: str, size: int, areas: tuple[str, ...], now: datetime) -> None:
                 pattern = patterns[rng.randrange(len(patterns))]
                 took_part = rng.choice((1, 1, 1, 0, None))
                 worthwhile = rng.randint(4, 10) if rng.random() > 0.1 else None
+                first_in_month = int(rng.random() < 0.5)  # about two answers a month per man
                 rows.append(
                     (os.urandom(16).hex(), weeks[int(rng.triangular(0, WEEKS, 0))], LANGUAGES[rng.randrange(4)],
-                     area_choices[rng.randrange(len(area_choices))], *pattern, took_part, worthwhile)
+                     area_choices[rng.randrange(len(area_choices))], *pattern, took_part, worthwhile, first_in_month)
                 )
             connection.executemany(
                 "INSERT INTO checkin_responses (id, iso_week, language, area, item1, item2, item3, item4, item5,"
-                " item6, emotional, social, total, took_part, worthwhile) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " item6, emotional, social, total, took_part, worthwhile, first_in_month)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
         stamp = now.replace(tzinfo=None).isoformat(sep=" ")

@@ -112,7 +112,7 @@ async def _seed_past_series(connection, service: Service, now: datetime) -> None
 async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng: random.Random) -> None:
     """Made-up check-ins, week by week over the past months, in every area and language,
     slowly less lonely and more active over time (so the trend has a direction). Each gets
-    a random marker of its own: no chat stands behind any of them.
+    random markers of its own: no chat stands behind any of them, so each is one made-up man.
 
     They take the store's own path: into the pool, then out of it with the weekly flush
     (every seeded week is over, so each lands in ``checkin_responses`` and its markers are
@@ -127,7 +127,8 @@ async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng:
             for n in range(count):
                 lonely = 0.9 if n == 0 else 0.34 - 0.12 * progress  # one very lonely man a week
                 await checkins.record(
-                    connection, secrets.token_hex(16), week, _made_up_answers(rng, area, progress, lonely)
+                    connection, secrets.token_hex(16), week, _made_up_answers(rng, area, progress, lonely),
+                    month_marker=secrets.token_hex(16),
                 )
         await checkins.flush(connection, now)
 

@@ -169,7 +169,7 @@ class Engine:
                 log.info("engine: %s update %s seen before; skipped", incoming.channel, incoming.update_id)
                 return False, []
             chat = await chats.at_start(
-                connection, incoming.channel, incoming.address, self._marker(incoming, now), now
+                connection, incoming.channel, incoming.address, self._markers(incoming, now)[0], now
             )
             context = await self._context(connection, incoming, chat, now)
             step = self.dialog(chat.state, incoming.event, context)
@@ -230,8 +230,9 @@ class Engine:
             selected_count=await audiences.count(connection, chosen, self.settings.areas, now),
         )
 
-    def _marker(self, incoming: Incoming, now: datetime) -> str:
-        return checkins.marker(
+    def _markers(self, incoming: Incoming, now: datetime) -> tuple[str, str]:
+        """His check-in markers for this week and for its report month."""
+        return checkins.markers(
             self.settings.secret_key.encode(), incoming.channel, incoming.address, checkins.iso_week(now)
         )
 
@@ -352,7 +353,8 @@ class Engine:
             took_part=None if effect.took_part is None else int(effect.took_part),
             worthwhile=effect.worthwhile,
         )
-        await checkins.record(connection, self._marker(incoming, now), checkins.iso_week(now), values)
+        week_marker, month_marker = self._markers(incoming, now)
+        await checkins.record(connection, week_marker, checkins.iso_week(now), values, month_marker=month_marker)
 
     async def _ask_contact(self, connection, incoming: Incoming, row, now) -> None:
         """Tell every coordinator that he asked to be contacted, and nothing else. The message

@@ -53,6 +53,7 @@ from bot.schema import (
     series,
     signups,
 )
+from bot.store import checkins
 from bot.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import LANGUAGES
@@ -78,7 +79,9 @@ COARSENING_NOTE = (
 )
 SUPPRESSION_NOTE = (
     f"Anonymous: only months that ended more than a month ago are shown, and a month's figures "
-    f"never change once shown. A figure needs at least {MIN_RESPONDENTS} answers of its own; "
+    f"never change once shown. A figure needs at least {MIN_RESPONDENTS} men of its own (a man "
+    "who answers every week counts once a month: 'respondents' are men, shares and means are "
+    "over answers, and months added up count a man once in each); "
     "'hidden' stands for nobody, a few, or a figure hidden so that no group of fewer than "
     f"{MIN_RESPONDENTS} can be worked out, and for shares and means so close to either end of "
     "their scale that they would say how everyone answered."
@@ -90,21 +93,31 @@ SUPPRESSION_NOTE = (
 
 @dataclass(frozen=True)
 class Figures:
-    """Sums over a group of responses; shares and means are derived from them."""
+    """Sums over a group of responses; shares and means are derived from them (over answers:
+    a man who answered in three weeks weighs three times). ``respondents`` and the ``*_men``
+    fields count men: the answers that were the first of their man in the month (and answer
+    that measure) — never more than the men behind the answers, and what the rule of 10
+    counts (``bot.suppression``)."""
 
-    respondents: int = 0
+    respondents: int = 0  # men
+    answers: int = 0
     scored: int = 0  # responses with a loneliness total (at most one item skipped)
+    scored_men: int = 0
     not_lonely: int = 0
     moderate: int = 0
     severe: int = 0
     emotional_sum: int = 0
     emotional_n: int = 0
+    emotional_men: int = 0
     social_sum: int = 0
     social_n: int = 0
+    social_men: int = 0
     took_part_yes: int = 0
     took_part_n: int = 0
+    took_part_men: int = 0
     worthwhile_sum: int = 0
     worthwhile_n: int = 0
+    worthwhile_men: int = 0
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -149,6 +162,7 @@ class Figures:
 
 MEASURE_OF = {
     "respondents": "respondents",
+    "answers": "respondents",
     "share_not": "lonely",
     "share_moderate": "lonely",
     "share_severe": "lonely",
@@ -163,7 +177,8 @@ MEASURE_OF = {
 FIELDS_OF = {measure.name: measure.fields for measure in MEASURES}
 
 MEASURES_SHOWN = (
-    ("respondents", "respondents"),
+    ("respondents", "respondents"),  # men, each counted once in a month
+    ("answers", "answers"),
     ("share_not", "share not lonely"),
     ("share_moderate", "share moderately lonely"),
     ("share_severe", "share severely lonely"),
@@ -282,11 +297,9 @@ def language_key(language: str) -> tuple:
 # --- Months ----------------------------------------------------------------------------------------
 
 
-def month_of(iso_week: str) -> str:
-    """``2026-W01`` → ``2026-01``: the month of the ISO week's Thursday (the ISO rule for
-    the week's year, applied to months)."""
-    year, week = iso_week.split("-W")
-    return date.fromisocalendar(int(year), int(week), 4).strftime("%Y-%m")
+month_of = checkins.month_of
+"""``2026-W01`` → ``2026-01``: the month of the ISO week's Thursday, the same month whose
+marker decides whether an answer is its man's first (``bot.store.checkins``)."""
 
 
 def _shift(month: str, by: int) -> str:
@@ -322,11 +335,24 @@ def _weeks_of(first: str, last: str) -> tuple[str, str]:
 # --- Reading the responses -------------------------------------------------------------------------
 
 
+MEN_OF = {
+    "respondents": "answers",
+    "scored_men": "scored",
+    "emotional_men": "emotional_n",
+    "social_men": "social_n",
+    "took_part_men": "took_part_n",
+    "worthwhile_men": "worthwhile_n",
+}
+"""Each count of men in ``Figures`` → the count of answers it is, over first answers only."""
+
+
 def _tally_columns() -> list:
-    """One SQL sum per field of ``Figures``, in the order of its fields."""
+    """One SQL sum per field of ``Figures`` that is not a count of men, in the order of its
+    fields. The counts of men are the same counts over the groups of first answers
+    (``_figures_of``), so no row costs more to sum than before men were counted."""
     r = checkin_responses.c
     sums = {
-        "respondents": func.count(),
+        "answers": func.count(),
         "scored": func.count(r.total),
         "not_lonely": func.coalesce(func.sum(case((r.total <= 1, 1), else_=0)), 0),
         "moderate": func.coalesce(func.sum(case((r.total.between(2, 4), 1), else_=0)), 0),
@@ -340,7 +366,21 @@ def _tally_columns() -> list:
         "worthwhile_sum": func.coalesce(func.sum(r.worthwhile), 0),
         "worthwhile_n": func.count(r.worthwhile),
     }
-    return [sums[field.name].label(field.name) for field in fields(Figures)]
+    return [sums[field.name].label(field.name) for field in fields(Figures) if field.name not in MEN_OF]
+
+
+_SUMMED = [field.name for field in fields(Figures) if field.name not in MEN_OF]
+
+
+def _figures_of(first_in_month, counts) -> list[int]:
+    """The fields of ``Figures`` for one group of answers that are all first answers of their
+    men (``first_in_month`` 1), or none (0, or NULL: stored before men were counted)."""
+    summed = dict(zip(_SUMMED, counts, strict=True))
+    first = first_in_month == 1
+    return [
+        (int(summed[MEN_OF[f.name]]) if first else 0) if f.name in MEN_OF else int(summed[f.name])
+        for f in fields(Figures)
+    ]
 
 
 Tallies = dict[tuple[str, str], list[int]]
@@ -350,19 +390,20 @@ Tallies = dict[tuple[str, str], list[int]]
 async def _tallies(connection: AsyncConnection, where) -> tuple[Tallies, Tallies]:
     """Check-in sums by month and area, and by month and language, in one pass.
 
-    SQL groups by week, area and language together, reading the responses in that order from
-    their covering index (``ix_checkin_responses_report``) rather than sorting them; the rows
-    that come back are folded into the two margins at once and the crossed counts go no
-    further: they are never suppressed, shown, stored or returned."""
+    SQL groups by week, area, language and ``first_in_month`` together, reading the responses
+    in that order from their covering index (``ix_checkin_responses_report``) rather than
+    sorting them; the rows that come back are folded into the two margins at once and the
+    crossed counts go no further: they are never suppressed, shown, stored or returned."""
     r = checkin_responses.c
-    query = select(r.iso_week, r.area, r.language, *_tally_columns()).where(*where).group_by(
-        r.iso_week, r.area, r.language
+    query = select(r.iso_week, r.area, r.language, r.first_in_month, *_tally_columns()).where(*where).group_by(
+        r.iso_week, r.area, r.language, r.first_in_month
     )
     by_area: Tallies = {}
     by_language: Tallies = {}
     months: dict[str, str] = {}
-    for week, area, language, *counts in await connection.execute(query):
+    for week, area, language, first_in_month, *counts in await connection.execute(query):
         month = months.get(week) or months.setdefault(week, month_of(week))
+        counts = _figures_of(first_in_month, counts)
         _add(by_area, (month, area or NO_AREA), counts)
         _add(by_language, (month, language), counts)
     return by_area, by_language
@@ -701,7 +742,7 @@ def _row(label: str, figures: Shown | None, width: int) -> str:
     if figures is None:
         return f"{label:<{width}}  {HIDDEN:>7}"
     return (
-        f"{label:<{width}}  {figures.respondents:>7}  {_pct(figures.share_not):>6}  "
+        f"{label:<{width}}  {figures.respondents:>7}  {figures.answers:>7}  {_pct(figures.share_not):>6}  "
         f"{_pct(figures.share_moderate):>8}  {_pct(figures.share_severe):>6}  "
         f"{_mean(figures.emotional):>9}  {_mean(figures.social):>6}  "
         f"{_pct(figures.took_part):>9}  {_mean(figures.worthwhile):>10}"
@@ -710,7 +751,7 @@ def _row(label: str, figures: Shown | None, width: int) -> str:
 
 def _header(label: str, width: int) -> str:
     return (
-        f"{label:<{width}}  {'n':>7}  {'not':>6}  {'moderate':>8}  {'severe':>6}  "
+        f"{label:<{width}}  {'men':>7}  {'answers':>7}  {'not':>6}  {'moderate':>8}  {'severe':>6}  "
         f"{'emotional':>9}  {'social':>6}  {'took part':>9}  {'worthwhile':>10}"
     )
 
@@ -739,7 +780,7 @@ def render_text(report: Report) -> str:
                   _header("language", width)]
         lines += [_row(language, report.shown(language_key(language)), width) for language in report.languages]
         lines += [""]
-        lines += ["Participation map: share moderately or severely lonely (respondents), area x month"]
+        lines += ["Participation map: share moderately or severely lonely (men), area x month"]
         lines += [_map_line("area", [m for m in report.months] + ["shown months"], width)]
         for area in report.areas:
             cells = [report.shown(area_cell(m, area)) for m in report.months]

@@ -323,6 +323,10 @@ def _answer_columns() -> list[Column]:
         Column("total", Integer),  # 0-6, NULL when more than one item is missing
         Column("took_part", Integer),  # 1 yes, 0 no, NULL skipped
         Column("worthwhile", Integer),  # 0-10, NULL skipped
+        # 1: the first answer of its man in its report month (the month of the ISO week's
+        # Thursday), so it counts one man; 0: a later answer of a man counted already; NULL:
+        # stored before 0010, counts no man (the report's rule of 10 counts men, bot.report).
+        Column("first_in_month", Integer),
     ]
 
 
@@ -330,10 +334,12 @@ checkin_responses = Table(
     "checkin_responses",
     metadata,
     *_answer_columns(),
-    # The report's GROUP BY reads this in order instead of sorting every response (0005).
+    # The report's GROUP BY reads this in order instead of sorting every response (0005;
+    # first_in_month, grouped on as well, since 0010).
     Index(
         "ix_checkin_responses_report",
-        "iso_week", "area", "language", "total", "emotional", "social", "took_part", "worthwhile",
+        "iso_week", "area", "language", "first_in_month",
+        "total", "emotional", "social", "took_part", "worthwhile",
     ),
     sqlite_with_rowid=False,
 )
@@ -354,6 +360,18 @@ checkin_markers = Table(
     # week is over (the week is kept for that, 0008).
     Column("marker", String(64), primary_key=True),
     Column("iso_week", String(8), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+checkin_month_markers = Table(
+    "checkin_month_markers",
+    metadata,
+    # "He has checked in this report month" (the month of the ISO week's Thursday): the same
+    # keyed hash as a week's marker, of his chat address and the month. It decides whether
+    # an answer is the first of its man in the month (``first_in_month``), and is erased when
+    # the month is over (0010). Rewritten in key order on every insert, like the above.
+    Column("marker", String(64), primary_key=True),
+    Column("month", String(7), nullable=False),  # "2026-11"
     sqlite_with_rowid=False,
 )
 

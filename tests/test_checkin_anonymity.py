@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from bot.report import COARSENING_NOTE, build, render_text
-from bot.schema import checkin_markers, checkin_pool, participants
+from bot.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
 from bot.store import anonymity, checkins
 from dialogs.i18n import _, use_locale
 from tests.conftest import NOW
@@ -205,6 +205,13 @@ async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings,
             markers[value]: rank
             for rank, (value,) in enumerate(sqlite3.connect(path).execute("SELECT marker FROM checkin_markers"))
         })
+        month = checkins.month_of(week)
+        month_markers = {
+            checkins.marker(secret, "telegram", address, month): position for address, position in whose.items()
+        }
+        assert_month_markers_keep_no_order(path, month_markers)
+        assert [first for (first,) in sqlite3.connect(path).execute("SELECT first_in_month FROM checkin_pool")] \
+            == [1] * MEN, "each man's first answer of the month"
         assert_men_cannot_be_ordered(path, whose)
 
         # The week is over: the pool moves to the responses, shuffled, under new ids.
@@ -220,6 +227,10 @@ async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings,
         assert raw.offsets(row_id.encode()) == [], "a pool id survived the move"
     for value in markers:
         assert raw.offsets(value.encode()) == [], "an old marker survived in the file"
+    # The month is still running (its week 48 has its Thursday on 26 November): the month's
+    # markers stay, still in no order; a later week's flush in December erases them.
+    assert checkins.month_of(checkins.iso_week(clock.moment)) == month
+    assert_month_markers_keep_no_order(path, month_markers)
     responses = list(connection.execute("SELECT id, worthwhile, language, area, iso_week FROM checkin_responses"))
     assert len(responses) == MEN
     assert {(language, area, iso) for _i, _w, language, area, iso in responses} == {("nl", "Osdorp", week)}
@@ -233,6 +244,19 @@ async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings,
         by_worth[w]: rank for rank, (_id, w, *_r) in enumerate(responses)
     })
     assert_men_cannot_be_ordered(path, whose)
+
+
+def assert_month_markers_keep_no_order(path: Path, month_markers: dict[str, int]) -> None:
+    """``month_markers``: each man's month marker → his place in the check-in order."""
+    raw = RawFile(path)
+    stored = [value for (value,) in sqlite3.connect(path).execute("SELECT marker FROM checkin_month_markers")]
+    assert sorted(stored) == sorted(month_markers)
+    assert_no_order("byte offsets of the month markers", {
+        position: raw.offset_in(value.encode(), "checkin_month_markers") for value, position in month_markers.items()
+    })
+    assert_no_order("the month markers as the table gives them", {
+        month_markers[value]: rank for rank, value in enumerate(stored)
+    })
 
 
 def assert_men_cannot_be_ordered(path: Path, whose: dict[str, int]) -> None:
@@ -310,6 +334,32 @@ async def test_a_lone_arabic_reader_is_not_singled_out(tg, settings, db):
     assert COARSENING_NOTE in text
 
 
+async def test_his_second_check_in_of_the_month_does_not_count_him_again(tg, settings, db):
+    """Through the chat: a man checks in this week and the next (the same report month,
+    November) and once more in December; the scheduler's weekly flushes run in between. His
+    answers are marked first, not first, and first again."""
+    clock = Clock(NOW)  # Saturday 21 November, week 47
+    series_id = await add_series(db)
+    await add_men(db, 5, "nl", "Osdorp", first=8400)
+    async with running(telegram_settings(settings, tg), now=clock) as service:
+        chat = Chat(tg, 6500, language_code="nl")
+        await sign_up(chat, "nl", None, f"s:{series_id}", "a:1")
+        for moment in (NOW, NOW + timedelta(days=7), NOW + timedelta(days=14)):  # weeks 47, 48, 49
+            clock.moment = moment
+            await service.scheduler.tick()
+            await chat.command("/checkin")
+            for key in [*ITEMS, "w:7"]:
+                await chat.tap(key)
+        clock.moment = NOW + timedelta(days=21)
+        await service.scheduler.tick()
+    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
+    answers = sorted(raw.execute("SELECT iso_week, first_in_month FROM checkin_responses"))
+    assert answers == [("2026-W47", 1), ("2026-W48", 0), ("2026-W49", 1)]
+    december = checkins.marker(settings.secret_key.encode(), "telegram", "6500", "2026-12")
+    assert list(raw.execute("SELECT marker, month FROM checkin_month_markers")) == [(december, "2026-12")], \
+        "November's marker went with November (week 49's Thursday is 3 December)"
+
+
 async def test_with_fewer_than_five_men_signed_up_no_answer_is_kept(tg, settings, db):
     series_id = await add_series(db)
     await add_men(db, 3, "nl", "Osdorp", first=8100)
@@ -364,14 +414,18 @@ async def test_delete_erases_his_markers_and_nobody_elses(tg, settings, db):
         await sign_up(chat, "nl", "Ahmed", f"s:{series_id}", "a:1")
         # Last week's marker, as in the seconds before the first tick of a new week clears it.
         async with db.transaction() as connection:
-            await checkins.record(connection, checkins.marker(secret, "telegram", "6400", last_week), last_week, {"language": "nl"})
-            await checkins.record(connection, checkins.marker(secret, "telegram", "8200", this_week), this_week, {"language": "nl"})
+            for address, week in (("6400", last_week), ("8200", this_week)):
+                week_marker, month_marker = checkins.markers(secret, "telegram", address, week)
+                await checkins.record(connection, week_marker, week, {"language": "nl"}, month_marker=month_marker)
         await chat.command("/checkin")
         for key in [*ITEMS, "w:7"]:
             await chat.tap(key)
         mine = {checkins.marker(secret, "telegram", "6400", week) for week in (this_week, last_week)}
+        months = {checkins.month_of(week) for week in (this_week, last_week)}
+        my_months = {checkins.marker(secret, "telegram", "6400", month) for month in months}
         async with db.transaction() as connection:
             assert mine <= set(await connection.scalars(select(checkin_markers.c.marker)))
+            assert my_months <= set(await connection.scalars(select(checkin_month_markers.c.marker)))
         await chat.command("/delete")
         # Let the sender record the question as delivered first: erasing him deletes his outbox
         # rows, and a reply deleted while in flight can hand its id to the farewell, which the
@@ -380,8 +434,10 @@ async def test_delete_erases_his_markers_and_nobody_elses(tg, settings, db):
         await chat.tap("erase")
     async with db.transaction() as connection:
         left = set(await connection.scalars(select(checkin_markers.c.marker)))
+        months_left = set(await connection.scalars(select(checkin_month_markers.c.marker)))
         pool = list(await connection.execute(select(checkin_pool)))
     assert left == {checkins.marker(secret, "telegram", "8200", this_week)}
+    assert months_left == {checkins.marker(secret, "telegram", "8200", checkins.month_of(this_week))}
     assert len(pool) == 3, "his answers stay: nothing ties them to him"
 
 

@@ -57,16 +57,18 @@ async def test_offers_the_morning_after_to_the_right_men_once(db, settings):
         await add_man(connection, series_id, "105", "ar")  # said "not now" yesterday: fine today
         await conversations.save(connection, "telegram", "105", {"q": 9, checkin.LATER: "2026-10-01"}, NOW)
         await add_man(connection, series_id, "106", "nl")  # already checked in this ISO week
+        week_marker, month_marker = checkins.markers(secret, "telegram", "106", checkins.iso_week(MORNING_AFTER))
         await checkins.record(
-            connection, checkins.marker(secret, "telegram", "106", checkins.iso_week(MORNING_AFTER)),
-            checkins.iso_week(MORNING_AFTER), {"language": "nl", "area": None},
+            connection, week_marker, checkins.iso_week(MORNING_AFTER), {"language": "nl", "area": None},
+            month_marker=month_marker,
         )
         await add_man(connection, series_id, "107", "en")  # answering a check-in right now
         await conversations.save(connection, "telegram", "107", {"q": 3, "flow": "checkin", "checkin": {"answers": []}}, NOW)
         await add_man(connection, other_series, "108", "nl")  # another series' meeting is the same evening
         h = await add_man(connection, series_id, "109", "nl")  # checked in LAST week: offered
+        week_marker, month_marker = checkins.markers(secret, "telegram", "109", "2026-W39")
         await checkins.record(
-            connection, checkins.marker(secret, "telegram", "109", "2026-W39"), "2026-W39", {"language": "nl", "area": None},
+            connection, week_marker, "2026-W39", {"language": "nl", "area": None}, month_marker=month_marker,
         )
         meeting_1 = await connection.scalar(
             select(meetings.c.id).where(meetings.c.series_id == series_id, meetings.c.number == 1)

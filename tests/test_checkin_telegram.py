@@ -31,6 +31,7 @@ ANONYMOUS = ("checkin_responses", "checkin_pool", "checkin_markers")
 RESPONSE_COLUMNS = {
     "id", "iso_week", "language", "area", "item1", "item2", "item3", "item4", "item5", "item6",
     "emotional", "social", "total", "took_part", "worthwhile",
+    "first_in_month",  # whether it is its man's first answer of the month (0010): a count, not a link
 }
 
 
@@ -204,7 +205,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
 
     # No row order: the tables are WITHOUT ROWID with a random key, so the file keeps them in
     # the order of their random ids (tests/test_checkin_anonymity.py reads the bytes).
-    for table in ("checkin_responses", "checkin_pool", "checkin_markers"):
+    for table in ("checkin_responses", "checkin_pool", "checkin_markers", "checkin_month_markers"):
         assert "WITHOUT ROWID" in tables[table].upper()
         with pytest.raises(sqlite3.OperationalError):
             raw.execute(f"SELECT rowid FROM {table}")
@@ -278,7 +279,7 @@ async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
     async with db.transaction() as connection:
         for n in range(200):
             values = {"language": "nl", "area": "Osdorp", "worthwhile": n // 100, "item1": n % 100}
-            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", values)
+            await checkins.record(connection, f"marker-{n:03d}", "2026-W47", values, month_marker=f"month-{n:03d}")
     path = str(db.url).split("///", 1)[1]
     await db.truncate_log()
     raw = sqlite3.connect(path)

@@ -27,7 +27,8 @@ OSDORP, SLOTERVAART, GEUZENVELD = "Osdorp", "Slotervaart", "Geuzenveld-Slotermee
 
 
 def values(respondents: int, **sums) -> dict:
-    """Sums of a cell whose answers are all given and sit mid-scale unless told otherwise."""
+    """Sums of a cell whose answers are all given and sit mid-scale unless told otherwise;
+    each answer another man's unless the men are given (``answers``, ``*_men``)."""
     base = {
         "respondents": respondents, "scored": respondents, "not_lonely": respondents // 2,
         "moderate": respondents - respondents // 2, "severe": 0, "emotional_sum": respondents,
@@ -35,7 +36,11 @@ def values(respondents: int, **sums) -> dict:
         "took_part_yes": respondents // 2, "took_part_n": respondents,
         "worthwhile_sum": 5 * respondents, "worthwhile_n": respondents,
     }
-    return base | sums
+    figures = base | sums
+    for count, men in (("respondents", "answers"), ("scored", "scored_men"), ("emotional_n", "emotional_men"),
+                       ("social_n", "social_men"), ("took_part_n", "took_part_men"), ("worthwhile_n", "worthwhile_men")):
+        figures.setdefault(men, figures[count])
+    return figures
 
 
 def test_a_small_count_is_hidden_with_enough_others_that_the_rest_is_ten_or_more():
@@ -74,7 +79,9 @@ def test_a_month_under_ten_shows_nothing():
 # --- The report from a real database ----------------------------------------------------------------
 
 
-def response(week: str, area: str | None, language: str = "nl", items=(0, 0, 0, 2, 2, 2), took_part=1, worthwhile=5) -> dict:
+def response(week: str, area: str | None, language: str = "nl", items=(0, 0, 0, 2, 2, 2), took_part=1, worthwhile=5,
+             first_in_month=1) -> dict:
+    """One stored answer; by default its man's first of the month, so each is another man."""
     from dialogs.scoring import score
 
     scores = score(items)
@@ -82,7 +89,7 @@ def response(week: str, area: str | None, language: str = "nl", items=(0, 0, 0, 
         "id": secrets.token_hex(16), "iso_week": week, "language": language, "area": area,
         **{f"item{n}": v for n, v in enumerate(items, start=1)},
         "emotional": scores.emotional, "social": scores.social, "total": scores.total,
-        "took_part": took_part, "worthwhile": worthwhile,
+        "took_part": took_part, "worthwhile": worthwhile, "first_in_month": first_in_month,
     }
 
 

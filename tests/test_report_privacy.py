@@ -13,17 +13,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, date, datetime, time
+import json
+import sqlite3
+from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
-from sqlalchemy import delete, insert, inspect
+from sqlalchemy import delete, func, insert, inspect, select
 
 from bot import report
+from bot.config import Settings
 from bot.database import Database
-from bot.schema import attendance, checkin_responses, meetings, participants, signups
+from bot.schema import attendance, checkin_month_markers, checkin_responses, meetings, participants, signups
+from bot.store import checkins
 from bot.store import series as series_store
 from tests.conftest import NOW
 from tests.test_report import response, store
@@ -58,8 +62,9 @@ def months_in(view) -> list[str]:
     return sorted({m for (t, m, _g, _x) in view if t in CHECKIN_TABLES and m[:1].isdigit()})
 
 
-def derivable_small_groups(view) -> list[str]:
-    """Every hidden check-in figure whose size the shown respondent counts bound to 1..9."""
+def derivable_small_groups(view, count: str = "respondents") -> list[str]:
+    """Every hidden check-in figure whose size the shown counts (``respondents``: men, or
+    ``answers``) bound to 1..9."""
     months = months_in(view)
     areas = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_area"})
     languages = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_language"})
@@ -82,10 +87,10 @@ def derivable_small_groups(view) -> list[str]:
             and (table != "checkins_by_language" or lang == group)
         ]
 
-    figures = [(t, m, g) for (t, m, g, x) in view if t in CHECKIN_TABLES and x == "respondents"]
+    figures = [(t, m, g) for (t, m, g, x) in view if t in CHECKIN_TABLES and x == count]
     equations, values = [], []
     for t, m, g in figures:
-        value = number(view[(t, m, g, "respondents")])
+        value = number(view[(t, m, g, count)])
         if value is not None:
             row = [0.0] * len(atoms)
             for i in members(t, m, g):
@@ -94,7 +99,7 @@ def derivable_small_groups(view) -> list[str]:
             values.append(value)
     problems = []
     for t, m, g in figures:
-        if number(view[(t, m, g, "respondents")]) is not None or not m[:1].isdigit():
+        if number(view[(t, m, g, count)]) is not None or not m[:1].isdigit():
             continue
         objective = [0.0] * len(atoms)
         for i in members(t, m, g):
@@ -274,14 +279,16 @@ async def test_without_series_the_month_list_starts_at_the_first_month_of_ten(db
 
 WEEKS = ("2026-W32", "2026-W36", "2026-W41")  # August, September, October
 CELL = st.sampled_from((0, 0, 0, 1, 2, 3, 5, 9, 10, 11, 14))
+REPEATS = st.sampled_from((0, 0, 0, 1, 4, 12))  # answers of men counted in the month already
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(counts=st.lists(CELL, min_size=3 * 3 * 2, max_size=3 * 3 * 2))
-def test_random_small_tables_give_away_no_group_of_one_to_nine(settings, counts):
-    """Three months × (Osdorp, Slotervaart, no area) × (nl, so), 0-14 men in each: no group
-    of 1 to 9 can be worked out, and no shown share or mean says that everyone answered alike.
-    (Its own
+@given(counts=st.lists(CELL, min_size=3 * 3 * 2, max_size=3 * 3 * 2),
+       repeats=st.lists(REPEATS, min_size=3 * 3 * 2, max_size=3 * 3 * 2))
+def test_random_small_tables_give_away_no_group_of_one_to_nine(settings, counts, repeats):
+    """Three months × (Osdorp, Slotervaart, no area) × (nl, so), 0-14 men in each, and 0-12
+    further answers of men counted already: no group of 1 to 9 men (nor of answers) can be
+    worked out, and no shown share or mean says that everyone answered alike. (Its own
     event loop per example: hypothesis calls the test many times within one pytest test.)"""
 
     async def play():
@@ -304,15 +311,160 @@ def test_random_small_tables_give_away_no_group_of_one_to_nine(settings, counts)
         for week in WEEKS:
             for area in (OSDORP, SLOTERVAART, None):
                 for language in ("nl", "so"):
-                    rows += [response(week, area, language=language, items=(NOT_LONELY, MODERATE, SEVERE)[i % 3])
-                             for i in range(counts[n])]
+                    rows += [response(week, area, language=language, items=(NOT_LONELY, MODERATE, SEVERE)[i % 3],
+                                      first_in_month=int(i < counts[n]))
+                             for i in range(counts[n] + repeats[n])]
                     n += 1
         if rows:
             await store(db, rows)
         view = await shown(db, settings, LATER)
-        return derivable_small_groups(view) + [
+        return derivable_small_groups(view) + derivable_small_groups(view, "answers") + [
             f"{key}: {value}, everyone alike" for key, value in view.items()
             if key[3] in SCALE_ENDS and number(value) in SCALE_ENDS[key[3]]
         ]
 
     assert asyncio.run(play()) == []
+
+
+# --- 7. Men, not answers -----------------------------------------------------------------------------
+
+
+SEPTEMBER = ("2026-W36", "2026-W37", "2026-W38", "2026-W39")  # Thursdays 3, 10, 17, 24 September
+
+
+async def check_in(db, settings, address: str, week: str, area: str | None = OSDORP, **answers) -> None:
+    """One man's check-in the way the engine stores it: his keyed week and month markers
+    decide whether it is stored, and whether it is his first of the month."""
+    week_marker, month_marker = checkins.markers(settings.secret_key.encode(), "telegram", address, week)
+    values = {k: v for k, v in response(week, area, **answers).items() if k not in ("id", "iso_week", "first_in_month")}
+    async with db.transaction() as connection:
+        assert await checkins.record(connection, week_marker, week, values, month_marker=month_marker)
+
+
+async def week_over(db, week: str) -> None:
+    """The scheduler's first tick of the next week."""
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 1) + timedelta(weeks=1)
+    async with db.transaction() as connection:
+        await checkins.flush(connection, datetime.combine(monday, time(0, 1), UTC))
+
+
+def september(view) -> dict:
+    return {key: value for key, value in view.items() if key[0] in CHECKIN_TABLES and key[1] == "2026-09"}
+
+
+async def test_three_men_answering_every_week_show_nothing(db, settings):
+    """12 answers in September, from 3 men who each answered all four weeks: 12 "respondents"
+    under a rule that counted answers; nothing at all about September, or any total holding
+    it, may show. (A series since August lists September, so every figure reads hidden.)"""
+    async with db.transaction() as connection:
+        early = series_store.NewSeries("Vroeg", 3, time(19, 0), date(2026, 8, 6), 6, 12, "Buurthuis", OSDORP)
+        await series_store.add(connection, early, settings.timezone, NOW)
+    for week in SEPTEMBER:
+        for man in ("501", "502", "503"):
+            await check_in(db, settings, man, week, items=MODERATE, worthwhile=int(man[-1]) + 3)
+        await week_over(db, week)
+    async with db.transaction() as connection:
+        assert await connection.scalar(select(func.count()).select_from(checkin_responses)) == 12
+    view = await shown(db, settings, LATER)
+    assert september(view) and set(september(view).values()) == {"hidden"}
+    assert [(k, v) for k, v in view.items() if k[0] in CHECKIN_TABLES and v != "hidden"] == []
+
+
+async def test_ten_men_show_once_each_however_often_they_answered(db, settings):
+    """Ten different men: shown, as 10 men, whether they answered once or every week; the
+    answers column says how many answers the shares are over."""
+    men = [str(600 + n) for n in range(10)]
+    for week in SEPTEMBER:
+        for n, man in enumerate(men):
+            await check_in(db, settings, man, week, items=(NOT_LONELY, MODERATE, SEVERE)[n % 3], took_part=n % 2)
+        await week_over(db, week)
+    for n, man in enumerate(men):  # October: once each
+        await check_in(db, settings, man, "2026-W41", items=(NOT_LONELY, MODERATE, SEVERE)[n % 3], took_part=n % 2)
+    await week_over(db, "2026-W41")
+    view = await shown(db, settings, LATER)
+    assert view[("checkins_by_month", "2026-09", "all", "respondents")] == "10"
+    assert view[("checkins_by_month", "2026-09", "all", "answers")] == "40"
+    assert view[("checkins_by_month", "2026-10", "all", "respondents")] == "10"
+    assert view[("checkins_by_month", "2026-10", "all", "answers")] == "10"
+    assert view[("checkins_by_area", "2026-09", OSDORP, "respondents")] == "10"
+    assert derivable_small_groups(view) == [] and derivable_small_groups(view, "answers") == []
+
+
+async def test_few_men_with_many_answers_are_not_left_over_by_subtraction(db, settings):
+    """Osdorp: 10 men once each; Slotervaart: 3 men every week (12 answers). Counting
+    answers, the total (22) less Osdorp (10) left 12 and Osdorp showed: the difference was
+    the 3 Slotervaart men's answers. Counting men, 13 less 10 leaves 3 men: Osdorp hides."""
+    for n in range(10):
+        await check_in(db, settings, str(700 + n), "2026-W36", items=(NOT_LONELY, MODERATE, SEVERE)[n % 3],
+                       took_part=n % 2)
+    for week in SEPTEMBER:
+        for man in ("711", "712", "713"):
+            await check_in(db, settings, man, week, area=SLOTERVAART, items=SEVERE, took_part=0, worthwhile=1)
+        await week_over(db, week)
+    view = await shown(db, settings, LATER)
+    assert view[("checkins_by_month", "2026-09", "all", "respondents")] == "13"
+    assert view[("checkins_by_area", "2026-09", OSDORP, "respondents")] == "hidden"
+    assert view[("checkins_by_area", "2026-09", SLOTERVAART, "respondents")] == "hidden"
+    assert derivable_small_groups(view) == [] and derivable_small_groups(view, "answers") == []
+
+
+async def test_a_month_marker_lives_until_the_month_is_over(db, settings):
+    """After the weekly flush his week's marker is gone but his month's stays, so his next
+    answer in the month is not counted as another man; the first flush of a week in the next
+    month erases it."""
+    await check_in(db, settings, "801", "2026-W36")
+    await week_over(db, "2026-W36")
+    async with db.transaction() as connection:
+        assert await connection.scalar(select(func.count()).select_from(checkin_month_markers)) == 1
+    await check_in(db, settings, "801", "2026-W39")
+    await week_over(db, "2026-W39")  # Monday 28 September: week 40, whose Thursday is 1 October
+    async with db.transaction() as connection:
+        firsts = sorted(await connection.scalars(select(checkin_responses.c.first_in_month)))
+        left = await connection.scalar(select(func.count()).select_from(checkin_month_markers))
+    assert firsts == [0, 1] and left == 0
+
+
+async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_published_months(database_url):
+    """A database at 0008: 12 answers in September (three men weekly, or twelve men: nobody
+    can tell), already published as 12, and 12 in October not published yet. After 0010 the
+    older answers count no man, so neither month shows anything; September stays published
+    (withdrawn, not worked out again) and this week's pool row counts no man either."""
+    from alembic import command
+
+    from bot import database
+    from bot.database import Database
+
+    db = Database(database_url)
+    try:
+        async with db.transaction() as connection:
+
+            def to_0008(sync_connection) -> None:
+                config = database._alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0008")
+
+            await connection.run_sync(to_0008)
+        rows = [response(w, OSDORP, items=MODERATE) for w in SEPTEMBER for _ in range(3)]
+        rows += [response("2026-W41", OSDORP, items=(NOT_LONELY, MODERATE, SEVERE)[n % 3]) for n in range(12)]
+        raw = sqlite3.connect(database_url.split("///", 1)[1])
+        names = [k for k in rows[0] if k != "first_in_month"]
+        raw.executemany(
+            f"INSERT INTO checkin_responses ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [[row[k] for k in names] for row in rows],
+        )
+        raw.execute("INSERT INTO checkin_pool (id, iso_week, language) VALUES ('ab', '2026-W47', 'nl')")
+        september = {"areas": [OSDORP], "languages": ["nl"], "members": {
+            "total": {"measures": ["respondents"], "sums": {"respondents": 12}}}}
+        raw.execute("INSERT INTO published_figures (month, content, published_at) VALUES ('2026-09', ?, '2026-11-02')",
+                    (json.dumps(september),))
+        raw.commit()
+        await db.upgrade()
+        assert {first for (first,) in raw.execute("SELECT first_in_month FROM checkin_responses")} == {None}
+        assert list(raw.execute("SELECT first_in_month FROM checkin_pool")) == [(None,)]
+        assert json.loads(raw.execute("SELECT content FROM published_figures").fetchone()[0])["members"] == {}
+        settings = Settings(database_url=database_url, secret_key="k" * 32)
+        view = await shown(db, settings, LATER)
+        assert [(k, v) for k, v in view.items() if k[0] in CHECKIN_TABLES and v != "hidden"] == []
+    finally:
+        await db.close()

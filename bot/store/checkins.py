@@ -16,6 +16,13 @@ backwards, so a row's byte offset tells when it came), so:
   (``marker``), kept in ``checkin_markers`` (also rewritten in key order on every insert)
   only until the week is over. With the key the operator can tell who checked in this week,
   and nothing more; ``forget`` erases a man's markers on ``/delete`` by deriving them again.
+- "He has checked in this report month" (the month of the ISO week's Thursday, ``month_of``)
+  is the same kind of hash of his address and the month, in ``checkin_month_markers``
+  (rewritten in key order too) until the month is over. It only decides the answer's
+  ``first_in_month``: 1 for the first answer of its man in the month, 0 for a later one, so
+  that the report can count men rather than answers (a man may answer every week) without
+  any row saying whose it is or which other row is his (docs/report-privacy.md, "Men, not
+  answers").
 
 The language and area stored with an answer are coarsened first, so that at least
 ``bot.store.anonymity.K`` signed-up men share them (``bot.store.anonymity``).
@@ -26,12 +33,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import checkin_markers, checkin_pool, checkin_responses
+from bot.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
 
 _shuffle = secrets.SystemRandom().shuffle
 
@@ -41,8 +48,22 @@ def iso_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def marker(secret: bytes, channel: str, address: str, week: str) -> str:
-    return hmac.new(secret, f"{channel}:{address}|{week}".encode(), hashlib.sha256).hexdigest()
+def month_of(iso_week: str) -> str:
+    """``2026-W01`` → ``2026-01``: the report month of an ISO week, the month of its Thursday
+    (the ISO rule for the week's year, applied to months)."""
+    year, week = iso_week.split("-W")
+    return date.fromisocalendar(int(year), int(week), 4).strftime("%Y-%m")
+
+
+def marker(secret: bytes, channel: str, address: str, period: str) -> str:
+    """His keyed marker for a week (``2026-W47``) or a report month (``2026-11``): the two
+    forms never coincide, so neither can stand for the other."""
+    return hmac.new(secret, f"{channel}:{address}|{period}".encode(), hashlib.sha256).hexdigest()
+
+
+def markers(secret: bytes, channel: str, address: str, week: str) -> tuple[str, str]:
+    """His markers for ``week`` and for its report month, as ``record`` takes them."""
+    return marker(secret, channel, address, week), marker(secret, channel, address, month_of(week))
 
 
 async def has_checked_in(connection: AsyncConnection, week_marker: str) -> bool:
@@ -53,31 +74,43 @@ async def has_checked_in(connection: AsyncConnection, week_marker: str) -> bool:
 
 
 async def record(
-    connection: AsyncConnection, week_marker: str, week: str, values: dict
+    connection: AsyncConnection, week_marker: str, week: str, values: dict, *, month_marker: str
 ) -> bool:
-    """Put one finished check-in in the pool and note the week's marker; False (nothing
-    stored) when this person already checked in this week. ``values``: language, area
-    (both already coarsened, see ``bot.store.anonymity``), item1..item6, emotional, social,
-    total, took_part, worthwhile."""
+    """Put one finished check-in in the pool and note the week's and the month's marker;
+    False (nothing stored) when this person already checked in this week. ``values``:
+    language, area (both already coarsened, see ``bot.store.anonymity``), item1..item6,
+    emotional, social, total, took_part, worthwhile. The answer is marked as the first of
+    its man in the month when the month's marker was not there yet."""
     if await has_checked_in(connection, week_marker):
         return False
+    month = month_of(week)
+    first = await connection.scalar(
+        select(checkin_month_markers.c.marker).where(checkin_month_markers.c.marker == month_marker)
+    ) is None
     await _rewrite_in_key_order(connection, checkin_markers, {"marker": week_marker, "iso_week": week})
+    if first:
+        await _rewrite_in_key_order(connection, checkin_month_markers, {"marker": month_marker, "month": month})
     await _rewrite_in_key_order(
-        connection, checkin_pool, {"id": secrets.token_hex(16), "iso_week": week, **values}
+        connection,
+        checkin_pool,
+        {**values, "id": secrets.token_hex(16), "iso_week": week, "first_in_month": int(first)},
     )
     return True
 
 
 async def flush(connection: AsyncConnection, now: datetime) -> int:
     """Once an ISO week is over: its answers go from the pool to ``checkin_responses`` in a
-    random order under new random ids, and its markers are erased. Returns how many answers
-    moved (0 most ticks: two reads of small tables)."""
+    random order under new random ids, and its markers are erased; once the report month of
+    the current week is a later one, the earlier month's markers go too (they live until
+    then: a man's second answer of the month must know that he gave a first). Returns how
+    many answers moved (0 most ticks: two reads and two deletes on small tables)."""
     week = iso_week(now)
     done = [
         dict(row._mapping)
         for row in await connection.execute(select(checkin_pool).where(checkin_pool.c.iso_week < week))
     ]
     await connection.execute(delete(checkin_markers).where(checkin_markers.c.iso_week < week))
+    await connection.execute(delete(checkin_month_markers).where(checkin_month_markers.c.month < month_of(week)))
     if not done:
         return 0
     _shuffle(done)
@@ -90,13 +123,18 @@ async def flush(connection: AsyncConnection, now: datetime) -> int:
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
     """Erase his markers (on ``/delete``). No row says whose a marker is, so each is derived
-    again with the key for every week that still has markers (this week, and last week
-    until the next flush) and deleted if present. His answers stay: nothing ties them to
-    him."""
-    weeks = list(await connection.scalars(select(checkin_markers.c.iso_week).distinct()))
-    if weeks:
-        mine = [marker(secret, channel, address, week) for week in weeks]
-        await connection.execute(delete(checkin_markers).where(checkin_markers.c.marker.in_(mine)))
+    again with the key for every week and every month that still has markers (this week,
+    and last week until the next flush; this month, and last month until the first flush of
+    a week in the next) and deleted if present. His answers stay: nothing ties them to him.
+    (Should he sign up again in the same month, his next answer counts him once more: the
+    report's count of men can only be too high by men who erased themselves and came back,
+    each of them a real, distinct sign-up.)"""
+    for table, period in ((checkin_markers, checkin_markers.c.iso_week),
+                          (checkin_month_markers, checkin_month_markers.c.month)):
+        periods = list(await connection.scalars(select(period).distinct()))
+        if periods:
+            mine = [marker(secret, channel, address, p) for p in periods]
+            await connection.execute(delete(table).where(table.c.marker.in_(mine)))
 
 
 async def _rewrite_in_key_order(connection: AsyncConnection, table: Table, new_row: dict) -> None:
