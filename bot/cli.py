@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "secret",
-        help="print a new random key for MEEDOEN_SECRET_KEY (keep it, and back it up with the database)",
+        help="print a new random key for MEEDOEN_SECRET_KEY (keep a copy safe, not with the database backups)",
     )
 
     db = commands.add_parser("db", help="database maintenance: migrations, backup, restore")
@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         "men who used /delete since the backup are erased again",
     )
     restore.add_argument("file", metavar="FILE", help="a file written by `meedoen db backup`")
+    restore.add_argument(
+        "--force", action="store_true",
+        help="restore although `meedoen run` was seen in the last minute (after a crash); "
+        "never while it really runs: it would keep writing to the replaced database",
+    )
 
     series = commands.add_parser("series", help="create and inspect dialogue series")
     series_commands = series.add_subparsers(dest="series_command", required=True, metavar="ACTION")
@@ -205,8 +210,9 @@ def print_secret() -> int:
     ``meedoen secret >> key.txt`` stores the key alone)."""
     print(secrets.token_urlsafe(32))
     print(
-        "Put this in MEEDOEN_SECRET_KEY and keep a copy with your database backups: signed buttons, "
-        "check-in markers and the erasure ledger depend on it, and another key makes them all void.",
+        "Put this in MEEDOEN_SECRET_KEY and keep a copy safe, but not in the same place as the database "
+        "backups: signed buttons, check-in markers and the erasure ledger depend on it, and another key "
+        "makes them all void.",
         file=sys.stderr,
     )
     return 0
@@ -272,12 +278,33 @@ async def run(args, settings: Settings) -> None:
     from bot.http import build_app
     from bot.service import Service
 
+    await _require_database_key(settings)
     service = Service(settings)
     await _start(service)
     try:
         await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
     finally:
         await service.stop()
+
+
+async def _require_database_key(settings: Settings) -> None:
+    """Refuse to start with another MEEDOEN_SECRET_KEY than the database was made with: signed
+    buttons, check-in markers and the erasure ledger would silently stop working. The first
+    start remembers the key's fingerprint (bot/store/key_fingerprint.py)."""
+    from bot.store import key_fingerprint
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            same = await key_fingerprint.matches_or_remember(connection, settings.secret_key)
+    finally:
+        await db.close()
+    if not same:
+        raise ConfigError(
+            "MEEDOEN_SECRET_KEY is not the key this database was made with (buttons, check-in "
+            "markers and the erasure ledger would silently break); put back the key from your "
+            "backup of .env (docs/going-live.md, \"The secret key\")."
+        )
 
 
 def _require_free_port(host: str, port: int, remedy: str) -> None:
@@ -373,7 +400,7 @@ async def db_restore(args, settings: Settings) -> None:
     from bot import backups
 
     try:
-        restored = await backups.restore(settings, Path(args.file), utcnow())
+        restored = await backups.restore(settings, Path(args.file), utcnow(), force=args.force)
     except backups.BackupError as error:
         raise UsageError(str(error)) from None
     print(

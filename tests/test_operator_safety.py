@@ -1,0 +1,119 @@
+"""What a coordinator going live runs into (issue 10's walk-through): the secret key the
+database was made with, a crashed service's heartbeat, a bad database setting, a closed pipe.
+Real subprocesses on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+
+from bot import erasure
+from bot.store import heartbeat, key_fingerprint, participants
+from tests.test_cli import ameedoen
+
+OTHER_KEY = "another-key-not-the-databases-0000"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env.update(
+        MEEDOEN_DATABASE_URL=database_url,
+        MEEDOEN_SECRET_KEY=secret,
+        TELEGRAM_BOT_TOKEN="123456:ABCdef_ghi-jkl",
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{_free_port()}/bot",  # nobody listens
+        MEEDOEN_HTTP_PORT=str(_free_port()),
+        **extra,
+    )
+    return env
+
+
+def meedoen_run(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_run_remembers_the_key_and_refuses_another(settings, db, database_url):
+    first = meedoen_run(run_env(database_url, settings.secret_key))
+    assert "Could not reach the Telegram Bot API" in first.stderr  # past the key check
+    async with db.transaction() as connection:
+        assert await key_fingerprint.stored(connection) == key_fingerprint.of(settings.secret_key)
+        assert settings.secret_key not in await key_fingerprint.stored(connection)
+    other = meedoen_run(run_env(database_url, OTHER_KEY))
+    assert other.returncode == 2
+    assert other.stderr.strip() == (
+        "meedoen: MEEDOEN_SECRET_KEY is not the key this database was made with (buttons, check-in "
+        "markers and the erasure ledger would silently break); put back the key from your "
+        "backup of .env (docs/going-live.md, \"The secret key\")."
+    )
+    again = meedoen_run(run_env(database_url, settings.secret_key))
+    assert "Could not reach the Telegram Bot API" in again.stderr
+
+
+async def _erased_after_backup(settings, db, tmp_path) -> str:
+    """A man in the backup who used /delete after it was taken, in a database made with the key."""
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        await key_fingerprint.remember(connection, key_fingerprint.of(settings.secret_key))
+        await participants.create(connection, "telegram", "5060", "nl", now)
+    backup = str(tmp_path / "backup.db")
+    assert (await ameedoen(settings.database_url, "db", "backup", backup))[0] == 0
+    async with db.transaction() as connection:
+        await erasure.erase(connection, settings, "telegram", "5060", now)
+    return backup
+
+
+async def test_restore_with_another_key_refuses_instead_of_bringing_him_back(settings, db, database_url, tmp_path):
+    backup = await _erased_after_backup(settings, db, tmp_path)
+    code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=OTHER_KEY)
+    assert code == 2 and err.strip() == (
+        "meedoen: MEEDOEN_SECRET_KEY is not the key the current database was made with, so the men "
+        "who used /delete could not be recognised; set the key from your backup of .env, then restore."
+    )
+    async with db.transaction() as connection:
+        assert await participants.find(connection, "telegram", "5060") is None  # nothing replaced
+    code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 0 and "1 chat address(es) erased again" in out, err
+    async with db.transaction() as connection:
+        assert await participants.find(connection, "telegram", "5060") is None
+        assert await key_fingerprint.stored(connection) == key_fingerprint.of(settings.secret_key)
+
+
+async def test_restore_refuses_a_backup_made_with_another_key(settings, db, database_url, tmp_path):
+    backup = await _erased_after_backup(settings, db, tmp_path)
+    with closing(sqlite3.connect(backup)) as raw, raw:  # its database had another key
+        raw.execute("UPDATE key_fingerprint SET fingerprint = ?", (key_fingerprint.of(OTHER_KEY),))
+    code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 2 and err.strip() == (
+        f"meedoen: MEEDOEN_SECRET_KEY is not the key the backup {backup} was made with, so the men "
+        "who used /delete could not be recognised; set the key from your backup of .env, then restore."
+    )
+    async with db.transaction() as connection:
+        assert await participants.find(connection, "telegram", "5060") is None
+
+
+async def test_after_a_crash_restore_says_when_it_works_and_force_overrides(settings, db, database_url, tmp_path):
+    backup = str(tmp_path / "backup.db")
+    assert (await ameedoen(database_url, "db", "backup", backup))[0] == 0
+    async with db.transaction() as connection:  # a service killed 20 s ago left its beat
+        await heartbeat.beat(connection, datetime.now(timezone.utc) - timedelta(seconds=20))
+    code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 2, err
+    assert "`meedoen run` is using this database (last seen 20 s ago); stop it first, then restore." in err
+    assert "If it stopped without cleaning up (a crash), restore works in 4" in err  # 40 or 41 s
+    assert "or add --force now" in err
+    code, out, err = await ameedoen(database_url, "db", "restore", backup, "--force", secret=settings.secret_key)
+    assert code == 0 and "restored from" in out, err
+    async with db.transaction() as connection:  # the same minute as broadcast's "is it running"
+        await heartbeat.beat(connection, datetime.now(timezone.utc) - heartbeat.RECENT - timedelta(seconds=2))
+    code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
+    assert code == 0, err
