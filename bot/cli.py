@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 
-from bot.config import ConfigError, Settings, load_settings, parse_address, require_for_run
+from bot.config import ConfigError, Settings, check_database_url, load_settings, parse_address, require_for_run
 from bot.database import Database
 
 if TYPE_CHECKING:
@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_secret()
     try:
         settings = load_settings()
+        if args.command not in ("demo", "translations"):  # the demo has its own --database
+            check_database_url(settings.database_url)
         handler = _handler(args)
         return asyncio.run(handler(args, settings)) or 0
     except (ConfigError, UsageError) as error:
@@ -363,7 +365,8 @@ async def demo(args, settings: Settings) -> None:
         twilio_auth_token=None,
         twilio_whatsapp_from=None,
     )
-    _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090`")
+    check_database_url(settings.database_url, "--database")
+    _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
     logs.configure(settings, logging.WARNING)
     service = Service(settings, extra_channels=(DemoChannel,))
     await _start(service)

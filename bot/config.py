@@ -217,6 +217,44 @@ def load_settings(
     )
 
 
+DATABASE_URL_EXAMPLE = "sqlite+aiosqlite:////var/lib/meedoen/meedoen.db"
+
+
+def check_database_url(url: str, setting: str = "MEEDOEN_DATABASE_URL") -> None:
+    """One sentence naming the setting when ``url`` is no database URL, or names a SQLite
+    file in a folder that does not exist or cannot be written, rather than SQLAlchemy's
+    ArgumentError or "unable to open database file" at the first query."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{setting} {url!r} is not a database URL; write it like {DATABASE_URL_EXAMPLE} "
+            "(four slashes before an absolute path, three before a relative one)."
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() != "aiosqlite":
+        raise ConfigError(
+            f"{setting} {url!r} must name the aiosqlite driver; write it like {DATABASE_URL_EXAMPLE}."
+        )
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    folder = Path(parsed.database).parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{setting} names the folder {folder}, which does not exist; create it (or fix the path), then try again."
+        )
+    database = Path(parsed.database)
+    if not os.access(folder, os.W_OK | os.X_OK) or (database.exists() and not os.access(database, os.R_OK | os.W_OK)):
+        raise ConfigError(
+            f"{setting} names {database}, which this user cannot write; run Meedoen as the user who owns {folder}."
+        )
+
+
 def require_for_run(settings: Settings) -> None:
     """What ``meedoen run`` needs beyond what every command needs."""
     if not settings.secret_key:

@@ -117,3 +117,30 @@ async def test_after_a_crash_restore_says_when_it_works_and_force_overrides(sett
         await heartbeat.beat(connection, datetime.now(timezone.utc) - heartbeat.RECENT - timedelta(seconds=2))
     code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
     assert code == 0, err
+
+
+def test_a_bad_database_setting_is_one_sentence_naming_it_for_every_command(tmp_path):
+    missing = tmp_path / "no-such-folder" / "meedoen.db"
+    cases = {
+        f"sqlite+aiosqlite:///{missing}": (
+            f"meedoen: MEEDOEN_DATABASE_URL names the folder {missing.parent}, which does not exist; "
+            "create it (or fix the path), then try again."
+        ),
+        "meedoen.db": (
+            "meedoen: MEEDOEN_DATABASE_URL 'meedoen.db' is not a database URL; write it like "
+            "sqlite+aiosqlite:////var/lib/meedoen/meedoen.db (four slashes before an absolute path, "
+            "three before a relative one)."
+        ),
+        f"sqlite:///{tmp_path / 'meedoen.db'}": "must name the aiosqlite driver",
+    }
+    for url, sentence in cases.items():
+        env = run_env(url, "test-secret-key-0123456789")
+        for command in (["run"], ["db", "upgrade"], ["series", "list"], ["db", "backup", str(tmp_path / "b.db")],
+                        ["broadcast", "list"], ["report"]):
+            result = subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env,
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 2, (command, result.stderr)
+            assert sentence in result.stderr and result.stderr.count("\n") == 1, (command, result.stderr)
+    demo = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--database", "meedoen.db", "--port", str(_free_port())],
+                          env=run_env("", "x" * 20), capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 2 and "--database 'meedoen.db' is not a database URL" in demo.stderr
