@@ -136,11 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="broadcast_command", required=False, metavar="ACTION",
         title="actions (without one, a new broadcast is sent)",
     )
+    # Their own prog: by default argparse builds it from the parent's usage, all three lines of it.
     broadcast_commands.add_parser(
-        "list", help="every broadcast: id, when, audience, copies sent/pending/failed, status"
+        "list", prog="meedoen broadcast list", help="every broadcast: id, when, audience, copies sent/pending/failed, status"
     )
     broadcast_cancel = broadcast_commands.add_parser(
-        "cancel", help="cancel the copies of a broadcast that have not been sent yet"
+        "cancel", prog="meedoen broadcast cancel", help="cancel the copies of a broadcast that have not been sent yet"
     )
     broadcast_cancel.add_argument("id", type=int, metavar="ID", help="the broadcast's id (see `meedoen broadcast list`)")
     broadcast.add_argument(
@@ -190,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command not in ("demo", "translations"):  # the demo has its own --database
             check_database_url(settings.database_url)
         handler = _handler(args)
-        return asyncio.run(handler(args, settings)) or 0
+        status = asyncio.run(handler(args, settings)) or 0
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except (ConfigError, UsageError) as error:
         print(f"meedoen: {error}", file=sys.stderr)
         return 2
@@ -205,6 +210,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (``meedoen series show 3 | head -2``): stop quietly,
+    as other command-line tools do. What is still buffered goes nowhere, so that Python's own
+    flush at exit does not complain about the pipe again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, the status of a tool the closed pipe ended
 
 
 def print_secret() -> int:

@@ -144,3 +144,34 @@ def test_a_bad_database_setting_is_one_sentence_naming_it_for_every_command(tmp_
     demo = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--database", "meedoen.db", "--port", str(_free_port())],
                           env=run_env("", "x" * 20), capture_output=True, text=True, timeout=120)
     assert demo.returncode == 2 and "--database 'meedoen.db' is not a database URL" in demo.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(database_url, tmp_path):
+    """``meedoen series show 3 | head -2`` through a real pipe whose reader closes it."""
+    env = run_env(database_url, "test-secret-key-0123456789")
+    add = ["series", "add", "--name", "Mannen in gesprek", "--weekday", "thu", "--time", "19:00",
+           "--start", "2030-12-05", "--meetings", "52"]
+    assert subprocess.run([sys.executable, "-m", "bot.cli", *add], env=env, capture_output=True).returncode == 0
+    for command in (["series", "show", "1"], ["translations", "preview", "--lang", "so"]):
+        shell = f"{sys.executable} -m bot.cli {' '.join(command)} | head -c 10 >/dev/null; echo \"${{PIPESTATUS[0]}}\" >&2"
+        # head -c 10 closes the pipe at once; a sleeping writer then meets a closed pipe
+        result = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=120)
+        *errors, status = result.stderr.strip().splitlines()
+        assert errors == [], (command, result.stderr)
+        assert status in ("0", "141"), (command, status)
+
+
+def test_broadcast_list_and_cancel_have_their_own_usage_once(database_url):
+    env = run_env(database_url, "test-secret-key-0123456789")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert cli("broadcast", "cancel", "--help").stdout.startswith("usage: meedoen broadcast cancel [-h] ID\n")
+    assert cli("broadcast", "list", "--help").stdout.startswith("usage: meedoen broadcast list [-h]\n")
+    wrong = cli("broadcast", "cancel", "abc")
+    assert wrong.returncode == 2
+    assert wrong.stderr == (
+        "usage: meedoen broadcast cancel [-h] ID\n"
+        "meedoen broadcast cancel: error: argument ID: invalid int value: 'abc'\n"
+    )
