@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="run the service: channels, scheduler and HTTP app")
+    commands.add_parser(
+        "run", help="run the service: channels, scheduler and HTTP app",
+        description="Run the service: channels, scheduler and HTTP app, until SIGTERM or Ctrl+C. "
+        "It needs MEEDOEN_SECRET_KEY (from `meedoen secret`) and at least one channel: "
+        "TELEGRAM_BOT_TOKEN, or TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM "
+        "(with MEEDOEN_PUBLIC_URL) for WhatsApp.",
+    )
 
     demo = commands.add_parser(
         "demo", help="run everything locally with a web chat page (no network, no accounts)"
@@ -160,8 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="coordinator_command", required=True, metavar="ACTION"
     )
     for action, text in (("add", "allow"), ("remove", "no longer allow")):
-        sub = coordinator_commands.add_parser(action, help=f"{text} a chat id")
-        sub.add_argument("chat", metavar="CHANNEL:ID", help="telegram:123456 or whatsapp:+31612345678")
+        sub = coordinator_commands.add_parser(
+            action, help=f"{text} a chat id",
+            description=f"{text.capitalize()} a chat address to use the coordinator commands. A "
+            "coordinator finds his own address by sending /whoami to the assistant.",
+        )
+        sub.add_argument("chat", metavar="CHANNEL:ID",
+                         help="telegram:123456 or whatsapp:+31612345678 (what /whoami answers)")
     coordinator_commands.add_parser("list", help="list coordinators")
 
     report = commands.add_parser(
@@ -730,10 +741,7 @@ async def _watch(db: Database, broadcast_id: int) -> None:
         sys.stdout.flush()
         if tally["waiting"] == 0:
             print()
-            print(
-                f"broadcast {broadcast_id} finished: {tally['delivered']} delivered, {tally['failed']} failed, "
-                f"{tally['blocked']} blocked, {tally['skipped']} skipped (stopped)"
-            )
+            print(f"broadcast {broadcast_id} finished: {_final_tally(tally)}")
             return
         if done != last_done:
             last_done, quiet_since = done, asyncio.get_running_loop().time()
@@ -745,6 +753,17 @@ async def _watch(db: Database, broadcast_id: int) -> None:
             sys.stdout.write("\n(no progress for 15 s; Ctrl+C leaves the broadcast queued)\n")
             quiet_since = asyncio.get_running_loop().time()
         await asyncio.sleep(0.5)
+
+
+def _final_tally(tally: dict[str, int]) -> str:
+    """"3 delivered, 1 skipped (paused their messages)": the parts that are not zero."""
+    parts = [f"{tally['delivered']} delivered"] + [
+        f"{tally[key]} {words}"
+        for key, words in (("failed", "failed"), ("blocked", "blocked the assistant"),
+                           ("skipped", "skipped (paused their messages)"))
+        if tally[key]
+    ]
+    return ", ".join(parts)
 
 
 def _no_send_options(args) -> None:
@@ -794,10 +813,11 @@ async def broadcast_cancel(args, settings: Settings) -> None:
     if outcome is None:
         raise UsageError(f"there is no broadcast {args.id}; see `meedoen broadcast list`.")
     cancelled, on_their_way = outcome
-    print(
-        f"broadcast {args.id}: {cancelled} cop{'y' if cancelled == 1 else 'ies'} not yet sent cancelled"
-        + (f"; {on_their_way} already on their way" if on_their_way else "")
+    done = (
+        f"{cancelled} cop{'y' if cancelled == 1 else 'ies'} not yet sent cancelled" if cancelled
+        else "nothing was left to cancel"
     )
+    print(f"broadcast {args.id}: {done}" + (f"; {on_their_way} already on their way" if on_their_way else ""))
 
 
 # --- coordinators ---------------------------------------------------------------------------
@@ -816,8 +836,10 @@ async def coordinator_change(args, settings: Settings) -> None:
                 changed = await coordinators.remove(connection, channel, address)
     finally:
         await db.close()
-    verb = "added" if args.coordinator_command == "add" else "removed"
-    print(f"{channel}:{address} {verb}" if changed else f"{channel}:{address} was already {verb}")
+    if args.coordinator_command == "add":
+        print(f"{channel}:{address} added" if changed else f"{channel}:{address} is already a coordinator")
+    else:
+        print(f"{channel}:{address} removed" if changed else f"{channel}:{address} was not a coordinator; nothing changed")
 
 
 async def coordinator_list(args, settings: Settings) -> None:

@@ -32,6 +32,7 @@ _ADDRESS_PATTERNS = {
     "demo": re.compile(r"[A-Za-z0-9_-]{1,40}"),
 }
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TELEGRAM_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 _TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _OFFSET = re.compile(r"(\d+)\s*([hm])")
 
@@ -154,6 +155,12 @@ def load_settings(
         public_url = public_url.rstrip("/")
 
     token = get("TELEGRAM_BOT_TOKEN")
+    if token and not _TELEGRAM_TOKEN.fullmatch(token):
+        # never the value itself: it is a secret, and a wrong one may be almost right
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not a bot token; copy it again from @BotFather: digits, a colon, "
+            "then letters and digits, like 123456789:AAH..., without spaces or quotes."
+        )
     webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
     if token and public_url and not webhook_secret:
         raise ConfigError(

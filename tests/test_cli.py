@@ -235,7 +235,7 @@ async def test_broadcast_shows_progress_until_the_service_delivered_it(settings,
     output = stdout.decode()
     assert process.returncode == 0, stderr.decode()
     assert "queued for 3 participant(s)" in output
-    assert "3/3" in output and "finished: 3 delivered, 0 failed, 0 blocked, 0 skipped" in output
+    assert "3/3" in output and "finished: 3 delivered\n" in output
     assert [tg.count_to(a) for a in (8501, 8502, 8503)] == [1, 1, 1]
     assert tg.messages_to(8502)[0]["text"] == "Taxane cusub!"
 

@@ -33,8 +33,8 @@ def run_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
         TELEGRAM_BOT_TOKEN="123456:ABCdef_ghi-jkl",
         TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{_free_port()}/bot",  # nobody listens
         MEEDOEN_HTTP_PORT=str(_free_port()),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -175,3 +175,55 @@ def test_broadcast_list_and_cancel_have_their_own_usage_once(database_url):
         "usage: meedoen broadcast cancel [-h] ID\n"
         "meedoen broadcast cancel: error: argument ID: invalid int value: 'abc'\n"
     )
+
+
+def test_a_malformed_telegram_token_is_refused_at_start_naming_the_setting(database_url):
+    from bot.config import ConfigError, load_settings
+
+    for token in ("123456:ABC def", "AAH-no-digits", "https://t.me/meedoen_bot", "98765"):
+        try:
+            load_settings({"TELEGRAM_BOT_TOKEN": token}, env_file=None)
+        except ConfigError as error:
+            assert str(error).startswith("TELEGRAM_BOT_TOKEN is not a bot token; copy it again from @BotFather")
+            assert token not in str(error)
+        else:
+            raise AssertionError(f"{token!r} was accepted")
+    assert load_settings({"TELEGRAM_BOT_TOKEN": "123456789:AAH_x-Y9"}, env_file=None).telegram_enabled
+    result = meedoen_run(run_env(database_url, "test-secret-key-0123456789", TELEGRAM_BOT_TOKEN="my-token"))
+    assert result.returncode == 2 and result.stderr.startswith("meedoen: TELEGRAM_BOT_TOKEN is not a bot token")
+
+
+def test_operator_wording(database_url):
+    from bot.cli import _final_tally
+
+    env = run_env(database_url, "test-secret-key-0123456789")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert cli("coordinator", "remove", "telegram:999").stdout == "telegram:999 was not a coordinator; nothing changed\n"
+    assert cli("coordinator", "add", "telegram:999").stdout == "telegram:999 added\n"
+    assert cli("coordinator", "add", "telegram:999").stdout == "telegram:999 is already a coordinator\n"
+    assert "/whoami" in cli("coordinator", "add", "--help").stdout
+    run_help = " ".join(cli("run", "--help").stdout.split())
+    assert "MEEDOEN_SECRET_KEY" in run_help and "TELEGRAM_BOT_TOKEN" in run_help and "TWILIO_ACCOUNT_SID" in run_help
+    assert _final_tally({"delivered": 3, "failed": 0, "blocked": 0, "skipped": 0, "waiting": 0}) == "3 delivered"
+    assert _final_tally({"delivered": 3, "failed": 1, "blocked": 0, "skipped": 2, "waiting": 0}) == (
+        "3 delivered, 1 failed, 2 skipped (paused their messages)"
+    )
+
+
+async def test_cancelling_a_broadcast_with_nothing_left_says_so(settings, db, database_url):
+    from bot import broadcasts
+
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as connection:
+        await participants.create(connection, "telegram", "5070", "nl", now)
+        broadcast_id, _count = await broadcasts.create(
+            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Hallo"},
+            invite_series_id=None, areas=settings.areas, now=now,
+        )
+    code, out, err = await ameedoen(database_url, "broadcast", "cancel", str(broadcast_id))
+    assert code == 0 and out == f"broadcast {broadcast_id}: 1 copy not yet sent cancelled\n", err
+    code, out, err = await ameedoen(database_url, "broadcast", "cancel", str(broadcast_id))
+    assert code == 0 and out == f"broadcast {broadcast_id}: nothing was left to cancel\n", err
