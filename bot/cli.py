@@ -451,7 +451,7 @@ async def _database(settings: Settings) -> Database:
 
 def _new_series(args, settings: Settings) -> NewSeries:
     from bot.store import series as series_store
-    from scheduler.calendar import parse_weekday
+    from scheduler.calendar import first_meeting_date, local_instant, parse_weekday
 
     try:
         weekday = parse_weekday(args.weekday)
@@ -470,6 +470,12 @@ def _new_series(args, settings: Settings) -> NewSeries:
         raise UsageError(
             f"--start {start.isoformat()} is in the past; give a date from today on, "
             "or add --allow-past if you mean it."
+        )
+    first = first_meeting_date(start, weekday)
+    if local_instant(first, at, settings.timezone) <= utcnow() and not args.allow_past:
+        raise UsageError(
+            f"the first meeting, {first.isoformat()} at {at.strftime('%H:%M')}, has already begun; "
+            "give a later --start, or add --allow-past if you mean it."
         )
     if not 1 <= args.meetings <= 52:
         raise UsageError("--meetings must be between 1 and 52.")
@@ -539,8 +545,14 @@ async def series_list(args, settings: Settings) -> None:
             print(
                 f"{row.id:>4}  {row.name}  |  {weekday_name(row.weekday)} "
                 f"{clock(time.fromisoformat(row.start_time))}  |  {row.confirmed}/{row.capacity} seats, "
-                f"{row.waitlisted} waiting  |  next: {upcoming}  |  {row.status}"
+                f"{row.waitlisted} waiting  |  next: {upcoming}  |  {_series_state(row.status, row.next_meeting)}"
             )
+
+
+def _series_state(status: str, next_meeting: datetime | None) -> str:
+    """"open" only while a meeting is still ahead: men can no longer join a series whose
+    meetings are all past (``_open_series`` in dialogs/conversation.py)."""
+    return "finished" if status == "open" and next_meeting is None else status
 
 
 async def series_show(args, settings: Settings) -> int | None:
@@ -560,10 +572,12 @@ async def series_show(args, settings: Settings) -> int | None:
             upcoming, _past = await meeting_store.coordinator_meetings(connection, utcnow())
     finally:
         await db.close()
+    now = utcnow()
+    ahead = next((m.starts_at for m in meetings if m.status == "scheduled" and m.starts_at > now), None)
     with use_locale("en"):
         print(f"Series {row.id}: {row.name}")
         print(f"  every {weekday_name(row.weekday)} at {row.start_time}, {row.location or '-'}"
-              f" ({row.area or 'no area'}), {row.capacity} seats, {row.status}")
+              f" ({row.area or 'no area'}), {row.capacity} seats, {_series_state(row.status, ahead)}")
         print("Meetings:")
         for meeting in meetings:
             print(f"  {meeting.number:>2}. {_when(meeting.starts_at, settings)}  {meeting.status}")

@@ -227,3 +227,27 @@ async def test_cancelling_a_broadcast_with_nothing_left_says_so(settings, db, da
     assert code == 0 and out == f"broadcast {broadcast_id}: 1 copy not yet sent cancelled\n", err
     code, out, err = await ameedoen(database_url, "broadcast", "cancel", str(broadcast_id))
     assert code == 0 and out == f"broadcast {broadcast_id}: nothing was left to cancel\n", err
+
+
+def test_series_add_refuses_a_first_meeting_that_has_begun_and_lists_past_series_as_finished(database_url):
+    from zoneinfo import ZoneInfo
+
+    env = run_env(database_url, "test-secret-key-0123456789")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    local = datetime.now(ZoneInfo("Europe/Amsterdam")).replace(hour=0, minute=0)  # today at 00:00: begun
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    today = ["series", "add", "--name", "Vandaag", "--weekday", weekday, "--time", "00:00",
+             "--start", local.date().isoformat(), "--meetings", "1"]
+    refused = cli(*today)
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"meedoen: the first meeting, {local.date().isoformat()} at {local.strftime('%H:%M')}, has already begun; "
+        "give a later --start, or add --allow-past if you mean it.\n"
+    )
+    assert cli(*today, "--allow-past").returncode == 0
+    listed = cli("series", "list").stdout
+    assert "next: no meetings ahead  |  finished" in listed
+    assert ", 12 seats, finished" in cli("series", "show", "1").stdout
