@@ -273,14 +273,28 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
 # --- run and demo ---------------------------------------------------------------------------
 
 
-async def _serve(app, host: str, port: int) -> None:
+async def _serve(
+    app, host: str, port: int, *, on_stop: tuple[Callable[[], None], ...] = (), grace: float | None = None
+) -> None:
     """Serve until SIGTERM or SIGINT (``systemctl stop``, ``docker stop``, Ctrl+C), then return,
-    so that the caller stops the service cleanly."""
+    so that the caller stops the service cleanly. ``on_stop`` runs (in the event loop) as soon
+    as the signal comes, to end requests that would otherwise hold the stop (the demo page's
+    long polls); after ``grace`` seconds uvicorn cancels whatever requests are still open."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    loop = asyncio.get_running_loop()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:  # a signal handler: hand over to the loop
+            super().handle_exit(sig, frame)
+            for callback in on_stop:
+                loop.call_soon_threadsafe(callback)
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace
+    )
     with _stop_signals_end_serving():
-        await uvicorn.Server(config).serve()
+        await Server(config).serve()
 
 
 @contextmanager
@@ -401,7 +415,10 @@ async def demo(args, settings: Settings) -> None:
     try:
         await seed(service)
         print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
-        await _serve(build_app(service, manage_service=False), "127.0.0.1", args.port)
+        await _serve(
+            build_app(service, manage_service=False), "127.0.0.1", args.port,
+            on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
+        )
     finally:
         await service.stop()
 

@@ -251,3 +251,36 @@ def test_series_add_refuses_a_first_meeting_that_has_begun_and_lists_past_series
     listed = cli("series", "list").stdout
     assert "next: no meetings ahead  |  finished" in listed
     assert ", 12 seats, finished" in cli("series", "show", "1").stdout
+
+
+async def test_the_demo_stops_quickly_with_a_long_poll_open(tmp_path):
+    """A browser tab on /demo keeps a 25-second long poll open; Ctrl+C or SIGTERM must not
+    wait for it. A real ``meedoen demo`` process and a real open request."""
+    import asyncio
+    import signal
+
+    import httpx
+
+    port = _free_port()
+    env = run_env(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "test-secret-key-0123456789")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--database", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.wait_for(process.stdout.readline(), 60)  # "Meedoen demo: open http://..."
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=40) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            poll = asyncio.ensure_future(client.get("/demo/api/messages", params={"user": "tester", "after": "999999"}))
+            await asyncio.sleep(0.5)  # the poll is waiting inside the server
+            assert not poll.done()
+            process.send_signal(signal.SIGTERM)
+            # Well before the poll's own 25 s would have ended it (loose: a shared machine).
+            code = await asyncio.wait_for(process.wait(), 15)
+            answer = await asyncio.wait_for(poll, 5)
+        assert code == 0, (await process.stderr.read()).decode()
+        assert answer.status_code == 200 and answer.json()["messages"] == []  # answered, not cut off
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
