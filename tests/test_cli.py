@@ -135,14 +135,15 @@ def test_backups_of_a_database_server_are_its_own_business(database_url):
 
 
 def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):
-    missing = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'meedoen.db'}"
-    result = meedoen(missing, "series", "list")
+    (tmp_path / "meedoen.db").write_text("not a database\n" * 200)  # a broken file, not a setting
+    broken = f"sqlite+aiosqlite:///{tmp_path / 'meedoen.db'}"
+    result = meedoen(broken, "series", "list")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        "meedoen: `series` stopped on an unexpected OperationalError and did not finish; "
+        "meedoen: `series` stopped on an unexpected DatabaseError and did not finish; "
         "run it again as `meedoen --debug series ...` to see the details."
     )
-    assert "Traceback" in meedoen(missing, "--debug", "series", "list").stderr
+    assert "Traceback" in meedoen(broken, "--debug", "series", "list").stderr
 
 
 def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
