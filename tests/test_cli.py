@@ -156,7 +156,7 @@ def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         f"meedoen: port {port} is already in use (another Meedoen, perhaps); "
-        "pick another with --port, e.g. `meedoen demo --port 8090`."
+        "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)."
     )
 
 

@@ -277,7 +277,12 @@ async def test_the_demo_stops_quickly_with_a_long_poll_open(tmp_path):
     try:
         await asyncio.wait_for(process.stdout.readline(), 60)  # "Meedoen demo: open http://..."
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=40) as client:
-            assert (await client.get("/healthz")).status_code == 200
+            for _attempt in range(600):  # the line is printed just before the server listens
+                try:
+                    assert (await client.get("/healthz")).status_code == 200
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
             poll = asyncio.ensure_future(client.get("/demo/api/messages", params={"user": "tester", "after": "999999"}))
             await asyncio.sleep(0.5)  # the poll is waiting inside the server
             assert not poll.done()
