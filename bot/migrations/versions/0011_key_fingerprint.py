@@ -4,16 +4,16 @@ One row: an HMAC of a fixed label with the key, never the key itself. ``meedoen 
 to start with another key, and ``meedoen db restore`` refuses when the erasure ledger could
 not be checked with the key given (bot/store/key_fingerprint.py).
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
