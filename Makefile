@@ -1,15 +1,23 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
-# environment in .venv on first use (and again when pyproject.toml changes).
+# environment in .venv on first use (and again when pyproject.toml changes), with the test
+# tools. On a server, `make install` (docs/going-live.md) installs only what `meedoen run` needs.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test catalogs
+.PHONY: demo test catalogs install
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
+
+# For a server: Meedoen and its dependencies in .venv, without the test extra (pytest,
+# hypothesis, ...). pip installs a local folder anew every time, so this also upgrades.
+install:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet .
 
 # `make demo PORT=9000` serves the demo on another port.
 demo: $(VENV)/.installed

@@ -5,7 +5,10 @@ was at one instant, safe while ``meedoen run`` writes to it (in WAL mode readers
 writer do not block each other). It is written beside its name and renamed into place, so a
 failed backup never leaves half a file, and stored as one self-contained file (no ``-wal``).
 
-A restore never runs under a live service (its heartbeat, ``bot.store.heartbeat``). The
+A restore never runs under a live service (its heartbeat, ``bot.store.heartbeat``; after a
+crash, ``--force`` or a minute's wait), nor with another MEEDOEN_SECRET_KEY than the database
+or the backup was made with (``bot.store.key_fingerprint``): the ledger would not recognise
+anyone. The
 backup is checked (a Meedoen database, of a version this code knows, not damaged) and
 prepared in a staging file next to the database: migrated to the current schema, its
 erasure ledger merged with the ledger of the database it replaces, and everyone that ledger
@@ -29,17 +32,11 @@ from sqlalchemy.engine import make_url
 from bot import erasure
 from bot.config import Settings
 from bot.database import Database, known_revisions
-from bot.store import erasures, heartbeat
+from bot.store import erasures, heartbeat, key_fingerprint
 
 
 class BackupError(Exception):
     """The backup or restore cannot be done; the message is one sentence for the operator."""
-
-
-RESTORE_WAITS_FOR = heartbeat.RECENT * 5
-"""A restore refuses while the service's heartbeat is younger than this. Longer than the
-broadcast's patience: replacing the database under a running service must never happen, and
-a clean stop removes the heartbeat at once anyway (only after a crash does one wait)."""
 
 
 def sqlite_file(url: str) -> Path:
@@ -82,7 +79,8 @@ class Restored:
     erased_again: int  # chat addresses the ledger named and the backup still held
 
 
-async def restore(settings: Settings, source: Path, now: datetime) -> Restored:
+async def restore(settings: Settings, source: Path, now: datetime, *, force: bool = False) -> Restored:
+    """``force`` restores even though a service was seen lately (one that crashed)."""
     target = sqlite_file(settings.database_url)
     if not source.is_file():
         raise BackupError(f"there is no file {source}.")
@@ -90,13 +88,13 @@ async def restore(settings: Settings, source: Path, now: datetime) -> Restored:
         raise BackupError(f"{source} is the database itself; give the backup file to restore.")
     if _header(source) != SQLITE_HEADER:
         raise BackupError(f"{source} is not a Meedoen database backup.")
-    ledger = await _current_ledger(settings.database_url, now) if target.exists() else {}
+    ledger, fingerprint = await _current_ledger(settings, now, force=force) if target.exists() else ({}, None)
     _need_folder(target)
     staging = target.with_name(f".{target.name}.restore-{os.getpid()}")
     try:
         _copy(source, staging)
         _check_backup(staging, source)
-        erased = await _prepare(staging, settings, ledger, now)
+        erased = await _prepare(staging, source, settings, ledger, fingerprint, now)
         _copy(staging, target)
         with closing(sqlite3.connect(target)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -136,30 +134,52 @@ def _check_backup(staged: Path, source: Path) -> None:
         raise not_ours from None
 
 
-async def _current_ledger(url: str, now: datetime) -> dict[str, str]:
-    """The erasure ledger of the database about to be replaced; refuses while it is in use."""
-    db = Database(url)
+def _other_key(whose: str) -> BackupError:
+    return BackupError(
+        f"MEEDOEN_SECRET_KEY is not the key {whose} was made with, so the men who used /delete "
+        "could not be recognised; set the key from your backup of .env, then restore."
+    )
+
+
+async def _check_key(connection, settings: Settings, whose: str) -> str | None:
+    """This database's key fingerprint; one sentence when its erasure ledger cannot be checked
+    with the key given. Only compares: a restore never decides which key a database has."""
+    mine = await key_fingerprint.stored(connection)
+    if mine is not None and settings.secret_key and mine != key_fingerprint.of(settings.secret_key):
+        raise _other_key(whose)
+    return mine
+
+
+async def _current_ledger(settings: Settings, now: datetime, *, force: bool) -> tuple[dict[str, str], str | None]:
+    """The erasure ledger and key fingerprint of the database about to be replaced; refuses
+    while it is in use, and when the key given is not the one it was made with."""
+    db = Database(settings.database_url)
     try:
         async with db.transaction() as connection:
             tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-            if "service_heartbeat" in tables:
+            if "service_heartbeat" in tables and not force:
                 seen = await heartbeat.last_seen(connection)
-                if heartbeat.is_running(seen, now, RESTORE_WAITS_FOR):
-                    raise BackupError(
-                        f"`meedoen run` is using this database (last seen {int((now - seen).total_seconds())} s ago); "
-                        "stop it first, then restore."
-                    )
-            return await erasures.ledger(connection) if "erasures" in tables else {}
+                if heartbeat.is_running(seen, now):
+                    raise BackupError(heartbeat.still_running(seen, now, "restore"))
+            fingerprint = (
+                await _check_key(connection, settings, "the current database") if "key_fingerprint" in tables else None
+            )
+            return (await erasures.ledger(connection) if "erasures" in tables else {}), fingerprint
     finally:
         await db.close()
 
 
-async def _prepare(staging: Path, settings: Settings, ledger: dict[str, str], now: datetime) -> int:
+async def _prepare(
+    staging: Path, source: Path, settings: Settings, ledger: dict[str, str], fingerprint: str | None, now: datetime
+) -> int:
     """Bring the staged backup to the current schema and erase again whom the ledger names."""
     db = Database(f"sqlite+aiosqlite:///{staging}")
     try:
         await db.upgrade()
         async with db.transaction() as connection:
+            if await _check_key(connection, settings, f"the backup {source}") is None and fingerprint:
+                # a backup from before fingerprints: it goes on with the current database's key
+                await key_fingerprint.remember(connection, fingerprint)
             await erasures.merge(connection, ledger)
             await heartbeat.clear(connection)  # the service that ran when the backup was taken
             try:

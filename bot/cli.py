@@ -24,7 +24,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, load_settings, parse_address, require_for_run
+from bot.config import (
+    ConfigError,
+    Settings,
+    check_database_url,
+    load_settings,
+    parse_address,
+    require_for_run,
+)
 from bot.database import Database
 
 if TYPE_CHECKING:
@@ -60,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="run the service: channels, scheduler and HTTP app")
+    commands.add_parser(
+        "run", help="run the service: channels, scheduler and HTTP app",
+        description="Run the service: channels, scheduler and HTTP app, until SIGTERM or Ctrl+C. "
+        "It needs MEEDOEN_SECRET_KEY (from `meedoen secret`) and at least one channel: "
+        "TELEGRAM_BOT_TOKEN, or TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM "
+        "(with MEEDOEN_PUBLIC_URL) for WhatsApp.",
+    )
 
     demo = commands.add_parser(
         "demo", help="run everything locally with a web chat page (no network, no accounts)"
@@ -72,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "secret",
-        help="print a new random key for MEEDOEN_SECRET_KEY (keep it, and back it up with the database)",
+        help="print a new random key for MEEDOEN_SECRET_KEY (keep a copy safe, not with the database backups)",
     )
 
     db = commands.add_parser("db", help="database maintenance: migrations, backup, restore")
@@ -89,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         "men who used /delete since the backup are erased again",
     )
     restore.add_argument("file", metavar="FILE", help="a file written by `meedoen db backup`")
+    restore.add_argument(
+        "--force", action="store_true",
+        help="restore although `meedoen run` was seen in the last minute (after a crash); "
+        "never while it really runs: it would keep writing to the replaced database",
+    )
 
     series = commands.add_parser("series", help="create and inspect dialogue series")
     series_commands = series.add_subparsers(dest="series_command", required=True, metavar="ACTION")
@@ -132,11 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="broadcast_command", required=False, metavar="ACTION",
         title="actions (without one, a new broadcast is sent)",
     )
+    # Their own prog: by default argparse builds it from the parent's usage, all three lines of it.
     broadcast_commands.add_parser(
-        "list", help="every broadcast: id, when, audience, copies sent/pending/failed, status"
+        "list", prog="meedoen broadcast list", help="every broadcast: id, when, audience, copies sent/pending/failed, status"
     )
     broadcast_cancel = broadcast_commands.add_parser(
-        "cancel", help="cancel the copies of a broadcast that have not been sent yet"
+        "cancel", prog="meedoen broadcast cancel", help="cancel the copies of a broadcast that have not been sent yet"
     )
     broadcast_cancel.add_argument("id", type=int, metavar="ID", help="the broadcast's id (see `meedoen broadcast list`)")
     broadcast.add_argument(
@@ -155,8 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="coordinator_command", required=True, metavar="ACTION"
     )
     for action, text in (("add", "allow"), ("remove", "no longer allow")):
-        sub = coordinator_commands.add_parser(action, help=f"{text} a chat id")
-        sub.add_argument("chat", metavar="CHANNEL:ID", help="telegram:123456 or whatsapp:+31612345678")
+        sub = coordinator_commands.add_parser(
+            action, help=f"{text} a chat id",
+            description=f"{text.capitalize()} a chat address to use the coordinator commands. A "
+            "coordinator finds his own address by sending /whoami to the assistant.",
+        )
+        sub.add_argument("chat", metavar="CHANNEL:ID",
+                         help="telegram:123456 or whatsapp:+31612345678 (what /whoami answers)")
     coordinator_commands.add_parser("list", help="list coordinators")
 
     report = commands.add_parser(
@@ -183,8 +207,14 @@ def main(argv: list[str] | None = None) -> int:
         return print_secret()
     try:
         settings = load_settings()
+        if args.command not in ("demo", "translations"):  # the demo has its own --database
+            check_database_url(settings.database_url)
         handler = _handler(args)
-        return asyncio.run(handler(args, settings)) or 0
+        status = asyncio.run(handler(args, settings)) or 0
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except (ConfigError, UsageError) as error:
         print(f"meedoen: {error}", file=sys.stderr)
         return 2
@@ -201,13 +231,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _stdout_closed() -> int:
+    """The reader of our output went away (``meedoen series show 3 | head -2``): stop quietly,
+    as other command-line tools do. What is still buffered goes nowhere, so that Python's own
+    flush at exit does not complain about the pipe again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, the status of a tool the closed pipe ended
+
+
 def print_secret() -> int:
     """``meedoen secret``: a new key on stdout, what it is for on stderr (so that
     ``meedoen secret >> key.txt`` stores the key alone)."""
     print(secrets.token_urlsafe(32))
     print(
-        "Put this in MEEDOEN_SECRET_KEY and keep a copy with your database backups: signed buttons, "
-        "check-in markers and the erasure ledger depend on it, and another key makes them all void.",
+        "Put this in MEEDOEN_SECRET_KEY and keep a copy safe, but not in the same place as the database "
+        "backups: signed buttons, check-in markers and the erasure ledger depend on it, and another key "
+        "makes them all void.",
         file=sys.stderr,
     )
     return 0
@@ -238,14 +281,28 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
 # --- run and demo ---------------------------------------------------------------------------
 
 
-async def _serve(app, host: str, port: int) -> None:
+async def _serve(
+    app, host: str, port: int, *, on_stop: tuple[Callable[[], None], ...] = (), grace: float | None = None
+) -> None:
     """Serve until SIGTERM or SIGINT (``systemctl stop``, ``docker stop``, Ctrl+C), then return,
-    so that the caller stops the service cleanly."""
+    so that the caller stops the service cleanly. ``on_stop`` runs (in the event loop) as soon
+    as the signal comes, to end requests that would otherwise hold the stop (the demo page's
+    long polls); after ``grace`` seconds uvicorn cancels whatever requests are still open."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    loop = asyncio.get_running_loop()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:  # a signal handler: hand over to the loop
+            super().handle_exit(sig, frame)
+            for callback in on_stop:
+                loop.call_soon_threadsafe(callback)
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace
+    )
     with _stop_signals_end_serving():
-        await uvicorn.Server(config).serve()
+        await Server(config).serve()
 
 
 @contextmanager
@@ -273,12 +330,33 @@ async def run(args, settings: Settings) -> None:
     from bot.http import build_app
     from bot.service import Service
 
+    await _require_database_key(settings)
     service = Service(settings)
     await _start(service)
     try:
         await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
     finally:
         await service.stop()
+
+
+async def _require_database_key(settings: Settings) -> None:
+    """Refuse to start with another MEEDOEN_SECRET_KEY than the database was made with: signed
+    buttons, check-in markers and the erasure ledger would silently stop working. The first
+    start remembers the key's fingerprint (bot/store/key_fingerprint.py)."""
+    from bot.store import key_fingerprint
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            same = await key_fingerprint.matches_or_remember(connection, settings.secret_key)
+    finally:
+        await db.close()
+    if not same:
+        raise ConfigError(
+            "MEEDOEN_SECRET_KEY is not the key this database was made with (buttons, check-in "
+            "markers and the erasure ledger would silently break); put back the key from your "
+            "backup of .env (docs/going-live.md, \"The secret key\")."
+        )
 
 
 def _require_free_port(host: str, port: int, remedy: str) -> None:
@@ -337,14 +415,18 @@ async def demo(args, settings: Settings) -> None:
         twilio_auth_token=None,
         twilio_whatsapp_from=None,
     )
-    _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090`")
+    check_database_url(settings.database_url, "--database")
+    _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
     logs.configure(settings, logging.WARNING)
     service = Service(settings, extra_channels=(DemoChannel,))
     await _start(service)
     try:
         await seed(service)
         print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
-        await _serve(build_app(service, manage_service=False), "127.0.0.1", args.port)
+        await _serve(
+            build_app(service, manage_service=False), "127.0.0.1", args.port,
+            on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
+        )
     finally:
         await service.stop()
 
@@ -374,7 +456,7 @@ async def db_restore(args, settings: Settings) -> None:
     from bot import backups
 
     try:
-        restored = await backups.restore(settings, Path(args.file), utcnow())
+        restored = await backups.restore(settings, Path(args.file), utcnow(), force=args.force)
     except backups.BackupError as error:
         raise UsageError(str(error)) from None
     print(
@@ -394,7 +476,7 @@ async def _database(settings: Settings) -> Database:
 
 def _new_series(args, settings: Settings) -> NewSeries:
     from bot.store import series as series_store
-    from scheduler.calendar import parse_weekday
+    from scheduler.calendar import first_meeting_date, local_instant, parse_weekday
 
     try:
         weekday = parse_weekday(args.weekday)
@@ -413,6 +495,12 @@ def _new_series(args, settings: Settings) -> NewSeries:
         raise UsageError(
             f"--start {start.isoformat()} is in the past; give a date from today on, "
             "or add --allow-past if you mean it."
+        )
+    first = first_meeting_date(start, weekday)
+    if local_instant(first, at, settings.timezone) <= utcnow() and not args.allow_past:
+        raise UsageError(
+            f"the first meeting, {first.isoformat()} at {at.strftime('%H:%M')}, has already begun; "
+            "give a later --start, or add --allow-past if you mean it."
         )
     if not 1 <= args.meetings <= 52:
         raise UsageError("--meetings must be between 1 and 52.")
@@ -482,8 +570,14 @@ async def series_list(args, settings: Settings) -> None:
             print(
                 f"{row.id:>4}  {row.name}  |  {weekday_name(row.weekday)} "
                 f"{clock(time.fromisoformat(row.start_time))}  |  {row.confirmed}/{row.capacity} seats, "
-                f"{row.waitlisted} waiting  |  next: {upcoming}  |  {row.status}"
+                f"{row.waitlisted} waiting  |  next: {upcoming}  |  {_series_state(row.status, row.next_meeting)}"
             )
+
+
+def _series_state(status: str, next_meeting: datetime | None) -> str:
+    """"open" only while a meeting is still ahead: men can no longer join a series whose
+    meetings are all past (``_open_series`` in dialogs/conversation.py)."""
+    return "finished" if status == "open" and next_meeting is None else status
 
 
 async def series_show(args, settings: Settings) -> int | None:
@@ -503,10 +597,12 @@ async def series_show(args, settings: Settings) -> int | None:
             upcoming, _past = await meeting_store.coordinator_meetings(connection, utcnow())
     finally:
         await db.close()
+    now = utcnow()
+    ahead = next((m.starts_at for m in meetings if m.status == "scheduled" and m.starts_at > now), None)
     with use_locale("en"):
         print(f"Series {row.id}: {row.name}")
         print(f"  every {weekday_name(row.weekday)} at {row.start_time}, {row.location or '-'}"
-              f" ({row.area or 'no area'}), {row.capacity} seats, {row.status}")
+              f" ({row.area or 'no area'}), {row.capacity} seats, {_series_state(row.status, ahead)}")
         print("Meetings:")
         for meeting in meetings:
             print(f"  {meeting.number:>2}. {_when(meeting.starts_at, settings)}  {meeting.status}")
@@ -684,10 +780,7 @@ async def _watch(db: Database, broadcast_id: int) -> None:
         sys.stdout.flush()
         if tally["waiting"] == 0:
             print()
-            print(
-                f"broadcast {broadcast_id} finished: {tally['delivered']} delivered, {tally['failed']} failed, "
-                f"{tally['blocked']} blocked, {tally['skipped']} skipped (stopped)"
-            )
+            print(f"broadcast {broadcast_id} finished: {_final_tally(tally)}")
             return
         if done != last_done:
             last_done, quiet_since = done, asyncio.get_running_loop().time()
@@ -699,6 +792,17 @@ async def _watch(db: Database, broadcast_id: int) -> None:
             sys.stdout.write("\n(no progress for 15 s; Ctrl+C leaves the broadcast queued)\n")
             quiet_since = asyncio.get_running_loop().time()
         await asyncio.sleep(0.5)
+
+
+def _final_tally(tally: dict[str, int]) -> str:
+    """"3 delivered, 1 skipped (paused their messages)": the parts that are not zero."""
+    parts = [f"{tally['delivered']} delivered"] + [
+        f"{tally[key]} {words}"
+        for key, words in (("failed", "failed"), ("blocked", "blocked the assistant"),
+                           ("skipped", "skipped (paused their messages)"))
+        if tally[key]
+    ]
+    return ", ".join(parts)
 
 
 def _no_send_options(args) -> None:
@@ -748,10 +852,11 @@ async def broadcast_cancel(args, settings: Settings) -> None:
     if outcome is None:
         raise UsageError(f"there is no broadcast {args.id}; see `meedoen broadcast list`.")
     cancelled, on_their_way = outcome
-    print(
-        f"broadcast {args.id}: {cancelled} cop{'y' if cancelled == 1 else 'ies'} not yet sent cancelled"
-        + (f"; {on_their_way} already on their way" if on_their_way else "")
+    done = (
+        f"{cancelled} cop{'y' if cancelled == 1 else 'ies'} not yet sent cancelled" if cancelled
+        else "nothing was left to cancel"
     )
+    print(f"broadcast {args.id}: {done}" + (f"; {on_their_way} already on their way" if on_their_way else ""))
 
 
 # --- coordinators ---------------------------------------------------------------------------
@@ -770,8 +875,10 @@ async def coordinator_change(args, settings: Settings) -> None:
                 changed = await coordinators.remove(connection, channel, address)
     finally:
         await db.close()
-    verb = "added" if args.coordinator_command == "add" else "removed"
-    print(f"{channel}:{address} {verb}" if changed else f"{channel}:{address} was already {verb}")
+    if args.coordinator_command == "add":
+        print(f"{channel}:{address} added" if changed else f"{channel}:{address} is already a coordinator")
+    else:
+        print(f"{channel}:{address} removed" if changed else f"{channel}:{address} was not a coordinator; nothing changed")
 
 
 async def coordinator_list(args, settings: Settings) -> None:

@@ -32,6 +32,7 @@ _ADDRESS_PATTERNS = {
     "demo": re.compile(r"[A-Za-z0-9_-]{1,40}"),
 }
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TELEGRAM_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 _TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _OFFSET = re.compile(r"(\d+)\s*([hm])")
 
@@ -154,6 +155,12 @@ def load_settings(
         public_url = public_url.rstrip("/")
 
     token = get("TELEGRAM_BOT_TOKEN")
+    if token and not _TELEGRAM_TOKEN.fullmatch(token):
+        # never the value itself: it is a secret, and a wrong one may be almost right
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not a bot token; copy it again from @BotFather: digits, a colon, "
+            "then letters and digits, like 123456789:AAH..., without spaces or quotes."
+        )
     webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
     if token and public_url and not webhook_secret:
         raise ConfigError(
@@ -215,6 +222,44 @@ def load_settings(
         ),
         whatsapp_templates=get("MEEDOEN_WHATSAPP_TEMPLATES"),
     )
+
+
+DATABASE_URL_EXAMPLE = "sqlite+aiosqlite:////var/lib/meedoen/meedoen.db"
+
+
+def check_database_url(url: str, setting: str = "MEEDOEN_DATABASE_URL") -> None:
+    """One sentence naming the setting when ``url`` is no database URL, or names a SQLite
+    file in a folder that does not exist or cannot be written, rather than SQLAlchemy's
+    ArgumentError or "unable to open database file" at the first query."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{setting} {url!r} is not a database URL; write it like {DATABASE_URL_EXAMPLE} "
+            "(four slashes before an absolute path, three before a relative one)."
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() != "aiosqlite":
+        raise ConfigError(
+            f"{setting} {url!r} must name the aiosqlite driver; write it like {DATABASE_URL_EXAMPLE}."
+        )
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    folder = Path(parsed.database).parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{setting} names the folder {folder}, which does not exist; create it (or fix the path), then try again."
+        )
+    database = Path(parsed.database)
+    if not os.access(folder, os.W_OK | os.X_OK) or (database.exists() and not os.access(database, os.R_OK | os.W_OK)):
+        raise ConfigError(
+            f"{setting} names {database}, which this user cannot write; run Meedoen as the user who owns {folder}."
+        )
 
 
 def require_for_run(settings: Settings) -> None:

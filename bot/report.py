@@ -805,7 +805,8 @@ def render_text(report: Report) -> str:
         label = "all series" if row.id == 0 else f"{row.id:>4}  {row.name} ({row.area or 'no area'})"
         lines.append(
             f"{label}: {_count(row.signed_up)} signed up, {_count(row.waitlisted)} waiting, "
-            f"{row.meetings_held} meetings held, {_count(row.attendances)} times present"
+            f"{row.meetings_held} {'meeting' if row.meetings_held == 1 else 'meetings'} held, "
+            f"{_count(row.attendances)} times present"
         )
     return "\n".join(lines) + "\n"
 

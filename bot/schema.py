@@ -438,6 +438,16 @@ service_heartbeat = Table(
     Column("seen_at", UtcDateTime, nullable=False),
 )
 
+key_fingerprint = Table(
+    "key_fingerprint",
+    metadata,
+    # One row: HMAC-SHA256 of a fixed label with the MEEDOEN_SECRET_KEY this database was
+    # made with (never the key), so that another key is noticed before it silently voids the
+    # signed buttons, the check-in markers and the erasure ledger (0010).
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+)
+
 published_figures = Table(
     "published_figures",
     metadata,

@@ -565,13 +565,14 @@ def _series_line(series: SeriesView, ctx: Context) -> str:
         if series.seats_left
         else _("full, waiting list open")
     )
+    when = {"series": series.name, "weekday": weekday_name(series.weekday), "time": clock(series.start_time)}
+    if not series.location.strip():  # no --location: no dangling comma
+        return fill(_("%(series)s: every %(weekday)s at %(time)s (%(seats)s)"), seats=seats, **when)
     return fill(
         _("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
-        series=series.name,
-        weekday=weekday_name(series.weekday),
-        time=clock(series.start_time),
         place=series.location,
         seats=seats,
+        **when,
     )
 
 

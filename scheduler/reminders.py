@@ -128,7 +128,12 @@ async def _fan_out(
     minutes = _minutes(offset)
     if meeting.starts_at <= now:
         outcome, queued = "dropped", 0
-        log.warning("reminders: meeting %d began before its %d-minute reminder could go out; dropped", meeting.id, minutes)
+        missed = await _signed_up(connection, meeting.series_id)
+        if missed:  # a meeting nobody signed up for (a fresh series) loses nothing worth a warning
+            log.warning(
+                "reminders: meeting %d began before its %d-minute reminder could go out; dropped for %d participant(s)",
+                meeting.id, minutes, missed,
+            )
     else:
         outcome, queued = "queued", await _queue(connection, settings, meeting, minutes, now)
     claimed = await insert_or_ignore(
@@ -141,6 +146,16 @@ async def _fan_out(
     if queued:
         log.info("reminders: meeting %d, %d minutes before: %d queued", meeting.id, minutes, queued)
     return queued
+
+
+async def _signed_up(connection: AsyncConnection, series_id: int) -> int:
+    """How many men a reminder of this series would go to."""
+    result = await connection.execute(
+        select(func.count())
+        .select_from(signups.join(participants, participants.c.id == signups.c.participant_id))
+        .where(signups.c.series_id == series_id, signups.c.status == "confirmed", participants.c.status == "active")
+    )
+    return result.scalar_one()  # a count always has its one row
 
 
 class _AlreadyDone(Exception):

@@ -135,14 +135,15 @@ def test_backups_of_a_database_server_are_its_own_business(database_url):
 
 
 def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):
-    missing = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'meedoen.db'}"
-    result = meedoen(missing, "series", "list")
+    (tmp_path / "meedoen.db").write_text("not a database\n" * 200)  # a broken file, not a setting
+    broken = f"sqlite+aiosqlite:///{tmp_path / 'meedoen.db'}"
+    result = meedoen(broken, "series", "list")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        "meedoen: `series` stopped on an unexpected OperationalError and did not finish; "
+        "meedoen: `series` stopped on an unexpected DatabaseError and did not finish; "
         "run it again as `meedoen --debug series ...` to see the details."
     )
-    assert "Traceback" in meedoen(missing, "--debug", "series", "list").stderr
+    assert "Traceback" in meedoen(broken, "--debug", "series", "list").stderr
 
 
 def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
@@ -155,7 +156,7 @@ def test_the_demo_names_port_when_its_port_is_taken(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         f"meedoen: port {port} is already in use (another Meedoen, perhaps); "
-        "pick another with --port, e.g. `meedoen demo --port 8090`."
+        "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)."
     )
 
 
@@ -235,7 +236,7 @@ async def test_broadcast_shows_progress_until_the_service_delivered_it(settings,
     output = stdout.decode()
     assert process.returncode == 0, stderr.decode()
     assert "queued for 3 participant(s)" in output
-    assert "3/3" in output and "finished: 3 delivered, 0 failed, 0 blocked, 0 skipped" in output
+    assert "3/3" in output and "finished: 3 delivered\n" in output
     assert [tg.count_to(a) for a in (8501, 8502, 8503)] == [1, 1, 1]
     assert tg.messages_to(8502)[0]["text"] == "Taxane cusub!"
 

@@ -86,6 +86,7 @@ NAME_AGAIN = "I couldn't use that as a name. Please write a short first name, or
 NICE = "Nice to meet you, %(name)s!"
 SERIES_Q = "These conversation groups are open. Which one would you like to join?"
 SERIES_LINE = "%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"
+SERIES_LINE_NO_PLACE = "%(series)s: every %(weekday)s at %(time)s (%(seats)s)"
 SEATS = ("%(count)s seat left", "%(count)s seats left")
 FULL_SEATS = "full, waiting list open"
 WAITLIST_Q = (
@@ -360,6 +361,18 @@ def _signup_texts(language: str) -> list[str]:
     for command in ("help", "privacy", "mysignups", "foo", "cancel"):
         d.send(Command(command))
     return [reply.text for _, step in d.steps for reply in replies(step)]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_series_without_a_location_has_no_dangling_comma(language):
+    d = at_name(language)
+    d.world.series[ROOMY.id] = replace(ROOMY, location="")
+    d.send(Text("Cabdi"))
+    thursday = get_day_names("wide", locale=language)[ROOMY.weekday]
+    seats = Phrase(ntr(language, *SEATS, ROOMY.seats_left, count=ROOMY.seats_left))
+    line = tr(language, SERIES_LINE_NO_PLACE, series=ROOMY.name, weekday=thursday, time="19:00", seats=seats)
+    assert line in d.last.text
+    assert ", (" not in d.last.text and "، (" not in d.last.text
 
 
 def test_every_arabic_reply_starts_with_a_right_to_left_mark_and_isolates_values():

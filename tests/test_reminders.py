@@ -156,9 +156,23 @@ async def test_downtime_sends_late_if_ahead_and_drops_if_begun(tg, settings, db,
         with caplog.at_level("WARNING"):
             await tick_at(service, clock, clock.at)
     assert tg.count_to(7001) == 2
-    assert "dropped" in caplog.text
+    assert "dropped for 1 participant(s)" in caplog.text
     async with db.transaction() as connection:
         assert len((await connection.execute(select(reminders))).all()) == 2
+
+
+async def test_a_past_meeting_nobody_signed_up_for_drops_its_reminders_without_a_warning(tg, settings, db, caplog):
+    _series_id, starts = await series_with_men(db, weekday=3, at=time(19, 0), start=date(2026, 12, 3), count=1, men=())
+    clock = Clock(starts[0] + timedelta(minutes=5))
+    async with running(telegram_settings(settings, tg), now=clock) as service:
+        with caplog.at_level("WARNING"):
+            await tick_at(service, clock, clock.at)
+    assert "dropped" not in caplog.text
+    async with db.transaction() as connection:  # still recorded, so that no later start tries again
+        from bot.schema import schedule_runs
+
+        outcomes = (await connection.execute(select(schedule_runs.c.outcome).where(schedule_runs.c.kind == "reminder"))).scalars().all()
+    assert outcomes == ["dropped", "dropped"]
 
 
 async def test_stopped_and_erased_men_get_no_reminder(tg, settings, db):
