@@ -29,7 +29,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# Lint (ruff) and type-check (mypy, files and strictness in pyproject.toml) first: either stops
+# the run with its own report before the slower pytest.
 test: $(VENV)/.installed node_modules/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 # Re-extract user-facing strings and merge them into every catalog (see README).

@@ -19,10 +19,10 @@ import contextlib
 import contextvars
 import os
 import time
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 from bench.common import SECRET_KEY, WEBHOOK_SECRET, answer, meedoen_run, process_figures, serve_commands
-
 
 IN_ENGINE = contextvars.ContextVar("in_engine", default=False)
 
@@ -111,7 +111,7 @@ async def serve(args: argparse.Namespace) -> None:
     )
     db = Database(settings.database_url)
     await db.upgrade()
-    series_ids = await add_series(db, args.series, args.capacity, datetime.now(timezone.utc))
+    series_ids = await add_series(db, args.series, args.capacity, datetime.now(UTC))
     await db.close()
 
     timings = Timings()

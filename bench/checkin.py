@@ -28,12 +28,12 @@ import random
 import secrets
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.common import LANGUAGES, ms, percentile, print_machine, sqlite_url, summary, temp_dir
 
 AREAS = ("Osdorp", "Slotervaart", "Geuzenveld-Slotermeer", "De Aker", None)
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # a Wednesday in 2026-W48
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday in 2026-W48
 
 
 def seed(path: str, participants: int, responses: int) -> None:

@@ -71,7 +71,7 @@ class BenchTelegram(FakeTelegram):
             event.clear()
             try:
                 await asyncio.wait_for(event.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
         return True
 
@@ -235,7 +235,7 @@ async def run_echo(tg: BenchTelegram, params: dict) -> dict:
         latencies = []
         for number in range(count):
             latency, ok = await step(
-                tg, chat_id, lambda: tg.send_text(chat_id, f"hello {number}"), None,
+                tg, chat_id, lambda number=number: tg.send_text(chat_id, f"hello {number}"), None,
                 params.get("step_timeout", STEP_TIMEOUT),
             )
             if not ok:
@@ -281,7 +281,7 @@ class Chatter:
                 self.writes.append(now)
                 previous = self.tg.arrivals[chat_id][-1] if self.tg.arrivals[chat_id] else 0.0
                 held = now - previous < self.tg.per_chat_interval
-                latency, ok = await step(self.tg, chat_id, lambda: self.tg.send_text(chat_id, text), None)
+                latency, ok = await step(self.tg, chat_id, lambda text=text: self.tg.send_text(chat_id, text), None)
                 if ok:
                     self.latencies.append(latency)
                     self.held.append(held)

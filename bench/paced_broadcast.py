@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 
+from bench.broadcast import TEXT_NL, run_broadcast
 from bench.common import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -37,7 +37,6 @@ from bench.common import (
     summary,
     temp_dir,
 )
-from bench.broadcast import TEXT_NL, run_broadcast
 
 LIMIT = 30.0  # Telegram: messages a second, over all chats
 
@@ -97,8 +96,6 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
     delivered = result["tally"].get("delivered", 0)
     elapsed = result["elapsed"]
     replies = len(talk["latencies"]) if talk else 0
-    # Replies share the channel's 30/s with the broadcast: count every send for the rate.
-    sends = delivered + replies
     figures = {
         "recipients": size,
         "delivered": delivered,
@@ -114,7 +111,7 @@ async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.
     }
     if talk is not None:
         latencies = talk["latencies"]
-        free = [latency for latency, held in zip(latencies, talk["held"]) if not held]
+        free = [latency for latency, held in zip(latencies, talk["held"], strict=True) if not held]
         figures.update(
             {
                 "chatters": chatters,

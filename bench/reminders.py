@@ -32,9 +32,9 @@ import gc
 import json
 import os
 import random
-import sys
 import time
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 from bench.common import (
     LANGUAGES,
@@ -70,7 +70,7 @@ async def seed(database_url: str, size: int, now: datetime, reminders: tuple[tim
     await db.upgrade()
     series_count = max(1, size // PER_SERIES)
     series_rows, meeting_rows = [], []
-    today = now.astimezone(timezone.utc).date()
+    today = now.astimezone(UTC).date()
     for n in range(1, series_count + 1):
         start = today + timedelta(days=rng.randint(-35, 35))
         weekday, hour = rng.randrange(7), rng.randint(10, 20)
@@ -124,8 +124,8 @@ async def seed(database_url: str, size: int, now: datetime, reminders: tuple[tim
 
 
 async def probe(args: argparse.Namespace, started: float) -> None:
-    from bot.config import Settings
     import bot.http  # noqa: F401 - the imports `meedoen run` makes
+    from bot.config import Settings
 
     modules_done = time.monotonic()
     settings = Settings(
@@ -239,7 +239,7 @@ async def ticks_phase(database_url: str, now: datetime, hours: float, step: time
 async def measure(size: int, hours: float, probe_ticks: int) -> dict:
     from bot.config import Settings
 
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     with temp_dir() as directory:
         url = sqlite_url(directory)
         begun = time.monotonic()

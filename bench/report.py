@@ -37,7 +37,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.common import (
@@ -204,7 +204,7 @@ async def prepare(path: Path, size: int, settings, now: datetime) -> int:
 async def measure(size: int, runs: int = 3, database: Path | None = None, cli_runs: int = 1) -> dict:
     from bot.config import Settings
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with temp_dir() as directory:
         path = database.resolve() if database else directory / "bench.db"
         settings = Settings(database_url=sqlite_url(path.parent, path.name), secret_key=SECRET_KEY)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +23,8 @@ from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import parse_address
 from bot.database import Database
-from bot.schema import broadcasts, outbox as outbox_table
+from bot.schema import OutboxStatus, broadcasts
+from bot.schema import outbox as outbox_table
 from bot.store import audiences
 from bot.store import participants as participant_store
 from dialogs import notices
@@ -30,7 +33,6 @@ from dialogs.i18n import _, directed, fill, use_locale
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 10.0  # seconds between progress messages to the coordinator
-OPEN_STATES = ("pending", "claimed", "sending", "held")
 
 
 class BroadcastError(ValueError):
@@ -67,8 +69,9 @@ async def create(
             recipients=len(members),
             status="queued",
         )
+        .returning(broadcasts.c.id)
     )
-    broadcast_id = result.inserted_primary_key[0]
+    broadcast_id: int = result.scalar_one()
     rendered: dict[str, str] = {}
     rows = []
     for member in members:
@@ -96,16 +99,19 @@ async def create(
     return broadcast_id, len(rows)
 
 
-def tally(counts: dict[str, int]) -> dict[str, int]:
-    """Outbox states → the coordinator's words. WhatsApp's status callbacks move a sent row on
-    to ``delivered`` or ``read``; a held message nobody released ends ``expired``."""
-    return {
-        "delivered": counts.get("sent", 0) + counts.get("delivered", 0) + counts.get("read", 0),
-        "failed": counts.get("failed", 0) + counts.get("uncertain", 0) + counts.get("expired", 0),
-        "blocked": counts.get("blocked", 0),
-        "skipped": counts.get("skipped", 0),
-        "waiting": sum(counts.get(state, 0) for state in OPEN_STATES),
-    }
+TALLY = ("delivered", "failed", "blocked", "skipped", "waiting")
+"""The coordinator's words for his copies (``outbox.progress``); cancelled ones are not in the
+tally (``meedoen broadcast list`` shows them apart)."""
+
+
+def tally(counts: Mapping[OutboxStatus, int]) -> dict[str, int]:
+    """Outbox states → the coordinator's words."""
+    result = dict.fromkeys(TALLY, 0)
+    for status, number in counts.items():
+        word = outbox.progress(status)
+        if word != "cancelled":
+            result[word] += number
+    return result
 
 
 async def status(connection: AsyncConnection, broadcast_id: int) -> tuple[int, dict[str, int]]:
@@ -114,7 +120,7 @@ async def status(connection: AsyncConnection, broadcast_id: int) -> tuple[int, d
     return recipients or 0, tally(await outbox.counts(connection, f"broadcast:{broadcast_id}"))
 
 
-CANCELLABLE = ("pending", "held")
+CANCELLABLE: tuple[OutboxStatus, ...] = ("pending", "held")
 """Copies not yet handed to the platform; ``sending`` ones are on their way already."""
 
 
@@ -126,18 +132,18 @@ class Line:
     created_at: datetime
     audience: tuple[str, ...]
     status: str  # queued | done | cancelled
-    counts: dict[str, int]  # outbox state → copies
+    counts: dict[OutboxStatus, int]  # copies in each state
 
 
 async def overview(connection: AsyncConnection) -> list[Line]:
     """Every broadcast, oldest first, with its copies counted by state."""
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[OutboxStatus, int]] = {}
     for ref, state, number in await connection.execute(
         select(outbox_table.c.ref, outbox_table.c.status, func.count())
         .where(outbox_table.c.kind == "broadcast")
         .group_by(outbox_table.c.ref, outbox_table.c.status)
     ):
-        counts.setdefault(ref, {})[state] = number
+        counts.setdefault(ref, {})[outbox.status_of(state)] = number
     rows = await connection.execute(
         select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status)
         .order_by(broadcasts.c.id)
@@ -170,11 +176,24 @@ async def cancel(connection: AsyncConnection, broadcast_id: int, now: datetime) 
     return cancelled.rowcount, counts.get("sending", 0)
 
 
+class _Running(Protocol):
+    """A ``broadcasts`` row still queued: the columns the progress reporter reads."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def created_by(self) -> str: ...
+
+    @property
+    def recipients(self) -> int: ...
+
+
 class ProgressReporter:
     """Tells each coordinator how his broadcast goes: every ``PROGRESS_EVERY`` seconds while
     it runs, and the final tally when nothing is left to send."""
 
-    def __init__(self, db: Database, wake) -> None:
+    def __init__(self, db: Database, wake: Callable[[str], None]) -> None:
         self.db = db
         self.wake = wake
         self._last: dict[int, datetime] = {}
@@ -185,7 +204,7 @@ class ProgressReporter:
             for row in running:
                 await self._one(connection, row, now)
 
-    async def _one(self, connection: AsyncConnection, row, now: datetime) -> None:
+    async def _one(self, connection: AsyncConnection, row: _Running, now: datetime) -> None:
         counts = tally(await outbox.counts(connection, f"broadcast:{row.id}"))
         finished = counts["waiting"] == 0
         last = self._last.get(row.id)

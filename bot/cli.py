@@ -19,11 +19,19 @@ import logging
 import secrets
 import signal
 import sys
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, check_database_url, load_settings, parse_address, require_for_run
+from bot.config import (
+    ConfigError,
+    Settings,
+    check_database_url,
+    load_settings,
+    parse_address,
+    require_for_run,
+)
 from bot.database import Database
 
 if TYPE_CHECKING:
@@ -44,7 +52,7 @@ class UsageError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:

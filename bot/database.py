@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
-from typing import AsyncIterator
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url

@@ -13,20 +13,29 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-import random
-from datetime import timedelta
 
 from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
-from bot.store import anonymity, audiences, chats, checkins, conversations, coordinators, inbound, meetings, participants, updates
+from bot.store import (
+    anonymity,
+    audiences,
+    chats,
+    checkins,
+    conversations,
+    coordinators,
+    inbound,
+    meetings,
+    participants,
+    updates,
+)
 from bot.store import series as series_store
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale

@@ -30,16 +30,17 @@ import dataclasses
 import json
 import logging
 import math
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, assert_never
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.channels.base import Channel, DeliveryError, Outgoing
+from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Outgoing
 from bot.database import Database
-from bot.schema import outbox, participants
+from bot.schema import OUTBOX_STATUSES, OutboxStatus, outbox, participants
 from bot.store.portable import insert_or_ignore
 from dialogs.types import Option
 from scheduler.pacing import Pacer
@@ -56,19 +57,21 @@ MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahe
 MARK_LEAD_FACTOR = 1.5  # times the recent commit time, so that a slower commit is rarely late
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
-NOT_STARTED = "not_started"  # outcome of a claimed row whose ``sending`` mark failed: back in line
-IN_HAND = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
+NOT_STARTED: DeliveryErrorKind = "not_started"  # a claimed row whose ``sending`` mark failed: back in line
+IN_HAND: tuple[OutboxStatus, ...] = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
 # and SQLite gave its id again to a new message (``pending``)
 
 Now = Callable[[], datetime]
+Row = dict[str, Any]
+"""An outbox row as the sender reads it (``_load_window``'s columns)."""
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def encode(message: Outgoing) -> str:
-    payload: dict = {"text": message.text}
+    payload: dict[str, Any] = {"text": message.text}
     if message.options:
         payload["options"] = [[o.label, o.key] for o in message.options]
         payload["question"] = message.question
@@ -87,13 +90,13 @@ def decode(payload: str) -> Outgoing:
     )
 
 
-async def enqueue(connection: AsyncConnection, *, message: Outgoing, **row) -> bool:
+async def enqueue(connection: AsyncConnection, *, message: Outgoing, **row: Any) -> bool:
     """Queue one message (``row``: the other fields of ``new_row``); False when its
     ``dedupe_key`` was queued before (nothing added)."""
     return await insert_or_ignore(connection, outbox, new_row(payload=encode(message), **row))
 
 
-async def enqueue_many(connection: AsyncConnection, rows: list[dict]) -> None:
+async def enqueue_many(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Queue many messages in one statement (rows from ``new_row``); a row whose
     ``dedupe_key`` was queued before is left out."""
     if rows:
@@ -111,7 +114,7 @@ def new_row(
     dedupe_key: str | None = None,
     ref: str | None = None,
     not_before: datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """An outbox row waiting to be sent; ``payload`` is ``encode(message)``, which callers
     queueing one message to many men compute once per language."""
     return {
@@ -129,12 +132,39 @@ def new_row(
     }
 
 
-async def counts(connection: AsyncConnection, ref: str) -> dict[str, int]:
+async def counts(connection: AsyncConnection, ref: str) -> dict[OutboxStatus, int]:
     """How many messages of ``ref`` are in each state (for progress and tallies)."""
     result = await connection.execute(
         select(outbox.c.status, func.count()).where(outbox.c.ref == ref).group_by(outbox.c.status)
     )
-    return dict(result.all())
+    return {status_of(status): number for status, number in result.all()}
+
+
+def status_of(value: str) -> OutboxStatus:
+    """A stored ``outbox.status`` as its type; a value no code writes is an error, not a
+    message silently left out of every count."""
+    for status in OUTBOX_STATUSES:
+        if status == value:
+            return status
+    raise ValueError(f"unknown outbox status {value!r}")
+
+
+Progress = Literal["waiting", "delivered", "failed", "blocked", "skipped", "cancelled"]
+
+
+def progress(status: OutboxStatus) -> Progress:
+    """What a message in ``status`` is for the coordinator's tally of his broadcast."""
+    match status:
+        case "pending" | "claimed" | "sending" | "held":
+            return "waiting"
+        case "sent" | "delivered" | "read":
+            return "delivered"
+        case "failed" | "uncertain" | "expired":
+            return "failed"
+        case "blocked" | "skipped" | "cancelled":
+            return status
+        case _:
+            assert_never(status)
 
 
 START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
@@ -159,10 +189,10 @@ class OutboxSender:
         self.now = now
         self.pacer = Pacer(channel.rate, channel.chat_interval)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._window: list[dict] = []  # due rows read ahead, in sending order
-        self._in_flight: set[asyncio.Task] = set()
-        self._results: list[tuple[dict, DeliveryError | None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._window: list[Row] = []  # due rows read ahead, in sending order
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._results: list[tuple[Row, DeliveryError | None]] = []
         self._results_ready = asyncio.Event()
         self._recording = 0  # outcomes in the recorder's transaction, not yet committed
         self._settled = asyncio.Event()  # set whenever outcomes have been committed
@@ -209,7 +239,7 @@ class OutboxSender:
             if len(self._conversing) > 10_000:
                 self._conversing = {a: until for a, until in self._conversing.items() if until > now}
 
-    def _held_for(self, row: dict) -> float:
+    def _held_for(self, row: Row) -> float:
         """Seconds this row still waits because its man is in conversation (0: not held)."""
         if row["priority"] != BULK:
             return 0.0
@@ -273,7 +303,10 @@ class OutboxSender:
                 self._settled.clear()
                 await self._settled.wait()
             return
-        ready, waiting, held, slots = [], [], [], {}
+        ready: list[Row] = []
+        waiting: list[Row] = []
+        held: list[Row] = []
+        slots: dict[int, float] = {}
         for row in self._window:
             if self._held_for(row):
                 held.append(row)
@@ -329,7 +362,7 @@ class OutboxSender:
             return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _idle(self) -> None:
@@ -345,7 +378,7 @@ class OutboxSender:
             timeout = min(max((next_due - self.now()).total_seconds(), 0.0), 1.0)
         await self._sleep(max(timeout, self.pacer.channel_ready_in()))
 
-    async def _load_window(self) -> list[dict]:
+    async def _load_window(self) -> list[Row]:
         """Up to ``WINDOW`` due rows, replies first; bulk rows for stopped men are skipped."""
         async with self.db.transaction() as connection:
             rows = (
@@ -384,7 +417,7 @@ class OutboxSender:
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
 
-    async def _claim(self, rows: list[dict], slots: dict[int, float | None]) -> set[int]:
+    async def _claim(self, rows: list[Row], slots: Mapping[int, float | None]) -> set[int]:
         """Book the rows for their slots: ``sending`` for those whose slot has come (their
         requests start right after this commit), ``claimed`` for the others, which commit
         ``sending`` themselves when their slot comes (``_mark_sending``). Returns the ids
@@ -392,7 +425,8 @@ class OutboxSender:
         it since the window was read (``meedoen broadcast cancel``, /delete)."""
         now = self.pacer.now()
         lead = max(START_SLACK, self._mark_lead)
-        starting, waiting = [], []
+        starting: list[Row] = []
+        waiting: list[Row] = []
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
@@ -416,7 +450,7 @@ class OutboxSender:
             return 0.0
         return max(slot, self.pacer.paused_until) - self.pacer.now()
 
-    async def _mark_sending(self, row: dict) -> bool:
+    async def _mark_sending(self, row: Row) -> bool:
         """The request starts now: commit ``sending`` (see the guarantee above). False when
         the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out."""
         async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
@@ -427,7 +461,7 @@ class OutboxSender:
             )
             return result.rowcount == 1
 
-    async def _send_one(self, row: dict, slot: float | None = None) -> None:
+    async def _send_one(self, row: Row, slot: float | None = None) -> None:
         if row.pop("claimed", False):
             # Commit ``sending`` just ahead of the slot, by about what that commit takes, so
             # that the request still starts on the slot (a late start costs the pace).
@@ -465,7 +499,7 @@ class OutboxSender:
         self._results.append(outcome)
         self._results_ready.set()
 
-    async def _send(self, row: dict) -> tuple[dict, DeliveryError | None]:
+    async def _send(self, row: Row) -> tuple[Row, DeliveryError | None]:
         try:
             message = dataclasses.replace(decode(row["payload"]), kind=row["kind"], outbox_id=row["id"])
             await self.channel.deliver(row["address"], message)
@@ -476,7 +510,7 @@ class OutboxSender:
             return row, DeliveryError("transient", type(error).__name__)
         return row, None
 
-    def _take_results(self) -> list[tuple[dict, DeliveryError | None]]:
+    def _take_results(self) -> list[tuple[Row, DeliveryError | None]]:
         results, self._results = self._results, []
         return results
 
@@ -505,7 +539,7 @@ class OutboxSender:
             if self._stopping and not self._results:
                 return
 
-    async def _record(self, results: list[tuple[dict, DeliveryError | None]]) -> None:
+    async def _record(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
         now = self.now()
         async with self.db.transaction() as connection:
             delivered = [row for row, error in results if error is None]
@@ -526,55 +560,58 @@ class OutboxSender:
                     await self._failed(connection, row, error, now)
 
     async def _failed(
-        self, connection: AsyncConnection, row: dict, error: DeliveryError, now: datetime
+        self, connection: AsyncConnection, row: Row, error: DeliveryError, now: datetime
     ) -> None:
         log.info(
             "outbox %s: message %d: %s %s", self.channel.name, row["id"], error.kind, error.code
         )
         where = and_(outbox.c.id == row["id"], outbox.c.status.in_(IN_HAND))
-        if error.kind == NOT_STARTED:
-            await connection.execute(update(outbox).where(where).values(status="pending"))
-        elif error.kind == "rate_limited":
-            self.pacer.pause(error.retry_after)
-            await connection.execute(
-                update(outbox).where(where).values(status="pending", attempts=row["attempts"])
-            )
-        elif error.kind == "blocked":
-            await connection.execute(
-                update(participants)
-                .where(
-                    participants.c.channel == self.channel.name,
-                    participants.c.address == row["address"],
+        match error.kind:
+            case "not_started":
+                await connection.execute(update(outbox).where(where).values(status="pending"))
+            case "rate_limited":
+                self.pacer.pause(error.retry_after)
+                await connection.execute(
+                    update(outbox).where(where).values(status="pending", attempts=row["attempts"])
                 )
-                .values(status="stopped")
-            )
-            await connection.execute(
-                update(outbox).where(where).values(status="blocked", error=error.code, payload="{}")
-            )
-            await connection.execute(
-                update(outbox)
-                .where(
-                    outbox.c.channel == self.channel.name,
-                    outbox.c.address == row["address"],
-                    outbox.c.status == "pending",
-                    outbox.c.priority == BULK,
+            case "blocked":
+                await connection.execute(
+                    update(participants)
+                    .where(
+                        participants.c.channel == self.channel.name,
+                        participants.c.address == row["address"],
+                    )
+                    .values(status="stopped")
                 )
-                .values(status="skipped", payload="{}")
-            )
-        elif error.kind == "held":  # see "Held messages" below
-            await connection.execute(
-                update(outbox).where(where).values(status="held", attempts=row["attempts"], error=error.code)
-            )
-        elif error.kind == "transient" and row["attempts"] + 1 < MAX_ATTEMPTS:
-            await connection.execute(
-                update(outbox)
-                .where(where)
-                .values(status="pending", not_before=now + backoff(row["attempts"]), error=error.code)
-            )
-        else:
-            await connection.execute(
-                update(outbox).where(where).values(status="failed", error=error.code, payload="{}")
-            )
+                await connection.execute(
+                    update(outbox).where(where).values(status="blocked", error=error.code, payload="{}")
+                )
+                await connection.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.channel == self.channel.name,
+                        outbox.c.address == row["address"],
+                        outbox.c.status == "pending",
+                        outbox.c.priority == BULK,
+                    )
+                    .values(status="skipped", payload="{}")
+                )
+            case "held":  # see "Held messages" below
+                await connection.execute(
+                    update(outbox).where(where).values(status="held", attempts=row["attempts"], error=error.code)
+                )
+            case "transient" if row["attempts"] + 1 < MAX_ATTEMPTS:
+                await connection.execute(
+                    update(outbox)
+                    .where(where)
+                    .values(status="pending", not_before=now + backoff(row["attempts"]), error=error.code)
+                )
+            case "transient" | "rejected":  # retried enough, or refused: not again
+                await connection.execute(
+                    update(outbox).where(where).values(status="failed", error=error.code, payload="{}")
+                )
+            case _:
+                assert_never(error.kind)
 
 
 # --- Held messages ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ which buttons: the "context" column of ``meedoen translations export``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
 from dialogs import checkin, notices, router
@@ -46,11 +46,11 @@ from dialogs.types import (
     Unsupported,
 )
 
-NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ZONE = "Europe/Amsterdam"
 ORGANISATION = "Meedoen"
 AREAS = ("Osdorp", "Geuzenveld-Slotermeer", "Slotervaart", "De Aker")
-NEXT = datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc)
+NEXT = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
 ROOMY = SeriesView(1, "Mannen in gesprek", 3, time(19, 0), "Huis van de Wijk Geuzenveld",
                    "Geuzenveld-Slotermeer", 12, 7, NEXT)
 FULL = SeriesView(2, "Vaders en zonen", 1, time(20, 0), "Buurthuis Osdorp", "Osdorp", 10, 10,

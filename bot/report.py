@@ -33,7 +33,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -328,7 +328,7 @@ def _weeks_of(first: str, last: str) -> tuple[str, str]:
     thursday = start + timedelta(days=(3 - start.weekday()) % 7)
     end = date.fromisoformat(_shift(last, 1) + "-01") - timedelta(days=1)
     last_thursday = end - timedelta(days=(end.weekday() - 3) % 7)
-    iso = lambda day: "{0}-W{1:02d}".format(*day.isocalendar()[:2])  # noqa: E731
+    iso = lambda day: "{}-W{:02d}".format(*day.isocalendar()[:2])  # noqa: E731
     return iso(thursday), iso(last_thursday)
 
 
@@ -375,7 +375,7 @@ _SUMMED = [field.name for field in fields(Figures) if field.name not in MEN_OF]
 def _figures_of(first_in_month, counts) -> list[int]:
     """The fields of ``Figures`` for one group of answers that are all first answers of their
     men (``first_in_month`` 1), or none (0, or NULL: stored before men were counted)."""
-    summed = dict(zip(_SUMMED, counts))
+    summed = dict(zip(_SUMMED, counts, strict=True))
     first = first_in_month == 1
     return [
         (int(summed[MEN_OF[f.name]]) if first else 0) if f.name in MEN_OF else int(summed[f.name])
@@ -583,7 +583,7 @@ async def _middle_week(connection: AsyncConnection, where) -> str | None:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def _assemble(connection: AsyncConnection, settings: Settings, now: datetime,
@@ -778,7 +778,7 @@ def render_text(report: Report) -> str:
         lines += [""]
         lines += ["Check-ins by language of the questions (each over the months in which it is shown)",
                   _header("language", width)]
-        lines += [_row(l, report.shown(language_key(l)), width) for l in report.languages]
+        lines += [_row(language, report.shown(language_key(language)), width) for language in report.languages]
         lines += [""]
         lines += ["Participation map: share moderately or severely lonely (men), area x month"]
         lines += [_map_line("area", [m for m in report.months] + ["shown months"], width)]

@@ -22,9 +22,9 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from bot.report import ALL, Report, area_cell, area_key, month_key
 from bot.image_text import image_gettext as _
 from bot.image_text import image_text
+from bot.report import ALL, Report, area_cell, area_key, month_key
 from dialogs.i18n import use_locale
 
 CHART_MONTHS = 12
@@ -109,7 +109,7 @@ def _draw_trend(axes, report: Report, months, labels) -> None:
     right.plot(x, worthwhile, ":", marker="s", color="#31a354", label=_("Worthwhile (0–10)"))
     right.set_ylim(0, 10)
     right.set_ylabel(_("Worthwhile (0–10)"))
-    for position, figures in zip(x, shown):
+    for position, figures in zip(x, shown, strict=True):
         text = _("hidden") if figures is None else f"n={_count(figures.respondents)}"
         axes.text(position, 2, text, ha="center", fontsize=7.5, color="#555555")
     axes.set_xticks(x, labels, fontsize=8)

@@ -5,7 +5,8 @@ Kept portable: no SQLite-only types; datetimes are stored as naive UTC and hande
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Literal, get_args
 
 from sqlalchemy import (
     Column,
@@ -34,10 +35,10 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; store aware UTC datetimes only")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 metadata = MetaData(
@@ -158,6 +159,25 @@ inbound_updates = Table(
     UniqueConstraint("channel", "update_id", name="uq_inbound_updates_channel"),
     Index("ix_inbound_updates_address", "channel", "address"),
 )
+
+OutboxStatus = Literal[
+    "pending",  # waiting for its send slot (or for a retry)
+    "claimed",  # its slot is booked, its request not started; a crash puts it back to pending
+    "sending",  # its request has started; left so by a crash it becomes "uncertain"
+    "sent",  # handed to the platform (bulk; a delivered reply row is deleted instead)
+    "delivered",  # WhatsApp's status callbacks move a sent row on
+    "read",
+    "held",  # waiting for WhatsApp's 24-hour window (bot.outbox.release_held)
+    "uncertain",  # a crash came while it was "sending": never resent
+    "failed",
+    "blocked",  # he blocked the bot
+    "skipped",  # bulk for a man who stopped
+    "expired",  # held too long
+    "cancelled",  # a broadcast cancelled before it went out
+]
+"""Every value of ``outbox.status``, stored as these strings. ``bot.outbox.progress`` says
+what each means for a broadcast's tally; mypy checks that it names every one."""
+OUTBOX_STATUSES: tuple[OutboxStatus, ...] = get_args(OutboxStatus)
 
 outbox = Table(
     "outbox",

@@ -9,8 +9,8 @@ the senders, then the channels.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import select, update
 

@@ -32,8 +32,8 @@ remainder (10 men or more): no group of 1 to 9 men can be worked out, alone or a
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Hashable, Mapping
 
 MIN_GROUP = 10
 

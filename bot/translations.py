@@ -287,7 +287,7 @@ def read_table(path: Path) -> tuple[str, list[dict[str, str]]]:
             f"{path.name} does not have the columns of an export ({', '.join(header('so'))}); "
             "export the language again and copy your suggestions into it"
         )
-    return current.group("language"), [dict(zip(COLUMNS, [*line, *[""] * len(COLUMNS)])) for line in lines[1:]]
+    return current.group("language"), [dict(zip(COLUMNS, [*line, *[""] * len(COLUMNS)], strict=False)) for line in lines[1:]]
 
 
 @dataclass

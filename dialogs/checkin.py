@@ -26,7 +26,9 @@ coordinator who receives the request learns nothing about the answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs import scoring
@@ -39,6 +41,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    Effect,
     Event,
     Option,
     RecordCheckin,
@@ -116,6 +119,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
             WakeAt(None),
         )
     number = len(state[FLOW]["answers"])
+    key: str | None
     if isinstance(event, Unsupported):
         return _ask(state, ctx, _("Sorry, I can only read text and buttons."))
     if isinstance(event, BadButton):
@@ -174,8 +178,10 @@ def local_date(moment: datetime, zone: str) -> str:
 # --- The questions ---------------------------------------------------------------------------
 
 _INVALID = object()
-_ITEM_ANSWERS = {"a:0": scoring.YES, "a:1": scoring.MORE_OR_LESS, "a:2": scoring.NO, "skip": None}
-_ANSWER_OF: list[dict[str, object]] = [
+_ITEM_ANSWERS: dict[str, int | None] = {
+    "a:0": scoring.YES, "a:1": scoring.MORE_OR_LESS, "a:2": scoring.NO, "skip": None
+}
+_ANSWER_OF: list[Mapping[str, object]] = [
     *(_ITEM_ANSWERS for _item in ITEMS),
     {"yes": True, "no": False, "skip": None},
     {**{f"w:{n}": n for n in range(11)}, "skip": None},
@@ -186,6 +192,7 @@ _ANSWER_OF: list[dict[str, object]] = [
 def _question(number: int) -> tuple[str, tuple[Option, ...]]:
     """Text and buttons of question ``number`` (0-based), in the current locale."""
     skip = Option(_("Skip"), "skip")
+    options: tuple[Option, ...]
     if number < len(ITEMS):
         text = _(ITEMS[number])
         options = (
@@ -269,7 +276,7 @@ def _begin(state: State, ctx: Context) -> Step:
     return _ask(state, ctx, intro, effects=(WakeAt(ctx.now + LIFETIME),))
 
 
-def _ask(state: State, ctx: Context, *before: str, effects=()) -> Step:
+def _ask(state: State, ctx: Context, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Send the current question (after optional lines ``before`` it) with a new number."""
     state = {**state, "q": state.get("q", 0) + 1}
     text, options = _question(len(state[FLOW]["answers"]))
@@ -277,11 +284,11 @@ def _ask(state: State, ctx: Context, *before: str, effects=()) -> Step:
     return Step(state, (*effects, Reply(directed(body), options, state["q"])))
 
 
-def _say(state: State, text: str, *effects) -> Step:
+def _say(state: State, text: str, *effects: Effect) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
 
 
-def _answered(state: State, answer, ctx: Context) -> Step:
+def _answered(state: State, answer: object, ctx: Context) -> Step:
     answers = [*state[FLOW]["answers"], answer]
     state = {**state, FLOW: {**state[FLOW], "answers": answers}}
     if len(answers) < QUESTION_COUNT:
@@ -289,10 +296,11 @@ def _answered(state: State, answer, ctx: Context) -> Step:
     return _finish(_wiped(state), answers)
 
 
-def _finish(state: State, answers: list) -> Step:
+def _finish(state: State, answers: list[Any]) -> Step:
+    """``answers``: the values of ``_ANSWER_OF``, as kept in the (JSON) state."""
     items = tuple(answers[: len(ITEMS)])
     took_part, worthwhile = answers[TOOK_PART], answers[WORTHWHILE]
-    effects: list = [WakeAt(None)]
+    effects: list[Effect] = [WakeAt(None)]
     if any(answer is not None for answer in answers):
         effects.append(RecordCheckin(items, took_part, worthwhile, current_locale()))
     severe = scoring.score(items).category == "severe"

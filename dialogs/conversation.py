@@ -26,13 +26,13 @@ stateDiagram-v2
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from dialogs import keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
-from dialogs.typed import match_option
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
+from dialogs.typed import match_option
 from dialogs.types import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -40,6 +40,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    Effect,
     EraseParticipant,
     Event,
     ForgetConversation,
@@ -53,6 +54,7 @@ from dialogs.types import (
     SetName,
     SetStatus,
     SignUp,
+    SignupView,
     State,
     Step,
     Text,
@@ -73,8 +75,9 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
 def language_of(state: State, ctx: Context) -> str:
     if ctx.participant is not None:
         return ctx.participant.language
-    if state.get("lang") in LANGUAGES:
-        return state["lang"]
+    chosen = state.get("lang")
+    if isinstance(chosen, str) and chosen in LANGUAGES:
+        return chosen
     if ctx.suggested_language in LANGUAGES:
         return ctx.suggested_language
     return DEFAULT_LANGUAGE
@@ -197,7 +200,7 @@ QUESTIONS: dict[str, Question] = {
 }
 
 
-def _ask(state: State, ctx: Context, at: str, *before: str, effects=()) -> Step:
+def _ask(state: State, ctx: Context, at: str, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Move to question ``at`` and send it, after optional lines ``before`` it."""
     state = {**state, "at": at, "q": state.get("q", 0) + 1}
     text, options = QUESTIONS[at](state, ctx)
@@ -205,7 +208,7 @@ def _ask(state: State, ctx: Context, at: str, *before: str, effects=()) -> Step:
     return Step(state, (*effects, Reply(directed(body), options, state["q"])))
 
 
-def _say(state: State, text: str, effects=()) -> Step:
+def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
 
 
@@ -436,7 +439,9 @@ def _name_given(state: State, text: str, ctx: Context) -> Step:
     return _after_name(state, ctx, fill(_("Nice to meet you, %(name)s!"), name=name), (SetName(name),))
 
 
-def _after_name(state: State, ctx: Context, before: str | None = None, effects=()) -> Step:
+def _after_name(
+    state: State, ctx: Context, before: str | None = None, effects: tuple[Effect, ...] = ()
+) -> Step:
     lines = [before] if before else []
     if not _open_series(ctx):
         return _ask(state, ctx, "menu", *lines, _no_series_text(), effects=effects)
@@ -446,6 +451,8 @@ def _after_name(state: State, ctx: Context, before: str | None = None, effects=(
 def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: bool = False) -> Step:
     """Take a seat if one is free; a full series offers (or, once accepted, takes) a place
     on the waiting list. Re-checked on every answer: the series may have changed meanwhile."""
+    if ctx.participant is None:  # erased meanwhile: a sign-up needs his consent again
+        return _start(state, ctx)
     series = ctx.series_by_id(series_id)
     if series is None or series not in _open_series(ctx):
         return _ask(state, ctx, "series", _("Sorry, that conversation group is no longer open."))
@@ -455,18 +462,20 @@ def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: b
         )
     if series.seats_left == 0 and not waitlist_ok:
         return _ask({**state, "series": series_id}, ctx, "waitlist")
-    return _take_place(state, series_id, ctx, waitlist=series.seats_left == 0)
+    return _take_place(
+        state, series_id, ctx, waitlist=series.seats_left == 0, area_known=ctx.participant.area is not None
+    )
 
 
-def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool) -> Step:
+def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool, area_known: bool) -> Step:
     state = {**state, "series": series_id, "waitlist": waitlist}
     effects = (SignUp(series_id, waitlist=waitlist),)
-    if ctx.participant.area is None and not state.get("area_asked"):
+    if not area_known and not state.get("area_asked"):
         return _ask({**state, "area_asked": True}, ctx, "area", effects=effects)
     return _confirm(state, ctx, effects)
 
 
-def _confirm(state: State, ctx: Context, effects=()) -> Step:
+def _confirm(state: State, ctx: Context, effects: tuple[Effect, ...] = ()) -> Step:
     series = ctx.series_by_id(state.pop("series", -1))
     waitlist = state.pop("waitlist", False)
     if series is None:
@@ -480,6 +489,8 @@ def _confirm(state: State, ctx: Context, effects=()) -> Step:
             series=series.name,
             position=_waitlist_place(series, ctx),
         )
+    elif series.next_meeting is None:  # its last meeting began while he chose his area
+        text = fill(_("%(series)s: no more meetings planned"), series=series.name)
     else:
         text = fill(
             _(
@@ -495,7 +506,7 @@ def _confirm(state: State, ctx: Context, effects=()) -> Step:
 
 def _waitlist_place(series: SeriesView, ctx: Context) -> int:
     """His place on the list: stored already if he signed up in an earlier turn."""
-    mine = next((s for s in ctx.participant.signups if s.series_id == series.id), None)
+    mine = next((s for s in _signups(ctx) if s.series_id == series.id), None)
     if mine is not None and mine.waitlist_position is not None:
         return mine.waitlist_position
     return series.waitlisted + 1
@@ -535,8 +546,13 @@ def _open_series(ctx: Context) -> tuple[SeriesView, ...]:
     return tuple(s for s in ctx.series if s.open and s.next_meeting is not None)
 
 
+def _signups(ctx: Context) -> tuple[SignupView, ...]:
+    """His sign-ups; none before he has consented (there is no participant yet)."""
+    return ctx.participant.signups if ctx.participant else ()
+
+
 def _my_series(ctx: Context) -> list[SeriesView]:
-    mine = {s.series_id for s in ctx.participant.signups} if ctx.participant else set()
+    mine = {s.series_id for s in _signups(ctx)}
     return [s for s in ctx.series if s.id in mine]
 
 
@@ -567,7 +583,7 @@ def _no_series_text() -> str:
 def _my_signups_text(ctx: Context) -> str:
     by_id = {s.id: s for s in ctx.series}
     lines = []
-    for signup in ctx.participant.signups:
+    for signup in _signups(ctx):
         series = by_id.get(signup.series_id)
         if series is None:
             continue

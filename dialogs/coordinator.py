@@ -8,8 +8,10 @@ The flow keeps its data under ``state["coordinator"]``; its buttons carry keys s
 
 from __future__ import annotations
 
+from typing import Any
+
 from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
-from dialogs.i18n import FSI, PDI, N_, _, directed, fill, ngettext
+from dialogs.i18n import FSI, N_, PDI, _, directed, fill, ngettext
 from dialogs.typed import match_option
 from dialogs.types import (
     LANGUAGES,
@@ -18,11 +20,13 @@ from dialogs.types import (
     Command,
     Context,
     CoordinatorMeeting,
+    Effect,
     Event,
     MarkAttendance,
     Option,
     QueueBroadcast,
     Reply,
+    RsvpLine,
     SendReport,
     State,
     Step,
@@ -100,11 +104,11 @@ def _too_long() -> str:
     return fill(_("That is too long. Please keep it under %(limit)s characters."), limit=BROADCAST_LIMIT)
 
 
-def _start(state: State, ctx: Context, data: dict) -> Step:
+def _start(state: State, ctx: Context, data: dict[str, Any]) -> Step:
     return _ask({**state, "flow": FLOW, FLOW: data}, ctx)
 
 
-def _end(state: State, text: str, effects=()) -> Step:
+def _end(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
     state = {k: v for k, v in state.items() if k not in ("flow", FLOW)}
     return Step(state, (*effects, Reply(directed(text))))
 
@@ -121,7 +125,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             _("Which meeting do you want to take attendance for?"),
             tuple(
                 Option(f"{m.series_name} · {meeting_time(m.starts_at, ctx.timezone)}", f"co:m:{m.id}")
-                for m in view.last_meetings
+                for m in (view.last_meetings if view else ())
             ),
         )
     if at == "attendance":
@@ -171,7 +175,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return _preview(data, ctx)
 
 
-def _preview(data: dict, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+def _preview(data: dict[str, Any], ctx: Context) -> tuple[str, tuple[Option, ...]]:
     count = ctx.coordinator.selected_count if ctx.coordinator else 0
     lines = [
         fill(
@@ -216,7 +220,7 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
     if key.startswith("co:p:"):
         meeting = _meeting(ctx, data["meeting"])
         line = next((entry for entry in meeting.lines if entry.participant_id == int(key[5:])), None) if meeting else None
-        if line is None:  # the meeting list moved on meanwhile (a newer meeting began)
+        if meeting is None or line is None:  # the meeting list moved on meanwhile (a newer meeting began)
             return _end(state, _("Sorry, that choice is no longer available."))
         return _toggle(state, ctx, meeting, line)
     if key == "co:done":
@@ -241,11 +245,12 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
     return _ask(state, ctx, _("Sorry, that choice is no longer available."))
 
 
-def _toggle(state: State, ctx: Context, meeting: CoordinatorMeeting, line) -> Step:
+def _toggle(state: State, ctx: Context, meeting: CoordinatorMeeting, line: RsvpLine) -> Step:
     """Mark him present or absent, and show the list again as it will be."""
     present = not line.present
     step = _ask(state, ctx)
     reply = step.effects[0]
+    assert isinstance(reply, Reply)  # _ask's one effect is the question
     mark = "✅ " if present else "◻️ "
     options = tuple(
         Option(mark + o.label[2:].lstrip(), o.key) if o.key == f"co:p:{line.participant_id}" else o
@@ -327,7 +332,7 @@ def _rsvps_text(ctx: Context) -> str:
         return _("There is no meeting planned.")
     blocks = []
     for meeting in meetings:
-        groups = {"coming": [], "not_coming": [], None: []}
+        groups: dict[str | None, list[str]] = {"coming": [], "not_coming": [], None: []}
         for line in meeting.lines:
             groups[line.answer].append(line.name or _("(no name)"))
         blocks.append(

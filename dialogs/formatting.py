@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time, get_day_names
@@ -43,7 +43,7 @@ def clock(at: time) -> str:
 
 # Babel looks its locale data up anew on every call; a series list names a weekday and a
 # time per series on every turn, and there are only so many of either.
-@lru_cache(maxsize=None)
+@cache
 def _weekday_names(locale: str) -> tuple[str, ...]:
     names = get_day_names("wide", locale=locale)
     return tuple(names[day] for day in range(7))

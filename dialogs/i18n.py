@@ -19,11 +19,12 @@ import gettext as _gettext
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Iterator
+from importlib.resources.abc import Traversable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -61,7 +62,7 @@ def use_locale(language: str) -> Iterator[None]:
         _locale.reset(token)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: str) -> _gettext.NullTranslations:
     folder = resources.files("locales") / language / "LC_MESSAGES"
     po_file, mo_file = folder / "messages.po", folder / "messages.mo"
@@ -80,7 +81,7 @@ def catalog(language: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(compiled)
 
 
-def _mtime(traversable) -> float:
+def _mtime(traversable: Traversable) -> float:
     with resources.as_file(traversable) as path:
         return path.stat().st_mtime
 

@@ -16,6 +16,7 @@ all, so a button from any earlier question is recognised as stale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from dialogs import checkin, conversation, coordinator, keywords, standing
@@ -23,7 +24,10 @@ from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
 
-FLOWS = {"checkin": checkin, "coordinator": coordinator}
+FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
+    "checkin": checkin.handle,
+    "coordinator": coordinator.handle,
+}
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
 kept so that a later "1" is read against the same menu and answered in the same language."""
@@ -69,7 +73,7 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, Timer) and flow is None:
         return Step(state)
     if flow in FLOWS and not (flow == "coordinator" and not ctx.is_coordinator):
-        return FLOWS[flow].handle(state, event, ctx)
+        return FLOWS[flow](state, event, ctx)
     return conversation.handle(_end_flow(state), event, ctx)
 
 

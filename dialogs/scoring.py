@@ -59,8 +59,8 @@ def score(items: tuple[int | None, ...] | list[int | None]) -> Scores:
     points = [item_score(index, answer) for index, answer in enumerate(items)]
 
     def subscale(indexes: tuple[int, ...]) -> int | None:
-        values = [points[i] for i in indexes]
-        return None if None in values else sum(values)
+        values = [value for value in (points[i] for i in indexes) if value is not None]
+        return sum(values) if len(values) == len(indexes) else None
 
     answered = [p for p in points if p is not None]
     total = sum(answered) if len(answered) >= ITEM_COUNT - 1 else None

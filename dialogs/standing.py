@@ -8,7 +8,7 @@ from __future__ import annotations
 from dialogs import conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import _, directed, fill
-from dialogs.types import AnswerOffer, Context, Reply, Rsvp, State, Step
+from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
@@ -17,22 +17,22 @@ def handle(state: State, key: str, ctx: Context) -> Step:
     if ctx.participant is None:
         return _say(state, _("You haven't signed up yet. Send /start to begin."))
     if kind == "r":
-        return _rsvp(state, rest, ctx)
+        return _rsvp(state, rest, ctx, ctx.participant)
     if kind == "wo":
-        return _offer(state, rest, ctx)
+        return _offer(state, rest, ctx, ctx.participant)
     if kind == "inv" and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
     return _say(state, _("Sorry, I could not read that button."))
 
 
-def _say(state: State, text: str, effects=()) -> Step:
+def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
 
 
-def _rsvp(state: State, rest: str, ctx: Context) -> Step:
+def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:
     meeting_id, _sep, answer = rest.partition(":")
     meeting = next(
-        (m for m in ctx.participant.meetings if str(m.id) == meeting_id and m.starts_at > ctx.now),
+        (m for m in participant.meetings if str(m.id) == meeting_id and m.starts_at > ctx.now),
         None,
     )
     if meeting is None or answer not in ("y", "n"):
@@ -42,7 +42,7 @@ def _rsvp(state: State, rest: str, ctx: Context) -> Step:
         text = fill(_("Great, see you on %(when)s!"), when=when)
         return _say(state, text, (Rsvp(meeting.id, "coming"),))
     later = [
-        m for m in ctx.participant.meetings
+        m for m in participant.meetings
         if m.series_id == meeting.series_id and m.starts_at > meeting.starts_at
     ]
     if later:
@@ -58,10 +58,10 @@ def _rsvp(state: State, rest: str, ctx: Context) -> Step:
     return _say(state, text, (Rsvp(meeting.id, "not_coming"),))
 
 
-def _offer(state: State, rest: str, ctx: Context) -> Step:
+def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:
     offer_id, _sep, answer = rest.partition(":")
     offer = next(
-        (o for o in ctx.participant.offers if str(o.id) == offer_id and o.expires_at > ctx.now),
+        (o for o in participant.offers if str(o.id) == offer_id and o.expires_at > ctx.now),
         None,
     )
     if offer is None or answer not in ("y", "n"):

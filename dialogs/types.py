@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any, Union
+from typing import Any
 
 LANGUAGES: tuple[str, ...] = ("nl", "ar", "so", "en")
 """The languages the assistant speaks, in menu order. English is the fallback."""
@@ -67,7 +67,7 @@ class Timer:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Union[Text, Command, ChoiceMade, BadButton, Unsupported, Timer]
+Event = Text | Command | ChoiceMade | BadButton | Unsupported | Timer
 
 
 # --- What a dialog sees of the world ---------------------------------------------------
@@ -146,7 +146,7 @@ class Context:
     series: tuple[SeriesView, ...] = ()
     suggested_language: str | None = None  # e.g. Telegram's language_code, never decisive
     is_coordinator: bool = False
-    coordinator: "CoordinatorView | None" = None  # loaded only for coordinators
+    coordinator: CoordinatorView | None = None  # loaded only for coordinators
     checked_in_this_week: bool = False
     chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
 
@@ -316,26 +316,26 @@ class WakeAt:
     at: datetime | None
 
 
-Effect = Union[
-    Reply,
-    SaveParticipant,
-    SetLanguage,
-    SetName,
-    SetArea,
-    SetStatus,
-    SignUp,
-    LeaveSeries,
-    EraseParticipant,
-    ForgetConversation,
-    Rsvp,
-    AnswerOffer,
-    MarkAttendance,
-    QueueBroadcast,
-    RecordCheckin,
-    AskContact,
-    SendReport,
-    WakeAt,
-]
+Effect = (
+    Reply
+    | SaveParticipant
+    | SetLanguage
+    | SetName
+    | SetArea
+    | SetStatus
+    | SignUp
+    | LeaveSeries
+    | EraseParticipant
+    | ForgetConversation
+    | Rsvp
+    | AnswerOffer
+    | MarkAttendance
+    | QueueBroadcast
+    | RecordCheckin
+    | AskContact
+    | SendReport
+    | WakeAt
+)
 
 STANDING = 0
 """The question number of a *standing* button (a reminder's "I'm coming", an invite's "Sign

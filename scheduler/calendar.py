@@ -7,7 +7,7 @@ time across the daylight-saving changes (its UTC instant moves by an hour instea
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -36,7 +36,7 @@ def local_instant(day: date, at: time, zone: str) -> datetime:
     as a clock on the wall would show it, and an ambiguous autumn time takes its first
     occurrence.
     """
-    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def weekly_meetings(start: date, weekday: int, at: time, count: int, zone: str) -> list[datetime]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
@@ -50,6 +51,7 @@ async def queue_checkin_offers(db: Database, settings: Settings, now: datetime) 
     """Queue the offers that are due at ``now`` (UTC, aware); returns how many were queued."""
     if not settings.secret_key:
         raise ValueError("MEEDOEN_SECRET_KEY is needed to tell who checked in this week")
+    secret = settings.secret_key.encode()
     queued = 0
     offered: set[int] = set()  # one offer per man, even after two meetings on one day
     async with db.transaction() as connection:
@@ -73,7 +75,7 @@ async def queue_checkin_offers(db: Database, settings: Settings, now: datetime) 
                 log.warning("check-in offers: meeting %d: the day after has passed; none sent", meeting.id)
             else:
                 outcome = "queued"
-                queued += await _queue(connection, settings, meeting, now, offered)
+                queued += await _queue(connection, settings, secret, meeting, now, offered)
             await insert_or_ignore(
                 connection,
                 schedule_runs,
@@ -82,8 +84,21 @@ async def queue_checkin_offers(db: Database, settings: Settings, now: datetime) 
     return queued
 
 
+class _Meeting(Protocol):
+    """A meeting row as ``queue_checkin_offers`` selects it: the columns read from it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def series_id(self) -> int: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+
 async def _queue(
-    connection: AsyncConnection, settings: Settings, meeting, now: datetime, offered: set[int]
+    connection: AsyncConnection, settings: Settings, secret: bytes, meeting: _Meeting, now: datetime, offered: set[int]
 ) -> int:
     men = await connection.execute(
         select(
@@ -107,7 +122,6 @@ async def _queue(
         .where(signups.c.status == "confirmed", participants.c.status == "active")
         .order_by(participants.c.id)
     )
-    secret = settings.secret_key.encode()
     week = checkins.iso_week(now)
     today = checkin.local_date(now, settings.timezone)
     queued = 0
@@ -136,5 +150,5 @@ def _may_offer(encoded_state: str | None, today: str) -> bool:
     """Not after a "not now" today, and not while a check-in is under way."""
     if not encoded_state:
         return True
-    state = json.loads(encoded_state)
+    state: dict[str, object] = json.loads(encoded_state)
     return state.get(checkin.LATER) != today and state.get("flow") != checkin.FLOW

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import outbox
 from bot.channels.base import Outgoing
@@ -23,6 +25,22 @@ log = logging.getLogger(__name__)
 KIND = "missed"
 SEND_AT = time(10, 0)  # local time, the day after the meeting
 WINDOW = timedelta(days=3)  # not later than this after the meeting
+
+
+class _Meeting(Protocol):
+    """A meeting row as ``queue_missed_you`` selects it: the columns read from it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def series_id(self) -> int: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 def due_from(starts_at: datetime, zone: str) -> datetime:
@@ -58,7 +76,7 @@ async def queue_missed_you(db: Database, settings: Settings, now: datetime) -> i
     return queued
 
 
-async def _queue(connection, settings: Settings, meeting, now: datetime) -> int:
+async def _queue(connection: AsyncConnection, settings: Settings, meeting: _Meeting, now: datetime) -> int:
     absent = await connection.execute(
         select(participants.c.id, participants.c.channel, participants.c.address, participants.c.language)
         .join(signups, and_(signups.c.participant_id == participants.c.id, signups.c.series_id == meeting.series_id))

@@ -25,8 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import Callable
-
+from collections.abc import Callable
 
 SAFETY = 0.975  # 30 slots span 1.026 s: room for ~25 ms of jitter between send and arrival
 CHAT_MARGIN = 0.02

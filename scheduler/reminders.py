@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,11 +35,32 @@ KIND = "reminder"
 LOOK_BACK = timedelta(days=2)  # meetings that began within this are checked for dropped runs
 
 
+class _Meeting(Protocol):
+    """A meeting row as ``_due_pairs`` selects it: the columns read from it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def series_id(self) -> int: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+
 def _minutes(offset: timedelta) -> int:
     return int(offset.total_seconds() // 60)
 
 
-async def _due_pairs(connection: AsyncConnection, settings: Settings, now: datetime):
+async def _due_pairs(
+    connection: AsyncConnection, settings: Settings, now: datetime
+) -> list[tuple[_Meeting, timedelta]]:
     """(meeting row, offset) pairs whose moment has come and that have not run yet."""
     if not settings.reminders:
         return []
@@ -100,7 +122,9 @@ async def queue_due_reminders(db: Database, settings: Settings, now: datetime) -
     return queued
 
 
-async def _fan_out(connection: AsyncConnection, settings: Settings, meeting, offset: timedelta, now: datetime) -> int:
+async def _fan_out(
+    connection: AsyncConnection, settings: Settings, meeting: _Meeting, offset: timedelta, now: datetime
+) -> int:
     minutes = _minutes(offset)
     if meeting.starts_at <= now:
         outcome, queued = "dropped", 0
@@ -126,18 +150,21 @@ async def _fan_out(connection: AsyncConnection, settings: Settings, meeting, off
 
 async def _signed_up(connection: AsyncConnection, series_id: int) -> int:
     """How many men a reminder of this series would go to."""
-    return await connection.scalar(
+    result = await connection.execute(
         select(func.count())
         .select_from(signups.join(participants, participants.c.id == signups.c.participant_id))
         .where(signups.c.series_id == series_id, signups.c.status == "confirmed", participants.c.status == "active")
     )
+    return result.scalar_one()  # a count always has its one row
 
 
 class _AlreadyDone(Exception):
     pass
 
 
-async def _queue(connection: AsyncConnection, settings: Settings, meeting, minutes: int, now: datetime) -> int:
+async def _queue(
+    connection: AsyncConnection, settings: Settings, meeting: _Meeting, minutes: int, now: datetime
+) -> int:
     """The ``reminders`` rows and outbox messages for every man signed up, two statements
     in all (a man already reminded for this meeting and offset is left out); the text is
     rendered once per language."""

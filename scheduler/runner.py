@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -53,14 +53,14 @@ class Scheduler:
                 log.exception("scheduler: job %s failed; it runs again next tick", name)
 
     async def start(self) -> None:
-        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_job(
             self.tick,
             IntervalTrigger(seconds=TICK),
             id="tick",
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(timezone.utc),
+            next_run_time=datetime.now(UTC),
         )
         self._aps.start()
 

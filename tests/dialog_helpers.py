@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timezone
-from typing import Iterable
+from datetime import UTC, datetime, time
 
 from dialogs.conversation import handle
 from dialogs.i18n import (
@@ -65,7 +65,7 @@ from dialogs.types import (
     Timer,
 )
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 TIMEZONE = "Europe/Amsterdam"
 ORGANISATION = "Meedoen"
 AREAS = ("Geuzenveld-Slotermeer", "Osdorp")
@@ -80,7 +80,7 @@ ROOMY = SeriesView(
     area="Osdorp",
     capacity=12,
     confirmed=5,
-    next_meeting=datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc),  # 19:00 in Amsterdam
+    next_meeting=datetime(2026, 12, 3, 18, 0, tzinfo=UTC),  # 19:00 in Amsterdam
 )
 FULL = SeriesView(
     id=2,
@@ -91,7 +91,7 @@ FULL = SeriesView(
     area="Geuzenveld-Slotermeer",
     capacity=8,
     confirmed=8,
-    next_meeting=datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc),
+    next_meeting=datetime(2026, 12, 1, 13, 0, tzinfo=UTC),
 )
 CLOSED = SeriesView(
     id=3,
@@ -102,7 +102,7 @@ CLOSED = SeriesView(
     area="Osdorp",
     capacity=10,
     confirmed=2,
-    next_meeting=datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc),
+    next_meeting=datetime(2026, 12, 4, 9, 0, tzinfo=UTC),
     open=False,
 )
 SERIES = (ROOMY, FULL, CLOSED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
         clock.now = slot + 0.002  # and it sends a little late
         pacer.starting(str(n), slot)
         pacer.finished(str(n))  # answered at once
-    gaps = [b - a for a, b in zip(slots, slots[1:])]
+    gaps = [b - a for a, b in pairwise(slots)]
     assert min(gaps) >= pacer.spacing - 1e-9  # never closer than the spacing
     assert slots[-1] - slots[0] <= 59 * pacer.spacing + 1e-9  # and the lateness does not add up
     assert 30 * pacer.spacing > 1.0  # so 31 sends never fit in one second

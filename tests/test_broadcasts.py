@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import select
 
 from bot import broadcasts, callback_data
+from bot import outbox as outbox_module
+from bot.schema import OUTBOX_STATUSES, outbox, participants, signups
 from bot.schema import broadcasts as broadcasts_table
-from bot.schema import outbox, participants, signups
 from bot.store import participants as participant_store
 from bot.store import series as series_store
 from dialogs.i18n import LRI, PDI, RLM, _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
 
@@ -194,3 +195,14 @@ async def test_a_coordinator_composes_in_chat_and_men_sign_up_from_the_invite(se
         row = (await connection.execute(select(broadcasts_table))).one()
     assert sorted(statuses.values()) == ["confirmed", "waitlist"]
     assert row.created_by == "telegram:9001" and row.recipients == 2 and row.status == "done"
+
+
+def test_every_outbox_status_has_its_place_in_the_tally():
+    """A copy in any state is counted once (cancelled ones apart), e.g. a 'claimed' one as
+    waiting; a status no code writes is refused rather than left out of every count."""
+    tally = broadcasts.tally(dict.fromkeys(OUTBOX_STATUSES, 1))
+    assert tally == {"delivered": 3, "failed": 3, "blocked": 1, "skipped": 1, "waiting": 4}
+    assert sum(tally.values()) == len(OUTBOX_STATUSES) - 1  # all but "cancelled"
+    assert outbox_module.progress("claimed") == "waiting"
+    with pytest.raises(ValueError, match="queued"):
+        outbox_module.status_of("queued")

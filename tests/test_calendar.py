@@ -1,10 +1,10 @@
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from scheduler.calendar import first_meeting_date, local_instant, parse_weekday, weekly_meetings
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize("text, number", [("mon", 0), ("thu", 3), ("Thursday", 3), ("SUN", 6), ("4", 4)])

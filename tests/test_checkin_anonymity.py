@@ -24,7 +24,7 @@ import asyncio
 import math
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -274,7 +274,7 @@ def assert_men_cannot_be_ordered(path: Path, whose: dict[str, int]) -> None:
         if key is None:
             continue
         lookup = whose if key == "address" else by_id
-        rows = [dict(zip(columns, row)) for row in connection.execute(f'SELECT * FROM "{table}"')]
+        rows = [dict(zip(columns, row, strict=True)) for row in connection.execute(f'SELECT * FROM "{table}"')]
         rows = [row for row in rows if str(row[key]) in lookup or row[key] in lookup]
         for column in columns:
             values = {lookup.get(row[key], lookup.get(str(row[key]))): row[column] for row in rows}
@@ -323,10 +323,10 @@ async def test_a_lone_arabic_reader_is_not_singled_out(tg, settings, db):
     assert ("ar", None) in men and len(men) == 7
     # The plain reading: men whose language and area fit the stored ones ("other" and "not
     # given" fit anything).
-    assert sum(language in (l, anonymity.OTHER) and area in (a, None) for l, a in men) >= anonymity.K
+    assert sum(language in (his_language, anonymity.OTHER) and area in (his_area, None) for his_language, his_area in men) >= anonymity.K
     # The attacker who knows the rule: men whose answer would be stored just so.
     rule = anonymity.Generalisation.of(anonymity.population_of_rows(men))
-    assert sum(rule.stored_as(l, a) == (language, area) for l, a in men) >= anonymity.K
+    assert sum(rule.stored_as(*man) == (language, area) for man in men) >= anonymity.K
     # Once the week is over, the report says what "other" and "no area" hold.
     async with db.transaction() as connection:
         assert await checkins.flush(connection, NOW + timedelta(days=400)) == 1
@@ -387,16 +387,16 @@ def test_every_stored_language_and_area_is_shared_by_at_least_five_men():
             for _n in range(rng.randint(anonymity.K, 40))
         ]
         rule = anonymity.Generalisation.of(anonymity.population_of_rows(men))
-        stored = [rule.stored_as(l, a) for l, a in men]
+        stored = [rule.stored_as(*man) for man in men]
         for value in set(stored):
             assert stored.count(value) >= anonymity.K, (men, value)
-        for (l, a), outcome in zip(men, stored):
-            assert outcome in ((l, a), (l, None), (anonymity.OTHER, None))
-            if outcome != (l, a) and a is not None and men.count((l, a)) >= anonymity.K:
-                assert (l, a) in rule.folded_cells, "a big group is coarsened only to make 'other' big enough"
+        for (language, area), outcome in zip(men, stored, strict=True):
+            assert outcome in ((language, area), (language, None), (anonymity.OTHER, None))
+            if outcome != (language, area) and area is not None and men.count((language, area)) >= anonymity.K:
+                assert (language, area) in rule.folded_cells, "a big group is coarsened only to make 'other' big enough"
     everyone_in_big_groups = [("nl", "Osdorp")] * 5 + [("ar", "Osdorp")] * 6
     rule = anonymity.Generalisation.of(anonymity.population_of_rows(everyone_in_big_groups))
-    assert {rule.stored_as(l, a) for l, a in everyone_in_big_groups} == {("nl", "Osdorp"), ("ar", "Osdorp")}
+    assert {rule.stored_as(*man) for man in everyone_in_big_groups} == {("nl", "Osdorp"), ("ar", "Osdorp")}
     assert anonymity.Generalisation.of(anonymity.population_of_rows([("nl", None)] * 4)) is None
 
 
@@ -407,7 +407,7 @@ async def test_delete_erases_his_markers_and_nobody_elses(tg, settings, db):
     series_id = await add_series(db)
     await add_men(db, 5, "nl", "Osdorp", first=8200)
     secret = settings.secret_key.encode()
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     this_week, last_week = checkins.iso_week(today), checkins.iso_week(today - timedelta(days=7))
     async with running(telegram_settings(settings, tg)):
         chat = Chat(tg, 6400, language_code="nl")
@@ -464,7 +464,7 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
             await connection.run_sync(to_0005)
         path = database_url.split("///", 1)[1]
         raw = sqlite3.connect(path)
-        men = [("telegram", str(n), "nl", "Osdorp", "2026-11-20 10:%02d:07.123456" % n) for n in range(7)]
+        men = [("telegram", str(n), "nl", "Osdorp", f"2026-11-20 10:{n:02d}:07.123456") for n in range(7)]
         men += [("telegram", str(100 + n), "nl", None, None) for n in range(5)]
         men.append(("whatsapp", "+31600000001", "so", None, "2026-11-20 11:23:07.123456"))
         raw.executemany(
@@ -482,10 +482,10 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
         await db.upgrade()
         rows = list(raw.execute("SELECT id, language, area FROM checkin_responses"))
         assert len(rows) == 40 and not {i for i, *_r in rows} & set(old_ids), "new ids"
-        assert ("so", None) not in {(l, a) for _i, l, a in rows}, "the lone Somali reader"
-        assert {(l, a) for _i, l, a in rows} == {("nl", "Osdorp"), (anonymity.OTHER, None)}
+        assert ("so", None) not in {(language, area) for _i, language, area in rows}, "the lone Somali reader"
+        assert {(language, area) for _i, language, area in rows} == {("nl", "Osdorp"), (anonymity.OTHER, None)}
         assert list(raw.execute("SELECT marker, iso_week FROM checkin_markers")) == [
-            ("ab", checkins.iso_week(datetime.now(timezone.utc)))
+            ("ab", checkins.iso_week(datetime.now(UTC)))
         ]
         times = dict(raw.execute("SELECT channel, last_inbound_at FROM participants WHERE address IN ('1', '+31600000001')"))
         assert times == {"telegram": None, "whatsapp": "2026-11-20 11:00:00.000000"}

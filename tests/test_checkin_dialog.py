@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ from dialogs.types import (
     WakeAt,
 )
 
-NOW = datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)  # Friday 09:30 in Amsterdam
+NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)  # Friday 09:30 in Amsterdam
 ZONE = "Europe/Amsterdam"
 ITEM_KEYS = ["a:0", "a:1", "a:2", "skip"]
 HELP_NUMBERS = ("113", "0800-0113", "088 0767 000")
@@ -239,7 +239,7 @@ def test_the_offer_and_not_now():
     assert others(step) == [], "'not now' is not an answer: nothing is stored"
     assert chat.state["checkin_later"] == "2026-11-20"  # the local date
     assert chat.last.text == tr("nl", "That's fine. If you feel like it another time, just send /checkin.")
-    late_evening = datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)  # 00:30 on the 21st in Amsterdam
+    late_evening = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 00:30 on the 21st in Amsterdam
     assert checkin.local_date(late_evening, ZONE) == "2026-11-21"
 
     step = chat.send(ChoiceMade("ck:go", STANDING))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import insert, select
 
@@ -16,8 +16,8 @@ from scheduler.checkin_offers import queue_checkin_offers
 from tests.conftest import NOW
 
 # Series on Thursdays at 19:00 from 1 October 2026 (CEST: 17:00 UTC).
-MEETING_1 = datetime(2026, 10, 1, 17, 0, tzinfo=timezone.utc)
-MORNING_AFTER = datetime(2026, 10, 2, 7, 0, tzinfo=timezone.utc)  # Friday 09:00 in Amsterdam
+MEETING_1 = datetime(2026, 10, 1, 17, 0, tzinfo=UTC)
+MORNING_AFTER = datetime(2026, 10, 2, 7, 0, tzinfo=UTC)  # Friday 09:00 in Amsterdam
 
 
 async def add_series(connection, name: str) -> int:
@@ -74,7 +74,7 @@ async def test_offers_the_morning_after_to_the_right_men_once(db, settings):
             select(meetings.c.id).where(meetings.c.series_id == series_id, meetings.c.number == 1)
         )
 
-    assert await queue_checkin_offers(db, settings, datetime(2026, 10, 2, 6, 59, tzinfo=timezone.utc)) == 0
+    assert await queue_checkin_offers(db, settings, datetime(2026, 10, 2, 6, 59, tzinfo=UTC)) == 0
     assert await queued_offers(db) == {}
 
     assert await queue_checkin_offers(db, settings, MORNING_AFTER) == 4  # two meetings: both series
@@ -92,7 +92,7 @@ async def test_offers_the_morning_after_to_the_right_men_once(db, settings):
         runs = list(await connection.execute(select(schedule_runs).where(schedule_runs.c.kind == "checkin")))
     assert len(runs) == 2 and {r.outcome for r in runs} == {"queued"} and {r.offset_minutes for r in runs} == {0}
 
-    later_that_day = datetime(2026, 10, 2, 15, 0, tzinfo=timezone.utc)
+    later_that_day = datetime(2026, 10, 2, 15, 0, tzinfo=UTC)
     assert await queue_checkin_offers(db, settings, later_that_day) == 0, "once per meeting"
     assert len(await queued_offers(db)) == 4
 
@@ -101,13 +101,13 @@ async def test_not_before_nine_and_dropped_when_the_day_after_has_passed(db, set
     async with db.transaction() as connection:
         series_id = await add_series(connection, "Mannen in gesprek")
         await add_man(connection, series_id, "201", "nl")
-    before_nine = datetime(2026, 10, 2, 6, 59, tzinfo=timezone.utc)  # 08:59 in Amsterdam
+    before_nine = datetime(2026, 10, 2, 6, 59, tzinfo=UTC)  # 08:59 in Amsterdam
     assert await queue_checkin_offers(db, settings, before_nine) == 0
     async with db.transaction() as connection:
         assert list(await connection.execute(select(schedule_runs))) == []
 
     # The service was down all of Friday 2 October: on Saturday the offer is not sent late.
-    saturday = datetime(2026, 10, 3, 8, 0, tzinfo=timezone.utc)
+    saturday = datetime(2026, 10, 3, 8, 0, tzinfo=UTC)
     assert await queue_checkin_offers(db, settings, saturday) == 0
     async with db.transaction() as connection:
         runs = list(await connection.execute(select(schedule_runs)))
@@ -115,4 +115,4 @@ async def test_not_before_nine_and_dropped_when_the_day_after_has_passed(db, set
     assert await queued_offers(db) == {}
 
     # The next meeting (Thursday 8 October) is offered normally on Friday 9 October.
-    assert await queue_checkin_offers(db, settings, datetime(2026, 10, 9, 7, 30, tzinfo=timezone.utc)) == 1
+    assert await queue_checkin_offers(db, settings, datetime(2026, 10, 9, 7, 30, tzinfo=UTC)) == 1

@@ -7,13 +7,13 @@ database administrator would, and looks for anything that ties an answer to a ma
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import asyncio
 import logging
 import re
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,9 +21,9 @@ from bot.store import checkins, coordinators
 from dialogs import checkin
 from dialogs.i18n import _, use_locale
 from tests.conftest import NOW
-from tests.test_checkin_anonymity import add_men
 from tests.fakes.telegram_api import FakeTelegram, UploadedFile
 from tests.telegram_chat import Chat, running, telegram_settings
+from tests.test_checkin_anonymity import add_men
 from tests.test_telegram_signup import add_series, sign_up
 
 HELP_NUMBERS = ("113", "0800-0113", "088 0767 000")
@@ -95,7 +95,7 @@ async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
     assert row == ("so", "Osdorp", 1, 2, 2, 0, 1, 2, 3, 1, 6)
     assert raw.execute("SELECT count(*) FROM checkin_responses").fetchall() == [(0,)]
     async with db.transaction() as connection:
-        assert await checkins.flush(connection, datetime.now(timezone.utc) + timedelta(days=7)) == 1
+        assert await checkins.flush(connection, datetime.now(UTC) + timedelta(days=7)) == 1
     assert raw.execute(f"SELECT {columns} FROM checkin_responses").fetchall() == [row]
 
 
@@ -118,6 +118,7 @@ async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_
                                                 "They only know that you asked, not what you answered.")
     async with db.transaction() as connection:
         from sqlalchemy import select
+
         from bot.schema import outbox
 
         notices = list(await connection.execute(select(outbox.c.address, outbox.c.payload).where(outbox.c.address == "7001")))
@@ -162,7 +163,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
             chats.append(Chat(tg, user_id, language_code=language))
             await sign_up(chats[-1], language, name, f"s:{series_id}", "a:1")
         caplog.clear()
-        for chat, (_user_id, _language, _name, keys) in zip(chats, men):
+        for chat, (_user_id, _language, _name, keys) in zip(chats, men, strict=True):
             await answer(chat, keys)
         # What production logs (INFO and up, bot.logs.configure), and our own code at any level.
         checkin_logs = [
@@ -196,7 +197,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
     # privacy model, three rows.
     assert set(columns["checkin_responses"]) == set(columns["checkin_pool"]) == RESPONSE_COLUMNS
     assert everything["checkin_responses"] == []
-    responses = [dict(zip(columns["checkin_pool"], row)) for row in everything["checkin_pool"]]
+    responses = [dict(zip(columns["checkin_pool"], row, strict=True)) for row in everything["checkin_pool"]]
     assert len(responses) == 3
     assert sorted((r["language"], r["area"], r["total"]) for r in responses) == [
         ("nl", "Osdorp", 6), ("other", None, 0), ("other", None, 3)

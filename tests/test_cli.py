@@ -8,7 +8,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -177,7 +177,7 @@ def test_secret_prints_a_fresh_key_and_says_to_keep_it(database_url):
 
 
 async def test_series_show_gives_the_year_only_when_it_is_not_this_one(database_url):
-    this_year = datetime.now(timezone.utc).year
+    this_year = datetime.now(UTC).year
     start = f"{this_year + 1}-01-07"
     assert meedoen(database_url, "series", "add", "--name", "x", "--weekday", "thu", "--time", "19:00",
                    "--start", start, "--meetings", "1", "--area", "osdorp").returncode == 0
@@ -212,13 +212,13 @@ def test_coordinators(database_url):
 
 async def test_broadcast_needs_yes_without_a_terminal(database_url, db):
     async with db.transaction() as connection:
-        await participants.create(connection, "telegram", "8500", "nl", datetime.now(timezone.utc))
+        await participants.create(connection, "telegram", "8500", "nl", datetime.now(UTC))
     result = meedoen(database_url, "broadcast", "--to", "all", "--text-nl", "Hoi")
     assert result.returncode == 2 and "--yes" in result.stderr
 
 
 async def test_broadcast_shows_progress_until_the_service_delivered_it(settings, db, database_url):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         for address, language in ((8501, "nl"), (8502, "so"), (8503, "ar")):
             await participants.create(connection, "telegram", str(address), language, now)
@@ -298,7 +298,7 @@ async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, s
 async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, database_url, tmp_path):
     from bot import erasure
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         await participants.create(connection, "telegram", "5050", "nl", now)
     backup = str(tmp_path / "backup.db")
@@ -320,7 +320,7 @@ async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, 
 async def test_broadcast_without_a_service_says_so_at_once_and_can_be_cancelled(tg, settings, db, database_url):
     """No service: queued, one sentence, exit 0. Then a slow service sends one copy a second,
     and `broadcast cancel` stops the rest even though the sender has them in its window."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         for address in range(8601, 8611):
             await participants.create(connection, "telegram", str(address), "nl", now)
@@ -351,6 +351,6 @@ async def test_the_service_beats_while_it_runs_and_says_goodbye(tg, settings, db
     async with running(telegram_settings(settings, tg)):
         async with db.transaction() as connection:
             seen = await heartbeat.last_seen(connection)
-        assert heartbeat.is_running(seen, datetime.now(timezone.utc))
+        assert heartbeat.is_running(seen, datetime.now(UTC))
     async with db.transaction() as connection:
         assert await heartbeat.last_seen(connection) is None

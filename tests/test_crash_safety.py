@@ -11,7 +11,7 @@ import os
 import random
 import signal
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -23,7 +23,7 @@ from bot.store import series as series_store
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import free_port
 
-UTC = timezone.utc
+UTC = UTC
 KILLS = 4
 
 
@@ -66,7 +66,7 @@ async def kill_and_restart(db, env, cwd, tg, rng: random.Random, first_delivery_
     for _ in range(KILLS):
         process = await spawn(env, cwd)
         before = len(tg.sent)
-        await tg.wait_for(lambda: len(tg.sent) > before or process.returncode is not None, timeout=first_delivery_timeout)
+        await tg.wait_for(lambda before=before, process=process: len(tg.sent) > before or process.returncode is not None, timeout=first_delivery_timeout)
         assert process.returncode is None, (await process.stderr.read()).decode()[-2000:]
         await asyncio.sleep(rng.uniform(0.05, 0.6))
         process.send_signal(signal.SIGKILL)
@@ -167,7 +167,7 @@ async def test_sigkills_at_telegrams_pace_lose_only_messages_whose_request_had_s
         for _ in range(8):
             process = await spawn(env, tmp_path)
             before = len(tg.sent)
-            await tg.wait_for(lambda: len(tg.sent) > before or process.returncode is not None, timeout=30)
+            await tg.wait_for(lambda before=before, process=process: len(tg.sent) > before or process.returncode is not None, timeout=30)
             assert process.returncode is None, (await process.stderr.read()).decode()[-2000:]
             await asyncio.sleep(rng.uniform(0.2, 1.0))
             process.send_signal(signal.SIGKILL)

@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import random
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -19,7 +19,7 @@ from bot.store import participants
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-NOW = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
 
 async def one_broadcast(db, addresses, text="Uitnodiging") -> int:
@@ -28,7 +28,7 @@ async def one_broadcast(db, addresses, text="Uitnodiging") -> int:
             await participants.create(connection, "telegram", str(address), "nl", NOW)
         broadcast_id, _ = await broadcasts.create(
             connection, created_by="cli", audience_keys=("all",), texts={"nl": text},
-            invite_series_id=None, areas=(), now=datetime.now(timezone.utc),
+            invite_series_id=None, areas=(), now=datetime.now(UTC),
         )
     return broadcast_id
 

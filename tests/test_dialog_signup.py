@@ -15,14 +15,13 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime, get_day_names
 
 from dialogs.conversation import NAME_MAX, handle
-from dialogs.formatting import LANGUAGE_NAMES
 from dialogs.i18n import FSI, LRI, PDI, RLM, Phrase, directed, use_locale
 from dialogs.types import (
     LANGUAGES,
@@ -1120,7 +1119,7 @@ def test_a_series_without_a_meeting_ahead_is_neither_offered_nor_joined():
     assert stored(step) == []
     # No date is made up: the real clock's today must not appear as a meeting date.
     today = format_datetime(
-        datetime.now(timezone.utc), "EEEE d MMMM", tzinfo=ZoneInfo(TIMEZONE), locale="nl"
+        datetime.now(UTC), "EEEE d MMMM", tzinfo=ZoneInfo(TIMEZONE), locale="nl"
     )
     assert today not in d.last.text
 

@@ -28,7 +28,7 @@ def _glossary() -> list[dict[str, str]]:
     for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == len(COLUMNS) and line.startswith("|") and "`" in line:
-            rows.append(dict(zip(COLUMNS, cells)))
+            rows.append(dict(zip(COLUMNS, cells, strict=True)))
     return rows
 
 
@@ -76,7 +76,7 @@ def test_each_term_is_used_as_agreed(row):
 def test_no_word_the_glossary_rules_out(language):
     never = [word.strip() for row in TERMS for word in row["never"].split(",") if word.strip()]
     problems = []
-    for msgid, texts in CATALOGS[language].items():
+    for texts in CATALOGS[language].values():
         for text in texts:
             for word in never:
                 if re.search(rf"(?<!\w){re.escape(word)}", text, re.IGNORECASE):

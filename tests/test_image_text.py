@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from matplotlib.font_manager import fontManager, get_font
 from matplotlib.text import Text
@@ -79,14 +79,14 @@ def unjoined(font, word: str, drawn: list[int]) -> list[str]:
     marks = {font.get_char_index(ord(mark)) for mark in MARKS}
     letters = [g for g in drawn if g not in marks]
     wanted = [{font.get_char_index(ord(ch)) for ch in allowed} for allowed in reversed(expected_forms(word))]
-    if len(letters) == len(wanted) and all(g in ok for g, ok in zip(letters, wanted)):
+    if len(letters) == len(wanted) and all(g in ok for g, ok in zip(letters, wanted, strict=True)):
         return []
     return [f"{word!r}: drawn {letters}, joined forms are {wanted}"]
 
 
 # October and November 2026 are closed months here (month M is shown from the 1st of M+2), so
 # the chart draws its trend and map, and the labels on them, instead of "nothing to show yet".
-NOW = datetime(2027, 1, 4, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 
 
 async def _arabic_chart(db, settings):

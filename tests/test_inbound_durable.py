@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -219,7 +219,7 @@ def first_message(number: str) -> dict[str, str]:
 async def test_a_whatsapp_message_answered_200_survives_a_sigkill(settings, db, tmp_path, twilio_api):
     fake, prism = twilio_api
     fake.reset()
-    fake.now = lambda: datetime.now(timezone.utc)
+    fake.now = lambda: datetime.now(UTC)
     config = whatsapp_settings(settings, tmp_path, prism.url)
     env = whatsapp_env(settings, config, tmp_path)
     numbers = [f"+316{55_000_000 + n}" for n in range(MEN)]
@@ -249,7 +249,8 @@ ODD_FORMS = [
 
 @pytest.mark.parametrize("form", ODD_FORMS)
 async def test_an_odd_signed_whatsapp_form_never_gets_a_500(settings, db, tmp_path, twilio_api, form):
-    from tests.whatsapp_chat import Clock, running as whatsapp_running
+    from tests.whatsapp_chat import Clock
+    from tests.whatsapp_chat import running as whatsapp_running
 
     fake, prism = twilio_api
     fake.reset()

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot import erasure
 from bot.store import heartbeat, key_fingerprint, participants
@@ -62,7 +62,7 @@ async def test_run_remembers_the_key_and_refuses_another(settings, db, database_
 
 async def _erased_after_backup(settings, db, tmp_path) -> str:
     """A man in the backup who used /delete after it was taken, in a database made with the key."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         await key_fingerprint.remember(connection, key_fingerprint.of(settings.secret_key))
         await participants.create(connection, "telegram", "5060", "nl", now)
@@ -106,7 +106,7 @@ async def test_after_a_crash_restore_says_when_it_works_and_force_overrides(sett
     backup = str(tmp_path / "backup.db")
     assert (await ameedoen(database_url, "db", "backup", backup))[0] == 0
     async with db.transaction() as connection:  # a service killed 20 s ago left its beat
-        await heartbeat.beat(connection, datetime.now(timezone.utc) - timedelta(seconds=20))
+        await heartbeat.beat(connection, datetime.now(UTC) - timedelta(seconds=20))
     code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
     assert code == 2, err
     said = re.fullmatch(
@@ -121,7 +121,7 @@ async def test_after_a_crash_restore_says_when_it_works_and_force_overrides(sett
     code, out, err = await ameedoen(database_url, "db", "restore", backup, "--force", secret=settings.secret_key)
     assert code == 0 and "restored from" in out, err
     async with db.transaction() as connection:  # the same minute as broadcast's "is it running"
-        await heartbeat.beat(connection, datetime.now(timezone.utc) - heartbeat.RECENT - timedelta(seconds=2))
+        await heartbeat.beat(connection, datetime.now(UTC) - heartbeat.RECENT - timedelta(seconds=2))
     code, out, err = await ameedoen(database_url, "db", "restore", backup, secret=settings.secret_key)
     assert code == 0, err
 
@@ -223,7 +223,7 @@ def test_operator_wording(database_url):
 async def test_cancelling_a_broadcast_with_nothing_left_says_so(settings, db, database_url):
     from bot import broadcasts
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         await participants.create(connection, "telegram", "5070", "nl", now)
         broadcast_id, _count = await broadcasts.create(

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot import meeting_changes
 from bot.schema import reminders, rsvps
 from bot.store import meetings as meeting_store
 from bot.store import participants
 from bot.store import series as series_store
-from bot import meeting_changes
 from dialogs.i18n import _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class Clock:
@@ -84,7 +84,7 @@ async def test_reminders_fire_at_the_right_instants_across_dst(tg, settings, db,
                 assert tg.count_to(7001) == before, f"sent early, before {due}"
                 assert await service.scheduler.next_due(clock.at) == due
                 await tick_at(service, clock, due)
-                await tg.wait_for(lambda: tg.count_to(7001) == before + 1)
+                await tg.wait_for(lambda before=before: tg.count_to(7001) == before + 1)
     texts = [m["text"] for m in tg.messages_to(7001)]
     assert len(texts) == 4
     assert all("Huis van de Wijk" in text for text in texts)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import datetime, timezone
 import secrets
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
 from babel.dates import format_date
 from sqlalchemy import insert
 
@@ -108,7 +106,7 @@ def test_the_month_of_an_iso_week_is_the_month_of_its_thursday():
     assert report.month_of("2026-W45") == "2026-11"  # Thu 5 Nov
 
 
-LATER = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+LATER = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 """When every month of 2026 is closed (a month is shown from the first day of the month after next)."""
 
 
@@ -116,10 +114,10 @@ def test_a_month_is_closed_from_the_first_day_of_the_month_after_next():
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo("Europe/Amsterdam")
-    assert report.last_closed_month(datetime(2026, 11, 21, 12, tzinfo=timezone.utc), zone) == "2026-09"
+    assert report.last_closed_month(datetime(2026, 11, 21, 12, tzinfo=UTC), zone) == "2026-09"
     # 31 Oct 23:30 UTC is already 1 Nov in Amsterdam: September is closed there.
-    assert report.last_closed_month(datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc), zone) == "2026-09"
-    assert report.last_closed_month(datetime(2027, 1, 5, tzinfo=timezone.utc), zone) == "2026-11"
+    assert report.last_closed_month(datetime(2026, 10, 31, 23, 30, tzinfo=UTC), zone) == "2026-09"
+    assert report.last_closed_month(datetime(2027, 1, 5, tzinfo=UTC), zone) == "2026-11"
     # The weeks whose Thursday is in October 2026: W40 (Thu 1 Oct) to W44 (Thu 29 Oct).
     assert report._weeks_of("2026-10", "2026-10") == ("2026-W40", "2026-W44")
 
@@ -154,10 +152,10 @@ async def test_report_hides_small_cells_and_what_would_give_them_away(db, settin
 
     text = report.render_text(built)
     assert "hidden" in text and "Arabic and Somali" in text and "validation" in text
-    october_line = next(l for l in text.splitlines() if l.startswith("2026-10 "))
+    october_line = next(line for line in text.splitlines() if line.startswith("2026-10 "))
     assert " 40 " in october_line
     map_section = text.split("Participation map")[1].split("Sign-ups")[0]
-    map_line = next(l for l in map_section.splitlines() if l.startswith(GEUZENVELD))
+    map_line = next(line for line in map_section.splitlines() if line.startswith(GEUZENVELD))
     assert map_line.split()[1] == "hidden"  # October
     assert "(3)" not in text and "(12)" not in text
 
@@ -173,9 +171,9 @@ async def test_report_hides_small_cells_and_what_would_give_them_away(db, settin
 
 async def test_a_closed_month_is_published_once_and_shown_the_same_ever_after(db, settings):
     await store(db, [response("2026-W41", OSDORP, items=(1, 2, 2, 0, 0, 1)) for _ in range(12)])
-    first = await report.build_from(db, settings, datetime(2026, 11, 21, tzinfo=timezone.utc))
+    first = await report.build_from(db, settings, datetime(2026, 11, 21, tzinfo=UTC))
     assert first.months == ()  # October is not closed yet
-    second = await report.build_from(db, settings, datetime(2026, 12, 2, tzinfo=timezone.utc))
+    second = await report.build_from(db, settings, datetime(2026, 12, 2, tzinfo=UTC))
     assert second.shown(report.month_key("2026-10")).respondents == 12
     await store(db, [response("2026-W42", OSDORP, items=(0, 0, 0, 2, 2, 2)) for _ in range(15)])  # too late
     third = await report.build_from(db, settings, LATER)
@@ -204,7 +202,7 @@ async def test_the_command_line_halves_add_up_to_the_whole(db, settings):
     async with db.transaction() as connection:
         whole = report.protect_month("2026-01", *report._columns(settings), *await report._tallies(connection, []))
     # build_from: the two halves on their own connections, then published and read back.
-    halves = await report.build_from(db, settings, datetime(2026, 3, 1, tzinfo=timezone.utc))
+    halves = await report.build_from(db, settings, datetime(2026, 3, 1, tzinfo=UTC))
     assert halves.months == ("2026-01",)
     assert halves.shown(report.month_key("2026-01")).to_json() == whole["members"]["total"]
     for area in halves.areas:
@@ -247,7 +245,7 @@ async def test_sign_ups_and_attendance_per_area_and_series(db, settings):
                 channel="telegram", address=str(900 + n), language="nl", area=area,
                 consented_at=NOW, status="active"))
             ids.append(result.inserted_primary_key[0])
-        for pid, status in zip(ids, ["confirmed"] * 12 + ["waitlist"]):
+        for pid, status in zip(ids, ["confirmed"] * 12 + ["waitlist"], strict=True):
             await connection.execute(insert(signups).values(series_id=series_id, participant_id=pid, status=status, created_at=NOW))
         first = (await connection.execute(meetings.select().where(meetings.c.series_id == series_id, meetings.c.number == 1))).first()
         await connection.execute(insert(attendance), [
@@ -283,7 +281,7 @@ async def test_the_coordinator_gets_a_summary_in_his_language_and_a_chart(db, se
 
 async def test_meedoen_report_in_every_format(db, database_url, tmp_path, monkeypatch, capsys):
     # The command reads the real clock: two weeks of months that are closed by now.
-    weeks = ["{0}-W{1:02d}".format(*(date.today() - timedelta(days=d)).isocalendar()[:2]) for d in (100, 130)]
+    weeks = ["{}-W{:02d}".format(*(date.today() - timedelta(days=d)).isocalendar()[:2]) for d in (100, 130)]
     rows = [response(w, area, items=(1, 2, 2, 0, 0, 1)) for w in weeks for area in (OSDORP, SLOTERVAART) for _ in range(11)]
     await store(db, rows)
     monkeypatch.setenv("MEEDOEN_DATABASE_URL", database_url)

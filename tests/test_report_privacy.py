@@ -15,10 +15,11 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 from sqlalchemy import delete, func, insert, inspect, select
 
@@ -26,7 +27,8 @@ from bot import report
 from bot.config import Settings
 from bot.database import Database
 from bot.schema import attendance, checkin_month_markers, checkin_responses, meetings, participants, signups
-from bot.store import checkins, series as series_store
+from bot.store import checkins
+from bot.store import series as series_store
 from tests.conftest import NOW
 from tests.test_report import response, store
 
@@ -34,7 +36,7 @@ OSDORP, SLOTERVAART = "Osdorp", "Slotervaart"
 NOT_LONELY = (2, 2, 2, 0, 0, 0)  # total 0
 MODERATE = (0, 0, 2, 0, 0, 2)  # total 3
 SEVERE = (0, 0, 0, 2, 2, 2)  # total 6
-LATER = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)  # every month of 2026 closed
+LATER = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)  # every month of 2026 closed
 CHECKIN_TABLES = ("checkins_by_month", "checkins_by_area", "checkins_by_language")
 PEOPLE_MEASURES = ("signed_up", "waitlisted", "attended", "attendances", "times present")
 
@@ -66,7 +68,7 @@ def derivable_small_groups(view, count: str = "respondents") -> list[str]:
     months = months_in(view)
     areas = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_area"})
     languages = sorted({g for (t, _m, g, _x) in view if t == "checkins_by_language"})
-    atoms = [(m, a, l) for m in months for a in areas for l in languages]
+    atoms = [(m, a, lang) for m in months for a in areas for lang in languages]
     index = {atom: i for i, atom in enumerate(atoms)}
 
     def cell_months(table, month, group):
@@ -80,9 +82,9 @@ def derivable_small_groups(view, count: str = "respondents") -> list[str]:
     def members(table, month, group):
         chosen = set(cell_months(table, month, group))
         return [
-            index[(m, a, l)] for (m, a, l) in atoms if m in chosen
+            index[(m, a, lang)] for (m, a, lang) in atoms if m in chosen
             and (table != "checkins_by_area" or a == group)
-            and (table != "checkins_by_language" or l == group)
+            and (table != "checkins_by_language" or lang == group)
         ]
 
     figures = [(t, m, g) for (t, m, g, x) in view if t in CHECKIN_TABLES and x == count]
@@ -344,7 +346,7 @@ async def week_over(db, week: str) -> None:
     year, number = week.split("-W")
     monday = date.fromisocalendar(int(year), int(number), 1) + timedelta(weeks=1)
     async with db.transaction() as connection:
-        await checkins.flush(connection, datetime.combine(monday, time(0, 1), timezone.utc))
+        await checkins.flush(connection, datetime.combine(monday, time(0, 1), UTC))
 
 
 def september(view) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot import broadcasts
 from bot.store import participants
@@ -23,7 +23,7 @@ async def stop_with(process: asyncio.subprocess.Process, sig: int) -> tuple[int,
 
 async def test_sigterm_during_a_broadcast_is_a_clean_stop(settings, db, tmp_path):
     addresses = [300_000 + n for n in range(400)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with db.transaction() as connection:
         for address in addresses:
             await participants.create(connection, "telegram", str(address), "nl", now)

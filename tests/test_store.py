@@ -55,7 +55,7 @@ async def test_thirty_at_once_for_ten_seats_from_separate_connections(database_u
             async with engine.transaction() as connection:
                 return await series_store.sign_up(connection, participant_id, series_id, waitlist=True, now=NOW)
 
-    results = await asyncio.gather(*(one(e, p) for e, p in zip(engines, ids)))
+    results = await asyncio.gather(*(one(e, p) for e, p in zip(engines, ids, strict=True)))
     for engine in engines:
         await engine.close()
     assert results.count("confirmed") == 10

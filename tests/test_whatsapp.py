@@ -456,6 +456,20 @@ async def test_delivered_and_read_update_the_outbox_and_never_go_back(twilio, co
             assert await row_status(db, row) == expected
 
 
+async def test_a_sending_callback_after_the_outbox_recorded_sent_leaves_it_sent(twilio, config, db, clock):
+    """Twilio's "sending" (or "queued", "accepted") says less than our own "sent": an outbox
+    row left "sending" would count as waiting for ever, and as uncertain after a restart."""
+    async with running(config, clock) as service:
+        man = Man(service, twilio, DUTCH_MAN)
+        await man.say("Hallo")
+        row = await queue(service, man, Outgoing("Nieuws"), kind="broadcast")
+        [*_, news] = await twilio.wait_for_messages(DUTCH_MAN, 2)
+        await eventually(lambda: _is(db, row, "sent"))
+        for status, expected in (("sending", "sent"), ("sent", "sent"), ("delivered", "delivered")):
+            assert (await man.status(news, status)).status_code == 200
+            assert await row_status(db, row) == expected
+
+
 async def test_status_21610_stops_him(twilio, config, db, clock):
     await add_series(db)
     async with running(config, clock) as service:

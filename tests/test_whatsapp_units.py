@@ -225,7 +225,6 @@ def test_otherwise_a_numbered_list(message):
 @pytest.mark.parametrize(
     "status, code, kind, retry_after",
     [
-        (400, 63016, "window", 0.0),
         (429, 20429, "rate_limited", 1.0),
         (429, None, "rate_limited", 1.0),
         (400, 63018, "rate_limited", 10.0),
@@ -242,6 +241,13 @@ def test_otherwise_a_numbered_list(message):
 def test_twilio_errors_map_onto_outbox_outcomes(status, code, kind, retry_after):
     error = errors.delivery_error(status, code)
     assert (error.kind, error.retry_after) == (kind, retry_after)
+    assert not isinstance(error, errors.WindowClosed)
+
+
+def test_a_closed_window_is_told_apart_for_the_channel_and_refused_should_it_reach_the_outbox():
+    error = errors.delivery_error(400, 63016)
+    assert isinstance(error, errors.WindowClosed)  # the channel re-routes it to a template
+    assert (error.kind, error.code) == ("rejected", "63016")
 
 
 # --- the templates file ------------------------------------------------------------------------

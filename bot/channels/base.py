@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from dialogs.types import Option
 
@@ -22,6 +22,11 @@ class Outgoing:
     outbox_id: int | None = None
 
 
+DeliveryErrorKind = Literal["blocked", "rate_limited", "transient", "rejected", "held", "not_started"]
+"""What went wrong with a delivery, as far as the outbox needs to know (see ``DeliveryError``);
+``bot.outbox`` handles every kind, checked by mypy."""
+
+
 class DeliveryError(Exception):
     """A delivery that did not happen. ``kind`` decides what the outbox does next:
 
@@ -31,11 +36,13 @@ class DeliveryError(Exception):
     - ``rejected``: the platform refused this message (400); do not retry.
     - ``held``: not sendable yet (WhatsApp's 24-hour window); the row waits as ``held``
       until the channel releases it (``bot.outbox.release_held``).
+    - ``not_started``: the outbox's own, never a channel's: its ``sending`` mark could not be
+      committed, so the request never started; the row goes back in line.
     """
 
-    def __init__(self, kind: str, code: str, retry_after: float = 0.0) -> None:
+    def __init__(self, kind: DeliveryErrorKind, code: str, retry_after: float = 0.0) -> None:
         super().__init__(f"{kind} ({code})")
-        self.kind = kind
+        self.kind: DeliveryErrorKind = kind
         self.code = code
         self.retry_after = retry_after
 

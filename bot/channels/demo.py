@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from bot.channels.base import Outgoing
 from bot.engine import Incoming
@@ -98,7 +98,7 @@ class DemoChannel:
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(lambda: self._ending or bool(newer())), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return newer()
 

@@ -22,8 +22,9 @@ import json
 import logging
 import warnings
 from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,8 +36,8 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.warnings import PTBUserWarning
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot import callback_data
 from bot.channels.base import DeliveryError, Outgoing

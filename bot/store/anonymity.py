@@ -20,8 +20,8 @@ returns None).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,7 +60,7 @@ class Generalisation:
     kept_languages: frozenset
 
     @classmethod
-    def of(cls, counts: Mapping[Cell, int], k: int = K) -> "Generalisation | None":
+    def of(cls, counts: Mapping[Cell, int], k: int = K) -> Generalisation | None:
         if sum(counts.values()) < k:
             return None
         kept_cells = {cell for cell, n in counts.items() if cell[1] is not None and n >= k}

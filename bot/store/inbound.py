@@ -13,9 +13,9 @@ The rows hold what he wrote, so nothing stays here once it is handled.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection

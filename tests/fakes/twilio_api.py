@@ -59,11 +59,11 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -149,7 +149,7 @@ class FakeTwilio:
         auth_token: str,
         sender: str,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -329,7 +329,7 @@ class FakeTwilio:
         )
 
     def _resource(self, message: SentMessage) -> dict:
-        stamp = format_datetime(message.sent_at.astimezone(timezone.utc), usegmt=False).replace("-0000", "+0000")
+        stamp = format_datetime(message.sent_at.astimezone(UTC), usegmt=False).replace("-0000", "+0000")
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}"
         return {
             "account_sid": self.account_sid,

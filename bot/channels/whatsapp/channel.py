@@ -39,8 +39,8 @@ import logging
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -416,7 +416,7 @@ class WhatsAppChannel:
             if not isinstance(failure, errors.WindowClosed):
                 log.info("whatsapp: outbox %s (%s): HTTP %s, error %s", message.outbox_id, path, status, code)
             raise failure from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError("transient", type(error).__name__) from None
         await store.record_sent(
             self.db, sid=sent.sid, outbox_id=message.outbox_id, path=path, kind=message.kind,

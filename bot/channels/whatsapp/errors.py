@@ -19,10 +19,11 @@ AUTHENTICATION = frozenset({20003})
 
 class WindowClosed(DeliveryError):
     """WhatsApp says his window is closed (63016): the channel re-routes the message to the
-    template path itself, so this never reaches the outbox."""
+    template path itself, so this never reaches the outbox (were it to, it would be refused
+    like any message the platform rejects)."""
 
     def __init__(self) -> None:
-        super().__init__("window", "63016")
+        super().__init__("rejected", "63016")
 
 
 def pause_for(code: int | None, http_status: int | None = None) -> float | None:

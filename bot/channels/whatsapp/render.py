@@ -23,8 +23,8 @@ texts are split where a reader would pause (``bot.channels.text.split_text``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bot.channels.base import Outgoing
 from bot.channels.text import split_text

@@ -42,6 +42,7 @@ OPENER_EVERY = timedelta(hours=24)
 
 PROGRESS = {"queued": 0, "accepted": 0, "sending": 1, "sent": 1, "delivered": 2, "read": 3}
 OUTBOX_SENT_STATES = ("sent", "delivered")  # bulk rows a later status may still change
+OUTBOX_LATER_STATES = ("delivered", "read")  # the statuses that move such a row on
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,11 @@ async def apply_status(
             return StatusOutcome(known=True, stopped=stopped)
         states = ("held",) if row.path == "opener" else OUTBOX_SENT_STATES
         where = and_(outbox.c.id == row.outbox_id, outbox.c.status.in_(states))
-        if not failed:  # delivered or read
-            await connection.execute(update(outbox).where(where).values(status=status))
+        if not failed:
+            # Only delivered and read say more than the outbox's own "sent"; an earlier stage
+            # ("sending", "sent") must not make the row look in flight again.
+            if status in OUTBOX_LATER_STATES:
+                await connection.execute(update(outbox).where(where).values(status=status))
             return StatusOutcome(known=True, stopped=stopped)
         if blocked:
             values = {"status": "blocked", "error": error, "payload": "{}"}
