@@ -392,47 +392,22 @@ async def _database(settings: Settings) -> Database:
 
 
 def _new_series(args, settings: Settings) -> NewSeries:
-    from bot.store import series as series_store
-    from scheduler.calendar import parse_weekday
+    from bot.series_rules import InvalidSeries, new_series
+    from dialogs.i18n import use_locale
 
-    try:
-        weekday = parse_weekday(args.weekday)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    try:
-        at = time.fromisoformat(args.time)
-    except ValueError:
-        raise UsageError(f"--time {args.time!r} is not a time; write it like 19:00.") from None
-    try:
-        start = date.fromisoformat(args.start)
-    except ValueError:
-        raise UsageError(f"--start {args.start!r} is not a date; write it like 2026-12-03.") from None
-    today = _local_now(settings).date()
-    if start < today and not args.allow_past:
-        raise UsageError(
-            f"--start {start.isoformat()} is in the past; give a date from today on, "
-            "or add --allow-past if you mean it."
-        )
-    if not 1 <= args.meetings <= 52:
-        raise UsageError("--meetings must be between 1 and 52.")
-    if not 1 <= args.capacity <= 1000:
-        raise UsageError("--capacity must be between 1 and 1000.")
-    if not args.name.strip():
-        raise UsageError("--name must not be empty.")
-    return series_store.NewSeries(
-        args.name.strip(), weekday, at.replace(second=0, microsecond=0), start,
-        args.meetings, args.capacity, args.location.strip(), _area(args.area, settings.areas),
-    )
-
-
-def _area(given: str, areas: tuple[str, ...]) -> str:
-    """``given`` as spelled in MEEDOEN_AREAS (case does not matter), or "" for none."""
-    if not given.strip():
-        return ""
-    for area in areas:
-        if area.casefold() == given.strip().casefold():
-            return area
-    raise UsageError(f"--area {given.strip()!r} is not one of MEEDOEN_AREAS: {', '.join(areas)}.")
+    fields = ("name", "weekday", "time", "start", "meetings", "capacity", "location", "area")
+    with use_locale("en"):
+        try:
+            return new_series(
+                {field: str(getattr(args, field)) for field in fields},
+                labels={field: f"--{field}" for field in fields},
+                allow_past=args.allow_past,
+                allow_past_hint="add --allow-past",
+                today=_local_now(settings).date(),
+                areas=settings.areas,
+            )
+        except InvalidSeries as error:
+            raise UsageError(str(error)) from None
 
 
 def _local_now(settings: Settings) -> datetime:
