@@ -331,6 +331,8 @@ async def demo(args, settings: Settings) -> None:
         database_url=args.database or DATABASE_URL,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
         public_url=None,
+        http_host="127.0.0.1",  # where /console's links point
+        http_port=args.port,
         telegram_bot_token=None,
         twilio_account_sid=None,
         twilio_auth_token=None,
@@ -424,6 +426,7 @@ def _when(instant: datetime, settings: Settings) -> str:
 
 
 async def series_add(args, settings: Settings) -> None:
+    from bot.store import audit
     from bot.store import series as series_store
 
     new = _new_series(args, settings)
@@ -431,6 +434,10 @@ async def series_add(args, settings: Settings) -> None:
     try:
         async with db.transaction() as connection:
             series_id = await series_store.add(connection, new, settings.timezone, utcnow())
+            await audit.record(
+                connection, audit.CLI, "series.add",
+                f"series {series_id}: {new.name}, {new.start_date.isoformat()}, {new.meeting_count} meetings", utcnow(),
+            )
     finally:
         await db.close()
     print(series_id)
@@ -509,6 +516,7 @@ def _local_date(text: str) -> date:
 
 async def series_cancel_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
+    from bot.store import audit
     from dialogs.i18n import use_locale
 
     day = _local_date(args.date)
@@ -518,6 +526,7 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
             told, added = await meeting_changes.cancel(
                 connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
             )
+            await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -530,6 +539,7 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
 
 async def series_move_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
+    from bot.store import audit
     from dialogs.i18n import use_locale
     from scheduler.calendar import local_instant
 
@@ -543,6 +553,9 @@ async def series_move_meeting(args, settings: Settings) -> None:
     try:
         async with db.transaction() as connection:
             told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
+            await audit.record(
+                connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}", utcnow()
+            )
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -732,7 +745,7 @@ async def broadcast_cancel(args, settings: Settings) -> None:
 
 
 async def coordinator_change(args, settings: Settings) -> None:
-    from bot.store import coordinators
+    from bot.store import audit, coordinators
 
     channel, address = parse_address(args.chat)
     db = await _database(settings)
@@ -742,6 +755,10 @@ async def coordinator_change(args, settings: Settings) -> None:
                 changed = await coordinators.add(connection, channel, address, utcnow())
             else:
                 changed = await coordinators.remove(connection, channel, address)
+            if changed:
+                await audit.record(
+                    connection, audit.CLI, f"coordinator.{args.coordinator_command}", f"{channel}:{address}", utcnow()
+                )
     finally:
         await db.close()
     verb = "added" if args.coordinator_command == "add" else "removed"
