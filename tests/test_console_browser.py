@@ -100,7 +100,7 @@ def test_log_in_through_the_chat_create_a_series_see_a_sign_up_and_take_attendan
     again.close()
 
     # a new series, with the rules of `meedoen series add`
-    console.get_by_role("link", name=tr("nl", "New series")).first.click()
+    console.get_by_role("link", name=tr("nl", "New group")).first.click()
     console.fill("#name", "Vaders in gesprek")
     start = date.today() + timedelta(days=3)
     console.select_option("#weekday", str(start.weekday()))
@@ -109,12 +109,12 @@ def test_log_in_through_the_chat_create_a_series_see_a_sign_up_and_take_attendan
     console.fill("#meetings", "4")
     console.fill("#capacity", "10")
     console.select_option("#area", index=2)
-    console.get_by_role("button", name=tr("nl", "Create series")).click()
+    console.get_by_role("button", name=tr("nl", "Create group")).click()
     expect(console.locator("#error")).to_contain_text(tr("nl", "First date"), timeout=WAIT_MS)
     shoot(console, "console-series-refused.png")
     assert axe_problems(console) == []
     console.fill("#start", start.isoformat())
-    console.get_by_role("button", name=tr("nl", "Create series")).click()
+    console.get_by_role("button", name=tr("nl", "Create group")).click()
     expect(console.get_by_role("heading", name="Vaders in gesprek")).to_be_visible(timeout=WAIT_MS)
     series_url = console.url
 

@@ -54,7 +54,7 @@ def series_pages(service: Service):
     async def one(request: Request, visit: Visit) -> Response:
         row, signups, meeting_rows = await _loaded(request.path_params["id"])
         if row is None:
-            return refused(_("There is no such series."), status=404)
+            return refused(_("There is no such group."), status=404)
         needle = request.query_params.get("q", "").strip()[:64]
         shown = [s for s in signups if _matches(s, needle)]
         now, zone = service.now(), service.settings.timezone
@@ -73,7 +73,7 @@ def series_pages(service: Service):
     async def printable(request: Request, visit: Visit) -> Response:
         row, signups, _meetings = await _loaded(request.path_params["id"])
         if row is None:
-            return refused(_("There is no such series."), status=404)
+            return refused(_("There is no such group."), status=404)
         names = sorted((s.name or _("(no name)")) for s in signups if s.status == "confirmed")
         return page(request, "print.html", visit=visit, series=row, names=names)
 
