@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -25,7 +25,7 @@ from dialogs.i18n import _, fill, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BOSS = ("telegram", "9001")
 
 
