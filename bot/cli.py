@@ -405,7 +405,8 @@ def _new_series(args, settings: Settings) -> NewSeries:
                 labels={field: f"--{field}" for field in fields},
                 allow_past=args.allow_past,
                 allow_past_hint="add --allow-past",
-                today=_local_now(settings).date(),
+                now=utcnow(),
+                zone=settings.timezone,
                 areas=settings.areas,
             )
         except InvalidSeries as error:

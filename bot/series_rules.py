@@ -5,11 +5,12 @@ command line, "Time" in the console), in the current gettext locale."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from bot.store.series import NewSeries
 from dialogs.i18n import _, fill
-from scheduler.calendar import parse_weekday
+from scheduler.calendar import first_meeting_date, local_instant, parse_weekday
 
 
 class InvalidSeries(ValueError):
@@ -26,11 +27,13 @@ def new_series(
     labels: dict[str, str],
     allow_past: bool,
     allow_past_hint: str,
-    today: date,
+    now: datetime,
+    zone: str,
     areas: tuple[str, ...],
 ) -> NewSeries:
     """``values`` (name, weekday, time, start, meetings, capacity, location, area, as typed)
-    checked and converted; ``labels`` names each field in the messages."""
+    checked and converted; ``labels`` names each field in the messages. A start in the past,
+    or a first meeting that has already begun, needs ``allow_past``."""
 
     def wrong(field: str, message: str, **more: object) -> InvalidSeries:
         return InvalidSeries(field, fill(message, field=labels[field], **more))
@@ -52,10 +55,18 @@ def new_series(
         raise wrong(
             "start", _("%(field)s %(value)s is not a date; write it like 2026-12-03."), value=repr(values["start"])
         ) from None
-    if start < today and not allow_past:
+    if start < now.astimezone(ZoneInfo(zone)).date() and not allow_past:
         raise wrong(
             "start", _("%(field)s %(value)s is in the past; give a date from today on, or %(hint)s if you mean it."),
             value=start.isoformat(), hint=allow_past_hint,
+        )
+    first = first_meeting_date(start, weekday)
+    if local_instant(first, at, zone) <= now and not allow_past:
+        raise wrong(
+            "start",
+            _("the first meeting, %(date)s at %(time)s, has already begun; give a later %(field)s, "
+              "or %(hint)s if you mean it."),
+            date=first.isoformat(), time=at.strftime("%H:%M"), hint=allow_past_hint,
         )
     meetings = _whole(values["meetings"])
     if meetings is None or not 1 <= meetings <= 52:

@@ -319,6 +319,12 @@ async def test_creating_a_series_applies_the_rules_of_series_add_and_is_audited(
         assert answer.status_code == 400
         expected = tr("nl", message, **parts).replace("'", "&#39;")
         assert expected in answer.text, field
+    # today (START is a Saturday, 13:00 in Amsterdam) at 09:00: the first meeting has begun
+    begun = await client.post("/console/series/new", data={**values, "weekday": "5", "time": "09:00", "start": "2026-11-21"})
+    assert begun.status_code == 400
+    assert tr("nl", "the first meeting, %(date)s at %(time)s, has already begun; give a later %(field)s, or %(hint)s if you mean it.",
+              date="2026-11-21", time="09:00", field=tr("nl", "First date"),
+              hint=tr("nl", "tick “the first date may be in the past”")) in begun.text
     assert await count(service, series) == 0
     created = await client.post("/console/series/new", data=values)
     assert created.status_code == 303

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import time
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -96,7 +95,8 @@ def series_pages(service: Service):
                 labels=_labels(),
                 allow_past=visit.form.get("allow_past") == "1",
                 allow_past_hint=_("tick “the first date may be in the past”"),
-                today=now.astimezone(ZoneInfo(service.settings.timezone)).date(),
+                now=now,
+                zone=service.settings.timezone,
                 areas=service.settings.areas,
             )
         except InvalidSeries as error:
