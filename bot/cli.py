@@ -410,6 +410,8 @@ async def demo(args, settings: Settings) -> None:
         database_url=args.database or DATABASE_URL,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
         public_url=None,
+        http_host="127.0.0.1",  # where /console's links point
+        http_port=args.port,
         telegram_bot_token=None,
         twilio_account_sid=None,
         twilio_auth_token=None,
@@ -475,53 +477,23 @@ async def _database(settings: Settings) -> Database:
 
 
 def _new_series(args, settings: Settings) -> NewSeries:
-    from bot.store import series as series_store
-    from scheduler.calendar import first_meeting_date, local_instant, parse_weekday
+    from bot.series_rules import InvalidSeries, new_series
+    from dialogs.i18n import use_locale
 
-    try:
-        weekday = parse_weekday(args.weekday)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    try:
-        at = time.fromisoformat(args.time)
-    except ValueError:
-        raise UsageError(f"--time {args.time!r} is not a time; write it like 19:00.") from None
-    try:
-        start = date.fromisoformat(args.start)
-    except ValueError:
-        raise UsageError(f"--start {args.start!r} is not a date; write it like 2026-12-03.") from None
-    today = _local_now(settings).date()
-    if start < today and not args.allow_past:
-        raise UsageError(
-            f"--start {start.isoformat()} is in the past; give a date from today on, "
-            "or add --allow-past if you mean it."
-        )
-    first = first_meeting_date(start, weekday)
-    if local_instant(first, at, settings.timezone) <= utcnow() and not args.allow_past:
-        raise UsageError(
-            f"the first meeting, {first.isoformat()} at {at.strftime('%H:%M')}, has already begun; "
-            "give a later --start, or add --allow-past if you mean it."
-        )
-    if not 1 <= args.meetings <= 52:
-        raise UsageError("--meetings must be between 1 and 52.")
-    if not 1 <= args.capacity <= 1000:
-        raise UsageError("--capacity must be between 1 and 1000.")
-    if not args.name.strip():
-        raise UsageError("--name must not be empty.")
-    return series_store.NewSeries(
-        args.name.strip(), weekday, at.replace(second=0, microsecond=0), start,
-        args.meetings, args.capacity, args.location.strip(), _area(args.area, settings.areas),
-    )
-
-
-def _area(given: str, areas: tuple[str, ...]) -> str:
-    """``given`` as spelled in MEEDOEN_AREAS (case does not matter), or "" for none."""
-    if not given.strip():
-        return ""
-    for area in areas:
-        if area.casefold() == given.strip().casefold():
-            return area
-    raise UsageError(f"--area {given.strip()!r} is not one of MEEDOEN_AREAS: {', '.join(areas)}.")
+    fields = ("name", "weekday", "time", "start", "meetings", "capacity", "location", "area")
+    with use_locale("en"):
+        try:
+            return new_series(
+                {field: str(getattr(args, field)) for field in fields},
+                labels={field: f"--{field}" for field in fields},
+                allow_past=args.allow_past,
+                allow_past_hint="add --allow-past",
+                now=utcnow(),
+                zone=settings.timezone,
+                areas=settings.areas,
+            )
+        except InvalidSeries as error:
+            raise UsageError(str(error)) from None
 
 
 def _local_now(settings: Settings) -> datetime:
@@ -538,6 +510,7 @@ def _when(instant: datetime, settings: Settings) -> str:
 
 
 async def series_add(args, settings: Settings) -> None:
+    from bot.store import audit
     from bot.store import series as series_store
 
     new = _new_series(args, settings)
@@ -545,6 +518,10 @@ async def series_add(args, settings: Settings) -> None:
     try:
         async with db.transaction() as connection:
             series_id = await series_store.add(connection, new, settings.timezone, utcnow())
+            await audit.record(
+                connection, audit.CLI, "series.add",
+                f"series {series_id}: {new.name}, {new.start_date.isoformat()}, {new.meeting_count} meetings", utcnow(),
+            )
     finally:
         await db.close()
     print(series_id)
@@ -631,6 +608,7 @@ def _local_date(text: str) -> date:
 
 async def series_cancel_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
+    from bot.store import audit
     from dialogs.i18n import use_locale
 
     day = _local_date(args.date)
@@ -640,6 +618,7 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
             told, added = await meeting_changes.cancel(
                 connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
             )
+            await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -652,6 +631,7 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
 
 async def series_move_meeting(args, settings: Settings) -> None:
     from bot import meeting_changes
+    from bot.store import audit
     from dialogs.i18n import use_locale
     from scheduler.calendar import local_instant
 
@@ -665,6 +645,9 @@ async def series_move_meeting(args, settings: Settings) -> None:
     try:
         async with db.transaction() as connection:
             told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
+            await audit.record(
+                connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}", utcnow()
+            )
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -863,7 +846,7 @@ async def broadcast_cancel(args, settings: Settings) -> None:
 
 
 async def coordinator_change(args, settings: Settings) -> None:
-    from bot.store import coordinators
+    from bot.store import audit, coordinators
 
     channel, address = parse_address(args.chat)
     db = await _database(settings)
@@ -873,6 +856,10 @@ async def coordinator_change(args, settings: Settings) -> None:
                 changed = await coordinators.add(connection, channel, address, utcnow())
             else:
                 changed = await coordinators.remove(connection, channel, address)
+            if changed:
+                await audit.record(
+                    connection, audit.CLI, f"coordinator.{args.coordinator_command}", f"{channel}:{address}", utcnow()
+                )
     finally:
         await db.close()
     if args.coordinator_command == "add":

@@ -224,8 +224,18 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
                     )
         return JSONResponse(cards)
 
+    async def console(request: Request) -> Response:
+        """Demo only: the one-time link the demo coordinator would get with /console."""
+        from bot.console.links import PREFIX
+        from bot.store import console_links
+
+        async with service.db.transaction() as connection:
+            token = await console_links.create(connection, "demo", COORDINATOR, service.now())
+        return RedirectResponse(f"{PREFIX}/login/{token}", status_code=303)
+
     return [
         Route("/", index),
+        Route("/demo/console", console),
         Route("/demo", page),
         Route("/demo/api/send", send, methods=["POST"]),
         Route("/demo/api/messages", messages),

@@ -51,6 +51,7 @@ from dialogs.types import (
     LeaveSeries,
     MarkAttendance,
     OfferView,
+    OpenConsole,
     ParticipantView,
     QueueBroadcast,
     RecordCheckin,
@@ -329,7 +330,7 @@ class Engine:
             after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport)):
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         else:
             raise TypeError(f"unknown effect {type(effect).__name__}")
@@ -399,10 +400,32 @@ class Engine:
                 now=now,
             )
             self.on_queued_all()
+        elif isinstance(effect, OpenConsole):
+            await self._console_link(connection, incoming, row, now)
         else:  # the report is built after this transaction, see ``_send_report``
             after_commit.append(
                 lambda: self._send_report(incoming, row.language if row is not None else "nl")
             )
+
+    async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
+        """A one-time link into the web console, for this coordinator only (bot/console)."""
+        from bot.console.links import VALID_MINUTES, new_link
+
+        link = await new_link(connection, self.settings, incoming.channel, incoming.address, now)
+        with use_locale(row.language if row is not None else "nl"):
+            text = directed(fill(
+                _("Here is your link to the web console. It works once, for %(minutes)s minutes:"),
+                minutes=VALID_MINUTES,
+            ))
+        await outbox.enqueue(
+            connection,
+            channel=incoming.channel,
+            address=incoming.address,
+            message=Outgoing(text + "\n" + link),
+            kind="reply",
+            priority=outbox.REPLY,
+            now=now,
+        )
 
     async def _send_report(self, incoming: Incoming, language: str) -> None:
         """Build the report on its own read connections (seconds on a big database) and send

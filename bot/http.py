@@ -43,6 +43,10 @@ def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
         routes.append(Route("/whatsapp", whatsapp.webhook, methods=["POST"]))
         routes.append(Route("/whatsapp/status", whatsapp.status_callback, methods=["POST"]))
         routes.append(Route("/whatsapp/media/{token}", whatsapp.media, methods=["GET"]))
+    if service.settings.secret_key:  # it signs the console's cookies
+        from bot.console.routes import console_routes
+
+        routes.extend(console_routes(service))
     demo = service.channels.get("demo")
     if demo is not None:
         from bot.demo import demo_routes

@@ -458,3 +458,30 @@ published_figures = Table(
     Column("content", Text, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
 )
+
+console_links = Table(
+    "console_links",
+    metadata,
+    # One-time links to the web console (bot/console): only the SHA-256 of the token is kept,
+    # so a copy of the database opens nothing. Bound to one coordinator, valid until
+    # ``expires_at``, spent at ``used_at``.
+    Column("token_hash", String(64), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Who changed what, when: every change made in the web console and by the CLI's changing
+    # commands. ``actor`` is "telegram:123" for a coordinator, "cli" for the command line.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+)

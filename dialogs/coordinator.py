@@ -23,6 +23,7 @@ from dialogs.types import (
     Effect,
     Event,
     MarkAttendance,
+    OpenConsole,
     Option,
     QueueBroadcast,
     Reply,
@@ -39,6 +40,7 @@ HELP = (
     ("attendance", N_("/attendance – tick who was there")),
     ("broadcast", N_("/broadcast – send a message to many people")),
     ("report", N_("/report – the anonymous report")),
+    ("console", N_("/console – a link to the web console")),
 )
 """The coordinator commands, as ``/help`` lists them to a coordinator."""
 
@@ -80,6 +82,8 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
         return _end(state, _rsvps_text(ctx))
     if name == "report":
         return _end(state, _("Here is the report. It only shows groups of 10 or more people."), (SendReport(),))
+    if name == "console":  # the engine makes the link and answers with it
+        return Step({k: v for k, v in state.items() if k not in ("flow", FLOW)}, (OpenConsole(),))
     if name == "attendance":
         meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
         if not meetings:

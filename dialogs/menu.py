@@ -24,6 +24,7 @@ COORDINATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("attendance", N_("Tick who was there")),
     ("broadcast", N_("Send a message to many people")),
     ("report", N_("The anonymous report")),
+    ("console", N_("Open the web console")),
 )
 
 

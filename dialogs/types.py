@@ -310,6 +310,11 @@ class SendReport:
 
 
 @dataclass(frozen=True)
+class OpenConsole:
+    """A coordinator asked for the web console; the engine answers with a one-time link."""
+
+
+@dataclass(frozen=True)
 class WakeAt:
     """Send this conversation a ``Timer("wake")`` at ``at`` (UTC); ``None`` cancels."""
 
@@ -334,6 +339,7 @@ Effect = (
     | RecordCheckin
     | AskContact
     | SendReport
+    | OpenConsole
     | WakeAt
 )
 

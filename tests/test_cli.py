@@ -354,3 +354,27 @@ async def test_the_service_beats_while_it_runs_and_says_goodbye(tg, settings, db
         assert heartbeat.is_running(seen, datetime.now(UTC))
     async with db.transaction() as connection:
         assert await heartbeat.last_seen(connection) is None
+
+
+async def test_the_changing_commands_write_the_audit_log(database_url, db):
+    from sqlalchemy import select
+
+    from bot.schema import audit_log
+
+    meedoen(database_url, "series", "add", "--name", "Vaders", "--weekday", "thu", "--time", "19:00",
+            "--start", "2030-12-05", "--meetings", "3")
+    meedoen(database_url, "series", "cancel-meeting", "1", "2030-12-12", "--counts")
+    meedoen(database_url, "series", "move-meeting", "1", "2030-12-19", "--to", "2030-12-20 20:00")
+    meedoen(database_url, "coordinator", "add", "telegram:123456")
+    meedoen(database_url, "coordinator", "add", "telegram:123456")  # nothing changes: nothing written
+    meedoen(database_url, "coordinator", "remove", "telegram:123456")
+    meedoen(database_url, "series", "list")  # reading writes nothing
+    async with db.transaction() as connection:
+        entries = [(row.actor, row.action, row.detail) for row in await connection.execute(select(audit_log).order_by(audit_log.c.id))]
+    assert entries == [
+        ("cli", "series.add", "series 1: Vaders, 2030-12-05, 3 meetings"),
+        ("cli", "meeting.cancel", "series 1: 2030-12-12"),
+        ("cli", "meeting.move", "series 1: 2030-12-19 to 2030-12-20T19:00:00+00:00"),
+        ("cli", "coordinator.add", "telegram:123456"),
+        ("cli", "coordinator.remove", "telegram:123456"),
+    ]

@@ -111,6 +111,11 @@ async def _lines(connection: AsyncConnection, meeting: Row) -> tuple[RsvpLine, .
     )
 
 
+async def lines(connection: AsyncConnection, meeting: Row) -> tuple[RsvpLine, ...]:
+    """Everyone with a seat in the meeting's series: his answer and, once ticked, attendance."""
+    return await _lines(connection, meeting)
+
+
 async def _by_series(connection: AsyncConnection, aggregate, condition) -> list[Row]:
     """One meeting per series: the one whose start is ``aggregate`` among ``condition``."""
     chosen = (

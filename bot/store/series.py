@@ -210,6 +210,7 @@ async def signup_rows(connection: AsyncConnection, series_id: int) -> list[Row]:
             participants.c.id.label("participant_id"),
             participants.c.name,
             participants.c.language,
+            participants.c.area,
             participants.c.channel,
             participants.c.status.label("participant_status"),
         )

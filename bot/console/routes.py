@@ -1,0 +1,50 @@
+"""Every console route, for ``bot.http.build_app``."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.console import sessions
+from bot.console.access import Visit, guarded
+from bot.console.attendance import attendance_pages
+from bot.console.links import PREFIX
+from bot.console.login import login_routes
+from bot.console.overview import overview_page
+from bot.console.security import secured
+from bot.console.series_pages import series_pages
+from bot.service import Service
+
+
+def console_routes(service: Service) -> list[BaseRoute]:
+    one, printable, form, create = series_pages(service)
+    show_attendance, save_attendance = attendance_pages(service)
+
+    async def logout(request: Request, visit: Visit) -> Response:
+        response = secured(RedirectResponse(f"{PREFIX}/login", status_code=303))
+        response.delete_cookie(sessions.COOKIE, path=PREFIX)
+        return response
+
+    css = (resources.files("bot") / "console" / "static" / "console.css").read_text(encoding="utf-8")
+
+    async def stylesheet(request: Request) -> Response:
+        return secured(Response(css, media_type="text/css"))
+
+    def page(path: str, handler, methods=("GET",)) -> Route:
+        return Route(f"{PREFIX}{path}", guarded(service, handler), methods=list(methods))
+
+    return [
+        *login_routes(service),
+        page("/logout", logout, ("POST",)),
+        page("/", overview_page(service)),
+        page("/series/new", form),
+        page("/series/new", create, ("POST",)),
+        page("/series/{id:int}", one),
+        page("/series/{id:int}/print", printable),
+        page("/meetings/{id:int}/attendance", show_attendance),
+        page("/meetings/{id:int}/attendance", save_attendance, ("POST",)),
+        Route(f"{PREFIX}/static/console.css", stylesheet),
+    ]

@@ -1,0 +1,156 @@
+"""The web console in a real browser (issue 15, first part): Debian's chromium driven by
+Playwright against ``meedoen demo`` in a subprocess. The coordinator asks for the console in
+the demo chat and logs in through the link he gets, creates a series, a man signs up for it
+in the chat and appears on the series page, and attendance is ticked for a past meeting. Each
+page passes axe-core (from node_modules, injected by the test) without a serious or critical
+violation; the overview fits a 390 px phone. Screenshots go to ``test-artifacts/``.
+
+Without chromium these tests are skipped: ``apt-get install chromium`` enables them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from bot.demo import PAST_SERIES
+from tests.test_demo_browser import (  # skips this module too when there is no chromium
+    WAIT_MS,
+    browser,  # noqa: F401 - fixture
+    demo,  # noqa: F401 - fixture
+    log_of,
+    open_page,
+    send,
+    shoot,
+    tap,
+    tr,
+    wait_for,
+)
+
+AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/console/login/[A-Za-z0-9_-]+")
+
+
+def axe_problems(page: Page) -> list[str]:
+    """Serious and critical axe-core violations of the page as it is now."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `npm ci` (make node_modules/.installed)")
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def console_link(page: Page) -> str:
+    page.locator('.chat-item[data-user="coordinator"]').click()
+    links = log_of(page, "coordinator").locator(".msg.bot").filter(has_text="/console/login/")
+    expect(page.locator("#conn")).to_have_text("connected", timeout=WAIT_MS)  # its history (earlier links) is in
+    before = links.count()
+    send(page, "/console")
+    expect(links).to_have_count(before + 1, timeout=WAIT_MS)
+    message = links.last
+    assert message.text_content().startswith(
+        tr("nl", "Here is your link to the web console. It works once, for %(minutes)s minutes:").replace("%(minutes)s", "10")
+    )
+    return LINK.search(message.text_content()).group(0)
+
+
+def sign_up_for(page: Page, user: str, series_name: str, name: str) -> None:
+    page.locator(f'.chat-item[data-user="{user}"]').click()
+    send(page, "Hallo, ik wil graag meedoen")
+    wait_for(page, user, tr("nl", "Which language would you like me to use?"))
+    tap(page, user, "lang:nl")
+    wait_for(page, user, tr("nl", "Do you agree?").split()[0])
+    tap(page, user, "yes")
+    wait_for(page, user, tr("nl", "What may we call you? Write a first name or a nickname, or press Skip."))
+    send(page, name)
+    wait_for(page, user, tr("nl", "These conversation groups are open. Which one would you like to join?"))
+    log_of(page, user).locator("button.option").filter(has_text=series_name).last.click()
+    wait_for(page, user, tr("nl", "In which area do you live? This helps us plan meetings close to home."))
+    tap(page, user, "a:1")
+    wait_for(page, user, tr("nl", "What would you like to do?"))
+
+
+def test_log_in_through_the_chat_create_a_series_see_a_sign_up_and_take_attendance(demo, browser):  # noqa: F811
+    chat, problems = open_page(browser, demo, ["p1"])
+    link = console_link(chat)
+    console = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+    console.goto(link)
+    shoot(console, "console-login.png")
+    assert axe_problems(console) == []
+    console.get_by_role("button", name=tr("nl", "Log in")).click()
+    expect(console.get_by_role("heading", name=tr("nl", "Overview"))).to_be_visible(timeout=WAIT_MS)
+    expect(console.locator(".card").filter(has_text=PAST_SERIES)).to_be_visible()
+    shoot(console, "console-overview.png")
+    assert axe_problems(console) == []
+    # the link is spent: opening it again and pressing the button is refused
+    again = browser.new_page()
+    again.goto(link)
+    with again.expect_response(lambda r: r.url.endswith("/console/login") and r.request.method == "POST") as info:
+        again.get_by_role("button", name=tr("nl", "Log in")).click()
+    response = info.value
+    assert response.status == 403
+    again.close()
+
+    # a new series, with the rules of `meedoen series add`
+    console.get_by_role("link", name=tr("nl", "New group")).first.click()
+    console.fill("#name", "Vaders in gesprek")
+    start = date.today() + timedelta(days=3)
+    console.select_option("#weekday", str(start.weekday()))
+    console.fill("#time", "19:30")
+    console.fill("#start", (date.today() - timedelta(days=30)).isoformat())  # in the past: refused first
+    console.fill("#meetings", "4")
+    console.fill("#capacity", "10")
+    console.select_option("#area", index=2)
+    console.get_by_role("button", name=tr("nl", "Create group")).click()
+    expect(console.locator("#error")).to_contain_text(tr("nl", "First date"), timeout=WAIT_MS)
+    shoot(console, "console-series-refused.png")
+    assert axe_problems(console) == []
+    console.fill("#start", start.isoformat())
+    console.get_by_role("button", name=tr("nl", "Create group")).click()
+    expect(console.get_by_role("heading", name="Vaders in gesprek")).to_be_visible(timeout=WAIT_MS)
+    series_url = console.url
+
+    # a man signs up in the chat and appears on the series page
+    sign_up_for(chat, "p1", "Vaders in gesprek", "Karim")
+    console.goto(series_url)
+    expect(console.locator("table").first).to_contain_text("Karim", timeout=WAIT_MS)
+    expect(console.locator("table").first).to_contain_text("Nederlands")
+    shoot(console, "console-series.png")
+    assert axe_problems(console) == []
+
+    # attendance for the seeded series' last meeting
+    console.get_by_role("link", name=tr("nl", "Overview")).click()
+    console.locator(".card").filter(has_text=PAST_SERIES).get_by_role("link").click()
+    console.get_by_role("link", name=tr("nl", "Attendance")).last.click()
+    ahmed = console.get_by_role("checkbox", name="Ahmed")
+    ahmed.check()
+    console.get_by_role("button", name=tr("nl", "Save attendance")).click()
+    expect(console.get_by_role("status")).to_have_text(tr("nl", "Attendance is saved."), timeout=WAIT_MS)
+    expect(console.get_by_role("checkbox", name="Ahmed")).to_be_checked()
+    shoot(console, "console-attendance.png")
+    assert axe_problems(console) == []
+    assert problems == []
+
+
+def test_the_demo_pages_console_link_opens_the_overview_on_a_390_px_phone_under_the_strict_csp(demo, browser):  # noqa: F811
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2).new_page()
+    phone.goto(demo + "/demo")
+    problems: list[str] = []
+    phone.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    phone.on("response", lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    phone.get_by_role("link", name="Console").click()
+    phone.get_by_role("button", name=tr("nl", "Log in")).click()
+    expect(phone.get_by_role("heading", name=tr("nl", "Overview"))).to_be_visible(timeout=WAIT_MS)
+    expect(phone.locator(".card").filter(has_text=PAST_SERIES)).to_be_visible()
+    assert phone.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # the CSS loaded
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+    shoot(phone, "console-overview-390.png")
+    assert problems == []  # no CSP violation, no failed request
