@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dialogs import keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
-from dialogs.i18n import Phrase, _, directed, fill, ngettext, use_locale
+from dialogs.i18n import N_, Phrase, _, directed, fill, fill_place, ngettext, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
     DEFAULT_LANGUAGE,
@@ -492,14 +492,18 @@ def _confirm(state: State, ctx: Context, effects: tuple[Effect, ...] = ()) -> St
     elif series.next_meeting is None:  # its last meeting began while he chose his area
         text = fill(_("%(series)s: no more meetings planned"), series=series.name)
     else:
-        text = fill(
-            _(
+        text = fill_place(
+            N_(
                 "You are signed up for %(series)s! The next meeting is on %(when)s at "
                 "%(place)s. I will send you a reminder before each meeting. See you there!"
             ),
+            N_(
+                "You are signed up for %(series)s! The next meeting is on %(when)s. I will "
+                "send you a reminder before each meeting. See you there!"
+            ),
+            series.location,
             series=series.name,
             when=meeting_time(series.next_meeting, ctx.timezone),
-            place=series.location,
         )
     return _ask(state, ctx, "menu", text, effects=effects)
 
@@ -566,11 +570,10 @@ def _series_line(series: SeriesView, ctx: Context) -> str:
         else _("full, waiting list open")
     )
     when = {"series": series.name, "weekday": weekday_name(series.weekday), "time": clock(series.start_time)}
-    if not series.location.strip():  # no --location: no dangling comma
-        return fill(_("%(series)s: every %(weekday)s at %(time)s (%(seats)s)"), seats=seats, **when)
-    return fill(
-        _("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
-        place=series.location,
+    return fill_place(
+        N_("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
+        N_("%(series)s: every %(weekday)s at %(time)s (%(seats)s)"),
+        series.location,
         seats=seats,
         **when,
     )
@@ -597,11 +600,12 @@ def _my_signups_text(ctx: Context) -> str:
             )
         elif series.next_meeting is not None:
             lines.append(
-                fill(
-                    _("%(series)s: next meeting %(when)s at %(place)s"),
+                fill_place(
+                    N_("%(series)s: next meeting %(when)s at %(place)s"),
+                    N_("%(series)s: next meeting %(when)s"),
+                    series.location,
                     series=series.name,
                     when=meeting_time(series.next_meeting, ctx.timezone),
-                    place=series.location,
                 )
             )
         else:

@@ -183,3 +183,15 @@ def directed(text: str) -> str:
         RLM + line if line and not line.startswith(RLM) else line
         for line in isolate_runs(text).split("\n")
     )
+
+
+def fill_place(at_place: str, no_place: str, place: str, **values: object) -> str:
+    """A message that names where a meeting is, or says nothing of the place when the series
+    has none (``meedoen series add`` without ``--location``): ``at_place`` (with
+    ``%(place)s``) or ``no_place`` (the same sentence without it), both marked with ``N_`` and
+    translated here. A whole sentence per case, never cut out of a translation: word order and
+    prepositions differ per language ("at", "in", "في", a comma in Somali)."""
+    where = place.strip()
+    if where:
+        return fill(gettext(at_place), place=where, **values)
+    return fill(gettext(no_place), **values)

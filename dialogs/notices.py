@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialogs.formatting import meeting_time
-from dialogs.i18n import _, directed, fill, use_locale
+from dialogs.i18n import N_, _, directed, fill, fill_place, use_locale
 from dialogs.types import STANDING, Option, Reply
 
 
 def reminder(language: str, meeting_id: int, series: str, when: datetime, place: str, zone: str) -> Reply:
     with use_locale(language):
-        text = fill(
-            _("Reminder: %(series)s is on %(when)s at %(place)s. Will you come?"),
+        text = fill_place(
+            N_("Reminder: %(series)s is on %(when)s at %(place)s. Will you come?"),
+            N_("Reminder: %(series)s is on %(when)s. Will you come?"),
+            place,
             series=series,
             when=meeting_time(when, zone),
-            place=place,
         )
         return Reply(
             directed(text),
@@ -44,12 +45,13 @@ def meeting_cancelled(language: str, series: str, when: datetime, reason: str | 
 
 def meeting_moved(language: str, series: str, old: datetime, new: datetime, place: str, zone: str) -> Reply:
     with use_locale(language):
-        text = fill(
-            _("The meeting of %(series)s on %(old)s has moved to %(new)s, at %(place)s."),
+        text = fill_place(
+            N_("The meeting of %(series)s on %(old)s has moved to %(new)s, at %(place)s."),
+            N_("The meeting of %(series)s on %(old)s has moved to %(new)s."),
+            place,
             series=series,
             old=meeting_time(old, zone),
             new=meeting_time(new, zone),
-            place=place,
         )
         return Reply(directed(text))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dialogs import conversation
 from dialogs.formatting import meeting_time
-from dialogs.i18n import _, directed, fill
+from dialogs.i18n import N_, _, directed, fill, fill_place
 from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
 
 
@@ -75,9 +75,10 @@ def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) 
     series = ctx.series_by_id(offer.series_id)
     text = fill(_("The seat in %(series)s is yours!"), series=offer.series_name)
     if series is not None and series.next_meeting is not None:
-        text += " " + fill(
-            _("The next meeting is on %(when)s at %(place)s."),
+        text += " " + fill_place(
+            N_("The next meeting is on %(when)s at %(place)s."),
+            N_("The next meeting is on %(when)s."),
+            series.location,
             when=meeting_time(series.next_meeting, ctx.timezone),
-            place=series.location,
         )
     return _say(state, text, (AnswerOffer(offer.id, accept=True),))

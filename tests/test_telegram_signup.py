@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.schema import participants, signups
 from bot.store import series as series_store
-from dialogs.i18n import RLM, _, use_locale
+from dialogs.i18n import RLM, _, fill, use_locale
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, free_port, running, telegram_settings
@@ -109,6 +109,26 @@ async def test_a_man_signs_up_in_arabic_right_to_left(tg, settings, db):
     async with db.transaction() as connection:
         row = (await connection.execute(select(participants))).one()
     assert (row.language, row.name, row.area) == ("ar", "يوسف", None)
+
+
+async def test_a_series_without_a_location_confirms_without_a_place(tg, settings, db):
+    """``meedoen series add`` without ``--location``: the confirmation names the day and time
+    only, never "... in ." (dialogs.i18n.fill_place)."""
+    series_id = await add_series(db, location="")
+    async with running(telegram_settings(settings, tg)):
+        chat = Chat(tg, 5004, language_code="nl")
+        confirmation = (await sign_up(chat, "nl", "Cabdi", f"s:{series_id}", "a:1"))["text"]
+    with use_locale("nl"):
+        expected = fill(
+            _(
+                "You are signed up for %(series)s! The next meeting is on %(when)s. I will "
+                "send you a reminder before each meeting. See you there!"
+            ),
+            series="Mannen in gesprek",
+            when=babel_when("nl"),
+        )
+    assert expected in confirmation
+    assert " in ." not in confirmation and " in  " not in confirmation
 
 
 async def test_language_code_preselects_but_never_decides(tg, settings, db):
