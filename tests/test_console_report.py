@@ -199,3 +199,19 @@ async def test_a_removed_coordinators_console_closes_at_once(service, client):
         assert (await client.get("/console/coordinators")).status_code == 403
     assert await ids(service) == ["telegram:88"]
     assert await count(service, audit_log) >= 5
+
+
+async def test_the_participation_map_is_the_command_lines(reported, client):
+    await log_in(client, reported)
+    built = await report.build_from(reported.db, reported.settings, LATER)
+    page = await client.get("/console/report")
+    rows = table_rows(page, tr("nl", "Participation map: moderately or severely lonely, by area and month"))
+    hidden = tr("nl", "hidden")
+    assert rows[GEUZENVELD][built.months.index("2026-10")] == hidden
+    november = built.shown(report.area_cell("2026-11", GEUZENVELD))
+    assert rows[GEUZENVELD][built.months.index("2026-11")].endswith(f"({november.respondents})")
+    assert rows[tr("nl", "All areas")][-1].endswith(f"({built.shown(report.ALL).respondents})")
+    picked = await client.get("/console/report", params={"month": "2026-10", "area": str(built.areas.index(OSDORP))})
+    assert table_rows(picked, tr("nl", "Participation map: moderately or severely lonely, by area and month")) == {
+        OSDORP: [rows[OSDORP][built.months.index("2026-10")]]
+    }

@@ -120,7 +120,39 @@ def tables(built: report.Report, choice: Choice, language: str) -> dict[str, lis
         if month in months and ((area == "all" and choice.area is None) or (area != "all" and area in areas))
     ]
     return {"by_month": by_month, "by_area": by_area, "by_language": by_language,
-            "signups": signups, "series": series, "present": present}
+            "signups": signups, "series": series, "present": present,
+            "map": participation_map(built, choice, language)}
+
+
+def _map_cell(shown: report.Shown | None, language: str) -> str:
+    """As ``meedoen report``'s participation map: the share moderately or severely lonely,
+    with the men it is over."""
+    if shown is None:
+        return _("hidden")
+    return f"{_figure(shown, 'share_lonely', language)} ({shown.respondents})"
+
+
+def participation_map(built: report.Report, choice: Choice, language: str) -> list[Line]:
+    """Areas × months (and the shown months together when no month is picked)."""
+    if not built.months:
+        return []
+    months = [choice.month] if choice.month else list(built.months)
+    areas = [choice.area] if choice.area is not None else list(built.areas)
+
+    def row(label: str, cell_of, total) -> Line:
+        cells = [_map_cell(built.shown(cell_of(month)), language) for month in months]
+        if choice.month is None:
+            cells.append(_map_cell(built.shown(total), language))
+        return Line(label, cells)
+
+    lines = [row(area_name(a), lambda m, a=a: report.area_cell(m, a), report.area_key(a)) for a in areas]
+    if choice.area is None:
+        lines.append(row(_("All areas"), report.month_key, report.ALL))
+    return lines
+
+
+def map_heads(built: report.Report, choice: Choice) -> list[str]:
+    return [choice.month] if choice.month else [*built.months, _("All months shown")]
 
 
 def report_pages(service: Service):
@@ -133,6 +165,7 @@ def report_pages(service: Service):
         return page(
             request, "report.html", visit=visit, report=current, choice=choice,
             titles=measure_titles(), tables=tables(current, choice, visit.language),
+            map_heads=map_heads(current, choice),
             areas=[(index, area_name(area)) for index, area in enumerate(current.areas)],
         )
 
