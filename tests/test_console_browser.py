@@ -10,6 +10,7 @@ Without chromium these tests are skipped: ``apt-get install chromium`` enables t
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,7 +32,11 @@ from tests.test_demo_browser import (  # skips this module too when there is no 
     wait_for,
 )
 
-AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+README_SHOT = ROOT / "docs" / "console.png"
+"""The README's picture of the console, refreshed by a run with MEEDOEN_README_SHOT=1 (a plain
+run leaves the repository alone and writes test-artifacts/console-readme.png only)."""
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/console/login/[A-Za-z0-9_-]+")
 
 
@@ -46,6 +51,19 @@ def axe_problems(page: Page) -> list[str]:
         for v in violations
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def readme_shot(page: Page) -> Path:
+    """The page as a small PNG (64 colours: the README's picture stays well under 150 KB)."""
+    from PIL import Image
+
+    path = shoot(page, "console-readme.png")
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
+    if os.environ.get("MEEDOEN_README_SHOT") == "1":
+        small.save(README_SHOT, optimize=True)
+    return path
 
 
 def console_link(page: Page) -> str:
@@ -89,6 +107,7 @@ def test_log_in_through_the_chat_create_a_series_see_a_sign_up_and_take_attendan
     expect(console.get_by_role("heading", name=tr("nl", "Overview"))).to_be_visible(timeout=WAIT_MS)
     expect(console.locator(".card").filter(has_text=PAST_SERIES)).to_be_visible()
     shoot(console, "console-overview.png")
+    assert readme_shot(console).stat().st_size < 150_000
     assert axe_problems(console) == []
     # the link is spent: opening it again and pressing the button is refused
     again = browser.new_page()
@@ -136,6 +155,44 @@ def test_log_in_through_the_chat_create_a_series_see_a_sign_up_and_take_attendan
     expect(console.get_by_role("status")).to_have_text(tr("nl", "Attendance is saved."), timeout=WAIT_MS)
     expect(console.get_by_role("checkbox", name="Ahmed")).to_be_checked()
     shoot(console, "console-attendance.png")
+    assert axe_problems(console) == []
+
+    # the anonymous report of the demo's check-ins, its filter, the chart and the CSV
+    console.get_by_role("link", name=tr("nl", "Report")).click()
+    expect(console.get_by_role("heading", name=tr("nl", "Report"))).to_be_visible(timeout=WAIT_MS)
+    by_month = console.get_by_role("table", name=tr("nl", "Check-ins by month (all areas)"))
+    expect(by_month).to_be_visible()
+    chart = console.locator("img.chart")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
+    shoot(console, "console-report.png")
+    assert axe_problems(console) == []
+    month = console.locator("#month option").nth(1).get_attribute("value")
+    console.select_option("#month", month)
+    console.get_by_role("button", name=tr("nl", "Show")).click()
+    expect(by_month.locator("tbody tr")).to_have_count(1, timeout=WAIT_MS)
+    expect(by_month.locator("tbody th")).to_have_text(month)
+    with console.expect_download() as download:
+        console.get_by_role("link", name=tr("nl", "Download CSV")).click()
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("table,month,group,measure,value")
+
+    # coordinators: add one, remove him, and the last one cannot remove himself
+    console.get_by_role("link", name=tr("nl", "Coordinators")).click()
+    expect(console.get_by_role("heading", name=tr("nl", "Coordinators"))).to_be_visible(timeout=WAIT_MS)
+    console.fill("#chat", "telegram:4242")
+    console.get_by_role("button", name=tr("nl", "Add"), exact=True).click()
+    expect(console.get_by_role("status")).to_have_text(tr("nl", "The coordinator is added."), timeout=WAIT_MS)
+    expect(console.locator(".people")).to_contain_text("telegram:4242")
+    shoot(console, "console-coordinators.png")
+    assert axe_problems(console) == []
+    console.get_by_role("button", name=f"{tr('nl', 'Remove')} telegram:4242").click()
+    expect(console.get_by_role("status")).to_have_text(tr("nl", "The coordinator is removed."), timeout=WAIT_MS)
+    expect(console.locator(".people")).not_to_contain_text("telegram:4242")
+    console.get_by_role("button", name=f"{tr('nl', 'Remove')} demo:coordinator").click()
+    expect(console.get_by_role("alert")).to_have_text(
+        tr("nl", "You are the last coordinator. Add another one first, then you can be removed."), timeout=WAIT_MS
+    )
+    shoot(console, "console-coordinators-last.png")
     assert axe_problems(console) == []
     assert problems == []
 

@@ -11,9 +11,11 @@ from starlette.routing import BaseRoute, Route
 from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
+from bot.console.coordinators_page import coordinator_pages
 from bot.console.links import PREFIX
 from bot.console.login import login_routes
 from bot.console.overview import overview_page
+from bot.console.report_page import report_pages
 from bot.console.security import secured
 from bot.console.series_pages import series_pages
 from bot.service import Service
@@ -22,6 +24,8 @@ from bot.service import Service
 def console_routes(service: Service) -> list[BaseRoute]:
     one, printable, form, create = series_pages(service)
     show_attendance, save_attendance = attendance_pages(service)
+    show_report, report_chart, report_csv = report_pages(service)
+    show_coordinators, add_coordinator, remove_coordinator = coordinator_pages(service)
 
     async def logout(request: Request, visit: Visit) -> Response:
         response = secured(RedirectResponse(f"{PREFIX}/login", status_code=303))
@@ -46,5 +50,11 @@ def console_routes(service: Service) -> list[BaseRoute]:
         page("/series/{id:int}/print", printable),
         page("/meetings/{id:int}/attendance", show_attendance),
         page("/meetings/{id:int}/attendance", save_attendance, ("POST",)),
+        page("/report", show_report),
+        page("/report/chart.png", report_chart),
+        page("/report.csv", report_csv),
+        page("/coordinators", show_coordinators),
+        page("/coordinators/add", add_coordinator, ("POST",)),
+        page("/coordinators/remove", remove_coordinator, ("POST",)),
         Route(f"{PREFIX}/static/console.css", stylesheet),
     ]

@@ -1,0 +1,183 @@
+"""The anonymous report in the console: the figures ``meedoen report`` shows, built by the same
+``bot.report.build_from`` (closed months, frozen published figures, the rule of 10 over men),
+as tables; the CLI's chart and CSV as downloads.
+
+The month and area filters only *select* among the report's own cells (a month is one of
+``Report.months``, an area one of ``Report.areas``): they hide rows, never compute a figure,
+so a filter cannot show a smaller group than the report already does."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from babel.numbers import format_decimal, format_percent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import report
+from bot.console.access import Visit
+from bot.console.security import secured
+from bot.console.templating import page
+from bot.service import Service
+from dialogs.i18n import _
+
+PERCENT = {"share_not", "share_moderate", "share_severe", "took_part"}
+COUNTS = {"respondents", "answers"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a table: its label and its cells as text (``hidden`` where not shown)."""
+
+    label: str
+    cells: list[str]
+
+
+def measure_titles() -> list[str]:
+    return [
+        _("Men"), _("Answers"), _("Not lonely"), _("Moderately lonely"), _("Severely lonely"),
+        _("Emotional loneliness (0–3)"), _("Social loneliness (0–3)"), _("Took part in an activity"),
+        _("Worthwhile (0–10)"),
+    ]
+
+
+def _figure(shown: report.Shown | None, attribute: str, language: str) -> str:
+    value = None if shown is None else getattr(shown, attribute)
+    if value is None:
+        return _("hidden")
+    if attribute in COUNTS:
+        return str(value)
+    if attribute in PERCENT:
+        return format_percent(value, locale=language)
+    return format_decimal(round(value, 1), format="0.0", locale=language)
+
+
+def _figures(label: str, shown: report.Shown | None, language: str) -> Line:
+    return Line(label, [_figure(shown, attribute, language) for attribute, _name in report.MEASURES_SHOWN])
+
+
+def _count(value: int | None) -> str:
+    return _("hidden") if value is None else str(value)
+
+
+def area_name(area: str) -> str:
+    return area or _("Area not given")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the filters picked: a month of the report (None: all shown months) and an area
+    of the report (None: all areas)."""
+
+    month: str | None
+    area: str | None
+
+
+def choice_of(request: Request, built: report.Report) -> Choice:
+    """Only values the report itself lists are taken; anything else means "all"."""
+    month = request.query_params.get("month")
+    index = request.query_params.get("area", "")
+    area = built.areas[int(index)] if index.isdigit() and int(index) < len(built.areas) else None
+    return Choice(month if month in built.months else None, area)
+
+
+def tables(built: report.Report, choice: Choice, language: str) -> dict[str, list[Line]]:
+    months = [choice.month] if choice.month else list(built.months)
+    areas = [choice.area] if choice.area is not None else list(built.areas)
+    by_month = [_figures(m, built.shown(report.month_key(m)), language) for m in months]
+    if choice.month is None and built.months:
+        by_month.append(_figures(_("All months shown"), built.shown(report.ALL), language))
+
+    def area_figures(area: str) -> report.Shown | None:
+        key = report.area_cell(choice.month, area) if choice.month else report.area_key(area)
+        return built.shown(key)
+
+    def language_figures(code: str) -> report.Shown | None:
+        key = report.language_cell(choice.month, code) if choice.month else report.language_key(code)
+        return built.shown(key)
+
+    by_area = [_figures(area_name(a), area_figures(a), language) for a in areas] if built.months else []
+    by_language = (
+        [_figures(code, language_figures(code), language) for code in built.languages]
+        if built.months and choice.area is None else []
+    )
+    signups = [
+        Line(_("All areas") if row.area == "all" else area_name(row.area),
+             [_count(row.signed_up), _count(row.waitlisted), _count(row.attended)])
+        for row in built.by_area
+        if (row.area == "all" and choice.area is None) or row.area in areas and row.area != "all"
+    ]
+    series = [
+        Line(_("All groups") if row.id == 0 else f"{row.name} ({area_name(row.area)})",
+             [_count(row.signed_up), _count(row.waitlisted), str(row.meetings_held), _count(row.attendances)])
+        for row in built.by_series
+        if (row.id == 0 and choice.area is None) or (row.id != 0 and row.area in areas)
+    ]
+    present = [
+        Line(f"{month} · {_('All areas') if area == 'all' else area_name(area)}", [_count(count)])
+        for (month, area), count in sorted(built.attendances.items())
+        if month in months and ((area == "all" and choice.area is None) or (area != "all" and area in areas))
+    ]
+    return {"by_month": by_month, "by_area": by_area, "by_language": by_language,
+            "signups": signups, "series": series, "present": present,
+            "map": participation_map(built, choice, language)}
+
+
+def _map_cell(shown: report.Shown | None, language: str) -> str:
+    """As ``meedoen report``'s participation map: the share moderately or severely lonely,
+    with the men it is over."""
+    if shown is None:
+        return _("hidden")
+    return f"{_figure(shown, 'share_lonely', language)} ({shown.respondents})"
+
+
+def participation_map(built: report.Report, choice: Choice, language: str) -> list[Line]:
+    """Areas × months (and the shown months together when no month is picked)."""
+    if not built.months:
+        return []
+    months = [choice.month] if choice.month else list(built.months)
+    areas = [choice.area] if choice.area is not None else list(built.areas)
+
+    def row(label: str, cell_of, total) -> Line:
+        cells = [_map_cell(built.shown(cell_of(month)), language) for month in months]
+        if choice.month is None:
+            cells.append(_map_cell(built.shown(total), language))
+        return Line(label, cells)
+
+    lines = [row(area_name(a), lambda m, a=a: report.area_cell(m, a), report.area_key(a)) for a in areas]
+    if choice.area is None:
+        lines.append(row(_("All areas"), report.month_key, report.ALL))
+    return lines
+
+
+def map_heads(built: report.Report, choice: Choice) -> list[str]:
+    return [choice.month] if choice.month else [*built.months, _("All months shown")]
+
+
+def report_pages(service: Service):
+    async def built() -> report.Report:
+        return await report.build_from(service.db, service.settings, service.now())
+
+    async def show(request: Request, visit: Visit) -> Response:
+        current = await built()
+        choice = choice_of(request, current)
+        return page(
+            request, "report.html", visit=visit, report=current, choice=choice,
+            titles=measure_titles(), tables=tables(current, choice, visit.language),
+            map_heads=map_heads(current, choice),
+            areas=[(index, area_name(area)) for index, area in enumerate(current.areas)],
+        )
+
+    async def chart(request: Request, visit: Visit) -> Response:
+        from bot.report_chart import render_png
+
+        image = await asyncio.to_thread(render_png, await built(), visit.language)
+        return secured(Response(image, media_type="image/png"))
+
+    async def csv(request: Request, visit: Visit) -> Response:
+        response = Response(report.render_csv(await built()), media_type="text/csv; charset=utf-8")
+        response.headers["Content-Disposition"] = 'attachment; filename="meedoen-report.csv"'
+        return secured(response)
+
+    return show, chart, csv
