@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
+from bot.console.broadcast_pages import broadcast_pages
 from bot.console.links import PREFIX
 from bot.console.login import login_routes
 from bot.console.overview import overview_page
@@ -22,6 +23,9 @@ from bot.service import Service
 def console_routes(service: Service) -> list[BaseRoute]:
     one, printable, form, create = series_pages(service)
     show_attendance, save_attendance = attendance_pages(service)
+    broadcast_form, broadcast_preview, broadcast_send, broadcast_progress, broadcast_events, broadcast_cancel = (
+        broadcast_pages(service)
+    )
 
     async def logout(request: Request, visit: Visit) -> Response:
         response = secured(RedirectResponse(f"{PREFIX}/login", status_code=303))
@@ -29,9 +33,13 @@ def console_routes(service: Service) -> list[BaseRoute]:
         return response
 
     css = (resources.files("bot") / "console" / "static" / "console.css").read_text(encoding="utf-8")
+    js = (resources.files("bot") / "console" / "static" / "broadcast.js").read_text(encoding="utf-8")
 
     async def stylesheet(request: Request) -> Response:
         return secured(Response(css, media_type="text/css"))
+
+    async def script(request: Request) -> Response:
+        return secured(Response(js, media_type="text/javascript"))
 
     def page(path: str, handler, methods=("GET",)) -> Route:
         return Route(f"{PREFIX}{path}", guarded(service, handler), methods=list(methods))
@@ -46,5 +54,12 @@ def console_routes(service: Service) -> list[BaseRoute]:
         page("/series/{id:int}/print", printable),
         page("/meetings/{id:int}/attendance", show_attendance),
         page("/meetings/{id:int}/attendance", save_attendance, ("POST",)),
+        page("/broadcasts", broadcast_form),
+        page("/broadcasts/preview", broadcast_preview, ("POST",)),
+        page("/broadcasts", broadcast_send, ("POST",)),
+        page("/broadcasts/{id:int}", broadcast_progress),
+        page("/broadcasts/{id:int}/events", broadcast_events),
+        page("/broadcasts/{id:int}/cancel", broadcast_cancel, ("POST",)),
         Route(f"{PREFIX}/static/console.css", stylesheet),
+        Route(f"{PREFIX}/static/broadcast.js", script),
     ]
