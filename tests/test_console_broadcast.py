@@ -24,6 +24,7 @@ from bot.schema import audit_log, outbox
 from bot.schema import broadcasts as broadcasts_table
 from bot.store import coordinators
 from dialogs import notices
+from dialogs.i18n import ngettext, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import running, telegram_settings
 from tests.test_console import BOSS, START, Clock, add_series, count, csrf_of, log_in, sign_up, tr
@@ -116,7 +117,8 @@ async def test_the_preview_shows_each_language_as_the_man_sees_it(service, clien
     assert f'<p lang="so" dir="ltr" class="bubble">{somali.text}</p>' in html
     assert "Kom dinsdag!" in somali.text and tr("so", "(This message is in Dutch because there is no translation in your language yet.)") in html
     assert html.count(tr("ar", "Sign me up")) == 1 and tr("nl", "Sign me up") in html
-    assert tr("nl", "This message goes to %(num)d people.").replace("%(num)d", "4") in html
+    with use_locale("nl"):
+        assert ngettext("This message will go to %(count)s person.", "This message will go to %(count)s people.", 4) % {"count": 4} in html
     assert await count(service, outbox) == 0  # a preview sends nothing
 
 
