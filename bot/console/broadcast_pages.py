@@ -65,6 +65,12 @@ def _previews(texts: dict[str, str], invite: int | None) -> list[dict[str, objec
     return result
 
 
+def _status(stored: str, tally: dict[str, int]) -> str:
+    """queued | done | cancelled: a queued broadcast with nothing left waiting is done, even
+    before the service's next tick writes that down (``broadcasts.ProgressReporter``)."""
+    return "done" if stored == "queued" and tally["waiting"] == 0 else stored
+
+
 def broadcast_pages(service: Service):
     zone = ZoneInfo(service.settings.timezone)
 
@@ -73,12 +79,14 @@ def broadcast_pages(service: Service):
 
     async def _history(connection) -> list[dict[str, object]]:
         lines = await broadcasts.overview(connection)
-        return [
-            {"id": line.id, "when": _local(line.created_at), "audience": ", ".join(line.audience),
-             "status": line.status, "tally": broadcasts.tally(line.counts),
-             "cancelled": line.counts.get("cancelled", 0)}
-            for line in reversed(lines)
-        ]
+        result = []
+        for line in reversed(lines):
+            tally = broadcasts.tally(line.counts)
+            result.append({
+                "id": line.id, "when": _local(line.created_at), "audience": ", ".join(line.audience),
+                "status": _status(line.status, tally), "tally": tally, "cancelled": line.counts.get("cancelled", 0),
+            })
+        return result
 
     async def _form(request: Request, visit: Visit, values: dict[str, str], error: str | None,
                     previews: list[dict[str, object]] | None = None, total: int | None = None) -> Response:
@@ -175,7 +183,7 @@ def broadcast_pages(service: Service):
         return {
             "id": broadcast_id, "recipients": recipients, "done": done, "tally": tally, "cancelled": cancelled,
             "percent": 100 if not recipients else round(100 * (recipients - tally["waiting"]) / recipients),
-            "finished": tally["waiting"] == 0, "status": lines[0].status,
+            "finished": tally["waiting"] == 0, "status": _status(lines[0].status, tally),
             "audience": ", ".join(lines[0].audience), "when": _local(lines[0].created_at),
         }
 

@@ -18,6 +18,8 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     if (state.finished) {
       document.getElementById("final").textContent = document.getElementById("final-text").textContent;
+      var cancel = document.getElementById("cancel");
+      if (cancel) cancel.hidden = true;  // nothing is left to cancel
     }
   }
   source.addEventListener("progress", show);
