@@ -190,6 +190,9 @@ async def test_a_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(ser
     async with service.db.transaction() as connection:
         not_before = await connection.scalar(select(outbox.c.not_before).where(outbox.c.ref == "broadcast:1"))
     assert not_before == START + timedelta(hours=3)
+    await service.progress.run_once(service.now())  # nothing to tell his chat before it begins
+    await asyncio.sleep(0.5)
+    assert tg.messages_to(int(BOSS[1])) == []
     history = await client.get("/console/broadcasts")
     assert tr("nl", "Queued") in history.text
     cancelled = await client.post("/console/broadcasts/1/cancel", data={"csrf": csrf_of(history)})
@@ -241,3 +244,18 @@ async def test_without_csrf_or_as_a_man_no_longer_coordinator_nothing_is_sent_or
     assert (await client.get("/console/broadcasts/1/events")).status_code == 403
     async with service.db.transaction() as connection:
         assert await connection.scalar(select(broadcasts_table.c.status)) == "queued"
+
+
+async def test_a_scheduled_broadcast_goes_out_when_its_time_comes(service, client, clock, tg):
+    await people(service)
+    await log_in(client, service)
+    form = await client.get("/console/broadcasts")
+    later = (START + timedelta(hours=3)).astimezone(ZoneInfo(service.settings.timezone))
+    await client.post("/console/broadcasts", data=form_values(
+        form, **{"a:language:nl": "1"}, text_nl="Straks", send_at=later.strftime("%Y-%m-%dT%H:%M")))
+    await asyncio.sleep(0.5)
+    assert [m for m in tg.sent if m["text"] == "Straks"] == []
+    clock.now = START + timedelta(hours=3, minutes=1)
+    service.wake_all()
+    assert (await wait_finished(service, 1))["delivered"] == 1
+    assert [m["chat"]["id"] for m in tg.sent if m["text"] == "Straks"] == [501]
