@@ -138,22 +138,23 @@ class Line:
     counts: dict[OutboxStatus, int]  # copies in each state
 
 
-async def overview(connection: AsyncConnection) -> list[Line]:
-    """Every broadcast, oldest first, with its copies counted by state."""
+async def overview(connection: AsyncConnection, broadcast_id: int | None = None) -> list[Line]:
+    """Every broadcast (or just ``broadcast_id``), oldest first, with its copies counted by state."""
     counts: dict[str, dict[OutboxStatus, int]] = {}
-    for ref, state, number in await connection.execute(
+    copies = (
         select(outbox_table.c.ref, outbox_table.c.status, func.count())
         .where(outbox_table.c.kind == "broadcast")
         .group_by(outbox_table.c.ref, outbox_table.c.status)
-    ):
-        counts.setdefault(ref, {})[outbox.status_of(state)] = number
-    rows = await connection.execute(
-        select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status)
-        .order_by(broadcasts.c.id)
     )
+    rows = select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status).order_by(broadcasts.c.id)
+    if broadcast_id is not None:
+        copies = copies.where(outbox_table.c.ref == f"broadcast:{broadcast_id}")
+        rows = rows.where(broadcasts.c.id == broadcast_id)
+    for ref, state, number in await connection.execute(copies):
+        counts.setdefault(ref, {})[outbox.status_of(state)] = number
     return [
         Line(row.id, row.created_at, tuple(json.loads(row.audience)), row.status, counts.get(f"broadcast:{row.id}", {}))
-        for row in rows
+        for row in await connection.execute(rows)
     ]
 
 

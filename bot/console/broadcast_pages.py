@@ -174,14 +174,13 @@ def broadcast_pages(service: Service):
 
     async def _state(broadcast_id: int) -> dict[str, object] | None:
         async with service.db.transaction() as connection:
-            lines = [line for line in await broadcasts.overview(connection) if line.id == broadcast_id]
+            lines = await broadcasts.overview(connection, broadcast_id)
             if not lines:
                 return None
             recipients, tally = await broadcasts.status(connection, broadcast_id)
         cancelled = lines[0].counts.get("cancelled", 0)
-        done = recipients - tally["waiting"] - cancelled
         return {
-            "id": broadcast_id, "recipients": recipients, "done": done, "tally": tally, "cancelled": cancelled,
+            "id": broadcast_id, "recipients": recipients, "tally": tally, "cancelled": cancelled,
             "percent": 100 if not recipients else round(100 * (recipients - tally["waiting"]) / recipients),
             "finished": tally["waiting"] == 0, "status": _status(lines[0].status, tally),
             "audience": ", ".join(lines[0].audience), "when": _local(lines[0].created_at),
