@@ -48,8 +48,11 @@ async def create(
     invite_series_id: int | None,
     areas: tuple[str, ...],
     now: datetime,
+    send_at: datetime | None = None,
 ) -> tuple[int, int]:
-    """Queue a broadcast; returns (broadcast id, number of recipients)."""
+    """Queue a broadcast; returns (broadcast id, number of recipients). With ``send_at`` (a
+    later time) its copies wait in the outbox with that ``not_before``, which the sender keeps:
+    a scheduled broadcast is as durable as any queued one, and cancelled the same way."""
     texts = {language: text.strip() for language, text in texts.items() if text and text.strip()}
     if "nl" not in texts:
         raise BroadcastError("A broadcast needs a Dutch text (--text-nl).")
@@ -89,7 +92,7 @@ async def create(
                 "ref": f"broadcast:{broadcast_id}",
                 "status": "pending",
                 "attempts": 0,
-                "not_before": now,
+                "not_before": max(send_at or now, now),
                 "created_at": now,
             }
         )
@@ -135,22 +138,23 @@ class Line:
     counts: dict[OutboxStatus, int]  # copies in each state
 
 
-async def overview(connection: AsyncConnection) -> list[Line]:
-    """Every broadcast, oldest first, with its copies counted by state."""
+async def overview(connection: AsyncConnection, broadcast_id: int | None = None) -> list[Line]:
+    """Every broadcast (or just ``broadcast_id``), oldest first, with its copies counted by state."""
     counts: dict[str, dict[OutboxStatus, int]] = {}
-    for ref, state, number in await connection.execute(
+    copies = (
         select(outbox_table.c.ref, outbox_table.c.status, func.count())
         .where(outbox_table.c.kind == "broadcast")
         .group_by(outbox_table.c.ref, outbox_table.c.status)
-    ):
-        counts.setdefault(ref, {})[outbox.status_of(state)] = number
-    rows = await connection.execute(
-        select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status)
-        .order_by(broadcasts.c.id)
     )
+    rows = select(broadcasts.c.id, broadcasts.c.created_at, broadcasts.c.audience, broadcasts.c.status).order_by(broadcasts.c.id)
+    if broadcast_id is not None:
+        copies = copies.where(outbox_table.c.ref == f"broadcast:{broadcast_id}")
+        rows = rows.where(broadcasts.c.id == broadcast_id)
+    for ref, state, number in await connection.execute(copies):
+        counts.setdefault(ref, {})[outbox.status_of(state)] = number
     return [
         Line(row.id, row.created_at, tuple(json.loads(row.audience)), row.status, counts.get(f"broadcast:{row.id}", {}))
-        for row in rows
+        for row in await connection.execute(rows)
     ]
 
 
@@ -174,6 +178,18 @@ async def cancel(connection: AsyncConnection, broadcast_id: int, now: datetime) 
     )
     log.info("broadcast %d: %d copies cancelled", broadcast_id, cancelled.rowcount)
     return cancelled.rowcount, counts.get("sending", 0)
+
+
+async def _not_begun(connection: AsyncConnection, broadcast_id: int, now: datetime) -> bool:
+    """True while every copy of a scheduled broadcast still waits for its time."""
+    ref = f"broadcast:{broadcast_id}"
+    earliest = await connection.scalar(
+        select(func.min(outbox_table.c.not_before)).where(outbox_table.c.ref == ref, outbox_table.c.status == "pending")
+    )
+    handled = await connection.scalar(
+        select(func.count()).select_from(outbox_table).where(outbox_table.c.ref == ref, outbox_table.c.status != "pending")
+    )
+    return earliest is not None and earliest > now and handled == 0
 
 
 class _Running(Protocol):
@@ -207,6 +223,8 @@ class ProgressReporter:
     async def _one(self, connection: AsyncConnection, row: _Running, now: datetime) -> None:
         counts = tally(await outbox.counts(connection, f"broadcast:{row.id}"))
         finished = counts["waiting"] == 0
+        if not finished and await _not_begun(connection, row.id, now):
+            return  # scheduled for later: nothing to tell yet
         last = self._last.get(row.id)
         if not finished and last is not None and (now - last).total_seconds() < PROGRESS_EVERY:
             return

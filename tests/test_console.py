@@ -147,7 +147,8 @@ async def test_the_link_logs_him_in_once_with_a_strict_cookie_and_strict_headers
     assert overview.status_code == 200
     for response in (shown, entered, overview):
         csp = response.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "script-src" not in csp and "default-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "script-src 'self';" in csp and "unsafe" not in csp  # script files of its own, never inline
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
     assert "<script" not in overview.text and "style=" not in overview.text

@@ -12,6 +12,7 @@ from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
 from bot.console.coordinators_page import coordinator_pages
+from bot.console.broadcast_pages import broadcast_pages
 from bot.console.links import PREFIX
 from bot.console.login import login_routes
 from bot.console.overview import overview_page
@@ -26,6 +27,9 @@ def console_routes(service: Service) -> list[BaseRoute]:
     show_attendance, save_attendance = attendance_pages(service)
     show_report, report_chart, report_csv = report_pages(service)
     show_coordinators, add_coordinator, remove_coordinator = coordinator_pages(service)
+    broadcast_form, broadcast_preview, broadcast_send, broadcast_progress, broadcast_events, broadcast_cancel = (
+        broadcast_pages(service)
+    )
 
     async def logout(request: Request, visit: Visit) -> Response:
         response = secured(RedirectResponse(f"{PREFIX}/login", status_code=303))
@@ -33,9 +37,13 @@ def console_routes(service: Service) -> list[BaseRoute]:
         return response
 
     css = (resources.files("bot") / "console" / "static" / "console.css").read_text(encoding="utf-8")
+    js = (resources.files("bot") / "console" / "static" / "broadcast.js").read_text(encoding="utf-8")
 
     async def stylesheet(request: Request) -> Response:
         return secured(Response(css, media_type="text/css"))
+
+    async def script(request: Request) -> Response:
+        return secured(Response(js, media_type="text/javascript"))
 
     def page(path: str, handler, methods=("GET",)) -> Route:
         return Route(f"{PREFIX}{path}", guarded(service, handler), methods=list(methods))
@@ -56,5 +64,12 @@ def console_routes(service: Service) -> list[BaseRoute]:
         page("/coordinators", show_coordinators),
         page("/coordinators/add", add_coordinator, ("POST",)),
         page("/coordinators/remove", remove_coordinator, ("POST",)),
+        page("/broadcasts", broadcast_form),
+        page("/broadcasts/preview", broadcast_preview, ("POST",)),
+        page("/broadcasts", broadcast_send, ("POST",)),
+        page("/broadcasts/{id:int}", broadcast_progress),
+        page("/broadcasts/{id:int}/events", broadcast_events),
+        page("/broadcasts/{id:int}/cancel", broadcast_cancel, ("POST",)),
         Route(f"{PREFIX}/static/console.css", stylesheet),
+        Route(f"{PREFIX}/static/broadcast.js", script),
     ]
