@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
-from bot.console.coordinators_page import coordinator_pages
 from bot.console.broadcast_pages import broadcast_pages
+from bot.console.coordinators_page import coordinator_pages
 from bot.console.links import PREFIX
 from bot.console.login import login_routes
 from bot.console.overview import overview_page
