@@ -40,13 +40,21 @@ def coordinator_pages(service: Service):
     def back(done: str) -> Response:
         return secured(RedirectResponse(f"{PAGE}?done={quote(done)}", status_code=303))
 
-    async def add(request: Request, visit: Visit) -> Response:
+    async def chat_given(request: Request, visit: Visit) -> tuple[str, str] | Response:
+        """The form's chat id as ``meedoen coordinator add`` takes it, or the page again with
+        one sentence on how to write it."""
         try:
-            channel, address = parse_address(visit.form.get("chat", ""))
+            return parse_address(visit.form.get("chat", ""))
         except ConfigError:
             return await listing(
                 request, visit, _("That is not a chat id. Write it like telegram:123456 or whatsapp:+31612345678."), 400
             )
+
+    async def add(request: Request, visit: Visit) -> Response:
+        given = await chat_given(request, visit)
+        if isinstance(given, Response):
+            return given
+        channel, address = given
         now = service.now()
         async with service.db.transaction() as connection:
             if await coordinators.add(connection, channel, address, now):
@@ -54,23 +62,18 @@ def coordinator_pages(service: Service):
         return back("added")
 
     async def remove(request: Request, visit: Visit) -> Response:
-        try:
-            channel, address = parse_address(visit.form.get("chat", ""))
-        except ConfigError:
-            return await listing(
-                request, visit, _("That is not a chat id. Write it like telegram:123456 or whatsapp:+31612345678."), 400
-            )
+        given = await chat_given(request, visit)
+        if isinstance(given, Response):
+            return given
+        channel, address = given
         now = service.now()
         async with service.db.transaction() as connection:
             others = [c for c in await coordinators.all_ids(connection) if c != f"{channel}:{address}"]
-            if not others:
-                last = True
-            else:
-                last = False
-                if await coordinators.remove(connection, channel, address):
-                    await audit.record(
-                        connection, visit.session.coordinator, "coordinator.remove", f"{channel}:{address}", now
-                    )
+            last = not others
+            if not last and await coordinators.remove(connection, channel, address):
+                await audit.record(
+                    connection, visit.session.coordinator, "coordinator.remove", f"{channel}:{address}", now
+                )
         if last:
             return await listing(
                 request, visit, _("You are the last coordinator. Add another one first, then you can be removed."), 409
