@@ -22,6 +22,7 @@ from bot.store import participants
 from bot.store import series as series_store
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import free_port
+from tests.test_delivery import one_broadcast
 
 UTC = UTC
 KILLS = 4
@@ -153,14 +154,7 @@ async def test_sigkills_at_telegrams_pace_lose_only_messages_whose_request_had_s
     then at most the requests that had started at a kill: the ``uncertain`` rows."""
     rng = random.Random(30)
     addresses = [500_000 + n for n in range(200)]
-    now = datetime.now(UTC)
-    async with db.transaction() as connection:
-        for address in addresses:
-            await participants.create(connection, "telegram", str(address), "nl", now)
-        await broadcasts.create(
-            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Uitnodiging"},
-            invite_series_id=None, areas=(), now=now,
-        )
+    await one_broadcast(db, addresses)
     async with FakeTelegram() as tg:
         env = service_env(settings, tg, MEEDOEN_TELEGRAM_RATE="30")
         kills = []
@@ -205,14 +199,7 @@ async def test_sigkills_at_telegrams_pace_lose_only_messages_whose_request_had_s
 
 async def test_a_message_awaiting_its_retry_is_not_uncertain_after_a_kill(settings, db, tmp_path):
     addresses = [600_000 + n for n in range(5)]
-    now = datetime.now(UTC)
-    async with db.transaction() as connection:
-        for address in addresses:
-            await participants.create(connection, "telegram", str(address), "nl", now)
-        await broadcasts.create(
-            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Uitnodiging"},
-            invite_series_id=None, areas=(), now=now,
-        )
+    await one_broadcast(db, addresses)
     async with FakeTelegram() as tg:
         tg.fail_next(len(addresses), 502, method="sendMessage")
         env = service_env(settings, tg)

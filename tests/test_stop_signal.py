@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime
 
-from bot import broadcasts
-from bot.store import participants
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_crash_safety import pending, service_env, spawn, statuses
+from tests.test_delivery import one_broadcast
 
 
 async def stop_with(process: asyncio.subprocess.Process, sig: int) -> tuple[int, str]:
@@ -23,14 +21,7 @@ async def stop_with(process: asyncio.subprocess.Process, sig: int) -> tuple[int,
 
 async def test_sigterm_during_a_broadcast_is_a_clean_stop(settings, db, tmp_path):
     addresses = [300_000 + n for n in range(400)]
-    now = datetime.now(UTC)
-    async with db.transaction() as connection:
-        for address in addresses:
-            await participants.create(connection, "telegram", str(address), "nl", now)
-        await broadcasts.create(
-            connection, created_by="cli", audience_keys=("all",), texts={"nl": "Uitnodiging"},
-            invite_series_id=None, areas=(), now=now,
-        )
+    await one_broadcast(db, addresses)
     async with FakeTelegram() as tg:
         env = service_env(settings, tg, MEEDOEN_TELEGRAM_RATE="400")
         process = await spawn(env, tmp_path)
