@@ -95,7 +95,7 @@ async def add_series(db, count: int, capacity: int, now: datetime) -> list[int]:
 
 async def serve(args: argparse.Namespace) -> None:
     from bot.config import Settings
-    from bot.database import Database
+    from bot.store.database import Database
 
     settings = Settings(
         database_url=args.database_url,

@@ -4,7 +4,7 @@ channel (python-telegram-bot) to the local Bot API server with no rate limit.
 This process is the bot: the real ``Service`` (outbox sender, scheduler, Telegram channel)
 started as ``meedoen run`` starts it, on a SQLite file seeded with ``--size`` active
 participants. The broadcast is queued with
-``bot.broadcasts.create`` (as ``meedoen broadcast --to all`` does) and the clock runs from
+``bot.domain.broadcasts.create`` (as ``meedoen broadcast --to all`` does) and the clock runs from
 that call until the last row is recorded ``sent``. The server runs in its own process
 (``bench.fake_server``). The channel's pace is set far above what can be reached
 (``telegram_rate=1e6``), so nothing but the machinery limits the rate.
@@ -47,8 +47,8 @@ TEXT_NL = (
 
 async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout: float) -> dict:
     """Queue a broadcast to everyone and wait until nothing of it is left to send."""
-    from bot import broadcasts
-    from bot.schema import outbox
+    from bot.domain import broadcasts
+    from bot.store.schema import outbox
 
     started_wall = utcnow()
     started = time.monotonic()
@@ -93,7 +93,7 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
 
 async def measure(size: int) -> dict:
     from bot.config import Settings
-    from bot.database import Database
+    from bot.store.database import Database
 
     with temp_dir() as directory:
         async with fake_server() as server:
@@ -147,22 +147,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument(
         "--group-size", type=int, default=None,
-        help="override bot.outbox.GROUP_SIZE (messages in flight) for an experiment; default: the product's",
+        help="override bot.delivery.outbox.GROUP_SIZE (messages in flight) for an experiment; default: the product's",
     )
     args = parser.parse_args(argv)
     print_machine()
     if args.group_size:
-        import bot.outbox
+        import bot.delivery.outbox
 
-        bot.outbox.GROUP_SIZE = args.group_size
-    import bot.outbox
+        bot.delivery.outbox.GROUP_SIZE = args.group_size
+    import bot.delivery.outbox
 
-    print(f"messages in flight (GROUP_SIZE): {bot.outbox.GROUP_SIZE}")
+    print(f"messages in flight (GROUP_SIZE): {bot.delivery.outbox.GROUP_SIZE}")
     figures = asyncio.run(measure(args.size))
     summary(
         "broadcast",
         **figures,
-        group_size=bot.outbox.GROUP_SIZE,
+        group_size=bot.delivery.outbox.GROUP_SIZE,
         target_rate_met=figures["msgs_per_s"] >= 1000,
         target_memory_met=figures["peak_rss_mb"] <= 200,
     )

@@ -65,9 +65,9 @@ def values(rng: random.Random) -> dict:
 async def measure(url: str, size: int) -> dict:
     from sqlalchemy import insert
 
-    from bot.database import Database
-    from bot.schema import checkin_markers, checkin_pool
     from bot.store import anonymity, checkins
+    from bot.store.database import Database
+    from bot.store.schema import checkin_markers, checkin_pool
 
     db = Database(url)
     rng = random.Random(5)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         path = str(folder / "checkin.db")
 
         async def run() -> dict:
-            from bot.database import Database
+            from bot.store.database import Database
 
             db = Database(url)
             await db.upgrade()

@@ -12,9 +12,11 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bot.common.clock import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:BENCH-TOKEN"
@@ -101,10 +103,6 @@ def print_machine() -> None:
     print(f"machine: {info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, load average {info['load']}")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- a temporary SQLite database ------------------------------------------------------------------
 
 
@@ -126,7 +124,7 @@ async def seed_participants(
 ) -> list[int]:
     """``count`` active Telegram participants (chat ids from ``first_id``), in one statement;
     returns their chat ids."""
-    from bot.schema import participants
+    from bot.store.schema import participants
 
     now = now or utcnow()
     chat_ids = list(range(first_id, first_id + count))
@@ -367,12 +365,12 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def meedoen_run(settings, *, prepare: Callable[[Any], None] | None = None):
     """The service inside its HTTP app on ``settings.http_port``, the app's lifespan starting
-    and stopping it, exactly as ``meedoen run`` does (``bot.cli.run``); ``prepare(service)``
+    and stopping it, exactly as ``meedoen run`` does (``bot.app.cli.run``); ``prepare(service)``
     may instrument it before the app is built. Yields the service."""
     import uvicorn
 
-    from bot.http import build_app
-    from bot.service import Service
+    from bot.app.http import build_app
+    from bot.app.service import Service
 
     service = Service(settings)
     if prepare is not None:

@@ -31,10 +31,10 @@ from bench.common import (
     utcnow,
 )
 from bot.config import Settings
-from bot.database import Database
 from bot.engine import Engine, Incoming
-from bot.schema import outbox
 from bot.store import series as series_store
+from bot.store.database import Database
+from bot.store.schema import outbox
 from dialogs.types import ChoiceMade, Text
 
 SERIES = 10

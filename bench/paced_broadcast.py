@@ -54,7 +54,7 @@ def busiest_second(times: list[float]) -> int:
 
 async def measure(size: int, chatters: int = 0, think: tuple[float, float] = (2.0, 5.0)) -> dict:
     from bot.config import Settings
-    from bot.database import Database
+    from bot.store.database import Database
 
     with temp_dir() as directory:
         async with fake_server("--rate-limits") as server:

@@ -60,9 +60,9 @@ ZONE = "Europe/Amsterdam"
 async def seed(database_url: str, size: int, now: datetime, reminders: tuple[timedelta, ...]) -> dict:
     """Series, meetings, participants and sign-ups in bulk; ``schedule_runs`` for every
     (meeting, offset) due before ``now``."""
-    from bot.database import Database
-    from bot.schema import meetings, participants, schedule_runs, series, signups
-    from scheduler.calendar import weekly_meetings
+    from bot.common.calendar import weekly_meetings
+    from bot.store.database import Database
+    from bot.store.schema import meetings, participants, schedule_runs, series, signups
     from scheduler.checkin_offers import offer_window
 
     rng = random.Random(2026)
@@ -124,7 +124,7 @@ async def seed(database_url: str, size: int, now: datetime, reminders: tuple[tim
 
 
 async def probe(args: argparse.Namespace, started: float) -> None:
-    import bot.http  # noqa: F401 - the imports `meedoen run` makes
+    import bot.app.http  # noqa: F401 - the imports `meedoen run` makes
     from bot.config import Settings
 
     modules_done = time.monotonic()
@@ -195,7 +195,7 @@ async def startup_phase(database_url: str, ticks: int) -> dict:
 
 async def ticks_phase(database_url: str, now: datetime, hours: float, step: timedelta) -> dict:
     from bot.config import Settings
-    from bot.database import Database
+    from bot.store.database import Database
     from scheduler import reminders
 
     settings = Settings(database_url=database_url, secret_key=SECRET_KEY)
@@ -255,7 +255,7 @@ async def measure(size: int, hours: float, probe_ticks: int) -> dict:
               f"first tick {startup['first_tick_s']:.2f} s, next-reminder timer armed: {startup['armed']})")
         print(f"  memory: {startup['rss_mb']} MB after start, peak {startup['peak_after_ticks_mb']} MB "
               f"after {probe_ticks} more ticks (tick p50 {startup['tick_p50_ms']} ms, max {startup['tick_max_ms']} ms)")
-        # The service runs with its start-up heap frozen (bot/http.py, as `meedoen run`); give
+        # The service runs with its start-up heap frozen (bot/app/http.py, as `meedoen run`); give
         # this process the same footing, or a full collection of what seeding left behind
         # lands in some tick's figure.
         gc.collect()

@@ -6,8 +6,8 @@ scored by ``dialogs.scoring`` as the engine does, about half of them the first o
 the month (``first_in_month``: the rule of 10 counts those, migration 0010); plus 2,000 participants in 40 series with
 their sign-ups and attendance, for the participation part of the report.
 
-Measured in this process, three times: ``bot.report.build_from`` (aggregation in SQL on two
-reading connections, then suppression), ``render_text`` and ``bot.report_chart.render_png``;
+Measured in this process, three times: ``bot.analytics.report.build_from`` (aggregation in SQL on two
+reading connections, then suppression), ``render_text`` and ``bot.analytics.report_chart.render_png``;
 the first (cold: a fresh process, matplotlib's first figure) and the best run. Then the
 command itself, ``meedoen report --format text`` and ``--format png --out FILE``, each in a
 fresh process (interpreter start and imports included), ``--cli-runs`` times each; the
@@ -136,9 +136,9 @@ def seed(path: str, size: int, areas: tuple[str, ...], now: datetime) -> None:
 
 
 async def build_once(settings, now: datetime) -> dict:
-    from bot import report
-    from bot.database import Database
-    from bot.report_chart import render_png
+    from bot.analytics import report
+    from bot.analytics.report_chart import render_png
+    from bot.store.database import Database
 
     db = Database(settings.database_url)
     try:
@@ -172,7 +172,7 @@ def run_cli(database_url: str, *args: str) -> float:
     """Wall-clock seconds of one ``meedoen report`` in a fresh process."""
     env = dict(os.environ, MEEDOEN_DATABASE_URL=database_url, MEEDOEN_SECRET_KEY=SECRET_KEY)
     meedoen = os.path.join(os.path.dirname(sys.executable), "meedoen")
-    command = [meedoen] if os.path.exists(meedoen) else [sys.executable, "-m", "bot.cli"]
+    command = [meedoen] if os.path.exists(meedoen) else [sys.executable, "-m", "bot.app.cli"]
     begun = time.monotonic()
     subprocess.run([*command, "report", *args], env=env, cwd=str(ROOT), check=True,
                    stdout=subprocess.DEVNULL, timeout=300)
@@ -182,7 +182,7 @@ def run_cli(database_url: str, *args: str) -> float:
 async def prepare(path: Path, size: int, settings, now: datetime) -> int:
     """Migrate and seed ``path``, or reuse it as it is if it holds responses already;
     returns the number of responses."""
-    from bot.database import Database
+    from bot.store.database import Database
 
     reuse = path.exists()
     db = Database(settings.database_url)

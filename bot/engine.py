@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
+from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
-from bot.database import Database
+from bot.delivery import outbox
+from bot.domain import broadcasts, erasure, waitlist
 from bot.store import (
     anonymity,
     audiences,
@@ -37,6 +38,7 @@ from bot.store import (
     updates,
 )
 from bot.store import series as series_store
+from bot.store.database import Database
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
@@ -115,7 +117,7 @@ class Engine:
         settings: Settings,
         *,
         dialog: Dialog = router.handle,
-        now: Callable[[], datetime] = outbox.utcnow,
+        now: Callable[[], datetime] = utcnow,
         on_queued: Callable[[str], None] = lambda channel: None,
         on_queued_all: Callable[[], None] = lambda: None,
     ) -> None:

@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import Settings
-from bot.database import Database
-from bot.schema import conversations, meetings, participants, schedule_runs, signups
+from bot.delivery import outbox
 from bot.store import checkins
+from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import conversations, meetings, participants, schedule_runs, signups
 from dialogs import checkin
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import Settings
-from bot.database import Database
-from bot.schema import attendance, meetings, participants, rsvps, schedule_runs, series, signups
+from bot.delivery import outbox
+from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import attendance, meetings, participants, rsvps, schedule_runs, series, signups
 from dialogs import notices
 
 log = logging.getLogger(__name__)

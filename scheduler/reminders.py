@@ -6,7 +6,7 @@ query on ``meetings.starts_at``) which (meeting, offset) pairs are due and have 
 ``reminders`` row per man (unique on participant, meeting, offset) and one outbox message
 per man (unique dedupe key). A crash before the commit leaves nothing, so the next tick
 does it all; after the commit it is done and never done again. Delivery itself is the
-outbox's business (see ``bot.outbox``).
+outbox's business (see ``bot.delivery.outbox``).
 
 After downtime: a pair whose meeting has not begun is fanned out late (better late than
 never); one whose meeting has begun is dropped, and logged.
@@ -21,12 +21,12 @@ from typing import Protocol
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import Settings
-from bot.database import Database
-from bot.schema import meetings, participants, reminders, schedule_runs, series, signups
+from bot.delivery import outbox
+from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
 from dialogs import notices
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from bot.database import Database
+from bot.store.database import Database
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ import socket
 
 import uvicorn
 
+from bot.app.http import build_app
+from bot.app.service import Service
 from bot.config import Settings
-from bot.http import build_app
-from bot.service import Service
 from tests.fakes.telegram_api import FakeTelegram
 
 

@@ -56,7 +56,7 @@ class Clock:
 
 
 def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
-    from scheduler.pacing import Pacer
+    from bot.delivery.pacing import Pacer
 
     clock = Clock()
     pacer = Pacer(30, 1.0, clock)
@@ -77,7 +77,7 @@ def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
 
 
 def test_a_late_send_pushes_the_next_slot_and_a_pause_holds_a_booked_one():
-    from scheduler.pacing import Pacer
+    from bot.delivery.pacing import Pacer
 
     clock = Clock()
     pacer = Pacer(30, 1.0, clock)
@@ -95,7 +95,7 @@ def test_a_late_send_pushes_the_next_slot_and_a_pause_holds_a_booked_one():
 def test_sends_answered_late_hold_the_next_ones_back():
     """A request delayed after it started (a busy loop, the network) reaches the platform
     late; the sends behind it must not catch up and make 31 in its second."""
-    from scheduler.pacing import Pacer
+    from bot.delivery.pacing import Pacer
 
     clock = Clock()
     pacer = Pacer(30, 1.0, clock)

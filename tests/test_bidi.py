@@ -14,8 +14,8 @@ import re
 import pytest
 from bidi import get_display
 
-from bot.preview import conversation
-from bot.translations import forms, read_catalog
+from bot.operations.preview import conversation
+from bot.operations.translations import forms, read_catalog
 from dialogs.checkin import HELP_LINES
 from dialogs.i18n import directed, fill, use_locale
 

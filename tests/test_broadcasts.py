@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from bot import broadcasts, callback_data
-from bot import outbox as outbox_module
-from bot.schema import OUTBOX_STATUSES, outbox, participants, signups
-from bot.schema import broadcasts as broadcasts_table
+from bot.channels import callback_data
+from bot.delivery import outbox as outbox_module
+from bot.domain import broadcasts
 from bot.store import participants as participant_store
 from bot.store import series as series_store
+from bot.store.schema import OUTBOX_STATUSES, outbox, participants, signups
+from bot.store.schema import broadcasts as broadcasts_table
 from dialogs.i18n import LRI, PDI, RLM, _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings

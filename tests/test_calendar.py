@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from scheduler.calendar import first_meeting_date, local_instant, parse_weekday, weekly_meetings
+from bot.common.calendar import first_meeting_date, local_instant, parse_weekday, weekly_meetings
 
 UTC = UTC
 

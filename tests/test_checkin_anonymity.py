@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from bot.report import COARSENING_NOTE, build, render_text
-from bot.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
+from bot.analytics.report import COARSENING_NOTE, build, render_text
 from bot.store import anonymity, checkins
+from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
 from dialogs.i18n import _, use_locale
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
@@ -449,8 +449,8 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
     them), markers without a week and exact last-message times is brought to the new rules."""
     from alembic import command
 
-    from bot import database
-    from bot.database import Database
+    from bot.store import database
+    from bot.store.database import Database
 
     db = Database(database_url)
     try:

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import insert, select
 
-from bot import outbox
-from bot.schema import meetings, participants, schedule_runs, signups
-from bot.schema import outbox as outbox_table
+from bot.delivery import outbox
 from bot.store import checkins, conversations
 from bot.store import series as series_store
+from bot.store.schema import meetings, participants, schedule_runs, signups
+from bot.store.schema import outbox as outbox_table
 from dialogs import checkin
 from scheduler.checkin_offers import queue_checkin_offers
 from tests.conftest import NOW

@@ -119,7 +119,7 @@ async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_
     async with db.transaction() as connection:
         from sqlalchemy import select
 
-        from bot.schema import outbox
+        from bot.store.schema import outbox
 
         notices = list(await connection.execute(select(outbox.c.address, outbox.c.payload).where(outbox.c.address == "7001")))
     assert len(notices) == 1, "the request waits (10-60 minutes) in the outbox"
@@ -165,7 +165,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
         caplog.clear()
         for chat, (_user_id, _language, _name, keys) in zip(chats, men, strict=True):
             await answer(chat, keys)
-        # What production logs (INFO and up, bot.logs.configure), and our own code at any level.
+        # What production logs (INFO and up, bot.app.logs.configure), and our own code at any level.
         checkin_logs = [
             record.getMessage()
             for record in caplog.records
@@ -314,9 +314,8 @@ def kendall_tau(sequence: list[int]) -> float:
 
 def test_production_logging_keeps_sql_parameters_out_even_at_debug(settings):
     """aiosqlite and SQLAlchemy log statements with their parameters (a conversation state
-    with answers under way, message texts); ``bot.logs.configure`` keeps them quiet."""
-    from bot import logs
-
+    with answers under way, message texts); ``bot.app.logs.configure`` keeps them quiet."""
+    from bot.app import logs
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:

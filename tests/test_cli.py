@@ -28,7 +28,7 @@ def meedoen(database_url: str, *args: str, input_text: str | None = None) -> sub
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
     env["MEEDOEN_DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "bot.app.cli", *args], env=env, capture_output=True, text=True,
         input=input_text, timeout=120,
     )
 
@@ -49,9 +49,9 @@ def test_the_text_report_loads_only_what_it_needs(database_url):
     env["MEEDOEN_DATABASE_URL"] = database_url
     code = (
         "import sys\n"
-        "from bot.cli import main\n"
+        "from bot.app.cli import main\n"
         "assert main(['report']) == 0\n"
-        "heavy = ('alembic', 'matplotlib', 'bot.outbox', 'bot.engine', 'bot.store.series')\n"
+        "heavy = ('alembic', 'matplotlib', 'bot.delivery.outbox', 'bot.engine', 'bot.store.series')\n"
         "print('loaded:', *[name for name in heavy if name in sys.modules], file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
@@ -198,7 +198,7 @@ def test_report_takes_its_format_from_the_file_name(database_url, tmp_path):
 
 def test_a_wrong_setting_stops_every_command_with_one_sentence(database_url):
     env = {**os.environ, "MEEDOEN_DATABASE_URL": database_url, "MEEDOEN_TIMEZONE": "Amsterdam"}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "series", "list"], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "bot.app.cli", "series", "list"], env=env, capture_output=True, text=True)
     assert result.returncode == 2 and "not a known time zone" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -227,7 +227,7 @@ async def test_broadcast_shows_progress_until_the_service_delivered_it(settings,
             env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_"))}
             env["MEEDOEN_DATABASE_URL"] = database_url
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "broadcast", "--to", "all,language:so",
+                sys.executable, "-m", "bot.app.cli", "broadcast", "--to", "all,language:so",
                 "--text-nl", "Nieuwe reeks in Osdorp!", "--text-so", "Taxane cusub!", "--yes",
                 env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
@@ -251,7 +251,7 @@ async def ameedoen(database_url: str, *args: str, secret: str | None = None) -> 
     if secret is not None:
         env["MEEDOEN_SECRET_KEY"] = secret
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, env=env,
+        sys.executable, "-m", "bot.app.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
@@ -296,8 +296,7 @@ async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, s
 
 
 async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, database_url, tmp_path):
-    from bot import erasure
-
+    from bot.domain import erasure
     now = datetime.now(UTC)
     async with db.transaction() as connection:
         await participants.create(connection, "telegram", "5050", "nl", now)
@@ -359,7 +358,7 @@ async def test_the_service_beats_while_it_runs_and_says_goodbye(tg, settings, db
 async def test_the_changing_commands_write_the_audit_log(database_url, db):
     from sqlalchemy import select
 
-    from bot.schema import audit_log
+    from bot.store.schema import audit_log
 
     meedoen(database_url, "series", "add", "--name", "Vaders", "--weekday", "thu", "--time", "19:00",
             "--start", "2030-12-05", "--meetings", "3")

@@ -1,4 +1,4 @@
-"""The web console over HTTP (issue 15, first part): the real app (bot.http.build_app) of a
+"""The web console over HTTP (issue 15, first part): the real app (bot.app.http.build_app) of a
 running service on a real SQLite file, driven with httpx. Who gets in (the chat's one-time
 link, the signed cookie, CSRF, a coordinator removed meanwhile) and each refusal, the
 overview, the series page and its form (the rules of `meedoen series add`), attendance."""
@@ -13,14 +13,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.app.http import build_app
 from bot.console import sessions
 from bot.console.links import base_url
-from bot.http import build_app
-from bot.schema import attendance, audit_log, console_links, series
-from bot.schema import participants as participant_table
 from bot.store import console_links as link_store
 from bot.store import coordinators, meetings, participants
 from bot.store import series as series_store
+from bot.store.schema import attendance, audit_log, console_links, series
+from bot.store.schema import participants as participant_table
 from dialogs.i18n import _, fill, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings

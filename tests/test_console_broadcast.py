@@ -17,12 +17,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot import broadcasts
+from bot.app.http import build_app
 from bot.console import sessions
-from bot.http import build_app
-from bot.schema import audit_log, outbox
-from bot.schema import broadcasts as broadcasts_table
+from bot.domain import broadcasts
 from bot.store import coordinators
+from bot.store.schema import audit_log, outbox
+from bot.store.schema import broadcasts as broadcasts_table
 from dialogs import notices
 from dialogs.i18n import ngettext, use_locale
 from tests.fakes.telegram_api import FakeTelegram

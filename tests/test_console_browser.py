@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot.demo import PAST_SERIES
+from bot.app.demo import PAST_SERIES
 from tests.test_demo_browser import (  # skips this module too when there is no chromium
     WAIT_MS,
     browser,  # noqa: F401 - fixture

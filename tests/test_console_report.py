@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot import report
-from bot.http import build_app
-from bot.schema import audit_log
+from bot.analytics import report
+from bot.app.http import build_app
 from bot.store import coordinators
+from bot.store.schema import audit_log
 from tests.test_console import (  # noqa: F401 - fixtures
     BOSS,
     START,

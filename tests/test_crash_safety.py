@@ -1,6 +1,6 @@
 """A real ``meedoen run`` process, killed with SIGKILL at random moments while reminders or a
 broadcast go out, then restarted: every man gets exactly one copy, counted at the local Bot
-API server. The only exception is the documented one (see ``bot.outbox``): a message whose
+API server. The only exception is the documented one (see ``bot.delivery.outbox``): a message whose
 HTTP request was in flight at the kill is marked ``uncertain`` and not resent, so it arrives
 at most once. Nobody ever gets two."""
 
@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from bot import broadcasts
-from bot.outbox import GROUP_SIZE
-from bot.schema import outbox
+from bot.delivery.outbox import GROUP_SIZE
+from bot.domain import broadcasts
 from bot.store import participants
 from bot.store import series as series_store
+from bot.store.schema import outbox
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import free_port
 from tests.test_delivery import one_broadcast
@@ -43,7 +43,7 @@ def service_env(settings, tg: FakeTelegram, **extra) -> dict:
 
 async def spawn(env: dict, cwd) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd,
+        sys.executable, "-m", "bot.app.cli", "run", env=env, cwd=cwd,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
 

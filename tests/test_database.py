@@ -1,5 +1,5 @@
 """Migrations: every command checks the schema's revision first and runs Alembic only when
-the database is behind (``bot.database.Database.upgrade``)."""
+the database is behind (``bot.store.database.Database.upgrade``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sys
 
 from sqlalchemy import inspect
 
-from bot import database
-from bot.database import Database
+from bot.store import database
+from bot.store.database import Database
 
 
 def test_the_head_read_from_the_scripts_is_alembics_head():
@@ -49,7 +49,7 @@ async def test_a_database_behind_is_upgraded_and_one_at_head_left_alone(database
 def test_a_database_at_head_is_opened_without_importing_alembic(database_url):
     code = (
         "import asyncio, sys\n"
-        "from bot.database import Database\n"
+        "from bot.store.database import Database\n"
         "async def main():\n"
         f"    db = Database({database_url!r})\n"
         "    await db.upgrade()\n"

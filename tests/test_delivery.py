@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot import broadcasts
-from bot.schema import outbox
+from bot.domain import broadcasts
 from bot.store import participants
+from bot.store.schema import outbox
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 

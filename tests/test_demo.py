@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot import report
+from bot.analytics import report
+from bot.app.demo import COORDINATOR, PAST_SERIES, seed
+from bot.app.service import Service
 from bot.channels.demo import DemoChannel
-from bot.demo import COORDINATOR, PAST_SERIES, seed
-from bot.schema import checkin_markers, checkin_pool, checkin_responses
-from bot.service import Service
 from bot.store import audiences, coordinators, meetings
+from bot.store.schema import checkin_markers, checkin_pool, checkin_responses
 
 
 async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsuppressed_report(settings):

@@ -28,7 +28,7 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from bot.demo import PAST_SERIES  # noqa: E402
+from bot.app.demo import PAST_SERIES  # noqa: E402
 from dialogs.i18n import FSI, PDI, _, fill, use_locale  # noqa: E402
 from tests.telegram_chat import free_port  # noqa: E402
 
@@ -55,7 +55,7 @@ def demo(tmp_path_factory):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
     command = [
-        sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+        sys.executable, "-c", "import sys; from bot.app.cli import main; sys.exit(main(sys.argv[1:]))",
         "demo", "--port", str(port), "--database", f"sqlite+aiosqlite:///{folder / 'demo.db'}",
     ]
     log = (folder / "demo.log").open("w")

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import erasure
-from bot.schema import erasures as erasures_table
-from bot.schema import signups
+from bot.domain import erasure
 from bot.store import conversations, erasures, participants
 from bot.store import series as series_store
+from bot.store.schema import erasures as erasures_table
+from bot.store.schema import signups
 from tests.conftest import NOW
 from tests.test_store import SERIES, rows_mentioning
 

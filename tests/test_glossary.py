@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.translations import BUTTON_LIMIT, button_msgids, forms, key_of, read_catalog
+from bot.operations.translations import BUTTON_LIMIT, button_msgids, forms, key_of, read_catalog
 from dialogs.types import LANGUAGES
 
 GLOSSARY = Path(__file__).resolve().parents[1] / "locales" / "GLOSSARY.md"

@@ -18,8 +18,8 @@ from matplotlib.font_manager import fontManager, get_font
 from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
-from bot import report
-from bot.report_chart import chart
+from bot.analytics import report
+from bot.analytics.report_chart import chart
 from dialogs.i18n import _, use_locale
 from tests.test_report import GEUZENVELD, OSDORP, SLOTERVAART, response, store
 

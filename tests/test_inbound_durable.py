@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.schema import inbound_updates, outbox
 from bot.store import inbound
+from bot.store.schema import inbound_updates, outbox
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, free_port, running, telegram_settings
@@ -88,7 +88,7 @@ async def restart_until_answered(env, cwd, answered, timeout: float = 60.0) -> N
 
 def assert_exactly_once(copies: dict, maybe: set[str]) -> None:
     """One answer each; a reply whose request was in flight at the kill (``uncertain``, see
-    ``bot.outbox``) at most one."""
+    ``bot.delivery.outbox``) at most one."""
     for address, count in copies.items():
         if str(address) in maybe:
             assert count <= 1, f"{address} got {count} answers"

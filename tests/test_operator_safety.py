@@ -13,7 +13,7 @@ import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
-from bot import erasure
+from bot.domain import erasure
 from bot.store import heartbeat, key_fingerprint, participants
 from tests.test_cli import ameedoen
 
@@ -40,7 +40,7 @@ def run_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
 
 
 def meedoen_run(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "bot.app.cli", "run"], env=env, capture_output=True, text=True, timeout=120)
 
 
 async def test_run_remembers_the_key_and_refuses_another(settings, db, database_url):
@@ -144,11 +144,11 @@ def test_a_bad_database_setting_is_one_sentence_naming_it_for_every_command(tmp_
         env = run_env(url, "test-secret-key-0123456789")
         for command in (["run"], ["db", "upgrade"], ["series", "list"], ["db", "backup", str(tmp_path / "b.db")],
                         ["broadcast", "list"], ["report"]):
-            result = subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env,
+            result = subprocess.run([sys.executable, "-m", "bot.app.cli", *command], env=env,
                                     capture_output=True, text=True, timeout=120)
             assert result.returncode == 2, (command, result.stderr)
             assert sentence in result.stderr and result.stderr.count("\n") == 1, (command, result.stderr)
-    demo = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--database", "meedoen.db", "--port", str(_free_port())],
+    demo = subprocess.run([sys.executable, "-m", "bot.app.cli", "demo", "--database", "meedoen.db", "--port", str(_free_port())],
                           env=run_env("", "x" * 20), capture_output=True, text=True, timeout=120)
     assert demo.returncode == 2 and "--database 'meedoen.db' is not a database URL" in demo.stderr
 
@@ -158,9 +158,9 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(database_url, tmp_pa
     env = run_env(database_url, "test-secret-key-0123456789")
     add = ["series", "add", "--name", "Mannen in gesprek", "--weekday", "thu", "--time", "19:00",
            "--start", "2030-12-05", "--meetings", "52"]
-    assert subprocess.run([sys.executable, "-m", "bot.cli", *add], env=env, capture_output=True).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "bot.app.cli", *add], env=env, capture_output=True).returncode == 0
     for command in (["series", "show", "1"], ["translations", "preview", "--lang", "so"]):
-        shell = f"{sys.executable} -m bot.cli {' '.join(command)} | head -c 10 >/dev/null; echo \"${{PIPESTATUS[0]}}\" >&2"
+        shell = f"{sys.executable} -m bot.app.cli {' '.join(command)} | head -c 10 >/dev/null; echo \"${{PIPESTATUS[0]}}\" >&2"
         # head -c 10 closes the pipe at once; a sleeping writer then meets a closed pipe
         result = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=120)
         *errors, status = result.stderr.strip().splitlines()
@@ -172,7 +172,7 @@ def test_broadcast_list_and_cancel_have_their_own_usage_once(database_url):
     env = run_env(database_url, "test-secret-key-0123456789")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "bot.app.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
     assert cli("broadcast", "cancel", "--help").stdout.startswith("usage: meedoen broadcast cancel [-h] ID\n")
     assert cli("broadcast", "list", "--help").stdout.startswith("usage: meedoen broadcast list [-h]\n")
@@ -201,12 +201,12 @@ def test_a_malformed_telegram_token_is_refused_at_start_naming_the_setting(datab
 
 
 def test_operator_wording(database_url):
-    from bot.cli import _final_tally
+    from bot.app.cli import _final_tally
 
     env = run_env(database_url, "test-secret-key-0123456789")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "bot.app.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
     assert cli("coordinator", "remove", "telegram:999").stdout == "telegram:999 was not a coordinator; nothing changed\n"
     assert cli("coordinator", "add", "telegram:999").stdout == "telegram:999 added\n"
@@ -221,8 +221,7 @@ def test_operator_wording(database_url):
 
 
 async def test_cancelling_a_broadcast_with_nothing_left_says_so(settings, db, database_url):
-    from bot import broadcasts
-
+    from bot.domain import broadcasts
     now = datetime.now(UTC)
     async with db.transaction() as connection:
         await participants.create(connection, "telegram", "5070", "nl", now)
@@ -242,7 +241,7 @@ def test_series_add_refuses_a_first_meeting_that_has_begun_and_lists_past_series
     env = run_env(database_url, "test-secret-key-0123456789")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "bot.app.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
     local = datetime.now(ZoneInfo("Europe/Amsterdam")).replace(hour=0, minute=0)  # today at 00:00: begun
     weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
@@ -271,7 +270,7 @@ async def test_the_demo_stops_quickly_with_a_long_poll_open(tmp_path):
     port = _free_port()
     env = run_env(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "test-secret-key-0123456789")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--database", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        sys.executable, "-m", "bot.app.cli", "demo", "--port", str(port), "--database", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import meeting_changes
-from bot.schema import reminders, rsvps
+from bot.domain import meeting_changes
 from bot.store import meetings as meeting_store
 from bot.store import participants
 from bot.store import series as series_store
+from bot.store.schema import reminders, rsvps
 from dialogs.i18n import _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -169,7 +169,7 @@ async def test_a_past_meeting_nobody_signed_up_for_drops_its_reminders_without_a
             await tick_at(service, clock, clock.at)
     assert "dropped" not in caplog.text
     async with db.transaction() as connection:  # still recorded, so that no later start tries again
-        from bot.schema import schedule_runs
+        from bot.store.schema import schedule_runs
 
         outcomes = (await connection.execute(select(schedule_runs.c.outcome).where(schedule_runs.c.kind == "reminder"))).scalars().all()
     assert outcomes == ["dropped", "dropped"]

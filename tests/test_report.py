@@ -12,12 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from babel.dates import format_date
 from sqlalchemy import insert
 
-from bot import cli, report
+from bot.analytics import report
+from bot.analytics.report_chart import render_png
+from bot.analytics.suppression import MEASURES, protect, protect_counts, safe
+from bot.app import cli
 from bot.config import DEFAULT_AREAS
-from bot.report_chart import render_png
-from bot.schema import attendance, checkin_responses, meetings, participants, signups
 from bot.store import series as series_store
-from bot.suppression import MEASURES, protect, protect_counts, safe
+from bot.store.schema import attendance, checkin_responses, meetings, participants, signups
 from tests.conftest import NOW
 
 OSDORP, SLOTERVAART, GEUZENVELD = "Osdorp", "Slotervaart", "Geuzenveld-Slotermeer"
@@ -179,7 +180,7 @@ async def test_a_closed_month_is_published_once_and_shown_the_same_ever_after(db
     third = await report.build_from(db, settings, LATER)
     assert third.shown(report.month_key("2026-10")) == second.shown(report.month_key("2026-10"))
     async with db.transaction() as connection:
-        from bot.schema import published_figures
+        from bot.store.schema import published_figures
 
         stored = {row.month: row.content for row in await connection.execute(published_figures.select())}
     assert set(stored) == {"2026-10", "2026-11", "2026-12", "2027-01"}
@@ -303,7 +304,7 @@ async def test_meedoen_report_in_every_format(db, database_url, tmp_path, monkey
 
 
 async def run_cli(argv: list[str]) -> int:
-    """``bot.cli.main`` runs its own event loop; run it in a thread from this async test."""
+    """``bot.app.cli.main`` runs its own event loop; run it in a thread from this async test."""
     import asyncio
 
     return await asyncio.to_thread(cli.main, argv)

@@ -23,12 +23,19 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 from sqlalchemy import delete, func, insert, inspect, select
 
-from bot import report
+from bot.analytics import report
 from bot.config import Settings
-from bot.database import Database
-from bot.schema import attendance, checkin_month_markers, checkin_responses, meetings, participants, signups
 from bot.store import checkins
 from bot.store import series as series_store
+from bot.store.database import Database
+from bot.store.schema import (
+    attendance,
+    checkin_month_markers,
+    checkin_responses,
+    meetings,
+    participants,
+    signups,
+)
 from tests.conftest import NOW
 from tests.test_report import response, store
 
@@ -304,7 +311,7 @@ def test_random_small_tables_give_away_no_group_of_one_to_nine(settings, counts,
             await connection.execute(delete(checkin_responses))
             tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
             if "published_figures" in tables:
-                from bot.schema import published_figures
+                from bot.store.schema import published_figures
 
                 await connection.execute(delete(published_figures))
         rows, n = [], 0
@@ -432,8 +439,8 @@ async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_publi
     (withdrawn, not worked out again) and this week's pool row counts no man either."""
     from alembic import command
 
-    from bot import database
-    from bot.database import Database
+    from bot.store import database
+    from bot.store.database import Database
 
     db = Database(database_url)
     try:

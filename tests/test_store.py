@@ -4,10 +4,10 @@ from datetime import date, time
 import pytest
 from sqlalchemy import inspect, select, text
 
-from bot.database import Database
-from bot.schema import metadata, signups
 from bot.store import chats, conversations, participants, updates
 from bot.store import series as series_store
+from bot.store.database import Database
+from bot.store.schema import metadata, signups
 from tests.conftest import NOW
 
 SERIES = series_store.NewSeries(

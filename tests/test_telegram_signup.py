@@ -14,8 +14,8 @@ import pytest
 from babel.dates import format_datetime
 from sqlalchemy import select
 
-from bot.schema import participants, signups
 from bot.store import series as series_store
+from bot.store.schema import participants, signups
 from dialogs.i18n import RLM, _, fill, use_locale
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
@@ -362,7 +362,7 @@ async def test_webhook_secret(tg, settings, db, header):
         await chat.command("/start")
         assert chat.text.startswith(RLM)
     async with db.transaction() as connection:
-        from bot.schema import processed_updates
+        from bot.store.schema import processed_updates
 
         ids = (await connection.execute(select(processed_updates.c.update_id))).scalars().all()
     assert ("900001" in ids) == (header == "right")

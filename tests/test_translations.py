@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.preview import conversation
-from bot.translations import COLUMNS, LOCALES, STATUS_START, catalog_path, key_of, read_catalog
+from bot.app.cli import main
+from bot.operations.preview import conversation
+from bot.operations.translations import COLUMNS, LOCALES, STATUS_START, catalog_path, key_of, read_catalog
 from dialogs.types import LANGUAGES
 
 
@@ -142,14 +142,14 @@ def test_the_preview_prints_the_whole_conversation_in_order(capsys):
     for words in ("Salaan!", "Ka gudub", "113 Zelfmoordpreventie", "Haa, ila soo xiriira", "/delete"):
         assert words in printed
     participant_side = {key_of(m) for m in read_catalog("so") if m.id}
-    from bot.preview import contexts
+    from bot.operations.preview import contexts
 
     assert len(set(contexts()) & participant_side) > 90  # most of what a man can see
 
 
 def test_status_recounts_after_the_catalogs_change(locales, capsys):
     """``make catalogs`` runs it: a string added to a catalog counts as "not yet"."""
-    from bot.translations import write_catalog
+    from bot.operations.translations import write_catalog
 
     assert main(["translations", "status", "--locales", str(locales)]) == 0
     total = len([m for m in read_catalog("so", locales) if m.id])

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.schema import signups, waitlist_offers
+from bot.domain.waitlist import OFFER_FOR
 from bot.store import participants
 from bot.store import series as series_store
-from bot.waitlist import OFFER_FOR
+from bot.store.schema import signups, waitlist_offers
 from dialogs.i18n import _, use_locale
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings

@@ -20,11 +20,13 @@ import pytest
 from babel.dates import format_datetime
 from sqlalchemy import func, select
 
-from bot import outbox
+from bot.app.service import Service
 from bot.channels.base import Outgoing
 from bot.channels.whatsapp import errors
 from bot.config import ConfigError
-from bot.schema import (
+from bot.delivery import outbox
+from bot.store import series as series_store
+from bot.store.schema import (
     conversations,
     inbound_updates,
     meetings,
@@ -34,9 +36,7 @@ from bot.schema import (
     whatsapp_choices,
     whatsapp_messages,
 )
-from bot.schema import outbox as outbox_table
-from bot.service import Service
-from bot.store import series as series_store
+from bot.store.schema import outbox as outbox_table
 from dialogs import notices
 from dialogs.formatting import LANGUAGE_NAMES
 from dialogs.i18n import RLM, RTL_LANGUAGES, _, fill, isolate_runs, use_locale

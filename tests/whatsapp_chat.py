@@ -20,9 +20,9 @@ import pytest
 import uvicorn
 from twilio.request_validator import RequestValidator
 
+from bot.app.http import build_app
+from bot.app.service import Service
 from bot.config import Settings
-from bot.http import build_app
-from bot.service import Service
 from tests.conftest import NOW
 from tests.fakes.twilio_api import FakeTwilio, Prism, PrismMissing, SentMessage, free_port
 

@@ -24,7 +24,7 @@ class Outgoing:
 
 DeliveryErrorKind = Literal["blocked", "rate_limited", "transient", "rejected", "held", "not_started"]
 """What went wrong with a delivery, as far as the outbox needs to know (see ``DeliveryError``);
-``bot.outbox`` handles every kind, checked by mypy."""
+``bot.delivery.outbox`` handles every kind, checked by mypy."""
 
 
 class DeliveryError(Exception):
@@ -35,7 +35,7 @@ class DeliveryError(Exception):
     - ``transient``: timeout or server error; retry with backoff, then give up;
     - ``rejected``: the platform refused this message (400); do not retry.
     - ``held``: not sendable yet (WhatsApp's 24-hour window); the row waits as ``held``
-      until the channel releases it (``bot.outbox.release_held``).
+      until the channel releases it (``bot.delivery.outbox.release_held``).
     - ``not_started``: the outbox's own, never a channel's: its ``sending`` mark could not be
       committed, so the request never started; the row goes back in line.
     """

@@ -10,7 +10,7 @@ handles it, and at start whatever is still kept is handled first. Every update b
 chats concurrently.
 
 Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
-callback data is signed, see ``bot.callback_data``) and maps Telegram's errors onto the
+callback data is signed, see ``bot.channels.callback_data``) and maps Telegram's errors onto the
 outbox's ``DeliveryError`` kinds.
 """
 
@@ -39,15 +39,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot import callback_data
+from bot.channels import callback_data
 from bot.channels.base import DeliveryError, Outgoing
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
+from bot.common.clock import utcnow
 from bot.config import Settings
-from bot.database import Database
 from bot.engine import Incoming
-from bot.outbox import utcnow
 from bot.store import inbound
+from bot.store.database import Database
 from dialogs.menu import command_menu
 from dialogs.types import LANGUAGES, Event, Text, Unsupported
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.app.service import Service
 from bot.console import sessions
 from bot.console.security import refused
-from bot.service import Service
 from bot.store import coordinators, participants
 from dialogs.i18n import _, use_locale
 from dialogs.types import LANGUAGES

@@ -1,7 +1,7 @@
 """The broadcast pages: audiences with counts, the texts, a preview per language exactly as a
 man sees it, send now or later, live progress (server-sent events, with a page that refreshes
 itself where there is no JavaScript), the history and cancelling. The same functions as
-``meedoen broadcast`` and the chat's /broadcast: ``bot.broadcasts`` and ``bot.store.audiences``."""
+``meedoen broadcast`` and the chat's /broadcast: ``bot.domain.broadcasts`` and ``bot.store.audiences``."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from bot import broadcasts
+from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.links import PREFIX
 from bot.console.security import refused, secured
 from bot.console.templating import page
-from bot.service import Service
+from bot.domain import broadcasts
 from bot.store import audiences, audit
 from bot.store import series as series_store
 from dialogs import notices

@@ -11,12 +11,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot.app.service import Service
 from bot.config import ConfigError, parse_address
 from bot.console.access import Visit
 from bot.console.links import PREFIX
 from bot.console.security import secured
 from bot.console.templating import page
-from bot.service import Service
 from bot.store import audit, coordinators
 from dialogs.i18n import _
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.templating import page
-from bot.service import Service
 from bot.store import health, heartbeat, meetings
 from bot.store import series as series_store
 from dialogs.formatting import clock, meeting_time, weekday_name

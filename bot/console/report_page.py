@@ -1,5 +1,5 @@
 """The anonymous report in the console: the figures ``meedoen report`` shows, built by the same
-``bot.report.build_from`` (closed months, frozen published figures, the rule of 10 over men),
+``bot.analytics.report.build_from`` (closed months, frozen published figures, the rule of 10 over men),
 as tables; the CLI's chart and CSV as downloads.
 
 The month and area filters only *select* among the report's own cells (a month is one of
@@ -15,11 +15,11 @@ from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot import report
+from bot.analytics import report
+from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import secured
 from bot.console.templating import page
-from bot.service import Service
 from dialogs.i18n import _
 
 PERCENT = {"share_not", "share_moderate", "share_severe", "took_part"}
@@ -170,7 +170,7 @@ def report_pages(service: Service):
         )
 
     async def chart(request: Request, visit: Visit) -> Response:
-        from bot.report_chart import render_png
+        from bot.analytics.report_chart import render_png
 
         image = await asyncio.to_thread(render_png, await built(), visit.language)
         return secured(Response(image, media_type="image/png"))

@@ -1,4 +1,4 @@
-"""Every console route, for ``bot.http.build_app``."""
+"""Every console route, for ``bot.app.http.build_app``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.app.service import Service
 from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
@@ -19,7 +20,6 @@ from bot.console.overview import overview_page
 from bot.console.report_page import report_pages
 from bot.console.security import secured
 from bot.console.series_pages import series_pages
-from bot.service import Service
 
 
 def console_routes(service: Service) -> list[BaseRoute]:

@@ -8,12 +8,12 @@ from datetime import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.links import PREFIX
 from bot.console.security import refused, secured
 from bot.console.templating import page
-from bot.series_rules import InvalidSeries, new_series
-from bot.service import Service
+from bot.domain.series_rules import InvalidSeries, new_series
 from bot.store import audit
 from bot.store import series as series_store
 from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name

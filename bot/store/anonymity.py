@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import participants
+from bot.store.schema import participants
 
 K = 5
 OTHER = "other"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import attendance, meetings, participants, signups
+from bot.store.schema import attendance, meetings, participants, signups
 from dialogs.types import LANGUAGES
 
 

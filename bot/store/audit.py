@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import audit_log
+from bot.store.schema import audit_log
 
 CLI = "cli"
 """The actor of a change made on the command line."""

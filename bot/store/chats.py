@@ -16,7 +16,8 @@ from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import (
+from bot.store import conversations as conversation_states
+from bot.store.schema import (
     checkin_markers,
     conversations,
     coordinators,
@@ -25,7 +26,6 @@ from bot.schema import (
     signups,
     waitlist_offers,
 )
-from bot.store import conversations as conversation_states
 from dialogs.types import State
 
 

@@ -38,7 +38,7 @@ from datetime import date, datetime
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
+from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
 
 _shuffle = secrets.SystemRandom().shuffle
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import console_links
+from bot.store.schema import console_links
 
 VALID_FOR = timedelta(minutes=10)
 

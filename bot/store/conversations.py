@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import conversations
 from bot.store.portable import upsert
+from bot.store.schema import conversations
 from dialogs.types import State, WakeAt
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import coordinators, participants
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import coordinators, participants
 
 
 async def add(connection: AsyncConnection, channel: str, address: str, now: datetime) -> bool:

@@ -3,7 +3,7 @@
 A hash is HMAC-SHA256 of the address with ``MEEDOEN_SECRET_KEY`` (never stored in the
 database), so without the key the ledger says nothing about anyone; with it, ``meedoen db
 restore`` can recognise in an older backup the men who asked to be erased since, and erase
-them again (``bot.erasure.reapply``). Besides the hash, only the day of the latest erasure.
+them again (``bot.domain.erasure.reapply``). Besides the hash, only the day of the latest erasure.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import erasures
 from bot.store.portable import upsert
+from bot.store.schema import erasures
 
 
 def address_hash(secret: bytes, channel: str, address: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import outbox
+from bot.store.schema import outbox
 
 FAILED = ("failed", "blocked", "uncertain")
 """Outbox states that mean a message did not (surely) arrive."""

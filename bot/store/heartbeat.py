@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import service_heartbeat
 from bot.store.portable import upsert
+from bot.store.schema import service_heartbeat
 
 RECENT = timedelta(seconds=60)
 """A service whose last beat is older than this (four scheduler ticks) is taken for gone:

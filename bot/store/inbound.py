@@ -20,9 +20,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.database import Database
-from bot.schema import inbound_updates, processed_updates
+from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import inbound_updates, processed_updates
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The erasure ledger, the check-in markers and the signed buttons are all keyed with
 MEEDOEN_SECRET_KEY. With another key nothing fails loudly: buttons stop working, markers stop
-matching, and a restore no longer recognises the men who used /delete (bot/erasure.py). The
+matching, and a restore no longer recognises the men who used /delete (bot/domain/erasure.py). The
 first ``meedoen run`` (or restore) stores an HMAC of a fixed label with the key; later ones
 compare.
 """
@@ -15,8 +15,8 @@ import hmac
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import key_fingerprint
 from bot.store.portable import upsert
+from bot.store.schema import key_fingerprint
 
 _LABEL = b"meedoen key fingerprint v1"
 

@@ -10,8 +10,8 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import attendance, meetings, participants, rsvps, series, signups
 from bot.store.portable import upsert
+from bot.store.schema import attendance, meetings, participants, rsvps, series, signups
 from dialogs.types import CoordinatorMeeting, MeetingView, RsvpLine
 
 RECENT = timedelta(days=1)  # a meeting that began less than this ago is still "his"

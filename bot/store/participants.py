@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import conversations, outbox, participants, signups
+from bot.store.schema import conversations, outbox, participants, signups
 from dialogs.types import ParticipantView, SignupView
 
 

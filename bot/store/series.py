@@ -11,9 +11,9 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import meetings, participants, series, signups, waitlist_offers
+from bot.common.calendar import weekly_meetings
+from bot.store.schema import meetings, participants, series, signups, waitlist_offers
 from dialogs.types import SeriesView
-from scheduler.calendar import weekly_meetings
 
 
 class SeatUnavailable(Exception):
@@ -112,7 +112,7 @@ async def overview(connection: AsyncConnection, now: datetime) -> list[Row]:
 class Catalog:
     """The series a participant may see, kept in memory between turns.
 
-    Valid for one catalog version (``bot.schema.series_catalog``): triggers bump it in the
+    Valid for one catalog version (``bot.store.schema.series_catalog``): triggers bump it in the
     same transaction as any change to series, meetings, sign-ups or offers, from this process
     or any other, so the overview shown is never older than the version read at the start of
     the turn. (Booking still counts the seats itself, inside its transaction: ``sign_up``.)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.schema import processed_updates
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import processed_updates
 
 KEEP_FOR = timedelta(days=7)
 

@@ -52,14 +52,15 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot import outbox
 from bot.channels.base import DeliveryError, Outgoing
 from bot.channels.whatsapp import errors, render, store
 from bot.channels.whatsapp.templates import load_templates
+from bot.common.clock import utcnow
 from bot.config import Settings, require_for_whatsapp
-from bot.database import Database
+from bot.delivery import outbox
 from bot.engine import Incoming
 from bot.store import inbound as inbound_store
+from bot.store.database import Database
 from dialogs import keywords
 from dialogs.typed import match_option
 from dialogs.types import ChoiceMade, Command, Event, Text
@@ -88,7 +89,7 @@ class WhatsAppChannel:
         db: Database,
         handle: Handler,
         *,
-        now: Callable[[], datetime] = outbox.utcnow,
+        now: Callable[[], datetime] = utcnow,
         on_queued: Callable[[str], None] = lambda channel: None,
     ) -> None:
         require_for_whatsapp(settings)

@@ -5,7 +5,7 @@
 - the numbered choices shown last (``whatsapp_choices``), so a typed "2" means what he saw;
 - held messages: released when he writes, and whether an opener already asked him to.
 
-Both tables are erased with the rows they hang off (see ``bot.schema``).
+Both tables are erased with the rows they hang off (see ``bot.store.schema``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox as outbox_module
-from bot.database import Database
-from bot.schema import (
+from bot.delivery import outbox as outbox_module
+from bot.store import inbound as inbound_updates
+from bot.store import participants as participant_store
+from bot.store import updates
+from bot.store.database import Database
+from bot.store.portable import insert_or_ignore
+from bot.store.schema import (
     conversations,
     outbox,
     participants,
@@ -27,10 +31,6 @@ from bot.schema import (
     whatsapp_choices,
     whatsapp_messages,
 )
-from bot.store import inbound as inbound_updates
-from bot.store import participants as participant_store
-from bot.store import updates
-from bot.store.portable import insert_or_ignore
 from dialogs.types import Option
 
 CHANNEL = "whatsapp"

@@ -1,7 +1,7 @@
 """A covering index for the report: check-in responses in (week, area, language) order
 
 With it SQLite groups a million responses by reading the index in order, instead of sorting
-them all on every ``meedoen report`` (bot/report.py); the answer columns are in the index too,
+them all on every ``meedoen report`` (bot/analytics/report.py); the answer columns are in the index too,
 so the table itself is not read. See docs/benchmarks.md, "Report".
 
 Revision ID: 0005

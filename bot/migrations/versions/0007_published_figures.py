@@ -1,7 +1,7 @@
 """Published figures: what the report has shown of each closed month, frozen
 
 A month's check-in figures are worked out and protected once, at the first report after the
-month is closed, and shown from this table ever after (bot/report.py, docs/report-privacy.md):
+month is closed, and shown from this table ever after (bot/analytics/report.py, docs/report-privacy.md):
 a later report cannot differ from an earlier one by a response that came in late.
 
 Revision ID: 0007

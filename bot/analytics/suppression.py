@@ -1,6 +1,6 @@
 """Which figures of a report to hide, so that nothing about a group of fewer than 10 men shows.
 
-Pure: no I/O. The report (bot/report.py) calls this once per closed month, and for the sign-up
+Pure: no I/O. The report (bot/analytics/report.py) calls this once per closed month, and for the sign-up
 tables; docs/report-privacy.md explains the whole design and why it is enough.
 
 A month is a *total* (every response of the month) and *rows* that each split it into cells
@@ -39,7 +39,7 @@ MIN_GROUP = 10
 
 Key = Hashable
 Values = Mapping[str, int]
-"""A figure's sums by field name (``bot.report.Figures`` as a dict)."""
+"""A figure's sums by field name (``bot.analytics.report.Figures`` as a dict)."""
 
 
 @dataclass(frozen=True)

@@ -30,20 +30,21 @@ import dataclasses
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, assert_never
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Outgoing
-from bot.database import Database
-from bot.schema import OUTBOX_STATUSES, OutboxStatus, outbox, participants
+from bot.common.clock import Now, utcnow
+from bot.delivery.pacing import Pacer
+from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
+from bot.store.schema import OUTBOX_STATUSES, OutboxStatus, outbox, participants
 from dialogs.types import Option
-from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,8 @@ NOT_STARTED: DeliveryErrorKind = "not_started"  # a claimed row whose ``sending`
 IN_HAND: tuple[OutboxStatus, ...] = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
 # and SQLite gave its id again to a new message (``pending``)
 
-Now = Callable[[], datetime]
 Row = dict[str, Any]
 """An outbox row as the sender reads it (``_load_window``'s columns)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def encode(message: Outgoing) -> str:

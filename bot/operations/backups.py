@@ -12,7 +12,7 @@ anyone. The
 backup is checked (a Meedoen database, of a version this code knows, not damaged) and
 prepared in a staging file next to the database: migrated to the current schema, its
 erasure ledger merged with the ledger of the database it replaces, and everyone that ledger
-names erased again (``bot.erasure.reapply``), so that a man who used /delete after the backup
+names erased again (``bot.domain.erasure.reapply``), so that a man who used /delete after the backup
 was taken does not come back. Only then is the staging copy written over the database, again
 with the backup API, and removed.
 """
@@ -29,10 +29,10 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from bot import erasure
 from bot.config import Settings
-from bot.database import Database, known_revisions
+from bot.domain import erasure
 from bot.store import erasures, heartbeat, key_fingerprint
+from bot.store.database import Database, known_revisions
 
 
 class BackupError(Exception):

@@ -9,7 +9,7 @@ than 10 men (docs/report-privacy.md):
 - **Closed months only.** Month M is shown from the first day of month M + 2: every ISO week
   whose Thursday falls in M has ended by then. The month that is still running never shows.
 - **Frozen.** The first report that shows a closed month works out its figures, protects them
-  (``bot.suppression``) and stores what is shown in ``published_figures``; every later report
+  (``bot.analytics.suppression``) and stores what is shown in ``published_figures``; every later report
   shows exactly that again. A response stored late for a closed month changes nothing.
 - **Sums over months are sums of shown figures** ("all shown months"): they tell nothing that
   the months' own figures do not.
@@ -21,7 +21,7 @@ Aggregation happens in SQL (``GROUP BY`` ISO week, area and language) over the w
 months still to be published, so a report whose months are all published reads no responses.
 
 Renderers: ``render_text`` and ``render_csv`` (English, for the ``meedoen report`` command),
-``bot.report_chart.render_png`` (the chart), and ``coordinator_report`` (a short summary in the
+``bot.analytics.report_chart.render_png`` (the chart), and ``coordinator_report`` (a short summary in the
 coordinator's language with the chart, for ``/report``).
 """
 
@@ -33,7 +33,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -41,10 +41,13 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from bot.analytics.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from bot.channels.base import Outgoing
+from bot.common.clock import utcnow
 from bot.config import Settings
-from bot.database import Database
-from bot.schema import (
+from bot.store import checkins
+from bot.store.database import Database
+from bot.store.schema import (
     attendance,
     checkin_responses,
     meetings,
@@ -53,8 +56,6 @@ from bot.schema import (
     series,
     signups,
 )
-from bot.store import checkins
-from bot.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import LANGUAGES
 
@@ -97,7 +98,7 @@ class Figures:
     a man who answered in three weeks weighs three times). ``respondents`` and the ``*_men``
     fields count men: the answers that were the first of their man in the month (and answer
     that measure) — never more than the men behind the answers, and what the rule of 10
-    counts (``bot.suppression``)."""
+    counts (``bot.analytics.suppression``)."""
 
     respondents: int = 0  # men
     answers: int = 0
@@ -172,7 +173,7 @@ MEASURE_OF = {
     "took_part": "took_part",
     "worthwhile": "worthwhile",
 }
-"""Each figure a report shows → the measure (``bot.suppression.MEASURES``) it belongs to."""
+"""Each figure a report shows → the measure (``bot.analytics.suppression.MEASURES``) it belongs to."""
 
 FIELDS_OF = {measure.name: measure.fields for measure in MEASURES}
 
@@ -533,7 +534,7 @@ async def _publish(connection: AsyncConnection, settings: Settings, now: datetim
 async def build(connection: AsyncConnection, settings: Settings, now: datetime | None = None) -> Report:
     """Read, protect, publish and assemble, on one connection (inside the caller's
     transaction, which must be able to write)."""
-    now = now or _utcnow()
+    now = now or utcnow()
     plan = await _plan(connection, settings, now)
     tallies = await _tallies(connection, plan.where()) if plan.missing else None
     published = await _publish(connection, settings, now, plan, tallies)
@@ -546,7 +547,7 @@ async def build_from(db: Database, settings: Settings, now: datetime | None = No
     middle week (each response falls in exactly one half); then one short write transaction
     stores the new months. Usually every closed month is published already, and no response
     is read at all."""
-    now = now or _utcnow()
+    now = now or utcnow()
     reader = create_async_engine(db.url)  # plain deferred reads: no BEGIN IMMEDIATE, no lock
     try:
         async with reader.connect() as connection:
@@ -580,10 +581,6 @@ async def _middle_week(connection: AsyncConnection, where) -> str | None:
     count = (await connection.execute(select(func.count()).where(*where))).scalar_one()
     query = select(r.iso_week).where(*where).order_by(r.iso_week).offset(count // 2).limit(1)
     return (await connection.execute(query)).scalar()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _assemble(connection: AsyncConnection, settings: Settings, now: datetime,
@@ -946,7 +943,7 @@ async def coordinator_report(
     Reads on their own connections (``build_from``), so no write waits for it longer than
     storing a newly closed month, and draws the chart in a worker thread, so the event loop
     keeps answering meanwhile."""
-    from bot.report_chart import render_png
+    from bot.analytics.report_chart import render_png
 
     report = await build_from(db, settings, now)
     image = await asyncio.to_thread(render_png, report, language)

@@ -14,15 +14,16 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot import waitlist
-from bot.broadcasts import ProgressReporter
 from bot.channels.base import Channel
+from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
-from bot.database import Database
+from bot.delivery.outbox import OutboxSender
+from bot.domain import waitlist
+from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine, Incoming
-from bot.outbox import OutboxSender, utcnow
-from bot.schema import conversations
 from bot.store import checkins, coordinators, heartbeat
+from bot.store.database import Database
+from bot.store.schema import conversations
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler

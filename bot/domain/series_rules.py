@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.common.calendar import first_meeting_date, local_instant, parse_weekday
 from bot.store.series import NewSeries
 from dialogs.i18n import _, fill
-from scheduler.calendar import first_meeting_date, local_instant, parse_weekday
 
 
 class InvalidSeries(ValueError):

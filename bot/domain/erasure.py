@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import waitlist
 from bot.config import Settings
-from bot.schema import conversations, outbox, participants, signups
+from bot.domain import waitlist
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
+from bot.store.schema import conversations, outbox, participants, signups
 
 
 class LedgerNeedsKey(Exception):

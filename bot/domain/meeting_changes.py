@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
+from bot.common.calendar import local_instant
 from bot.config import Settings
-from bot.schema import meetings, participants, reminders, schedule_runs, series, signups
+from bot.delivery import outbox
 from bot.store import meetings as meeting_store
+from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
 from dialogs import notices
 from dialogs.types import Reply
-from scheduler.calendar import local_instant
 
 log = logging.getLogger(__name__)
 

@@ -167,7 +167,7 @@ OutboxStatus = Literal[
     "sent",  # handed to the platform (bulk; a delivered reply row is deleted instead)
     "delivered",  # WhatsApp's status callbacks move a sent row on
     "read",
-    "held",  # waiting for WhatsApp's 24-hour window (bot.outbox.release_held)
+    "held",  # waiting for WhatsApp's 24-hour window (bot.delivery.outbox.release_held)
     "uncertain",  # a crash came while it was "sending": never resent
     "failed",
     "blocked",  # he blocked the bot
@@ -175,7 +175,7 @@ OutboxStatus = Literal[
     "expired",  # held too long
     "cancelled",  # a broadcast cancelled before it went out
 ]
-"""Every value of ``outbox.status``, stored as these strings. ``bot.outbox.progress`` says
+"""Every value of ``outbox.status``, stored as these strings. ``bot.delivery.outbox.progress`` says
 what each means for a broadcast's tally; mypy checks that it names every one."""
 OUTBOX_STATUSES: tuple[OutboxStatus, ...] = get_args(OutboxStatus)
 
@@ -325,7 +325,7 @@ def _answer_columns() -> list[Column]:
         Column("worthwhile", Integer),  # 0-10, NULL skipped
         # 1: the first answer of its man in its report month (the month of the ISO week's
         # Thursday), so it counts one man; 0: a later answer of a man counted already; NULL:
-        # stored before 0010, counts no man (the report's rule of 10 counts men, bot.report).
+        # stored before 0010, counts no man (the report's rule of 10 counts men, bot.analytics.report).
         Column("first_in_month", Integer),
     ]
 
@@ -414,7 +414,7 @@ whatsapp_choices = Table(
     ),
 )
 
-# --- Operating the service (bot/erasure.py, bot/store/heartbeat.py) --------------------------
+# --- Operating the service (bot/domain/erasure.py, bot/store/heartbeat.py) --------------------------
 
 erasures = Table(
     "erasures",
@@ -451,7 +451,7 @@ key_fingerprint = Table(
 published_figures = Table(
     "published_figures",
     metadata,
-    # What the report has shown of one closed month, frozen at its first report (bot/report.py):
+    # What the report has shown of one closed month, frozen at its first report (bot/analytics/report.py):
     # JSON of the figures that were shown, and nothing that was hidden. Later reports show
     # these again instead of recounting, so no two reports differ by a late response.
     Column("month", String(7), primary_key=True),  # "2026-09"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.service import Service
+from bot.app.service import Service
 
 
 def freeze_startup_objects() -> None:
@@ -49,7 +49,7 @@ def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
         routes.extend(console_routes(service))
     demo = service.channels.get("demo")
     if demo is not None:
-        from bot.demo import demo_routes
+        from bot.app.demo import demo_routes
 
         routes.extend(demo_routes(service, demo))
 

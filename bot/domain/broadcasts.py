@@ -19,14 +19,14 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
 from bot.config import parse_address
-from bot.database import Database
-from bot.schema import OutboxStatus, broadcasts
-from bot.schema import outbox as outbox_table
+from bot.delivery import outbox
 from bot.store import audiences
 from bot.store import participants as participant_store
+from bot.store.database import Database
+from bot.store.schema import OutboxStatus, broadcasts
+from bot.store.schema import outbox as outbox_table
 from dialogs import notices
 from dialogs.i18n import _, directed, fill, use_locale
 

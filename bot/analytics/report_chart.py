@@ -6,7 +6,7 @@ whether or not anyone from it answered.
 matplotlib's object API with the Agg canvas: no pyplot, so no global figure state shared
 between concurrent requests, and no display needed. Labels are translated with gettext, in
 every language: matplotlib joins Arabic letters and lays out right-to-left text itself, and
-``bot.image_text`` gives each label its direction.
+``bot.analytics.image_text`` gives each label its direction.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from bot.image_text import image_gettext as _
-from bot.image_text import image_text
-from bot.report import ALL, Report, area_cell, area_key, month_key
+from bot.analytics.image_text import image_gettext as _
+from bot.analytics.image_text import image_text
+from bot.analytics.report import ALL, Report, area_cell, area_key, month_key
 from dialogs.i18n import use_locale
 
 CHART_MONTHS = 12

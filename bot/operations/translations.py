@@ -16,7 +16,7 @@ A volunteer who is not a developer reviews one language in a spreadsheet:
   source and translation, so a string whose source or translation changes is "not yet" again),
   with a table of how many strings of each language are reviewed;
 - ``preview --lang so`` prints every message of one language in order, as a man sees them
-  (``bot.preview``).
+  (``bot.operations.preview``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LOCALES = Path(__file__).resolve().parents[1] / "locales"
-SOURCES = (Path(__file__).resolve().parents[1] / "dialogs", Path(__file__).resolve().parent)
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ROOT / "locales"
+SOURCES = (ROOT / "dialogs", ROOT / "bot")
 LANGUAGE_NAMES = {"nl": "Dutch", "ar": "Arabic", "so": "Somali", "en": "English"}
 
 BUTTON_LIMIT = 20
@@ -182,7 +183,7 @@ class Row:
 
 
 def rows(language: str, root: Path = LOCALES) -> list[Row]:
-    from bot.preview import contexts
+    from bot.operations.preview import contexts
 
     catalog, dutch = read_catalog(language, root), read_catalog("nl", root)
     uses, seen = usages(), contexts()
@@ -506,7 +507,7 @@ async def command(args, settings) -> int:
             print("\n".join(write_review_status(root=Path(args.locales))))
             return 0
         if args.translations_command == "preview":
-            from bot.preview import render
+            from bot.operations.preview import render
 
             print(render(args.lang))
             return 0

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import outbox
 from bot.channels.base import Outgoing
-from bot.schema import participants, series, signups, waitlist_offers
+from bot.delivery import outbox
 from bot.store import series as series_store
+from bot.store.schema import participants, series, signups, waitlist_offers
 from dialogs import notices
 
 log = logging.getLogger(__name__)

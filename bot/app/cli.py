@@ -21,9 +21,10 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
+from bot.common.clock import utcnow
 from bot.config import (
     ConfigError,
     Settings,
@@ -32,7 +33,7 @@ from bot.config import (
     parse_address,
     require_for_run,
 )
-from bot.database import Database
+from bot.store.database import Database
 
 if TYPE_CHECKING:
     from bot.store.series import NewSeries
@@ -49,10 +50,6 @@ atexit.register(gc.freeze)
 
 class UsageError(Exception):
     """A wrong argument; the message is one sentence for the operator."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write to FILE, e.g. report.png, report.csv or report.txt "
                         "(required for png; text and csv go to stdout without it)")
 
-    from bot.translations import add_parser as add_translations_parser
+    from bot.operations.translations import add_parser as add_translations_parser
 
     add_translations_parser(commands)
     return parser
@@ -272,7 +269,7 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
     if args.command == "broadcast":
         return {None: broadcast_send, "list": broadcast_list, "cancel": broadcast_cancel}[args.broadcast_command]
     if args.command == "translations":
-        from bot.translations import command
+        from bot.operations.translations import command
 
         return command
     return {"run": run, "demo": demo, "report": report_write}[args.command]
@@ -322,13 +319,12 @@ def _stop_signals_end_serving() -> Iterator[None]:
 
 
 async def run(args, settings: Settings) -> None:
-    from bot import logs
-
+    from bot.app import logs
     require_for_run(settings)
     _require_free_port(settings.http_host, settings.http_port, "set another one with MEEDOEN_HTTP_PORT")
     logs.configure(settings)
-    from bot.http import build_app
-    from bot.service import Service
+    from bot.app.http import build_app
+    from bot.app.service import Service
 
     await _require_database_key(settings)
     service = Service(settings)
@@ -375,7 +371,7 @@ async def _start(service) -> None:
     """Start the service; a platform that refuses or cannot be reached is one sentence."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.http import freeze_startup_objects
+    from bot.app.http import freeze_startup_objects
 
     try:
         await service.start()
@@ -399,11 +395,11 @@ async def _quietly_stop(service) -> None:
 
 
 async def demo(args, settings: Settings) -> None:
-    from bot import logs
+    from bot.app import logs
+    from bot.app.demo import DATABASE_URL, seed
+    from bot.app.http import build_app
+    from bot.app.service import Service
     from bot.channels.demo import DemoChannel
-    from bot.demo import DATABASE_URL, seed
-    from bot.http import build_app
-    from bot.service import Service
 
     settings = dataclasses.replace(
         settings,
@@ -442,8 +438,7 @@ async def db_upgrade(args, settings: Settings) -> None:
 async def db_backup(args, settings: Settings) -> None:
     from pathlib import Path
 
-    from bot import backups
-
+    from bot.operations import backups
     target = Path(args.file)
     try:
         backups.backup(settings.database_url, target, force=args.force)
@@ -455,8 +450,7 @@ async def db_backup(args, settings: Settings) -> None:
 async def db_restore(args, settings: Settings) -> None:
     from pathlib import Path
 
-    from bot import backups
-
+    from bot.operations import backups
     try:
         restored = await backups.restore(settings, Path(args.file), utcnow(), force=args.force)
     except backups.BackupError as error:
@@ -477,7 +471,7 @@ async def _database(settings: Settings) -> Database:
 
 
 def _new_series(args, settings: Settings) -> NewSeries:
-    from bot.series_rules import InvalidSeries, new_series
+    from bot.domain.series_rules import InvalidSeries, new_series
     from dialogs.i18n import use_locale
 
     fields = ("name", "weekday", "time", "start", "meetings", "capacity", "location", "area")
@@ -607,7 +601,7 @@ def _local_date(text: str) -> date:
 
 
 async def series_cancel_meeting(args, settings: Settings) -> None:
-    from bot import meeting_changes
+    from bot.domain import meeting_changes
     from bot.store import audit
     from dialogs.i18n import use_locale
 
@@ -630,10 +624,10 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
 
 
 async def series_move_meeting(args, settings: Settings) -> None:
-    from bot import meeting_changes
+    from bot.common.calendar import local_instant
+    from bot.domain import meeting_changes
     from bot.store import audit
     from dialogs.i18n import use_locale
-    from scheduler.calendar import local_instant
 
     day = _local_date(args.date)
     try:
@@ -660,8 +654,7 @@ async def series_move_meeting(args, settings: Settings) -> None:
 
 
 async def broadcast_send(args, settings: Settings) -> int:
-    from bot import broadcasts
-
+    from bot.domain import broadcasts
     if not args.to or not args.text_nl:
         raise UsageError(
             "a broadcast needs --to and --text-nl (see `meedoen broadcast --help`; "
@@ -745,8 +738,7 @@ async def _service_running(db: Database) -> bool:
 
 async def _watch(db: Database, broadcast_id: int) -> None:
     """A progress bar until nothing of the broadcast is left to send, or the service is gone."""
-    from bot import broadcasts
-
+    from bot.domain import broadcasts
     quiet_since = None
     last_done = -1
     while True:
@@ -795,8 +787,7 @@ def _no_send_options(args) -> None:
 
 
 async def broadcast_list(args, settings: Settings) -> None:
-    from bot import broadcasts
-
+    from bot.domain import broadcasts
     _no_send_options(args)
     db = await _database(settings)
     try:
@@ -823,8 +814,7 @@ async def broadcast_list(args, settings: Settings) -> None:
 
 
 async def broadcast_cancel(args, settings: Settings) -> None:
-    from bot import broadcasts
-
+    from bot.domain import broadcasts
     _no_send_options(args)
     db = await _database(settings)
     try:
@@ -905,7 +895,7 @@ def _report_format(format: str | None, out: str | None) -> str:
 
 
 async def report_write(args, settings: Settings) -> None:
-    """``meedoen report``: anonymous figures only (see bot/report.py and
+    """``meedoen report``: anonymous figures only (see bot/analytics/report.py and
     docs/report-privacy.md). It may store a newly closed month's figures in
     ``published_figures``: the one write a report makes."""
     format = _report_format(args.format, args.out)
@@ -929,15 +919,14 @@ async def report_write(args, settings: Settings) -> None:
 
 
 async def _report_content(format: str, settings: Settings) -> bytes | str:
-    from bot import report
-
+    from bot.analytics import report
     db = await _database(settings)
     try:
         built = await report.build_from(db, settings, utcnow())
     finally:
         await db.close()
     if format == "png":
-        from bot.report_chart import render_png
+        from bot.analytics.report_chart import render_png
 
         return render_png(built, "en")
     return report.render_csv(built) if format == "csv" else report.render_text(built)

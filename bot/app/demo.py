@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.app.service import Service
 from bot.channels.demo import DemoChannel
-from bot.service import Service
 from bot.store import checkins, coordinators, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
@@ -162,7 +162,7 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         return RedirectResponse("/demo")
 
     async def page(request: Request) -> Response:
-        html = (resources.files("bot") / "static" / "demo.html").read_text(encoding="utf-8")
+        html = (resources.files("bot") / "app" / "static" / "demo.html").read_text(encoding="utf-8")
         return HTMLResponse(html)
 
     async def send(request: Request) -> Response:

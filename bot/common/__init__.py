@@ -1,0 +1,1 @@
+"""Small general utilities with no knowledge of the product: time and calendar arithmetic."""
