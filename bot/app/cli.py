@@ -920,9 +920,10 @@ async def report_write(args, settings: Settings) -> None:
 
 async def _report_content(format: str, settings: Settings) -> bytes | str:
     from bot.analytics import report
+    from bot.store import report_data
     db = await _database(settings)
     try:
-        built = await report.build_from(db, settings, utcnow())
+        built = await report_data.build_from(db, settings, utcnow())
     finally:
         await db.close()
     if format == "png":
