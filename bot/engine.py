@@ -411,7 +411,7 @@ class Engine:
 
     async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
         """A one-time link into the web console, for this coordinator only (bot/console)."""
-        from bot.console.links import VALID_MINUTES, new_link
+        from bot.domain.console_link import VALID_MINUTES, new_link
 
         link = await new_link(connection, self.settings, incoming.channel, incoming.address, now)
         with use_locale(row.language if row is not None else "nl"):

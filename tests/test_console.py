@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.app.http import build_app
 from bot.console import sessions
-from bot.console.links import base_url
+from bot.domain.console_link import base_url
 from bot.store import console_links as link_store
 from bot.store import coordinators, meetings, participants
 from bot.store import series as series_store

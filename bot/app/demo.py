@@ -226,7 +226,7 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
 
     async def console(request: Request) -> Response:
         """Demo only: the one-time link the demo coordinator would get with /console."""
-        from bot.console.links import PREFIX
+        from bot.domain.console_link import PREFIX
         from bot.store import console_links
 
         async with service.db.transaction() as connection:

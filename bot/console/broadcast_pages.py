@@ -16,10 +16,10 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from bot.app.service import Service
 from bot.console.access import Visit
-from bot.console.links import PREFIX
 from bot.console.security import refused, secured
 from bot.console.templating import page
 from bot.domain import broadcasts
+from bot.domain.console_link import PREFIX
 from bot.store import audiences, audit
 from bot.store import series as series_store
 from dialogs import notices

@@ -14,9 +14,9 @@ from starlette.responses import RedirectResponse, Response
 from bot.app.service import Service
 from bot.config import ConfigError, parse_address
 from bot.console.access import Visit
-from bot.console.links import PREFIX
 from bot.console.security import secured
 from bot.console.templating import page
+from bot.domain.console_link import PREFIX
 from bot.store import audit, coordinators
 from dialogs.i18n import _
 

@@ -13,9 +13,9 @@ from starlette.routing import Route
 from bot.app.service import Service
 from bot.console import sessions
 from bot.console.access import FALLBACK_LANGUAGE, language_of, read_form, secret_of
-from bot.console.links import PREFIX
 from bot.console.security import refused, secured
 from bot.console.templating import page
+from bot.domain.console_link import PREFIX
 from bot.store import audit, console_links, coordinators
 from dialogs.i18n import _, use_locale
 

@@ -14,12 +14,12 @@ from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
 from bot.console.broadcast_pages import broadcast_pages
 from bot.console.coordinators_page import coordinator_pages
-from bot.console.links import PREFIX
 from bot.console.login import login_routes
 from bot.console.overview import overview_page
 from bot.console.report_page import report_pages
 from bot.console.security import secured
 from bot.console.series_pages import series_pages
+from bot.domain.console_link import PREFIX
 
 
 def console_routes(service: Service) -> list[BaseRoute]:

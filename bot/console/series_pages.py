@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.app.service import Service
 from bot.console.access import Visit
-from bot.console.links import PREFIX
 from bot.console.security import refused, secured
 from bot.console.templating import page
+from bot.domain.console_link import PREFIX
 from bot.domain.series_rules import InvalidSeries, new_series
 from bot.store import audit
 from bot.store import series as series_store
