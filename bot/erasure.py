@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import waitlist
 from bot.config import Settings
-from bot.schema import conversations, outbox, participants, signups
+from bot.schema import conversations, facilitators, living_room_proposals, outbox, participants, signups
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
 
@@ -65,7 +65,7 @@ async def reapply(connection: AsyncConnection, settings: Settings, now: datetime
         return 0
     secret = _secret(settings)
     named = union(
-        *(select(table.c.channel, table.c.address) for table in (participants, conversations, outbox))
+        *(select(table.c.channel, table.c.address) for table in (participants, conversations, outbox, facilitators, living_room_proposals))
     )
     addresses = list(await connection.execute(named))
     consented = {
