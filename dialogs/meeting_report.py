@@ -56,7 +56,7 @@ THEMES = (
     ("work", N_("Work and income")),
     ("care", N_("Care and household")),
     ("roles", N_("Family roles")),
-    ("wife", N_("Supporting his wife's work")),
+    ("wife", N_("Support wife's work")),
     ("lonely", N_("Loneliness")),
     ("father", N_("Fatherhood")),
     ("faith", N_("Faith")),
@@ -149,7 +149,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     if at == "themes":
         chosen = data["themes"]
         return (
-            _("Which themes came up? Tap all that apply, then Done."),
+            _("Which themes came up? Tap all that apply, then press Done."),
             (
                 *(
                     Option(("✅ " if key in chosen else "◻️ ") + _(label), f"mr:t:{key}")
@@ -159,7 +159,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             ),
         )
     if at == "exercises":
-        return _("Which statements or exercises did you use? Write them briefly, or tap Skip."), (skip,)
+        return _("Which statements or exercises did you use? Write them briefly, or press Skip."), (skip,)
     if at == "atmosphere":
         return (
             _("How was the atmosphere? 1 = tense, 5 = very good."),

@@ -56,12 +56,11 @@ async def save_report(
         with use_locale(await participants.language_of(connection, boss_channel, boss_address) or "nl"):
             text = fill(
                 _(
-                    "The facilitator's form about %(series)s (%(when)s) is in. Read it with "
-                    "`meedoen series reports %(id)s` or on the series page of the web console."
+                    "The facilitator's form about %(series)s (%(when)s) is in. You can read it on "
+                    "the group's page in the web console."
                 ),
                 series=series.name,
                 when=meeting_time(meeting.starts_at, settings.timezone),
-                id=series.id,
             )
             if form.follow_up:
                 text += "\n" + _("Follow-up is needed.")
