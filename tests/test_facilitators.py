@@ -23,6 +23,7 @@ from dialogs.i18n import _, fill, use_locale
 from scheduler import meeting_reports as form_job
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
+from tests.test_store import rows_mentioning
 
 MEETING = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # Thursday 19 November, 19:00 local
 MORNING_AFTER = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)  # 09:30 local, the form is due
@@ -256,6 +257,7 @@ async def test_a_facilitator_is_erased_by_delete(tg, settings, db):
         await arab.tap(next(key for key in arab.keys() if key != "no"))
     for table in (facilitators, report_requests, living_room_proposals):
         assert await one(db, select(table).where(table.c.address == "7002")) == []
+    assert await rows_mentioning(db, ["7002"]) == []
     assert len(await one(db, select(facilitators))) == 1  # 7001's stays
 
 
