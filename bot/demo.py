@@ -6,7 +6,7 @@ dialogs and storage as Telegram and WhatsApp.
 
 So that every coordinator view has something to show, the first start also seeds a series
 that began four weeks ago (men signed up, meetings in the past with attendance, the last one
-still to tick) and made-up check-ins for the past months, enough for the report to show its
+still to tick, its facilitator and one filled-in form) and made-up check-ins for the past months, enough for the report to show its
 cells, trends and participation map. Only ``meedoen demo`` does this, and only in its own
 database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
 """

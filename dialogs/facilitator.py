@@ -26,6 +26,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    Effect,
     Event,
     Option,
     ProposeLivingRoom,
@@ -222,5 +223,5 @@ def _without_flow(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("flow", FLOW)}
 
 
-def _say(state: State, text: str, *effects) -> Step:
+def _say(state: State, text: str, *effects: Effect) -> Step:
     return Step(state, (*effects, Reply(directed(text))))

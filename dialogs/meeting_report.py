@@ -23,6 +23,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from dialogs.formatting import meeting_time
@@ -34,6 +35,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    Effect,
     Event,
     Option,
     Reply,
@@ -70,7 +72,7 @@ THEME_LABELS = dict(THEMES)
 # --- Entry points ------------------------------------------------------------------------------
 
 
-def offer(language: str, meeting_id: int, series_name: str, starts_at, zone: str) -> Reply:
+def offer(language: str, meeting_id: int, series_name: str, starts_at: datetime, zone: str) -> Reply:
     """The morning-after message, with a standing button (valid whatever else is open)."""
     with use_locale(language):
         text = fill(
@@ -84,7 +86,7 @@ def offer(language: str, meeting_id: int, series_name: str, starts_at, zone: str
         return Reply(directed(text), (Option(_("Fill in the form"), f"fr:{meeting_id}"),), STANDING)
 
 
-def reminder(language: str, meeting_id: int, series_name: str, starts_at, zone: str) -> Reply:
+def reminder(language: str, meeting_id: int, series_name: str, starts_at: datetime, zone: str) -> Reply:
     """Two days later, when the form is still empty: once."""
     with use_locale(language):
         text = fill(
@@ -287,5 +289,5 @@ def _without_flow(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("flow", FLOW)}
 
 
-def _say(state: State, text: str, *effects) -> Step:
+def _say(state: State, text: str, *effects: Effect) -> Step:
     return Step(state, (*effects, Reply(directed(text))))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import outbox
@@ -43,7 +45,7 @@ async def queue_forms(db: Database, settings: Settings, now: datetime) -> int:
     return queued
 
 
-def _due_rows(now: datetime):
+def _due_rows(now: datetime) -> Select[Any]:
     """Each facilitator of each recent meeting that has no form yet, with his language."""
     return (
         select(
@@ -102,7 +104,7 @@ async def _reminders(connection: AsyncConnection, settings: Settings, now: datet
     return queued
 
 
-async def _queue(connection: AsyncConnection, row, reply: Reply, kind: str, now: datetime) -> int:
+async def _queue(connection: AsyncConnection, row: Row[Any], reply: Reply, kind: str, now: datetime) -> int:
     done = await outbox.enqueue(
         connection,
         channel=row.channel,

@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import callback_data
-from bot.schema import attendance, facilitators, living_room_proposals, meeting_reports, report_requests, series
+from bot.schema import (
+    attendance,
+    facilitators,
+    living_room_proposals,
+    meeting_reports,
+    report_requests,
+    series,
+)
 from bot.store import facilitators as facilitator_store
 from bot.store import meetings as meeting_store
 from bot.store import participants
