@@ -30,6 +30,7 @@ from dialogs.i18n import _, fill, use_locale
 from scheduler import meeting_reports as form_job
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
+from tests.test_console import client, clock, log_in, service  # noqa: F401 - fixtures
 from tests.test_store import rows_mentioning
 
 MEETING = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # Thursday 19 November, 19:00 local
@@ -357,3 +358,27 @@ async def test_a_living_room_talk_is_proposed_approved_and_a_man_signs_up(tg, se
         assert talk_series.id in await facilitator_store.series_of(connection, "telegram", "7001")
         meeting = (await series_store.meeting_rows(connection, talk_series.id))[0]
         assert (await meeting_store.get(connection, meeting.id)).starts_at == datetime(2026, 11, 28, 18, 30, tzinfo=UTC)
+
+
+# --- the console -----------------------------------------------------------------------------------
+
+
+async def test_the_console_series_page_shows_the_forms(service, client):
+    async with service.db.transaction() as connection:
+        new = series_store.NewSeries("Mannen in gesprek", 3, time(19), date(2026, 11, 19), 2, 10, "", "")
+        series_id = await series_store.add(connection, new, "Europe/Amsterdam", MEETING)
+        first = (await series_store.meeting_rows(connection, series_id))[0]
+        await facilitator_store.save_report(
+            connection,
+            {"meeting_id": first.id, "men_present": 7, "themes": "work,health", "exercises": None, "atmosphere": 3,
+             "outcomes": "Goed gesprek <b>vet</b>", "follow_up": 1, "follow_up_text": "Bellen", "language": "nl"},
+            MORNING_AFTER,
+        )
+        empty_id = await series_store.add(connection, new, "Europe/Amsterdam", MEETING)
+    await log_in(client, service)
+    page = (await client.get(f"/console/series/{series_id}")).text
+    assert in_("nl", "Facilitators' forms").replace("'", "&#39;") in page
+    for shown in ("Werk en inkomen, Gezondheid", "Goed gesprek &lt;b&gt;vet&lt;/b&gt;", "Ja: Bellen", "donderdag 19 november 19:00"):
+        assert shown in page
+    empty = (await client.get(f"/console/series/{empty_id}")).text
+    assert in_("nl", "No forms yet: a facilitator gets the form the morning after each meeting.") in empty
