@@ -571,11 +571,21 @@ def _series_line(series: SeriesView, ctx: Context) -> str:
         if series.seats_left
         else _("full, waiting list open")
     )
+    place = "" if series.place_private else series.location  # a living-room talk: after sign-up
+    if series.one_off and series.next_meeting is not None:
+        return fill_place(
+            N_("%(series)s: once, on %(when)s, %(place)s (%(seats)s)"),
+            N_("%(series)s: once, on %(when)s (%(seats)s)"),
+            place,
+            series=series.name,
+            when=meeting_time(series.next_meeting, ctx.timezone),
+            seats=seats,
+        )
     when = {"series": series.name, "weekday": weekday_name(series.weekday), "time": clock(series.start_time)}
     return fill_place(
         N_("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
         N_("%(series)s: every %(weekday)s at %(time)s (%(seats)s)"),
-        "" if series.place_private else series.location,  # a living-room talk: after sign-up
+        place,
         seats=seats,
         **when,
     )

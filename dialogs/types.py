@@ -89,6 +89,7 @@ class SeriesView:
     open: bool = True
     waitlisted: int = 0
     place_private: bool = False  # the place is told only once he has signed up
+    one_off: bool = False  # a single meeting (a living-room talk): named by its date
 
     @property
     def seats_left(self) -> int:

@@ -347,7 +347,8 @@ async def test_a_living_room_talk_is_proposed_approved_and_a_man_signs_up(tg, se
         await man.tap("yes")
         listing = await man.say("Ahmed")
         [talk] = [key for key in man.keys(listing) if key.startswith("s:")][-1:]
-        assert "Huiskamergesprek" in listing["text"] and "Kerkstraat" not in listing["text"]
+        assert "Huiskamergesprek: één keer, op zaterdag 28 november 19:30 (" in listing["text"]
+        assert "Kerkstraat" not in listing["text"]  # the place: only once he has signed up
         await man.tap(talk)
         confirmation = await man.tap("a:0")
         assert "Kerkstraat 5, Osdorp" in confirmation["text"] and "Huiskamergesprek" in confirmation["text"]

@@ -167,6 +167,7 @@ def _as_view(row: Row, next_meeting: datetime | None) -> SeriesView:
         open=row.status == "open" and next_meeting is not None,
         waitlisted=row.waitlisted,
         place_private=bool(row.place_private),
+        one_off=row.meeting_count == 1,
     )
 
 
