@@ -213,10 +213,14 @@ async def test_a_facilitator_sees_and_acts_on_his_own_series_only(tg, settings, 
     ids = await two_series(db)
     clock = Clock(MEETING + timedelta(hours=2))
     secret = settings.secret_key.encode()
+    async with db.transaction() as connection:  # the coordinator facilitates B as well
+        await facilitator_store.add(connection, "telegram", "9001", ids["b"], MEETING)
     async with running(configured(settings, tg), now=clock):
         for language in ("nl", "ar", "so", "en"):
             assert [c["command"] for c in tg.menu_for(7001, language)] == FACILITATOR + EVERYONE
         assert [c["command"] for c in tg.menu_for(8101, "nl")] == EVERYONE
+        coordinator = ["rsvps", "attendance", "broadcast", "report", "console"]
+        assert [c["command"] for c in tg.menu_for(9001, "nl")] == coordinator + ["form", "livingroom"] + EVERYONE
 
         leader = Chat(tg, 7001, language_code="nl")
         rsvps = await leader.command("/rsvps")
