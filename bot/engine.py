@@ -24,7 +24,7 @@ from bot.channels.base import Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
-from bot.domain import broadcasts, erasure, waitlist
+from bot.domain import broadcasts, erasure, facilitation, waitlist
 from bot.store import (
     anonymity,
     audiences,
@@ -32,6 +32,7 @@ from bot.store import (
     checkins,
     conversations,
     coordinators,
+    facilitators,
     inbound,
     meetings,
     participants,
@@ -44,21 +45,25 @@ from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
     LANGUAGES,
     AnswerOffer,
+    ApproveLivingRoom,
     AskContact,
     Context,
     CoordinatorView,
     EraseParticipant,
     Event,
+    FacilitatorView,
     ForgetConversation,
     LeaveSeries,
     MarkAttendance,
     OfferView,
     OpenConsole,
     ParticipantView,
+    ProposeLivingRoom,
     QueueBroadcast,
     RecordCheckin,
     Reply,
     Rsvp,
+    SaveMeetingReport,
     SaveParticipant,
     SendReport,
     SetArea,
@@ -108,6 +113,12 @@ class _ParticipantChanges:
         if self._values:
             await participants.change(connection, self.participant_id, **self._values)
             self._values = {}
+
+
+@dataclass(frozen=True)
+class _Facilitating:
+    view: FacilitatorView
+    meetings: CoordinatorView  # limited to his series
 
 
 class Engine:
@@ -185,6 +196,7 @@ class Engine:
         mine += [offer.series_id for offer in view.offers] if view else []
         hint = (incoming.language_hint or "")[:2].lower()
         series_views = await self.catalog.views(connection, chat.catalog_version, now, include=mine)
+        facilitator = await self._facilitator(connection, incoming, chat, now)
         return Context(
             now=now,
             timezone=self.settings.timezone,
@@ -196,9 +208,27 @@ class Engine:
             is_coordinator=chat.is_coordinator,
             coordinator=await self._coordinator_view(connection, chat.state, series_views, now)
             if chat.is_coordinator
+            else facilitator.meetings
+            if facilitator is not None
             else None,
             checked_in_this_week=chat.checked_in_this_week,
             chat_address=f"{incoming.channel}:{incoming.address}",
+            facilitator=facilitator.view if facilitator is not None else None,
+        )
+
+    async def _facilitator(self, connection, incoming: Incoming, chat: chats.ChatAtStart, now) -> _Facilitating | None:
+        """His series, the forms still due, and (for /rsvps and /attendance) the coordinator's
+        view of meetings limited to his series: nothing of another series reaches his dialog."""
+        if not chat.is_facilitator:
+            return None
+        mine = await facilitators.series_of(connection, incoming.channel, incoming.address)
+        upcoming, past = await meetings.coordinator_meetings(connection, now)
+        return _Facilitating(
+            FacilitatorView(mine, await facilitators.reports_due(connection, mine, now)),
+            CoordinatorView(
+                next_meetings=tuple(m for m in upcoming if m.series_id in mine),
+                last_meetings=tuple(m for m in past if m.series_id in mine),
+            ),
         )
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
@@ -332,8 +362,14 @@ class Engine:
             after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole)):
+        elif isinstance(effect, MarkAttendance) and await facilitators.facilitates_meeting(
+            connection, channel, address, effect.meeting_id
+        ):  # a facilitator ticks his own series' meetings; anything else only a coordinator
+            await meetings.mark_attendance(connection, effect.participant_id, effect.meeting_id, effect.present, now)
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
+        elif isinstance(effect, (SaveMeetingReport, ProposeLivingRoom)):
+            await self._facilitator_effect(connection, incoming, effect, now)
         else:
             raise TypeError(f"unknown effect {type(effect).__name__}")
         return True
@@ -404,10 +440,23 @@ class Engine:
             self.on_queued_all()
         elif isinstance(effect, OpenConsole):
             await self._console_link(connection, incoming, row, now)
+        elif isinstance(effect, ApproveLivingRoom):
+            await facilitation.approve(
+                connection, self.settings, incoming.channel, incoming.address, effect.proposal_id, now
+            )
         else:  # the report is built after this transaction, see ``_send_report``
             after_commit.append(
                 lambda: self._send_report(incoming, row.language if row is not None else "nl")
             )
+
+    async def _facilitator_effect(self, connection, incoming: Incoming, effect, now) -> None:
+        """A facilitator's form or proposal, checked again here (bot.domain.facilitation)."""
+        if isinstance(effect, SaveMeetingReport):
+            await facilitation.save_report(connection, self.settings, incoming.channel, incoming.address, effect, now)
+        elif await facilitators.series_of(connection, incoming.channel, incoming.address):
+            await facilitation.propose(connection, self.settings, incoming.channel, incoming.address, effect, now)
+        else:
+            log.warning("engine: a living-room proposal from a non-facilitator %s chat refused", incoming.channel)
 
     async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
         """A one-time link into the web console, for this coordinator only (bot/console)."""

@@ -29,7 +29,9 @@ import unicodedata
 from collections.abc import Callable
 
 from dialogs import keywords
+from dialogs.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from dialogs.coordinator import HELP as COORDINATOR_HELP
+from dialogs.facilitator import HELP as FACILITATOR_HELP
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import N_, Phrase, _, directed, fill, fill_place, ngettext, use_locale
 from dialogs.typed import match_option
@@ -569,11 +571,21 @@ def _series_line(series: SeriesView, ctx: Context) -> str:
         if series.seats_left
         else _("full, waiting list open")
     )
+    place = "" if series.place_private else series.location  # a living-room talk: after sign-up
+    if series.one_off and series.next_meeting is not None:
+        return fill_place(
+            N_("%(series)s: once, on %(when)s, %(place)s (%(seats)s)"),
+            N_("%(series)s: once, on %(when)s (%(seats)s)"),
+            place,
+            series=series.name,
+            when=meeting_time(series.next_meeting, ctx.timezone),
+            seats=seats,
+        )
     when = {"series": series.name, "weekday": weekday_name(series.weekday), "time": clock(series.start_time)}
     return fill_place(
         N_("%(series)s: every %(weekday)s at %(time)s, %(place)s (%(seats)s)"),
         N_("%(series)s: every %(weekday)s at %(time)s (%(seats)s)"),
-        series.location,
+        place,
         seats=seats,
         **when,
     )
@@ -650,10 +662,15 @@ def _whoami_text(ctx: Context) -> str:
 
 
 def _coordinator_help(ctx: Context) -> list[str]:
-    """A coordinator's ``/help`` also lists his own commands (nobody else sees them)."""
-    if not ctx.is_coordinator:
-        return []
-    return ["", _("As a coordinator you can also use:"), *(_(line) for _name, line in COORDINATOR_HELP)]
+    """A coordinator's (or facilitator's) ``/help`` also lists his own commands (nobody else
+    sees them)."""
+    lines = []
+    if ctx.is_coordinator:
+        lines += ["", _("As a coordinator you can also use:"), *(_(line) for _name, line in COORDINATOR_HELP)]
+    if ctx.facilitator is not None:
+        own = [line for name, line in FACILITATOR_HELP if not (ctx.is_coordinator and name in COORDINATOR_COMMANDS)]
+        lines += ["", _("As a facilitator you can also use:"), *(_(line) for line in own)]
+    return lines
 
 
 def _privacy_text(ctx: Context) -> str:

@@ -1,7 +1,8 @@
 """The command menu each channel registers, per language (descriptions are translated).
 
-Everyone sees ``COMMANDS``; a coordinator's own chat also gets ``COORDINATOR_COMMANDS``
-(Telegram: a menu for that chat only, see ``bot.channels.telegram``)."""
+Everyone sees ``COMMANDS``; a coordinator's own chat also gets ``COORDINATOR_COMMANDS``, a
+facilitator's ``FACILITATOR_COMMANDS`` (Telegram: a menu for that chat only, see
+``bot.channels.telegram``)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,26 @@ COORDINATOR_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def command_menu(language: str, *, coordinator: bool = False) -> list[tuple[str, str]]:
-    """``[(command, description), ...]`` in ``language``; a coordinator's menu has his own
-    commands first."""
-    entries = (*COORDINATOR_COMMANDS, *COMMANDS) if coordinator else COMMANDS
+FACILITATOR_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("rsvps", N_("Who is coming to the next meetings")),
+    ("attendance", N_("Tick who was there")),
+    ("form", N_("The form about your last meeting")),
+    ("livingroom", N_("Propose a living-room talk")),
+)
+
+ROLES = ("coordinator", "facilitator", "both")
+"""The roles with a menu of their own (``both``: a coordinator who also facilitates)."""
+
+
+def command_menu(language: str, *, coordinator: bool = False, role: str | None = None) -> list[tuple[str, str]]:
+    """``[(command, description), ...]`` in ``language``; a coordinator's or facilitator's
+    menu has his own commands first (``coordinator=True`` is ``role="coordinator"``)."""
+    role = role or ("coordinator" if coordinator else None)
+    own: tuple[tuple[str, str], ...] = ()
+    if role in ("coordinator", "both"):
+        own = COORDINATOR_COMMANDS
+    if role in ("facilitator", "both"):
+        own += tuple(entry for entry in FACILITATOR_COMMANDS if entry[0] not in dict(own))
+    entries = (*own, *COMMANDS)
     with use_locale(language):
         return [(name, gettext(description)) for name, description in entries]

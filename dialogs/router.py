@@ -4,6 +4,9 @@
   offers) goes to the handler of its kind, whatever question is open;
 - coordinator commands go to the coordinator dialog, for coordinators only (anyone else
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
+- facilitator commands (``/rsvps``, ``/attendance`` over his own series, ``/form``,
+  ``/livingroom``) go to the facilitator dialogs, for facilitators only; a coordinator who is
+  also a facilitator keeps the coordinator's wider ``/rsvps`` and ``/attendance``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, keywords, standing
+from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
@@ -27,6 +30,8 @@ from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, 
 FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "checkin": checkin.handle,
     "coordinator": coordinator.handle,
+    meeting_report.FLOW: meeting_report.handle,
+    facilitator.FLOW: facilitator.living_room,
 }
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
@@ -60,6 +65,10 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and event.question == STANDING:
         if event.key.startswith("ck:"):
             return checkin.standing(state, event.key, ctx)
+        if event.key.startswith("fr:") and ctx.facilitator is not None:
+            return meeting_report.standing(state, event.key, ctx)
+        if event.key.startswith("lr:"):
+            return facilitator.approve(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
@@ -67,14 +76,25 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, Command):
         if ctx.is_coordinator and event.name in coordinator.COMMANDS:
             return coordinator.handle(_end_flow(state), event, ctx)
+        if ctx.facilitator is not None and event.name in facilitator.COMMANDS:
+            return facilitator.handle(_end_flow(state), event, ctx)
         if event.name in checkin.COMMANDS:
             return checkin.handle(_end_flow(state), event, ctx)
         return conversation.handle(_end_flow(state), event, ctx)
     if isinstance(event, Timer) and flow is None:
         return Step(state)
-    if flow in FLOWS and not (flow == "coordinator" and not ctx.is_coordinator):
+    if flow in FLOWS and _may_continue(flow, ctx):
         return FLOWS[flow](state, event, ctx)
     return conversation.handle(_end_flow(state), event, ctx)
+
+
+def _may_continue(flow: str, ctx: Context) -> bool:
+    """A role's flow goes on only while he still has the role (removed mid-flow: it ends)."""
+    if flow == "coordinator":
+        return ctx.is_coordinator or ctx.facilitator is not None
+    if flow in (meeting_report.FLOW, facilitator.FLOW):
+        return ctx.facilitator is not None
+    return True
 
 
 def _end_flow(state: State) -> State:

@@ -88,6 +88,8 @@ class SeriesView:
     next_meeting: datetime | None  # UTC
     open: bool = True
     waitlisted: int = 0
+    place_private: bool = False  # the place is told only once he has signed up
+    one_off: bool = False  # a single meeting (a living-room talk): named by its date
 
     @property
     def seats_left(self) -> int:
@@ -149,6 +151,7 @@ class Context:
     coordinator: CoordinatorView | None = None  # loaded only for coordinators
     checked_in_this_week: bool = False
     chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
+    facilitator: FacilitatorView | None = None  # loaded only for facilitators
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
@@ -183,6 +186,25 @@ class CoordinatorView:
     last_meetings: tuple[CoordinatorMeeting, ...] = ()
     audience_sizes: dict[str, int] = field(default_factory=dict)
     selected_count: int = 0  # people in the union of the audiences chosen so far
+
+
+@dataclass(frozen=True)
+class ReportDue:
+    """A meeting of his series that has begun and has no form yet (the last few days)."""
+
+    meeting_id: int
+    series_name: str
+    starts_at: datetime  # UTC
+    men_present: int | None  # from the attendance, when it was taken
+
+
+@dataclass(frozen=True)
+class FacilitatorView:
+    """What a facilitator's chat may show: his series, and the forms still to fill in.
+    (His /rsvps and /attendance read ``Context.coordinator``, limited to his series.)"""
+
+    series_ids: tuple[int, ...]
+    reports_due: tuple[ReportDue, ...] = ()
 
 
 # --- Effects ---------------------------------------------------------------------------
@@ -315,6 +337,39 @@ class OpenConsole:
 
 
 @dataclass(frozen=True)
+class SaveMeetingReport:
+    """A facilitator's form after a meeting; stored without any name (the engine checks he
+    facilitates the meeting's series)."""
+
+    meeting_id: int
+    men_present: int | None
+    themes: tuple[str, ...]
+    exercises: str | None
+    atmosphere: int | None
+    outcomes: str | None
+    follow_up: bool
+    follow_up_text: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class ProposeLivingRoom:
+    """A facilitator proposes a one-off meeting; every coordinator gets an "Approve" button."""
+
+    starts_at: datetime  # UTC
+    location: str
+    capacity: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ApproveLivingRoom:
+    """A coordinator's "Approve": the proposal becomes a series of one meeting."""
+
+    proposal_id: int
+
+
+@dataclass(frozen=True)
 class WakeAt:
     """Send this conversation a ``Timer("wake")`` at ``at`` (UTC); ``None`` cancels."""
 
@@ -340,6 +395,9 @@ Effect = (
     | AskContact
     | SendReport
     | OpenConsole
+    | SaveMeetingReport
+    | ProposeLivingRoom
+    | ApproveLivingRoom
     | WakeAt
 )
 

@@ -4,8 +4,8 @@ The database is the source of truth; nothing is kept only here. At start every j
 registered afresh, and each job asks the database what is due. Jobs:
 
 - ``tick`` every ``TICK`` seconds: reminders, the "we missed you" follow-ups, waiting-list
-  offers that lapsed, conversations that asked to be woken, check-in offers, broadcast
-  progress;
+  offers that lapsed, conversations that asked to be woken, check-in offers, the
+  facilitators' forms and their reminders, broadcast progress;
 - ``next-reminder``: a one-shot timer at the exact instant the next reminder falls due,
   re-armed after every tick, so reminders go out on time rather than up to a tick late.
 

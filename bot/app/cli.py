@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the cancelled meeting still counts toward the series' length "
         "(by default a meeting is added at the end)",
     )
+    reports = series_commands.add_parser(
+        "reports", help="the facilitators' forms after each meeting of a series",
+        description="Every form a facilitator filled in after a meeting of this series: men there, "
+        "themes, statements or exercises, atmosphere, outcomes and follow-up.",
+    )
+    reports.add_argument("id", type=int)
     move = series_commands.add_parser("move-meeting", help="move one meeting and tell everyone signed up")
     move.add_argument("id", type=int)
     move.add_argument("date", help="the meeting's current date, e.g. 2026-12-10")
@@ -179,6 +185,28 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("chat", metavar="CHANNEL:ID",
                          help="telegram:123456 or whatsapp:+31612345678 (what /whoami answers)")
     coordinator_commands.add_parser("list", help="list coordinators")
+
+    facilitator = commands.add_parser(
+        "facilitator", help="peer facilitators (gespreksleiders) of series",
+        description="A facilitator sees his series' next meeting and who is coming, takes attendance "
+        "for his series, fills in a form after each meeting and may propose a living-room talk, all in "
+        "his own chat.",
+    )
+    facilitator_commands = facilitator.add_subparsers(dest="facilitator_command", required=True, metavar="ACTION")
+    facilitator_add = facilitator_commands.add_parser(
+        "add", help="make a chat address the facilitator of a series",
+        description="Make a chat address the facilitator of one or more series. He finds his own "
+        "address by sending /whoami to the assistant.",
+    )
+    facilitator_remove = facilitator_commands.add_parser(
+        "remove", help="a chat address no longer facilitates a series (without --series: any series)"
+    )
+    for sub, needed in ((facilitator_add, True), (facilitator_remove, False)):
+        sub.add_argument("chat", metavar="CHANNEL:ID",
+                         help="telegram:123456 or whatsapp:+31612345678 (what /whoami answers)")
+        sub.add_argument("--series", type=int, action="append", required=needed, metavar="ID",
+                         help="the series' id (see `meedoen series list`); repeat for several")
+    facilitator_commands.add_parser("list", help="list facilitators and their series")
 
     report = commands.add_parser(
         "report", help="the aggregated, anonymous check-in and participation report",
@@ -261,9 +289,14 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
             "show": series_show,
             "cancel-meeting": series_cancel_meeting,
             "move-meeting": series_move_meeting,
+            "reports": series_reports,
         }[args.series_command]
     if args.command == "coordinator":
         return coordinator_change if args.coordinator_command != "list" else coordinator_list
+    if args.command == "facilitator":
+        return {"add": facilitator_add, "remove": facilitator_remove, "list": facilitator_list}[
+            args.facilitator_command
+        ]
     if args.command == "db":
         return {"upgrade": db_upgrade, "backup": db_backup, "restore": db_restore}[args.db_command]
     if args.command == "broadcast":
@@ -889,6 +922,96 @@ async def coordinator_list(args, settings: Settings) -> None:
         await db.close()
     print("\n".join(found) if found else "no coordinators yet; add one with `meedoen coordinator add`")
 
+
+# --- facilitators ---------------------------------------------------------------------------
+
+
+async def facilitator_add(args, settings: Settings) -> None:
+    from bot.store import audit, facilitators
+    from bot.store import series as series_store
+
+    channel, address = parse_address(args.chat)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            for series_id in args.series:
+                if await series_store.get(connection, series_id) is None:
+                    raise UsageError(f"there is no series {series_id}; see `meedoen series list`.")
+            added = []
+            for series_id in args.series:
+                if await facilitators.add(connection, channel, address, series_id, utcnow()):
+                    added.append(series_id)
+                    await audit.record(
+                        connection, audit.CLI, "facilitator.add", f"{channel}:{address} series {series_id}", utcnow()
+                    )
+    finally:
+        await db.close()
+    for series_id in args.series:
+        print(f"{channel}:{address} facilitates series {series_id}" + ("" if series_id in added else " already"))
+
+
+async def facilitator_remove(args, settings: Settings) -> None:
+    from bot.store import audit, facilitators
+
+    channel, address = parse_address(args.chat)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            removed = 0
+            for series_id in args.series or [None]:
+                gone = await facilitators.remove(connection, channel, address, series_id)
+                if gone:
+                    removed += gone
+                    where = "every series" if series_id is None else f"series {series_id}"
+                    await audit.record(connection, audit.CLI, "facilitator.remove", f"{channel}:{address} {where}", utcnow())
+    finally:
+        await db.close()
+    if not removed:
+        print(f"{channel}:{address} was not a facilitator of {'that series' if args.series else 'any series'}; nothing changed")
+    else:
+        print(f"{channel}:{address} removed from {removed} series")
+
+
+async def facilitator_list(args, settings: Settings) -> None:
+    from bot.store import facilitators
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            rows = await facilitators.listing(connection)
+    finally:
+        await db.close()
+    if not rows:
+        print("no facilitators yet; add one with `meedoen facilitator add CHANNEL:ID --series ID`")
+        return
+    for row in rows:
+        print(f"{row.channel}:{row.address}  series {row.series_id}: {row.name}")
+
+
+async def series_reports(args, settings: Settings) -> None:
+    from bot.analytics.meeting_reports import report_lines
+    from bot.store import facilitators
+    from bot.store import series as series_store
+    from dialogs.i18n import use_locale
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            row = await series_store.get(connection, args.id)
+            if row is None:
+                raise UsageError(f"there is no series {args.id}; see `meedoen series list`.")
+            forms = await facilitators.reports_of_series(connection, args.id)
+    finally:
+        await db.close()
+    print(f"Series {row.id}: {row.name}")
+    if not forms:
+        print("no forms yet: a facilitator gets the form the morning after each meeting")
+        return
+    with use_locale("en"):
+        for form in forms:
+            print(f"Meeting {form.number}, {_when(form.starts_at, settings)}:")
+            for label, value in report_lines(form):
+                print(f"  {label}: {value}")
 
 
 # --- report ---------------------------------------------------------------------------------

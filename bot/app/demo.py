@@ -6,7 +6,7 @@ dialogs and storage as Telegram and WhatsApp.
 
 So that every coordinator view has something to show, the first start also seeds a series
 that began four weeks ago (men signed up, meetings in the past with attendance, the last one
-still to tick) and made-up check-ins for the past months, enough for the report to show its
+still to tick, its facilitator and one filled-in form) and made-up check-ins for the past months, enough for the report to show its
 cells, trends and participation map. Only ``meedoen demo`` does this, and only in its own
 database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
 """
@@ -24,13 +24,14 @@ from starlette.routing import Route
 
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
-from bot.store import checkins, coordinators, meetings, participants
+from bot.store import checkins, coordinators, facilitators, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import use_locale
 
 COORDINATOR = "coordinator"
+FACILITATOR = "demo-facilitator"  # the past series' facilitator: a demo chat nobody opens
 DATABASE_URL = "sqlite+aiosqlite:///meedoen-demo.db"
 
 
@@ -107,6 +108,34 @@ async def _seed_past_series(connection, service: Service, now: datetime) -> None
             await meetings.mark_attendance(connection, man, meeting.id, present, meeting.starts_at)
         if ahead and n < 4:
             await meetings.answer(connection, man, ahead[0].id, "coming" if n != 2 else "not_coming", now)
+    await _seed_facilitator(connection, series_id, held, now)
+
+
+async def _seed_facilitator(connection, series_id: int, held: list, now: datetime) -> None:
+    """The series' facilitator, and his filled-in form about the meeting before the last one
+    (the last one's form is still to come), so that `meedoen series reports` and the
+    console's series page show one."""
+    await facilitators.add(connection, "demo", FACILITATOR, series_id, now - timedelta(days=30))
+    if len(held) < 2:
+        return
+    meeting = held[-2]
+    present = sum(1 for n in range(len(PAST_MEN)) if (n + len(held) - 2) % 4 != 0)
+    await facilitators.save_report(
+        connection,
+        {
+            "meeting_id": meeting.id,
+            "men_present": present,
+            "themes": "work,roles,father",
+            "exercises": "Stelling: 'Een vader hoort de kost te verdienen.'",
+            "atmosphere": 4,
+            "outcomes": "Open gesprek over werk zoeken en wie thuis wat doet. Twee mannen willen samen "
+            "naar het taalcafé.",
+            "follow_up": 1,
+            "follow_up_text": "Informatie over vrijwilligerswerk meenemen.",
+            "language": "nl",
+        },
+        meeting.starts_at + timedelta(hours=15),
+    )
 
 
 async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng: random.Random) -> None:

@@ -21,11 +21,11 @@ from bot.delivery.outbox import OutboxSender
 from bot.domain import waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine, Incoming
-from bot.store import checkins, coordinators, heartbeat
+from bot.store import checkins, coordinators, facilitators, heartbeat
 from bot.store.database import Database
 from bot.store.schema import conversations
 from dialogs.types import Timer
-from scheduler import checkin_offers, followups, reminders
+from scheduler import checkin_offers, followups, meeting_reports, reminders
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Service:
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("facilitator forms", self._facilitator_forms),
                 ("check-in week", self._checkin_week),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
@@ -124,15 +125,24 @@ class Service:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
 
+    async def _facilitator_forms(self, now: datetime) -> None:
+        if await meeting_reports.queue_forms(self.db, self.settings, now):
+            self.wake_all()
+
     async def _coordinator_menus(self, now: datetime | None = None) -> None:
-        """Channels with per-chat command menus (Telegram) show coordinators their commands;
-        a coordinator added or removed with the CLI while we run is followed at the next tick."""
+        """Channels with per-chat command menus (Telegram) show coordinators and facilitators
+        their commands; one added or removed with the CLI while we run is followed at the
+        next tick."""
         for name, channel in self.channels.items():
             sync = getattr(channel, "sync_coordinator_menus", None)
             if sync is None:
                 continue
             async with self.db.transaction() as connection:
-                wanted = await coordinators.languages(connection, name)
+                bosses = await coordinators.languages(connection, name)
+                peers = await facilitators.languages(connection, name)
+            wanted = {address: (language, "coordinator") for address, language in bosses.items()}
+            for address, language in peers.items():
+                wanted[address] = (language, "both" if address in bosses else "facilitator")
             await sync(wanted)
 
     async def _checkin_week(self, now: datetime) -> None:

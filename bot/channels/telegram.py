@@ -108,8 +108,9 @@ class TelegramChannel:
         self._secret = settings.secret_key.encode()
         self._cleared: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._started = False
-        # coordinator chat → the language his menu was set in (None: per app language)
-        self._coordinator_menus: dict[str, str | None] = {}
+        # coordinator's or facilitator's chat → (the language his menu was set in, None: per
+        # app language; his role)
+        self._coordinator_menus: dict[str, tuple[str | None, str]] = {}
         self._menu_failures: set[str] = set()  # chats whose menu failed, logged once
         # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
         # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
@@ -166,32 +167,33 @@ class TelegramChannel:
                 language_code=language,
             )
 
-    async def sync_coordinator_menus(self, wanted: dict[str, str | None]) -> None:
-        """Give each coordinator's chat (``wanted``: address → his language, None when he has
-        none yet) a command menu with his own commands, and take it away from a chat that is
-        no longer a coordinator's. Called at start and on every tick; only a change costs
-        requests. (A coordinator removed while no service ran keeps the longer menu: Telegram
-        cannot list the chats that have one. Those commands then answer him as anyone else.)"""
+    async def sync_coordinator_menus(self, wanted: dict[str, tuple[str | None, str]]) -> None:
+        """Give each coordinator's or facilitator's chat (``wanted``: address → (his language,
+        None when he has none yet; his role, see ``dialogs.menu.ROLES``)) a command menu with
+        his own commands, and take it away from a chat that no longer has a role. Called at
+        start and on every tick; only a change costs requests. (Someone removed while no
+        service ran keeps the longer menu: Telegram cannot list the chats that have one.
+        Those commands then answer him as anyone else.)"""
         if not self._started:
             return
-        for address, language in wanted.items():
-            if address in self._coordinator_menus and self._coordinator_menus[address] == language:
+        for address, (language, role) in wanted.items():
+            if self._coordinator_menus.get(address) == (language, role):
                 continue
-            if await self._chat_menu(address, language, coordinator=True):
-                self._coordinator_menus[address] = language
+            if await self._chat_menu(address, language, role):
+                self._coordinator_menus[address] = (language, role)
         for address in [a for a in self._coordinator_menus if a not in wanted]:
-            if await self._chat_menu(address, None, coordinator=False):
+            if await self._chat_menu(address, None, None):
                 del self._coordinator_menus[address]
 
-    async def _chat_menu(self, address: str, language: str | None, *, coordinator: bool) -> bool:
-        """Set (or, for ``coordinator=False``, delete) the menus of one chat: one per app
-        language, all in his language when it is known. True when Telegram took them all."""
+    async def _chat_menu(self, address: str, language: str | None, role: str | None) -> bool:
+        """Set (or, for ``role=None``, delete) the menus of one chat: one per app language,
+        all in his language when it is known. True when Telegram took them all."""
         bot = self.application.bot
         try:
             scope = BotCommandScopeChat(int(address))
             for code in (None, *LANGUAGES):
-                if coordinator:
-                    menu = command_menu(language or code or "en", coordinator=True)
+                if role is not None:
+                    menu = command_menu(language or code or "en", role=role)
                     commands = [BotCommand(name, description) for name, description in menu]
                     await bot.set_my_commands(commands, scope=scope, language_code=code)
                 else:
@@ -199,7 +201,7 @@ class TelegramChannel:
         except (TelegramError, ValueError) as error:
             if address not in self._menu_failures:
                 self._menu_failures.add(address)
-                log.warning("telegram: could not set a coordinator's command menu (%s); retrying each tick", type(error).__name__)
+                log.warning("telegram: could not set a chat's own command menu (%s); retrying each tick", type(error).__name__)
             return False
         self._menu_failures.discard(address)
         return True

@@ -1,5 +1,5 @@
-"""The series pages: one series' sign-ups and waiting list (filterable), its printable list
-(names only), and the form that creates a series with the rules of ``meedoen series add``."""
+"""The series pages: one series' sign-ups and waiting list (filterable), the facilitators'
+forms after its meetings, its printable list (names only), and the form that creates a series with the rules of ``meedoen series add``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from datetime import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot.analytics.meeting_reports import report_lines
 from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import refused, secured
 from bot.console.templating import page
 from bot.domain.console_link import PREFIX
 from bot.domain.series_rules import InvalidSeries, new_series
-from bot.store import audit
+from bot.store import audit, facilitators
 from bot.store import series as series_store
 from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
 from dialogs.i18n import _
@@ -50,6 +51,12 @@ def series_pages(service: Service):
                 return None, [], []
             return row, await series_store.signup_rows(connection, series_id), await series_store.meeting_rows(connection, series_id)
 
+    async def _reports(series_id: int) -> list[dict]:
+        async with service.db.transaction() as connection:
+            forms = await facilitators.reports_of_series(connection, series_id)
+        zone, now = service.settings.timezone, service.now()
+        return [{"when": meeting_time(f.starts_at, zone, now=now), "lines": report_lines(f)} for f in forms]
+
     async def one(request: Request, visit: Visit) -> Response:
         row, signups, meeting_rows = await _loaded(request.path_params["id"])
         if row is None:
@@ -67,6 +74,7 @@ def series_pages(service: Service):
             confirmed=[s for s in shown if s.status == "confirmed"],
             waitlist=[s for s in shown if s.status == "waitlist"],
             total=len(signups), needle=needle, meetings=meeting_list, languages=LANGUAGE_NAMES,
+            reports=await _reports(row.id),
         )
 
     async def printable(request: Request, visit: Visit) -> Response:

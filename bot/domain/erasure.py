@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain import waitlist
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
-from bot.store.schema import conversations, outbox, participants, signups
+from bot.store.schema import conversations, facilitators, living_room_proposals, outbox, participants, signups
 
 
 class LedgerNeedsKey(Exception):
@@ -65,7 +65,7 @@ async def reapply(connection: AsyncConnection, settings: Settings, now: datetime
         return 0
     secret = _secret(settings)
     named = union(
-        *(select(table.c.channel, table.c.address) for table in (participants, conversations, outbox))
+        *(select(table.c.channel, table.c.address) for table in (participants, conversations, outbox, facilitators, living_room_proposals))
     )
     addresses = list(await connection.execute(named))
     consented = {

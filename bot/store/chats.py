@@ -1,8 +1,8 @@
 """What the engine reads about one chat at the start of every turn, in a single query.
 
-Five lookups that each cost a statement (two thread hops through aiosqlite) become one row:
-the participant (if any), the conversation state, whether the chat is a coordinator's,
-whether he checked in this week, and the series catalog's version; plus whether he has any
+Six lookups that each cost a statement (two thread hops through aiosqlite) become one row:
+the participant (if any), the conversation state, whether the chat is a coordinator's or a
+facilitator's, whether he checked in this week, and the series catalog's version; plus whether he has any
 sign-ups or open offers at all, so that the queries for those are skipped when he has none
 (everyone who is still signing up). The statement is built once, not per turn.
 """
@@ -21,6 +21,7 @@ from bot.store.schema import (
     checkin_markers,
     conversations,
     coordinators,
+    facilitators,
     participants,
     series_catalog,
     signups,
@@ -39,6 +40,7 @@ class ChatAtStart:
     catalog_version: int
     has_signups: bool
     has_offers: bool  # open, not yet expired
+    is_facilitator: bool = False  # of at least one series
 
 
 def _statement():
@@ -50,6 +52,7 @@ def _statement():
         waitlist_offers.c.status == "open",
         waitlist_offers.c.expires_at > now,
     )
+    is_facilitator = exists().where(facilitators.c.channel == channel, facilitators.c.address == address)
     # series_catalog has exactly one row: every other table hangs off it by an outer join,
     # so the answer is one row whether or not he is known anywhere.
     return (
@@ -61,6 +64,7 @@ def _statement():
             series_catalog.c.version.label("catalog_version"),
             has_signups.label("has_signups"),
             has_offers.label("has_offers"),
+            is_facilitator.label("is_facilitator"),
         )
         .select_from(series_catalog)
         .outerjoin(participants, and_(participants.c.channel == channel, participants.c.address == address))
@@ -91,4 +95,5 @@ async def at_start(
         catalog_version=row.catalog_version,
         has_signups=bool(row.has_signups),
         has_offers=bool(row.has_offers),
+        is_facilitator=bool(row.is_facilitator),
     )

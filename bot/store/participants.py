@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import facilitators
 from bot.store.schema import conversations, outbox, participants, signups
 from dialogs.types import ParticipantView, SignupView
 
@@ -67,7 +68,8 @@ async def change(connection: AsyncConnection, participant_id: int, **values) -> 
 
 async def erase(connection: AsyncConnection, channel: str, address: str) -> None:
     """Delete every row that names this chat address: the participant with everything that
-    hangs off him (cascades), his conversation state and any message still queued for him."""
+    hangs off him (cascades), his conversation state, any message still queued for him, and
+    his rows as a facilitator."""
     await connection.execute(
         delete(signups).where(
             signups.c.participant_id.in_(
@@ -81,6 +83,7 @@ async def erase(connection: AsyncConnection, channel: str, address: str) -> None
         await connection.execute(
             delete(table).where(table.c.channel == channel, table.c.address == address)
         )
+    await facilitators.forget(connection, channel, address)
 
 
 def view_of(row: Row) -> ParticipantView:

@@ -83,6 +83,8 @@ series = Table(
     Column("status", String(16), nullable=False, default="open"),  # open | closed
     Column("seat_version", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
+    # 1: the place is told only to those who signed up (a living-room talk at home, 0015)
+    Column("place_private", Integer, nullable=False, default=0, server_default="0"),
 )
 
 meetings = Table(
@@ -484,4 +486,63 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("detail", Text, nullable=False, default=""),
     Index("ix_audit_log_at", "at"),
+)
+
+facilitators = Table(
+    "facilitators",
+    metadata,
+    # Peer facilitators (gespreksleiders), each of one or more series (issue 16). Names a
+    # chat address: erased by /delete (bot.store.participants.erase).
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_facilitators_series", "series_id"),
+)
+
+meeting_reports = Table(
+    "meeting_reports",
+    metadata,
+    # The facilitator's form after a meeting: one per meeting, the first filled in wins. It
+    # keeps nothing that names the facilitator or a participant (the form asks for no names).
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("men_present", Integer),
+    Column("themes", String(200), nullable=False, default=""),  # comma-separated keys
+    Column("exercises", String(300)),
+    Column("atmosphere", Integer),  # 1..5
+    Column("outcomes", Text),
+    Column("follow_up", Integer, nullable=False, default=0),  # 1 | 0
+    Column("follow_up_text", String(500)),
+    Column("language", String(8), nullable=False),
+    Column("filled_at", UtcDateTime, nullable=False),
+)
+
+report_requests = Table(
+    "report_requests",
+    metadata,
+    # The form (kind "form") and its one reminder (kind "reminder") sent to a facilitator for
+    # a meeting: the row is the claim, so a restart or a second process never sends twice.
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # form | reminder
+    Column("sent_at", UtcDateTime, nullable=False),
+)
+
+living_room_proposals = Table(
+    "living_room_proposals",
+    metadata,
+    # A one-off meeting a facilitator proposed; a coordinator's "Approve" turns it into a
+    # series of one meeting (series_id). Names the facilitator: erased by /delete.
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("area", String(64), nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # proposed | approved
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
 )

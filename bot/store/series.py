@@ -30,6 +30,7 @@ class NewSeries:
     capacity: int
     location: str = ""
     area: str = ""
+    place_private: bool = False  # told only to those who signed up (a living-room talk)
 
 
 async def add(connection: AsyncConnection, new: NewSeries, zone: str, now: datetime) -> int:
@@ -43,6 +44,7 @@ async def add(connection: AsyncConnection, new: NewSeries, zone: str, now: datet
             capacity=new.capacity,
             location=new.location,
             area=new.area,
+            place_private=int(new.place_private),
             status="open",
             seat_version=0,
             created_at=now,
@@ -164,6 +166,8 @@ def _as_view(row: Row, next_meeting: datetime | None) -> SeriesView:
         next_meeting=next_meeting,
         open=row.status == "open" and next_meeting is not None,
         waitlisted=row.waitlisted,
+        place_private=bool(row.place_private),
+        one_off=row.meeting_count == 1,
     )
 
 
