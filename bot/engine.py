@@ -24,6 +24,7 @@ from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
+from bot.domain import invites
 from bot.store import (
     anonymity,
     audiences,
@@ -37,7 +38,7 @@ from bot.store import (
     updates,
 )
 from bot.store import series as series_store
-from dialogs import router, scoring
+from dialogs import notices, router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
     LANGUAGES,
@@ -48,6 +49,7 @@ from dialogs.types import (
     EraseParticipant,
     Event,
     ForgetConversation,
+    Invited,
     LeaveSeries,
     MarkAttendance,
     OfferView,
@@ -58,14 +60,17 @@ from dialogs.types import (
     Reply,
     Rsvp,
     SaveParticipant,
+    SendFlyers,
     SendReport,
     SetArea,
     SetLanguage,
     SetName,
     SetStatus,
+    ShareInvite,
     SignUp,
     State,
     Step,
+    Text,
     WakeAt,
 )
 
@@ -197,7 +202,16 @@ class Engine:
             else None,
             checked_in_this_week=chat.checked_in_this_week,
             chat_address=f"{incoming.channel}:{incoming.address}",
+            invited=self._invited(incoming),
         )
+
+    def _invited(self, incoming: Incoming) -> Invited | None:
+        """The invite code in ``/start CODE`` or in a WhatsApp link's first message, if it
+        verifies (``bot.domain.invites``); a forged or unknown code is no invite."""
+        if not isinstance(incoming.event, Text) or not self.settings.secret_key:
+            return None
+        invite = invites.read(self.settings.secret_key.encode(), incoming.event.text)
+        return Invited(invite.series_id, invite.source) if invite is not None else None
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
         """He as the dialog sees him; his sign-ups, meetings and offers are only looked up
@@ -308,6 +322,14 @@ class Engine:
             await series_store.sign_up(
                 connection, participant_id, effect.series_id, waitlist=effect.waitlist, now=now
             )
+            if effect.source is not None:
+                await invites.count_signup(
+                    connection,
+                    self.settings.secret_key.encode(),
+                    channel,
+                    address,
+                    invites.Invite(effect.series_id, effect.source),
+                )
         elif isinstance(effect, LeaveSeries):
             await series_store.leave(connection, participant_id, effect.series_id)
             await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
@@ -330,7 +352,9 @@ class Engine:
             after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole)):
+        elif isinstance(effect, ShareInvite):
+            await self._share_invite(connection, incoming, row, effect.series_id, now)
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, SendFlyers)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         else:
             raise TypeError(f"unknown effect {type(effect).__name__}")
@@ -388,7 +412,9 @@ class Engine:
             log.warning("engine: %s from a non-coordinator %s chat refused", type(effect).__name__, incoming.channel)
             return
         if isinstance(effect, MarkAttendance):
-            await meetings.mark_attendance(connection, effect.participant_id, effect.meeting_id, effect.present, now)
+            await invites.mark_attendance(
+                connection, self.settings.secret_key.encode(), effect.participant_id, effect.meeting_id, effect.present, now
+            )
         elif isinstance(effect, QueueBroadcast):
             await broadcasts.create(
                 connection,
@@ -402,10 +428,65 @@ class Engine:
             self.on_queued_all()
         elif isinstance(effect, OpenConsole):
             await self._console_link(connection, incoming, row, now)
+        elif isinstance(effect, SendFlyers):
+            language = row.language if row is not None else "nl"
+            after_commit.append(lambda: self._send_flyers(incoming, effect.series_id, language))
         else:  # the report is built after this transaction, see ``_send_report``
             after_commit.append(
                 lambda: self._send_report(incoming, row.language if row is not None else "nl")
             )
+
+    async def _share_invite(self, connection, incoming: Incoming, row, series_id: int, now) -> None:
+        """"Invite a friend": how to pass it on, then the invitation itself with the series'
+        link for the source "friend" (the same for every man: nobody's name is in it)."""
+        series = await series_store.get(connection, series_id)
+        if series is None or row is None:
+            return
+        from datetime import time as clock_time
+
+        language = row.language
+        username = await invites.cached_username(connection)
+        links = invites.links(self.settings, username, series_id, invites.FRIEND, language)
+        link = links.whatsapp if incoming.channel == "whatsapp" else links.telegram
+        link = link or links.telegram or links.whatsapp or links.code
+        invitation = notices.friend_invitation(
+            language, series.name, series.weekday, clock_time.fromisoformat(series.start_time), link
+        )
+        share = invites.share_link(incoming.channel, invitation, link)
+        for text in (notices.friend_instructions(language, incoming.channel, share), invitation):
+            await outbox.enqueue(
+                connection,
+                channel=incoming.channel,
+                address=incoming.address,
+                message=Outgoing(text),
+                kind="reply",
+                priority=outbox.REPLY,
+                now=now,
+            )
+
+    async def _send_flyers(self, incoming: Incoming, series_id: int, language: str) -> None:
+        """Render a series' flyers (one per language, PNG) and send them to the coordinator
+        who asked; built outside the turn's transaction, like the report."""
+        from bot.domain import flyers
+
+        try:
+            async with self.db.transaction() as connection:
+                images = await flyers.for_series(connection, self.settings, series_id, source="", now=self.now())
+            async with self.db.transaction() as connection:
+                for flyer in images:
+                    await outbox.enqueue(
+                        connection,
+                        channel=incoming.channel,
+                        address=incoming.address,
+                        message=Outgoing(flyer.caption, image=flyer.png),
+                        kind="reply",
+                        priority=outbox.REPLY,
+                        now=self.now(),
+                    )
+            self.on_queued(incoming.channel)
+        except Exception:
+            log.exception("engine: the flyers for a %s coordinator failed", incoming.channel)
+            await self._apologise(incoming)
 
     async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
         """A one-time link into the web console, for this coordinator only (bot/console)."""
