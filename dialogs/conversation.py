@@ -713,6 +713,9 @@ def _privacy_text(ctx: Context) -> str:
             "messages. /delete erases everything about you for good."
         ),
         organisation=ctx.organisation,
+    ) + "\n" + _(
+        "If you came through an invitation link or a flyer, we only count how many people signed "
+        "up through it. Where you came from is not kept with your name."
     )
 
 
