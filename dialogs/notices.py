@@ -114,7 +114,7 @@ def friend_invitation(language: str, series: str, weekday: int, at: time, link: 
             fill(
                 _(
                     "Hello! I take part in %(series)s, conversations for men, every %(weekday)s at "
-                    "%(time)s. It is free, and you are welcome too. Sign up here: %(link)s"
+                    "%(time)s. You are welcome too. Sign up here: %(link)s"
                 ),
                 series=series,
                 weekday=weekday_name(weekday),
