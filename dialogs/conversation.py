@@ -326,7 +326,7 @@ def _invited_series(ctx: Context) -> SeriesView | None:
     return next((s for s in _open_series(ctx) if s.id == ctx.invited.series_id), None)
 
 
-def _invite_state(ctx: Context) -> dict:
+def _invite_state(ctx: Context) -> dict[str, int | str]:
     """Kept in his state only until he signs up (then the source is counted, not kept)."""
     assert ctx.invited is not None
     return {"series": ctx.invited.series_id, "source": ctx.invited.source}

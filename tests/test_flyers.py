@@ -164,3 +164,27 @@ async def _cli(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def test_a_coordinator_sends_himself_the_flyers_with_flyer(settings, db):
+    """/flyer, a series chosen by button: one photo per language arrives in his chat, each
+    with the series' Telegram invite link in its QR code."""
+    from tests.fakes.telegram_api import FakeTelegram
+    from tests.telegram_chat import Chat, running, telegram_settings
+
+    series_id = await add_series(db, "Mannen in gesprek")
+    async with FakeTelegram() as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), coordinators=("telegram:9101",))
+        async with running(configured):
+            boss = Chat(tg, 9101, language_code="nl")
+            await boss.command("/flyer")
+            assert boss.keys() == [f"co:f:{series_id}"]
+            await boss.tap(f"co:f:{series_id}")
+            await tg.wait_for(lambda: len([c for c in tg.calls if c.method == "sendPhoto"]) == len(LANGUAGES), timeout=30)
+        assert tg.violations == []
+    photos = [call.params for call in tg.calls if call.method == "sendPhoto"]
+    link = f"https://t.me/meedoen_test_bot?start={invites.code(settings.secret_key.encode(), series_id)}"
+    assert [decoded(photo["photo"].data) for photo in photos] == [{link}] * len(LANGUAGES)
+    assert [photo["caption"] for photo in photos] == [
+        f"Mannen in gesprek ({name})" for name in ("Nederlands", "العربية", "Soomaali", "English")
+    ]

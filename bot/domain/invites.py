@@ -39,10 +39,10 @@ FRIEND = "friend"
 """The source of a sign-up through a man's "Invite a friend" link (the same link for every
 man of a series: nothing says who invited whom)."""
 TAG_LENGTH = 12
-_SOURCE = re.compile(r"[a-z0-9][a-z0-9-]{0,%d}" % (SOURCE_MAX - 1))
+_SOURCE_PATTERN = rf"[a-z0-9][a-z0-9-]{{0,{SOURCE_MAX - 1}}}"
+_SOURCE = re.compile(_SOURCE_PATTERN)
 _CODE = re.compile(
-    r"(?<![A-Za-z0-9_-])s(\d{1,9})_((?:[a-z0-9][a-z0-9-]{0,%d})?)_([0-9a-f]{%d})(?![A-Za-z0-9_-])"
-    % (SOURCE_MAX - 1, TAG_LENGTH)
+    rf"(?<![A-Za-z0-9_-])s(\d{{1,9}})_((?:{_SOURCE_PATTERN})?)_([0-9a-f]{{{TAG_LENGTH}}})(?![A-Za-z0-9_-])"
 )
 USERNAME_FACT = "telegram_username"
 
