@@ -76,7 +76,9 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, width: float, rtl: bool) -> li
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        for word in paragraph.split():
+        for word in paragraph.split(" "):  # not at no-break spaces (inside a date)
+            if not word:
+                continue
             candidate = f"{line} {word}" if line else word
             if line and text_width(candidate, face, rtl) > width:
                 lines.append(line)
