@@ -205,6 +205,9 @@ def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 Question = Callable[[State, Context], tuple[str, tuple[Option, ...]]]
 
+INVITE_KEPT_AT = frozenset({"language", "consent", "name", "series", "waitlist", "area"})
+"""The questions on the way from an invite link to a sign-up; elsewhere its source is dropped."""
+
 QUESTIONS: dict[str, Question] = {
     "language": _q_language,
     "consent": _q_consent,
@@ -219,8 +222,11 @@ QUESTIONS: dict[str, Question] = {
 
 
 def _ask(state: State, ctx: Context, at: str, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
-    """Move to question ``at`` and send it, after optional lines ``before`` it."""
+    """Move to question ``at`` and send it, after optional lines ``before`` it. An invite's
+    source is kept only on the way to a sign-up: any other question drops it."""
     state = {**state, "at": at, "q": state.get("q", 0) + 1}
+    if at not in INVITE_KEPT_AT:
+        state.pop("invite", None)
     text, options = QUESTIONS[at](state, ctx)
     body = "\n\n".join([*before, text])
     return Step(state, (*effects, Reply(directed(body), options, state["q"])))

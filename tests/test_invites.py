@@ -287,3 +287,26 @@ async def test_a_whatsapp_first_message_with_the_code_offers_its_series_and_coun
     async with db.transaction() as connection:
         row = (await connection.execute(select(invite_counts))).one()
     assert (row.series_id, row.source, row.signups) == (invited, SOURCE, 1)
+
+
+def test_the_source_is_dropped_when_he_turns_away_before_signing_up():
+    """Kept only on the way to a sign-up: a man who opens a link and then goes elsewhere
+    (here: /delete's question, or the menu of a man already signed up for that series)
+    leaves no source behind."""
+    from dataclasses import replace
+
+    from dialogs import router
+    from dialogs.types import Command, Invited, ParticipantView, SignupView
+    from tests.dialog_helpers import Driver
+
+    d = Driver(participant=ParticipantView("nl", "Jan", "Osdorp", "active"))
+    series_id = next(s.id for s in d.world.series.values() if s.seats_left)
+    invited = replace(d.ctx, invited=Invited(series_id, SOURCE))
+    step = router.handle(d.state, Command("start", "x"), invited)
+    assert step.state["invite"] == {"series": series_id, "source": SOURCE}
+    step = router.handle(step.state, Command("delete"), d.ctx)
+    assert "invite" not in step.state
+    signed = ParticipantView("nl", "Jan", "Osdorp", "active", (SignupView(series_id, "confirmed"),))
+    d = Driver(participant=signed)
+    step = router.handle(d.state, Command("start", "x"), replace(d.ctx, invited=Invited(series_id, SOURCE)))
+    assert "invite" not in step.state  # already signed up for it: the menu, no source kept
