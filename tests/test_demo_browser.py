@@ -262,7 +262,7 @@ def test_a_reload_keeps_the_chats_opened_and_their_messages(demo, browser):
 
 
 def test_a_series_card_opens_its_invite_link_shows_its_flyers_and_counts_the_source(demo, browser):
-    page, problems = open_page(browser, demo, ["p1"])
+    page, problems = open_page(browser, demo, ["p40"])  # the new participant: p41, his own chat
     card = page.locator(".card").filter(has_text="Vaders en zonen")  # listed second
     expect(card.locator(".invite-link")).to_contain_text("https://t.me/meedoen_demo_bot?start=", timeout=WAIT_MS)
     flyers = card.locator(".flyers img")
@@ -274,18 +274,18 @@ def test_a_series_card_opens_its_invite_link_shows_its_flyers_and_counts_the_sou
             arg=flyers.nth(n).element_handle(), timeout=WAIT_MS,
         )
     card.locator(".open-invite").click()  # a new participant, who sends /start CODE
-    wait_for(page, "p2", tr("nl", "Which language would you like me to use?"))
-    assert "Vaders en zonen" in log_of(page, "p2").locator(".msg.bot").last.text_content()
-    tap(page, "p2", "lang:nl")
-    tap(page, "p2", "yes")
-    wait_for(page, "p2", tr("nl", "What may we call you? Write a first name or a nickname, or press Skip."))
-    tap(page, "p2", "skip")
-    wait_for(page, "p2", tr("nl", "These conversation groups are open. Which one would you like to join?"))
-    first = log_of(page, "p2").locator('button.option[data-key^="s:"]').first
+    wait_for(page, "p41", tr("nl", "Which language would you like me to use?"))
+    assert "Vaders en zonen" in log_of(page, "p41").locator(".msg.bot").last.text_content()
+    tap(page, "p41", "lang:nl")
+    tap(page, "p41", "yes")
+    wait_for(page, "p41", tr("nl", "What may we call you? Write a first name or a nickname, or press Skip."))
+    tap(page, "p41", "skip")
+    wait_for(page, "p41", tr("nl", "These conversation groups are open. Which one would you like to join?"))
+    first = log_of(page, "p41").locator('button.option[data-key^="s:"]').first
     expect(first).to_have_text("Vaders en zonen")  # the invited series first
     first.click()
-    wait_for(page, "p2", tr("nl", "In which area do you live? This helps us plan meetings close to home."))
-    tap(page, "p2", "a:1")
+    wait_for(page, "p41", tr("nl", "In which area do you live? This helps us plan meetings close to home."))
+    tap(page, "p41", "a:1")
     expect(card).to_contain_text("demo-page 1 signed up, 0 came", timeout=WAIT_MS)
     shoot(page, "demo-invite-link.png")
     assert problems == []
