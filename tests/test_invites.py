@@ -310,3 +310,23 @@ def test_the_source_is_dropped_when_he_turns_away_before_signing_up():
     d = Driver(participant=signed)
     step = router.handle(d.state, Command("start", "x"), replace(d.ctx, invited=Invited(series_id, SOURCE)))
     assert "invite" not in step.state  # already signed up for it: the menu, no source kept
+
+
+async def test_only_the_reminders_of_the_second_meeting_have_invite_a_friend(db, settings):
+    from bot import outbox
+    from bot.schema import outbox as outbox_table
+    from scheduler import reminders
+
+    series_id = await add_series(db, "Mannen in gesprek")
+    await _sign_up_through(db, settings, "4001", series_id, "")
+    async with db.transaction() as connection:
+        starts = {
+            number: at for number, at in await connection.execute(select(meetings.c.number, meetings.c.starts_at))
+        }
+    for number in (1, 2, 3):
+        await reminders.queue_due_reminders(db, settings, starts[number] - timedelta(hours=23))
+    async with db.transaction() as connection:
+        payloads = list(await connection.scalars(select(outbox_table.c.payload).order_by(outbox_table.c.id)))
+    keys = [[option.key for option in outbox.decode(payload).options] for payload in payloads]
+    assert [any(key.startswith("friend:") for key in row) for row in keys] == [False, True, False]
+    assert f"friend:{series_id}" in keys[1]
