@@ -65,6 +65,7 @@ class Settings:
     whatsapp_rate: float = 80.0  # messages a second (Twilio's default for a WhatsApp sender)
     whatsapp_chat_interval: float = 1.0  # seconds between two messages to one man
     whatsapp_templates: str | None = None  # path of the TOML file, see README "WhatsApp"
+    flyer_free: bool = False  # flyers say "Free, with coffee and tea"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -221,7 +222,15 @@ def load_settings(
             "MEEDOEN_WHATSAPP_CHAT_INTERVAL", get("MEEDOEN_WHATSAPP_CHAT_INTERVAL") or "1"
         ),
         whatsapp_templates=get("MEEDOEN_WHATSAPP_TEMPLATES"),
+        flyer_free=_yes_or_no("MEEDOEN_FLYER_FREE", get("MEEDOEN_FLYER_FREE") or "no"),
     )
+
+
+def _yes_or_no(name: str, raw: str) -> bool:
+    answer = raw.strip().lower()
+    if answer not in ("yes", "no", "true", "false", "1", "0"):
+        raise ConfigError(f"{name} must be yes or no, not {raw!r}.")
+    return answer in ("yes", "true", "1")
 
 
 DATABASE_URL_EXAMPLE = "sqlite+aiosqlite:////var/lib/meedoen/meedoen.db"

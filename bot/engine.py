@@ -24,7 +24,7 @@ from bot.channels.base import Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
-from bot.domain import broadcasts, erasure, facilitation, waitlist
+from bot.domain import broadcasts, erasure, facilitation, invites, waitlist
 from bot.store import (
     anonymity,
     audiences,
@@ -40,7 +40,7 @@ from bot.store import (
 )
 from bot.store import series as series_store
 from bot.store.database import Database
-from dialogs import router, scoring
+from dialogs import notices, router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
     LANGUAGES,
@@ -53,6 +53,7 @@ from dialogs.types import (
     Event,
     FacilitatorView,
     ForgetConversation,
+    Invited,
     LeaveSeries,
     MarkAttendance,
     OfferView,
@@ -65,14 +66,17 @@ from dialogs.types import (
     Rsvp,
     SaveMeetingReport,
     SaveParticipant,
+    SendFlyers,
     SendReport,
     SetArea,
     SetLanguage,
     SetName,
     SetStatus,
+    ShareInvite,
     SignUp,
     State,
     Step,
+    Text,
     WakeAt,
 )
 
@@ -214,6 +218,7 @@ class Engine:
             checked_in_this_week=chat.checked_in_this_week,
             chat_address=f"{incoming.channel}:{incoming.address}",
             facilitator=facilitator.view if facilitator is not None else None,
+            invited=self._invited(incoming),
         )
 
     async def _facilitator(self, connection, incoming: Incoming, chat: chats.ChatAtStart, now) -> _Facilitating | None:
@@ -230,6 +235,14 @@ class Engine:
                 last_meetings=tuple(m for m in past if m.series_id in mine),
             ),
         )
+
+    def _invited(self, incoming: Incoming) -> Invited | None:
+        """The invite code in ``/start CODE`` or in a WhatsApp link's first message, if it
+        verifies (``bot.domain.invites``); a forged or unknown code is no invite."""
+        if not isinstance(incoming.event, Text) or not self.settings.secret_key:
+            return None
+        invite = invites.read(self.settings.secret_key.encode(), incoming.event.text)
+        return Invited(invite.series_id, invite.source) if invite is not None else None
 
     async def _participant_view(self, connection, chat: chats.ChatAtStart, now) -> ParticipantView | None:
         """He as the dialog sees him; his sign-ups, meetings and offers are only looked up
@@ -340,6 +353,14 @@ class Engine:
             await series_store.sign_up(
                 connection, participant_id, effect.series_id, waitlist=effect.waitlist, now=now
             )
+            if effect.source is not None:
+                await invites.count_signup(
+                    connection,
+                    self.settings.secret_key.encode(),
+                    channel,
+                    address,
+                    invites.Invite(effect.series_id, effect.source),
+                )
         elif isinstance(effect, LeaveSeries):
             await series_store.leave(connection, participant_id, effect.series_id)
             await waitlist.offer_next(connection, effect.series_id, now, self.settings.timezone)
@@ -365,8 +386,12 @@ class Engine:
         elif isinstance(effect, MarkAttendance) and await facilitators.facilitates_meeting(
             connection, channel, address, effect.meeting_id
         ):  # a facilitator ticks his own series' meetings; anything else only a coordinator
-            await meetings.mark_attendance(connection, effect.participant_id, effect.meeting_id, effect.present, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom)):
+            await invites.mark_attendance(
+                connection, self.settings.secret_key.encode(), effect.participant_id, effect.meeting_id, effect.present, now
+            )
+        elif isinstance(effect, ShareInvite):
+            await self._share_invite(connection, incoming, row, effect.series_id, now)
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom, SendFlyers)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         elif isinstance(effect, (SaveMeetingReport, ProposeLivingRoom)):
             await self._facilitator_effect(connection, incoming, effect, now)
@@ -426,7 +451,9 @@ class Engine:
             log.warning("engine: %s from a non-coordinator %s chat refused", type(effect).__name__, incoming.channel)
             return
         if isinstance(effect, MarkAttendance):
-            await meetings.mark_attendance(connection, effect.participant_id, effect.meeting_id, effect.present, now)
+            await invites.mark_attendance(
+                connection, self.settings.secret_key.encode(), effect.participant_id, effect.meeting_id, effect.present, now
+            )
         elif isinstance(effect, QueueBroadcast):
             await broadcasts.create(
                 connection,
@@ -444,6 +471,9 @@ class Engine:
             await facilitation.approve(
                 connection, self.settings, incoming.channel, incoming.address, effect.proposal_id, now
             )
+        elif isinstance(effect, SendFlyers):
+            language = row.language if row is not None else "nl"
+            after_commit.append(lambda: self._send_flyers(incoming, effect.series_id, language))
         else:  # the report is built after this transaction, see ``_send_report``
             after_commit.append(
                 lambda: self._send_report(incoming, row.language if row is not None else "nl")
@@ -457,6 +487,58 @@ class Engine:
             await facilitation.propose(connection, self.settings, incoming.channel, incoming.address, effect, now)
         else:
             log.warning("engine: a living-room proposal from a non-facilitator %s chat refused", incoming.channel)
+
+    async def _share_invite(self, connection, incoming: Incoming, row, series_id: int, now) -> None:
+        """"Invite a friend": how to pass it on, then the invitation itself with the series'
+        link for the source "friend" (the same for every man: nobody's name is in it)."""
+        series = await series_store.get(connection, series_id)
+        if series is None or row is None:
+            return
+        from datetime import time as clock_time
+
+        language = row.language
+        username = await invites.cached_username(connection)
+        links = invites.links(self.settings, username, series_id, invites.FRIEND, language)
+        link = links.whatsapp if incoming.channel == "whatsapp" else links.telegram
+        link = link or links.telegram or links.whatsapp or links.code
+        invitation = notices.friend_invitation(
+            language, series.name, series.weekday, clock_time.fromisoformat(series.start_time), link
+        )
+        share = invites.share_link(incoming.channel, invitation, link)
+        for text in (notices.friend_instructions(language, incoming.channel, share), invitation):
+            await outbox.enqueue(
+                connection,
+                channel=incoming.channel,
+                address=incoming.address,
+                message=Outgoing(text),
+                kind="reply",
+                priority=outbox.REPLY,
+                now=now,
+            )
+
+    async def _send_flyers(self, incoming: Incoming, series_id: int, language: str) -> None:
+        """Render a series' flyers (one per language, PNG) and send them to the coordinator
+        who asked; built outside the turn's transaction, like the report."""
+        from bot.domain import flyers
+
+        try:
+            async with self.db.transaction() as connection:
+                images = await flyers.for_series(connection, self.settings, series_id, source="", now=self.now())
+            async with self.db.transaction() as connection:
+                for flyer in images:
+                    await outbox.enqueue(
+                        connection,
+                        channel=incoming.channel,
+                        address=incoming.address,
+                        message=Outgoing(flyer.caption, image=flyer.png),
+                        kind="reply",
+                        priority=outbox.REPLY,
+                        now=self.now(),
+                    )
+            self.on_queued(incoming.channel)
+        except Exception:
+            log.exception("engine: the flyers for a %s coordinator failed", incoming.channel)
+            await self._apologise(incoming)
 
     async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
         """A one-time link into the web console, for this coordinator only (bot/console)."""

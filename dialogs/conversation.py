@@ -55,6 +55,7 @@ from dialogs.types import (
     SetLanguage,
     SetName,
     SetStatus,
+    ShareInvite,
     SignUp,
     SignupView,
     State,
@@ -120,10 +121,17 @@ def _q_name(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 def _q_series(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     lines = [_("These conversation groups are open. Which one would you like to join?")]
-    for series in _open_series(ctx):
+    ordered = _invited_first(state, _open_series(ctx))
+    for series in ordered:
         lines.append("• " + _series_line(series, ctx))
-    options = tuple(Option(s.name[:60], f"s:{s.id}") for s in _open_series(ctx))
+    options = tuple(Option(s.name[:60], f"s:{s.id}") for s in ordered)
     return "\n".join(lines), options
+
+
+def _invited_first(state: State, open_series: tuple[SeriesView, ...]) -> tuple[SeriesView, ...]:
+    """The series of the invite link he came through first, then the others as they were."""
+    invited = state.get("invite", {}).get("series")
+    return tuple(sorted(open_series, key=lambda series: series.id != invited))
 
 
 def _q_waitlist(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
@@ -155,6 +163,7 @@ def _q_area(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 
 def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    friend = (Option(_("Invite a friend"), "menu:friend"),) if _friend_series(state, ctx) else ()
     return (
         _("What would you like to do?"),
         (
@@ -162,8 +171,17 @@ def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             Option(_("My groups"), "menu:mine"),
             Option(_("Language"), "menu:language"),
             Option(_("Help"), "menu:help"),
+            *friend,
         ),
     )
+
+
+def _friend_series(state: State, ctx: Context) -> int | None:
+    """The series he last took a seat in, while he still has it: the menu then offers
+    "Invite a friend" to it."""
+    series_id = state.get("friend")
+    mine = {s.series_id for s in _signups(ctx) if s.status == "confirmed"}
+    return series_id if series_id in mine else None
 
 
 def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
@@ -189,6 +207,9 @@ def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 Question = Callable[[State, Context], tuple[str, tuple[Option, ...]]]
 
+INVITE_KEPT_AT = frozenset({"language", "consent", "name", "series", "waitlist", "area"})
+"""The questions on the way from an invite link to a sign-up; elsewhere its source is dropped."""
+
 QUESTIONS: dict[str, Question] = {
     "language": _q_language,
     "consent": _q_consent,
@@ -203,8 +224,11 @@ QUESTIONS: dict[str, Question] = {
 
 
 def _ask(state: State, ctx: Context, at: str, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
-    """Move to question ``at`` and send it, after optional lines ``before`` it."""
+    """Move to question ``at`` and send it, after optional lines ``before`` it. An invite's
+    source is kept only on the way to a sign-up: any other question drops it."""
     state = {**state, "at": at, "q": state.get("q", 0) + 1}
+    if at not in INVITE_KEPT_AT:
+        state.pop("invite", None)
     text, options = QUESTIONS[at](state, ctx)
     body = "\n\n".join([*before, text])
     return Step(state, (*effects, Reply(directed(body), options, state["q"])))
@@ -237,6 +261,8 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if paused and state.get("at") not in PAUSED_MAY_ANSWER:
         return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+    if isinstance(event, Text) and _invited_series(ctx) is not None:
+        return _start(state, ctx)  # the first message of a WhatsApp invite link, with its code
     at = state.get("at")
     if at not in QUESTIONS:  # a first message, or a conversation whose state was lost
         if ctx.participant is None:
@@ -267,6 +293,7 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
 
 
 def _start(state: State, ctx: Context) -> Step:
+    invited = _invited_series(ctx)
     if ctx.participant is None:
         greeting = fill(
             _(
@@ -275,7 +302,11 @@ def _start(state: State, ctx: Context) -> Step:
             ),
             organisation=ctx.organisation,
         )
-        return _ask({"q": state.get("q", 0)}, ctx, "language", greeting)
+        fresh: State = {"q": state.get("q", 0)}
+        if invited is not None:
+            greeting += "\n" + fill(_("You were invited to %(series)s. Welcome!"), series=invited.name)
+            fresh["invite"] = _invite_state(ctx)
+        return _ask(fresh, ctx, "language", greeting)
     if ctx.participant.status == "stopped":
         return _ask(
             state,
@@ -289,9 +320,24 @@ def _start(state: State, ctx: Context) -> Step:
         if ctx.participant.name
         else _("Welcome back!")
     )
+    if invited is not None and invited.id not in {s.series_id for s in ctx.participant.signups}:
+        return _ask({**state, "invite": _invite_state(ctx)}, ctx, "series", hello)
     if not ctx.participant.signups and _open_series(ctx):
         return _ask(state, ctx, "series", hello)
     return _ask(state, ctx, "menu", hello)
+
+
+def _invited_series(ctx: Context) -> SeriesView | None:
+    """The open series of the invite link this message came through, if any."""
+    if ctx.invited is None:
+        return None
+    return next((s for s in _open_series(ctx) if s.id == ctx.invited.series_id), None)
+
+
+def _invite_state(ctx: Context) -> dict[str, int | str]:
+    """Kept in his state only until he signs up (then the source is counted, not kept)."""
+    assert ctx.invited is not None
+    return {"series": ctx.invited.series_id, "source": ctx.invited.source}
 
 
 ANY_MOMENT = frozenset({"whoami"})
@@ -386,6 +432,9 @@ def _menu_choice(state: State, key: str, ctx: Context) -> Step:
         if not _open_series(ctx):
             return _ask(state, ctx, "menu", _no_series_text())
         return _ask(state, ctx, "series")
+    if key == "menu:friend":
+        series_id = _friend_series(state, ctx)
+        return _ask(state, ctx, "menu", effects=(ShareInvite(series_id),) if series_id else ())
     if key == "menu:mine":
         return _ask(state, ctx, "menu", _my_signups_text(ctx))
     if key == "menu:language":
@@ -470,8 +519,12 @@ def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: b
 
 
 def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool, area_known: bool) -> Step:
+    invite = state.pop("invite", None) or {}
+    source = invite.get("source") if invite.get("series") == series_id else None
     state = {**state, "series": series_id, "waitlist": waitlist}
-    effects = (SignUp(series_id, waitlist=waitlist),)
+    if not waitlist:
+        state["friend"] = series_id
+    effects = (SignUp(series_id, waitlist=waitlist, source=source),)
     if not area_known and not state.get("area_asked"):
         return _ask({**state, "area_asked": True}, ctx, "area", effects=effects)
     return _confirm(state, ctx, effects)
@@ -683,6 +736,9 @@ def _privacy_text(ctx: Context) -> str:
             "messages. /delete erases everything about you for good."
         ),
         organisation=ctx.organisation,
+    ) + "\n" + _(
+        "If you came through an invitation link or a flyer, we only count how many people signed "
+        "up through it. Where you came from is not kept with your name."
     )
 
 

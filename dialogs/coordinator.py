@@ -1,5 +1,6 @@
 """The coordinator's commands, in his own chat: who is coming (``/rsvps``), who was there
-(``/attendance``), an invite to many (``/broadcast``) and the anonymous report (``/report``).
+(``/attendance``), an invite to many (``/broadcast``), the anonymous report (``/report``) and a
+series' flyers (``/flyer``).
 
 The router sends these only for coordinators; for anyone else they are unknown commands.
 The flow keeps its data under ``state["coordinator"]``; its buttons carry keys starting with
@@ -29,6 +30,7 @@ from dialogs.types import (
     QueueBroadcast,
     Reply,
     RsvpLine,
+    SendFlyers,
     SendReport,
     State,
     Step,
@@ -42,6 +44,7 @@ HELP = (
     ("broadcast", N_("/broadcast – send a message to many people")),
     ("report", N_("/report – the anonymous report")),
     ("console", N_("/console – a link to the web console")),
+    ("flyer", N_("/flyer – flyers with QR codes for a group, in every language")),
 )
 """The coordinator commands, as ``/help`` lists them to a coordinator."""
 
@@ -85,6 +88,10 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
         return _end(state, fill(_("Here is the report. It only shows groups of %(min)s or more people."), min=MIN_GROUP), (SendReport(),))
     if name == "console":  # the engine makes the link and answers with it
         return Step({k: v for k, v in state.items() if k not in ("flow", FLOW)}, (OpenConsole(),))
+    if name == "flyer":
+        if not any(s.open for s in ctx.series):
+            return _end(state, _("There is no open conversation group right now."))
+        return _start(state, ctx, {"at": "flyer"})
     if name == "attendance":
         meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
         if not meetings:
@@ -169,6 +176,11 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             fill(_("Now the same message in %(language)s, or press Skip."), language=language_in_text(language)),
             (Option(_("Skip"), "co:skip"),),
         )
+    if at == "flyer":
+        return (
+            _("Flyers for which conversation group?"),
+            tuple(Option(s.name[:60], f"co:f:{s.id}") for s in ctx.series if s.open),
+        )
     if at == "invite":
         return (
             _("Add a “Sign me up” button for a conversation group?"),
@@ -241,6 +253,11 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _ask(state, ctx)
     if key == "co:skip":
         return _next_language(state, ctx)
+    if key.startswith("co:f:"):
+        return _end(
+            state, _("Making the flyers, one for each language. They will be here in a moment."),
+            (SendFlyers(int(key[5:])),),
+        )
     if key.startswith("co:i:"):
         data.update(at="preview", invite=None if key == "co:i:-" else int(key[5:]))
         return _ask(state, ctx)

@@ -26,6 +26,7 @@ COORDINATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("broadcast", N_("Send a message to many people")),
     ("report", N_("The anonymous report")),
     ("console", N_("Open the web console")),
+    ("flyer", N_("Flyers with QR codes")),
 )
 
 

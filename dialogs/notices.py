@@ -4,14 +4,17 @@ fan-out call them once per recipient, in the recipient's language."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from dialogs.formatting import meeting_time
+from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import N_, _, directed, fill, fill_place, use_locale
 from dialogs.types import STANDING, Option, Reply
 
 
-def reminder(language: str, meeting_id: int, series: str, when: datetime, place: str, zone: str) -> Reply:
+def reminder(
+    language: str, meeting_id: int, series: str, when: datetime, place: str, zone: str, *, friend_series: int | None = None
+) -> Reply:
+    """``friend_series`` (before a series' second meeting) adds an "Invite a friend" button."""
     with use_locale(language):
         text = fill_place(
             N_("Reminder: %(series)s is on %(when)s at %(place)s. Will you come?"),
@@ -25,6 +28,7 @@ def reminder(language: str, meeting_id: int, series: str, when: datetime, place:
             (
                 Option(_("I'm coming"), f"r:{meeting_id}:y"),
                 Option(_("I can't this time"), f"r:{meeting_id}:n"),
+                *((Option(_("Invite a friend"), f"friend:{friend_series}"),) if friend_series is not None else ()),
             ),
             STANDING,
         )
@@ -101,3 +105,37 @@ def broadcast(language: str, texts: dict[str, str], invite_series_id: int | None
             (Option(_("Sign me up"), f"inv:{invite_series_id}"),) if invite_series_id else ()
         )
         return Reply(directed(body), options, STANDING if options else 0)
+
+
+def friend_invitation(language: str, series: str, weekday: int, at: time, link: str) -> str:
+    """The message a man forwards to a friend ("Invite a friend"), with the series' link."""
+    with use_locale(language):
+        return directed(
+            fill(
+                _(
+                    "Hello! I take part in %(series)s, conversations for men, every %(weekday)s at "
+                    "%(time)s. You are welcome too. Sign up here: %(link)s"
+                ),
+                series=series,
+                weekday=weekday_name(weekday),
+                time=clock(at),
+                link=link,
+            )
+        )
+
+
+def friend_instructions(language: str, channel: str, share_link: str | None) -> str:
+    """What to do with the invitation: forward it (Telegram), or tap a link that opens
+    WhatsApp with the invitation written, to send to a friend."""
+    with use_locale(language):
+        if channel == "whatsapp" and share_link:
+            text = fill(
+                _("Tap this link, choose a friend and send him the invitation:\n%(link)s"), link=share_link
+            )
+        elif share_link:
+            text = fill(
+                _("Forward the next message to a friend, or share it with this link:\n%(link)s"), link=share_link
+            )
+        else:
+            text = _("Forward the next message to a friend.")
+        return directed(text)

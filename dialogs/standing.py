@@ -1,5 +1,5 @@
-"""Standing buttons: a reminder's "I'm coming", an invite's "Sign me up", a waiting-list
-offer's "Yes". They stay valid whatever question is open, so each is checked against the
+"""Standing buttons: a reminder's "I'm coming" (and, before the second meeting, "Invite a
+friend"), an invite's "Sign me up", a waiting-list offer's "Yes". They stay valid whatever question is open, so each is checked against the
 context instead of the question number: the meeting must still be ahead, the offer still
 open, the series still open."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dialogs import conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, directed, fill, fill_place
-from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
+from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, ShareInvite, State, Step
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
@@ -22,11 +22,20 @@ def handle(state: State, key: str, ctx: Context) -> Step:
         return _offer(state, rest, ctx, ctx.participant)
     if kind == "inv" and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
+    if kind == "friend" and rest.isdecimal():
+        return _invite_friend(state, int(rest), ctx.participant)
     return _say(state, _("Sorry, I could not read that button."))
 
 
 def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
+
+
+def _invite_friend(state: State, series_id: int, participant: ParticipantView) -> Step:
+    """A reminder's "Invite a friend": the engine sends the invite to forward."""
+    if not any(s.series_id == series_id and s.status == "confirmed" for s in participant.signups):
+        return _say(state, _("You are not signed up for that conversation group."))
+    return Step(state, (ShareInvite(series_id),))
 
 
 def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:

@@ -137,6 +137,16 @@ class ParticipantView:
 
 
 @dataclass(frozen=True)
+class Invited:
+    """The invite link he came through (``/start CODE``, or the code in a first WhatsApp
+    message), read and verified by the engine: offer this series first, and count the
+    sign-up for ``source`` ("" when the link carries none)."""
+
+    series_id: int
+    source: str
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a dialog may read besides its own state, loaded by the engine."""
 
@@ -152,6 +162,7 @@ class Context:
     checked_in_this_week: bool = False
     chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
     facilitator: FacilitatorView | None = None  # loaded only for facilitators
+    invited: Invited | None = None  # this message came through an invite link
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
@@ -262,6 +273,22 @@ class SignUp:
 
     series_id: int
     waitlist: bool
+    source: str | None = None  # through an invite link with this source: counted, not stored
+
+
+@dataclass(frozen=True)
+class ShareInvite:
+    """He pressed "Invite a friend": the engine sends him the series' invite message with the
+    link for the source "friend", to forward (nothing records who invited whom)."""
+
+    series_id: int
+
+
+@dataclass(frozen=True)
+class SendFlyers:
+    """A coordinator asked for a series' flyers: the engine renders and sends them."""
+
+    series_id: int
 
 
 @dataclass(frozen=True)
@@ -398,6 +425,8 @@ Effect = (
     | SaveMeetingReport
     | ProposeLivingRoom
     | ApproveLivingRoom
+    | ShareInvite
+    | SendFlyers
     | WakeAt
 )
 

@@ -32,6 +32,7 @@ from dialogs import notices
 log = logging.getLogger(__name__)
 
 KIND = "reminder"
+SECOND_MEETING = 2  # its reminder also has "Invite a friend" (issue 16)
 LOOK_BACK = timedelta(days=2)  # meetings that began within this are checked for dropped runs
 
 
@@ -43,6 +44,9 @@ class _Meeting(Protocol):
 
     @property
     def series_id(self) -> int: ...
+
+    @property
+    def number(self) -> int: ...
 
     @property
     def starts_at(self) -> datetime: ...
@@ -79,7 +83,9 @@ async def _due_pairs(
         .scalar_subquery()
     )
     rows = await connection.execute(
-        select(meetings.c.id, meetings.c.series_id, meetings.c.starts_at, series.c.name, series.c.location)
+        select(
+            meetings.c.id, meetings.c.series_id, meetings.c.number, meetings.c.starts_at, series.c.name, series.c.location
+        )
         .join(series, series.c.id == meetings.c.series_id)
         .where(
             meetings.c.status == "scheduled",
@@ -199,7 +205,8 @@ async def _queue(
     for man in men:
         if man.language not in payloads:
             reply = notices.reminder(
-                man.language, meeting.id, meeting.name, meeting.starts_at, meeting.location, settings.timezone
+                man.language, meeting.id, meeting.name, meeting.starts_at, meeting.location, settings.timezone,
+                friend_series=meeting.series_id if meeting.number == SECOND_MEETING else None,
             )
             payloads[man.language] = outbox.encode(Outgoing(reply.text, reply.options, reply.question))
     await outbox.enqueue_many(

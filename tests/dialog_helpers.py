@@ -59,6 +59,7 @@ from dialogs.types import (
     SetLanguage,
     SetName,
     SetStatus,
+    ShareInvite,
     SignUp,
     SignupView,
     Step,
@@ -201,6 +202,9 @@ class World:
                     s for s in self.participant.signups if s.series_id != effect.series_id
                 ),
             )
+        elif isinstance(effect, ShareInvite):
+            mine = [s for s in self.participant.signups if s.series_id == effect.series_id]
+            assert mine and mine[0].status == "confirmed", f"{effect}: he has no seat in that series"
         else:  # pragma: no cover - a new effect type needs a line here
             raise AssertionError(f"unknown effect {effect!r}")
 

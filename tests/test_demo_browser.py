@@ -259,3 +259,33 @@ def test_a_reload_keeps_the_chats_opened_and_their_messages(demo, browser):
     wait_for(page, third, tr("en", "Please choose one of the buttons."))
     expect(log_of(page, third).locator(".msg.me")).to_have_count(2)  # his own words, not doubled
     assert problems == []
+
+
+def test_a_series_card_opens_its_invite_link_shows_its_flyers_and_counts_the_source(demo, browser):
+    page, problems = open_page(browser, demo, ["p40"])  # the new participant: p41, his own chat
+    card = page.locator(".card").filter(has_text="Vaders en zonen")  # listed second
+    expect(card.locator(".invite-link")).to_contain_text("https://t.me/meedoen_demo_bot?start=", timeout=WAIT_MS)
+    flyers = card.locator(".flyers img")
+    expect(flyers).to_have_count(4)
+    for n in range(4):
+        flyers.nth(n).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth === 1080 && img.naturalHeight === 1350",
+            arg=flyers.nth(n).element_handle(), timeout=WAIT_MS,
+        )
+    card.locator(".open-invite").click()  # a new participant, who sends /start CODE
+    wait_for(page, "p41", tr("nl", "Which language would you like me to use?"))
+    assert "Vaders en zonen" in log_of(page, "p41").locator(".msg.bot").last.text_content()
+    tap(page, "p41", "lang:nl")
+    tap(page, "p41", "yes")
+    wait_for(page, "p41", tr("nl", "What may we call you? Write a first name or a nickname, or press Skip."))
+    tap(page, "p41", "skip")
+    wait_for(page, "p41", tr("nl", "These conversation groups are open. Which one would you like to join?"))
+    first = log_of(page, "p41").locator('button.option[data-key^="s:"]').first
+    expect(first).to_have_text("Vaders en zonen")  # the invited series first
+    first.click()
+    wait_for(page, "p41", tr("nl", "In which area do you live? This helps us plan meetings close to home."))
+    tap(page, "p41", "a:1")
+    expect(card).to_contain_text("demo-page 1 signed up, 0 came", timeout=WAIT_MS)
+    shoot(page, "demo-invite-link.png")
+    assert problems == []

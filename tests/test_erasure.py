@@ -55,3 +55,25 @@ async def test_merge_keeps_the_later_day(db):
         await erasures.merge(connection, {"a" * 64: "2020-01-01", "b" * 64: "2027-01-01"})
         await erasures.merge(connection, {"b" * 64: "2028-02-02"})
         assert await erasures.ledger(connection) == {"a" * 64: NOW.date().isoformat(), "b" * 64: "2028-02-02"}
+
+
+async def test_erase_and_reapply_take_his_invite_marker_and_leave_the_counts(db, settings):
+    """An invite marker is a keyed hash of him: /delete (and its reapplication after a
+    restore) derives it again and deletes it; the anonymous counts stay."""
+    from bot.domain import invites
+    from bot.store.schema import invite_markers
+
+    secret = settings.secret_key.encode()
+    async with db.transaction() as connection:
+        series_id = await series_store.add(connection, SERIES, settings.timezone, NOW)
+        for address in ("7101", "7102"):
+            man = await participants.create(connection, "telegram", address, "nl", NOW)
+            await series_store.sign_up(connection, man, series_id, waitlist=False, now=NOW)
+            await invites.count_signup(connection, secret, "telegram", address, invites.Invite(series_id, "buurthuis"))
+        await erasure.erase(connection, settings, "telegram", "7101", NOW)
+        left = list(await connection.scalars(select(invite_markers.c.marker)))
+        assert left == [invites.marker(secret, "telegram", "7102", series_id)]
+        await erasures.record(connection, erasures.address_hash(secret, "telegram", "7102"), NOW.date())
+        await erasure.reapply(connection, settings, NOW + timedelta(days=1))
+        assert list(await connection.scalars(select(invite_markers.c.marker))) == []
+        assert await invites.counts(connection, series_id) == [("buurthuis", 2, 0)]

@@ -219,7 +219,7 @@ async def test_a_facilitator_sees_and_acts_on_his_own_series_only(tg, settings, 
         for language in ("nl", "ar", "so", "en"):
             assert [c["command"] for c in tg.menu_for(7001, language)] == FACILITATOR + EVERYONE
         assert [c["command"] for c in tg.menu_for(8101, "nl")] == EVERYONE
-        coordinator = ["rsvps", "attendance", "broadcast", "report", "console"]
+        coordinator = ["rsvps", "attendance", "broadcast", "report", "console", "flyer"]
         assert [c["command"] for c in tg.menu_for(9001, "nl")] == coordinator + ["form", "livingroom"] + EVERYONE
 
         leader = Chat(tg, 7001, language_code="nl")

@@ -172,6 +172,32 @@ def build_parser() -> argparse.ArgumentParser:
                            help="add a 'Sign me up' button for this series")
     broadcast.add_argument("--yes", action="store_true", help="send without asking for confirmation")
 
+    invite = commands.add_parser(
+        "invite", help="a series' invite links (Telegram and WhatsApp), or how many came through each source",
+        description="Print a series' invite links: Telegram (https://t.me/BOT?start=CODE) and WhatsApp "
+        "(https://wa.me/NUMBER?text=..., the text in each language). A man who opens one is offered that "
+        "series first; his sign-up is counted for the link's source, never stored with him. With --counts: "
+        "per source, how many signed up and how many of them came to a meeting.",
+    )
+    invite.add_argument("--series", required=True, type=int, metavar="ID", help="the series (see `meedoen series list`)")
+    invite.add_argument("--source", default="", metavar="NAME",
+                        help="where the link is handed out, e.g. flyer-moskee-osdorp (letters, digits, hyphens)")
+    invite.add_argument("--lang", default="nl,ar,so,en", help="languages of the WhatsApp text (default nl,ar,so,en)")
+    invite.add_argument("--counts", action="store_true",
+                        help="instead of links: sign-ups and men who came to a meeting, per source")
+
+    flyer = commands.add_parser(
+        "flyer", help="a series' flyers with QR codes, one per language (PNG for WhatsApp, A5 PDF for print)",
+        description="Write one flyer per language into DIR: the series' name, one warm sentence, weekday, time "
+        "and first date, the place, QR codes for the Telegram and WhatsApp invite links with the short link "
+        "under each. PNG is 1080x1350 (WhatsApp status and groups), PDF is A5 for print.",
+    )
+    flyer.add_argument("--series", required=True, type=int, metavar="ID", help="the series")
+    flyer.add_argument("--lang", default="nl,ar,so,en", help="languages, comma-separated (default nl,ar,so,en)")
+    flyer.add_argument("--source", default="", metavar="NAME", help="the links' source, e.g. flyer-moskee-osdorp")
+    flyer.add_argument("--format", choices=("png", "pdf"), default="png", help="png (default) or pdf")
+    flyer.add_argument("--out", required=True, metavar="DIR", help="folder to write the flyers to (made if missing)")
+
     coordinator = commands.add_parser("coordinator", help="who may use coordinator commands")
     coordinator_commands = coordinator.add_subparsers(
         dest="coordinator_command", required=True, metavar="ACTION"
@@ -305,7 +331,7 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         from bot.operations.translations import command
 
         return command
-    return {"run": run, "demo": demo, "report": report_write}[args.command]
+    return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write}[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
@@ -518,6 +544,125 @@ async def _database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     await db.upgrade()
     return db
+
+
+# --- recruiting: invite links and flyers -------------------------------------------------------
+
+
+def _languages(text: str) -> tuple[str, ...]:
+    from dialogs.types import LANGUAGES
+
+    chosen = tuple(dict.fromkeys(code.strip() for code in text.split(",") if code.strip()))
+    wrong = [code for code in chosen if code not in LANGUAGES]
+    if wrong or not chosen:
+        raise UsageError(f"--lang takes languages from {','.join(LANGUAGES)}, separated by commas, not {text!r}.")
+    return chosen
+
+
+def _source(name: str) -> str:
+    from bot.domain.invites import InvalidSource, check_source
+
+    try:
+        return check_source(name)
+    except InvalidSource as error:
+        raise UsageError(str(error)) from None
+
+
+def _require_secret(settings: Settings) -> bytes:
+    if not settings.secret_key:
+        raise ConfigError("invite links are signed with MEEDOEN_SECRET_KEY; set it (the one `meedoen run` uses).")
+    return settings.secret_key.encode()
+
+
+async def _recruiting_series(connection, series_id: int):
+    from bot.store import series as series_store
+
+    row = await series_store.get(connection, series_id)
+    if row is None:
+        raise UsageError(f"there is no series {series_id}; see `meedoen series list`.")
+    return row
+
+
+async def _bot_username(db: Database, settings: Settings) -> str | None:
+    """The Telegram username as the running service cached it, else from getMe (cached)."""
+    from bot.domain import invites
+
+    async with db.transaction() as connection:
+        username = await invites.cached_username(connection)
+    if username or not settings.telegram_enabled:
+        return username
+    try:
+        username = await invites.fetch_username(settings)
+    except Exception:  # no network, or Telegram refused: links without Telegram, said below
+        log.debug("getMe failed", exc_info=True)
+        return None
+    if username:
+        async with db.transaction() as connection:
+            await invites.remember_username(connection, username, utcnow())
+    return username
+
+
+async def invite_links(args, settings: Settings) -> None:
+    from bot.domain import invites
+
+    source = _source(args.source)
+    languages = _languages(args.lang)
+    _require_secret(settings)
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            row = await _recruiting_series(connection, args.series)
+            counts = await invites.counts(connection, args.series) if args.counts else []
+        username = None if args.counts else await _bot_username(db, settings)
+    finally:
+        await db.close()
+    if args.counts:
+        print(f"Series {row.id}: {row.name} - sign-ups per source (came: to at least one meeting)")
+        if not counts:
+            print("  nobody has signed up through an invite link yet")
+        for name, signed_up, came in counts:
+            print(f"  {name or '(link without source)':<32} {signed_up:>4} signed up, {came:>4} came")
+        return
+    print(f"Series {row.id}: {row.name}" + (f", source {source}" if source else ""))
+    links = invites.links(settings, username, row.id, source, languages[0])
+    if links.telegram:
+        print(f"  Telegram: {links.telegram}")
+    elif settings.telegram_enabled:
+        print("  Telegram: the bot's username is not known yet; start `meedoen run` once (it asks Telegram)")
+    if settings.twilio_whatsapp_from:
+        for language in languages:
+            print(f"  WhatsApp ({language}): {invites.links(settings, username, row.id, source, language).whatsapp}")
+    if not settings.telegram_enabled and not settings.twilio_whatsapp_from:
+        print(f"  no channel is set up; the code is {links.code} (a man sends /start {links.code})")
+
+
+async def flyer_write(args, settings: Settings) -> None:
+    from pathlib import Path
+
+    from bot.domain import flyers
+
+    source = _source(args.source)
+    languages = _languages(args.lang)
+    _require_secret(settings)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the folder {out} ({error.strerror}); choose another --out.") from None
+    db = await _database(settings)
+    try:
+        await _bot_username(db, settings)
+        async with db.transaction() as connection:
+            await _recruiting_series(connection, args.series)
+            made = await flyers.for_series(
+                connection, settings, args.series, source=source, now=utcnow(), languages=languages, fmt=args.format
+            )
+    finally:
+        await db.close()
+    for flyer in made:
+        target = out / flyer.file_name
+        target.write_bytes(flyer.pdf if args.format == "pdf" else flyer.png)
+        print(target)
 
 
 # --- series ---------------------------------------------------------------------------------

@@ -24,15 +24,21 @@ from starlette.routing import Route
 
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
+from bot.domain import invites
 from bot.store import checkins, coordinators, facilitators, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import use_locale
+from dialogs.types import LANGUAGES
 
 COORDINATOR = "coordinator"
 FACILITATOR = "demo-facilitator"  # the past series' facilitator: a demo chat nobody opens
 DATABASE_URL = "sqlite+aiosqlite:///meedoen-demo.db"
+DEMO_BOT = "meedoen_demo_bot"
+"""The Telegram username the demo's invite links and flyers show (the demo has no Telegram
+bot; in the demo chat the link's ``/start CODE`` works as it would on Telegram)."""
+DEMO_SOURCE = "demo-page"
 
 
 def demo_series(today: date) -> list[series_store.NewSeries]:
@@ -73,6 +79,7 @@ async def seed(service: Service) -> None:
     zone = service.settings.timezone
     async with service.db.transaction() as connection:
         await coordinators.add(connection, "demo", COORDINATOR, now)
+        await invites.remember_username(connection, DEMO_BOT, now)
         if await series_store.overview(connection, now):
             return
         ids = [
@@ -249,9 +256,39 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
                                 {"name": s.name, "language": s.language, "status": s.status}
                                 for s in signups
                             ],
+                            **await _recruiting(connection, row.id),
                         }
                     )
         return JSONResponse(cards)
+
+    async def _recruiting(connection, series_id: int) -> dict:
+        """The series' invite link for the demo page's source, the ``/start CODE`` that
+        opens it in the demo chat, its flyers and the counts per source."""
+        links = invites.links(service.settings, DEMO_BOT, series_id, DEMO_SOURCE, "en")
+        return {
+            "invite": {"telegram": links.telegram, "start": f"/start {links.code}"},
+            "flyers": {language: f"/demo/api/flyer/{series_id}/{language}.png" for language in LANGUAGES},
+            "sources": [
+                {"source": source or "(no source)", "signed_up": signed_up, "came": came}
+                for source, signed_up, came in await invites.counts(connection, series_id)
+            ],
+        }
+
+    async def flyer(request: Request) -> Response:
+        """A series' flyer in one language, as `meedoen flyer` and /flyer make it."""
+        from bot.domain import flyers
+
+        language = request.path_params["language"]
+        if language not in LANGUAGES:
+            return JSONResponse({"error": "unknown language"}, status_code=404)
+        async with service.db.transaction() as connection:
+            made = await flyers.for_series(
+                connection, service.settings, request.path_params["id"], source=DEMO_SOURCE,
+                now=service.now(), languages=(language,),
+            )
+        if not made:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(made[0].png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def console(request: Request) -> Response:
         """Demo only: the one-time link the demo coordinator would get with /console."""
@@ -270,4 +307,5 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/demo/api/messages", messages),
         Route("/demo/api/series", series),
         Route("/demo/api/image/{number:int}", image),
+        Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
     ]

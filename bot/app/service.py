@@ -18,7 +18,7 @@ from bot.channels.base import Channel
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery.outbox import OutboxSender
-from bot.domain import waitlist
+from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine, Incoming
 from bot.store import checkins, coordinators, facilitators, heartbeat
@@ -73,6 +73,7 @@ class Service:
                 ("check-in offers", self._checkin_offers),
                 ("facilitator forms", self._facilitator_forms),
                 ("check-in week", self._checkin_week),
+                ("invite markers", self._invite_markers),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
                 ("coordinator menus", self._coordinator_menus),
@@ -151,6 +152,12 @@ class Service:
         async with self.db.transaction() as connection:
             await checkins.flush(connection, now)
 
+    async def _invite_markers(self, now: datetime) -> None:
+        """A finished series' invite markers go: whoever came has been counted
+        (``bot.domain.invites``)."""
+        async with self.db.transaction() as connection:
+            await invites.forget_ended(connection, now)
+
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
         async with self.db.transaction() as connection:
@@ -182,7 +189,16 @@ class Service:
             if start is not None:
                 await start()
         await self._coordinator_menus()
+        await self._remember_bot_username()
         log.info("service: started with channels %s", ", ".join(self.channels) or "none")
+
+    async def _remember_bot_username(self) -> None:
+        """The Telegram bot's username (its getMe at start) is kept for invite links, which
+        the CLI and the engine build without asking Telegram."""
+        username = getattr(self.channels.get("telegram"), "username", None)
+        if username:
+            async with self.db.transaction() as connection:
+                await invites.remember_username(connection, username, self.now())
 
     async def stop(self) -> None:
         """The senders stop before the channels: they finish and record the requests under

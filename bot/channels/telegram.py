@@ -131,6 +131,14 @@ class TelegramChannel:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def username(self) -> str | None:
+        """The bot's @username, from the getMe that ``start`` makes (for invite links)."""
+        try:
+            return self.application.bot.username
+        except RuntimeError:  # not initialised yet
+            return None
+
     async def start(self) -> None:
         await self.application.initialize()
         await self._register_commands()

@@ -1,5 +1,5 @@
 """Ticking who was there for a meeting that has begun: the store function the chat's
-/attendance uses (``meetings.mark_attendance``), one row per man with a seat."""
+/attendance uses (``bot.domain.invites.mark_attendance``, which also counts invite sources), one row per man with a seat."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import refused, secured
 from bot.console.templating import page
+from bot.domain import invites
 from bot.domain.console_link import PREFIX
 from bot.store import audit, meetings
 from bot.store import series as series_store
@@ -46,8 +47,9 @@ def attendance_pages(service: Service):
                 return refused(_("Attendance can only be taken for a meeting that has begun."), status=404)
             lines = await meetings.lines(connection, meeting)
             for line in lines:
-                await meetings.mark_attendance(
-                    connection, line.participant_id, meeting.id, str(line.participant_id) in present, now
+                await invites.mark_attendance(
+                    connection, service.settings.secret_key.encode(), line.participant_id, meeting.id,
+                    str(line.participant_id) in present, now,
                 )
             await audit.record(
                 connection, visit.session.coordinator, "attendance",

@@ -13,12 +13,13 @@ from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import refused, secured
 from bot.console.templating import page
+from bot.domain import invites
 from bot.domain.console_link import PREFIX
 from bot.domain.series_rules import InvalidSeries, new_series
 from bot.store import audit, facilitators
 from bot.store import series as series_store
 from dialogs.formatting import LANGUAGE_NAMES, clock, meeting_time, weekday_name
-from dialogs.i18n import _
+from dialogs.i18n import _, current_locale
 
 FIELDS = ("name", "weekday", "time", "start", "meetings", "capacity", "location", "area")
 
@@ -44,6 +45,23 @@ def _matches(row, needle: str) -> bool:
 
 
 def series_pages(service: Service):
+    async def _recruiting(series_id: int, wanted: str) -> dict:
+        """The invite links for the source asked for (the form on the page) and the counts per
+        source (``bot.domain.invites``)."""
+        try:
+            source, problem = invites.check_source(wanted), ""
+        except invites.InvalidSource:
+            source, problem = "", _("A source may only hold letters, digits and hyphens, like flyer-moskee-osdorp.")
+        async with service.db.transaction() as connection:
+            username = await invites.cached_username(connection)
+            counts = await invites.counts(connection, series_id)
+        links = (
+            invites.links(service.settings, username, series_id, source, current_locale())
+            if service.settings.secret_key
+            else None
+        )
+        return {"links": links, "source": source, "source_problem": problem, "counts": counts}
+
     async def _loaded(series_id: int):
         async with service.db.transaction() as connection:
             row = await series_store.get(connection, series_id)
@@ -75,6 +93,7 @@ def series_pages(service: Service):
             waitlist=[s for s in shown if s.status == "waitlist"],
             total=len(signups), needle=needle, meetings=meeting_list, languages=LANGUAGE_NAMES,
             reports=await _reports(row.id),
+            **await _recruiting(row.id, request.query_params.get("source", "")[:64]),
         )
 
     async def printable(request: Request, visit: Visit) -> Response:

@@ -6,7 +6,7 @@ order. SQLite gives away the order of inserts by itself (cell contents fill a pa
 backwards, so a row's byte offset tells when it came), so:
 
 - A finished check-in waits in ``checkin_pool`` until its ISO week is over. On every insert the
-  pool is rewritten in the order of its random ids (``_rewrite_in_key_order``), so its bytes
+  pool is rewritten in the order of its random ids (``rewrite_in_key_order``), so its bytes
   are a function of the set of ids only, never of the order in which they came.
 - When the week is over, ``flush`` moves the week's answers to ``checkin_responses`` in one
   transaction, shuffled and under fresh random ids: inside the big table (and its report index)
@@ -81,10 +81,10 @@ async def record(
     first = await connection.scalar(
         select(checkin_month_markers.c.marker).where(checkin_month_markers.c.marker == month_marker)
     ) is None
-    await _rewrite_in_key_order(connection, checkin_markers, {"marker": week_marker, "iso_week": week})
+    await rewrite_in_key_order(connection, checkin_markers, {"marker": week_marker, "iso_week": week})
     if first:
-        await _rewrite_in_key_order(connection, checkin_month_markers, {"marker": month_marker, "month": month})
-    await _rewrite_in_key_order(
+        await rewrite_in_key_order(connection, checkin_month_markers, {"marker": month_marker, "month": month})
+    await rewrite_in_key_order(
         connection,
         checkin_pool,
         {**values, "id": secrets.token_hex(16), "iso_week": week, "first_in_month": int(first)},
@@ -131,7 +131,7 @@ async def forget(connection: AsyncConnection, secret: bytes, channel: str, addre
             await connection.execute(delete(table).where(table.c.marker.in_(mine)))
 
 
-async def _rewrite_in_key_order(connection: AsyncConnection, table: Table, new_row: dict) -> None:
+async def rewrite_in_key_order(connection: AsyncConnection, table: Table, new_row: dict) -> None:
     """Add ``new_row`` to a small table by writing the whole table again in primary-key order.
 
     After a delete of every row, SQLite (with ``secure_delete``) zeroes the freed cells and

@@ -31,6 +31,16 @@ async def language_of(connection: AsyncConnection, channel: str, address: str) -
     )
 
 
+async def address_of(connection: AsyncConnection, participant_id: int) -> tuple[str, str] | None:
+    """(channel, address) of a participant, or None."""
+    row = (
+        await connection.execute(
+            select(participants.c.channel, participants.c.address).where(participants.c.id == participant_id)
+        )
+    ).first()
+    return (row.channel, row.address) if row is not None else None
+
+
 async def create(
     connection: AsyncConnection,
     channel: str,

@@ -546,3 +546,41 @@ living_room_proposals = Table(
     Column("series_id", Integer, ForeignKey("series.id", ondelete="SET NULL")),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+
+# --- Recruiting: where sign-ups came from, counted, never stored per man (bot.domain.invites)
+
+invite_counts = Table(
+    "invite_counts",
+    metadata,
+    # Per series and source (the name a coordinator gave an invite link, "" for none, "friend"
+    # for "Invite a friend"): how many signed up through it, and how many of those came to a
+    # meeting. Counts only: no row says who.
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(40), primary_key=True),
+    Column("signups", Integer, nullable=False, default=0),
+    Column("attended", Integer, nullable=False, default=0),
+)
+
+invite_markers = Table(
+    "invite_markers",
+    metadata,
+    # A man who signed up through a link, until he is counted as having come, the series
+    # ends, or he uses /delete: a keyed hash (HMAC with MEEDOEN_SECRET_KEY) of his chat
+    # address and the series, and the source. Without the key no row can be tied to a man;
+    # the table is rewritten in key order on every insert, so its bytes do not follow the
+    # order of sign-ups (as bot.store.checkins does).
+    Column("marker", String(64), primary_key=True),
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(40), nullable=False),
+)
+
+cached_facts = Table(
+    "cached_facts",
+    metadata,
+    # What the service learnt from a platform and the CLI needs without asking it again,
+    # e.g. "telegram_username" from getMe (for invite links).
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)

@@ -2,7 +2,7 @@
 its requests, living-room talks, and series whose place is told only after sign-up
 
 Revision ID: 0015_facilitators
-Revises: 0012
+Revises: 0014_invites
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0015_facilitators'
-down_revision = '0012'
+down_revision = '0014_invites'
 branch_labels = None
 depends_on = None
 
