@@ -621,11 +621,12 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
     day = _local_date(args.date)
     db = await _database(settings)
     try:
-        async with db.transaction() as connection, _english():
-            told, added = await meeting_changes.cancel(
-                connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
-            )
-            await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
+        with _english():
+            async with db.transaction() as connection:
+                told, added = await meeting_changes.cancel(
+                    connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
+                )
+                await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -650,11 +651,13 @@ async def series_move_meeting(args, settings: Settings) -> None:
     to = local_instant(local.date(), local.time().replace(second=0, microsecond=0), settings.timezone)
     db = await _database(settings)
     try:
-        async with db.transaction() as connection, _english():
-            told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
-            await audit.record(
-                connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}", utcnow()
-            )
+        with _english():
+            async with db.transaction() as connection:
+                told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
+                await audit.record(
+                    connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}",
+                    utcnow(),
+                )
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:

@@ -146,10 +146,14 @@ def series_pages(service: Service):
             row = await series_store.get(connection, series_id)
             if row is None:
                 return refused(_("There is no such group."), status=404)
+            # a schedule left as it was is not checked against today again (a series that began
+            # last month keeps its first date); nor one that cannot change, as a meeting has
+            # begun: ``edit`` says so, which is what to do about it
+            keep = not series_changes.schedule_changes(row, values) or await series_changes.has_begun(
+                connection, series_id, now
+            )
             try:
-                # a schedule left as it was is not checked against today again: a series that
-                # began last month keeps its first date
-                new = _checked(values, visit, allow_past=not series_changes.schedule_changes(row, values))
+                new = _checked(values, visit, allow_past=keep)
                 edited = await series_changes.edit(connection, service.settings, series_id, new, now=now)
             except (InvalidSeries, series_changes.SeriesChangeError) as error:
                 failed = error

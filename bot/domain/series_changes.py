@@ -88,7 +88,7 @@ async def edit(
             "capacity", fill(_("%(taken)s men already have a seat: give at least %(taken)s seats."), taken=taken)
         )
     rescheduled = any(field in changed for field in SCHEDULE)
-    if rescheduled and await _begun(connection, series_id, now):
+    if rescheduled and await has_begun(connection, series_id, now):
         raise SeriesChangeError(
             "start",
             _("A meeting of this group has already begun, so its day, time, first date and number of meetings "
@@ -106,7 +106,7 @@ async def edit(
     return Edited(changed, told, offered)
 
 
-async def _begun(connection: AsyncConnection, series_id: int, now: datetime) -> bool:
+async def has_begun(connection: AsyncConnection, series_id: int, now: datetime) -> bool:
     return (
         await connection.scalar(
             select(func.count()).where(meetings.c.series_id == series_id, meetings.c.starts_at <= now)
