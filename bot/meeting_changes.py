@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.schema import meetings, participants, reminders, schedule_runs, series, signups
 from bot.store import meetings as meeting_store
 from dialogs import notices
-from dialogs.i18n import _, fill
+from dialogs.i18n import _
 from dialogs.types import Reply
 from scheduler.calendar import local_instant
 
@@ -32,18 +32,17 @@ log = logging.getLogger(__name__)
 
 class MeetingChangeError(ValueError):
     """The change cannot be made; the message is one sentence for the coordinator, in the
-    current gettext locale (the CLI speaks English, the console the coordinator's language)."""
+    current gettext locale (the CLI speaks English, the console the coordinator's language);
+    the two about a series or date that does not exist only the CLI can meet, in English."""
 
 
 async def _find(connection: AsyncConnection, series_id: int, day: date, zone: str):
     row = (await connection.execute(select(series).where(series.c.id == series_id))).first()
     if row is None:
-        raise MeetingChangeError(fill(_("There is no series %(id)s."), id=series_id))
+        raise MeetingChangeError(f"There is no series {series_id}.")  # the CLI only: the console names meetings it found
     meeting = await meeting_store.on_date(connection, series_id, day, zone)
     if meeting is None:
-        raise MeetingChangeError(
-            fill(_("Series %(id)s has no scheduled meeting on %(date)s."), id=series_id, date=day.isoformat())
-        )
+        raise MeetingChangeError(f"Series {series_id} has no scheduled meeting on {day.isoformat()}.")  # the CLI only
     return row, meeting
 
 

@@ -79,7 +79,7 @@ async def edit(
 ) -> Edited:
     row = await series_store.get(connection, series_id)
     if row is None:
-        raise SeriesChangeError("name", fill(_("There is no series %(id)s."), id=series_id))
+        raise SeriesChangeError("name", _("There is no such group."))
     before, after = stored_values(row), _as_values(new)
     changed = tuple(field for field in FIELDS if before[field] != after[field])
     taken = await series_store.seats_taken(connection, series_id)
