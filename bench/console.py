@@ -18,7 +18,7 @@ inflates far less than the wall clock.
 
 Targets (issue 15): p95 <= 100 ms for the overview and a series page, <= 1 s for the report.
 
-    python -m bench.console [--participants 100000] [--series 2000] [--runs 50] [--database FILE]
+    python -m bench.console [--participants/--size 100000] [--series 2000] [--runs 50] [--database FILE]
 
 ``--database FILE`` keeps the seeded database in FILE and reuses it when FILE exists.
 """
@@ -170,7 +170,7 @@ async def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--participants", type=int, default=100_000)
+    parser.add_argument("--participants", "--size", type=int, default=100_000, help="men (--size: the same)")
     parser.add_argument("--series", type=int, default=2_000)
     parser.add_argument("--responses", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=50)
