@@ -12,7 +12,8 @@ Measured in this process: each page asked ``--runs`` times (50) through the real
 so the time is the server's: routing, the session check, the queries, the template. The
 overview's first page and a random one, a random series page (50 men), the report page (its
 first request after emptying ``published_figures`` reported apart: the first report after a
-month closes) and the audit log page. p50, p95 and max per page of the wall-clock time, and
+month closes), the audit log page and the broadcast page (no target: it lists and counts two
+audiences per series). p50, p95 and max per page of the wall-clock time, and
 p50 and p95 of this process's CPU time per request (all threads), which a busy machine
 inflates far less than the wall clock.
 
@@ -161,6 +162,8 @@ async def measure(
                 await timed("audit log page", f"/console/audit?page={rng.randint(1, 400)}")
             for _ in range(max(5, runs // 5)):
                 await timed("report page", "/console/report")
+            for _ in range(max(3, runs // 10)):
+                await timed("broadcast page", "/console/broadcasts")  # two audiences per series, counted
     finally:
         await service.db.close()
     timings.pop("warm-up")
@@ -208,6 +211,7 @@ def main() -> None:
             report_p95_ms=ms(p95["report page"]),
             report_first_ms=ms(p95["report, first after a month closed"]),
             audit_p95_ms=ms(p95["audit log page"]),
+            broadcast_p95_ms=ms(p95["broadcast page"]),
             met=max(p95["overview, page 1"], p95["overview, a random page"], p95["series page"]) <= 0.1
             and p95["report page"] <= 1.0,
         )

@@ -351,3 +351,24 @@ async def test_a_man_erased_with_delete_disappears_from_every_console_page_at_on
     async with service.db.transaction() as connection:
         assert list(await connection.execute(select(help_requests))) == []
         assert [r.participant_id for r in await connection.execute(select(attendance))] == []
+
+
+async def test_audience_sizes_counted_per_series_at_once_equal_each_audience_counted_alone(service):
+    """``audiences.sizes`` counts every series' sign-ups and waiting list in one query: the
+    same numbers as counting each audience alone (only active men, each series apart)."""
+    from bot.store import audiences, participants
+
+    first = await add_series(service, date(2026, 11, 26))
+    second = await add_series(service, date(2026, 11, 27), name="Tweede")
+    await sign_up(service, first, "7001", "Ahmed")
+    stopped = await sign_up(service, first, "7002", "Yusuf")
+    await sign_up(service, first, "7003", "Omar", waitlist=True)
+    await sign_up(service, second, "7004", "Karim", waitlist=True)
+    async with service.db.transaction() as connection:
+        await participants.change(connection, stopped, status="stopped")
+        keys = ["all", "noshow", "language:nl", "area:0", *(f"{kind}:{n}" for n in (first, second, 99)
+                                                            for kind in ("series", "waitlist"))]
+        together = await audiences.sizes(connection, keys, service.settings.areas, START)
+        alone = {key: await audiences.count(connection, [key], service.settings.areas, START) for key in keys}
+    assert together == alone
+    assert (together[f"series:{first}"], together[f"waitlist:{first}"], together[f"waitlist:{second}"]) == (1, 1, 1)
