@@ -35,7 +35,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import LANGUAGES, SECRET_KEY, ms, percentile, print_machine, sqlite_url, summary, temp_dir
+from bench.common import LANGUAGES, SECRET_KEY, ms, percentile, print_machine, summary, temp_dir
 
 COORDINATOR = ("telegram", "9001")
 SEATS = 40

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from bot import erasure
 from bot.domain import series_changes
-from bot.schema import attendance, audit_log, help_requests, meetings, outbox, series, waitlist_offers
-from bot.store import audit, help_requests as help_store
+from bot.schema import attendance, audit_log, help_requests, outbox, series, waitlist_offers
+from bot.store import audit
+from bot.store import help_requests as help_store
 from bot.store import meetings as meeting_store
 from bot.store import series as series_store
 from dialogs import notices
