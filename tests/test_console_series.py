@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import erasure
+from bot import outbox as outbox_module
+from bot.channels.base import Outgoing
 from bot.domain import series_changes
 from bot.schema import attendance, audit_log, help_requests, outbox, series, waitlist_offers
 from bot.store import audit
@@ -122,6 +124,12 @@ async def test_a_new_schedule_before_the_first_meeting_plans_the_meetings_anew_a
     series_id = await add_series(service, date(2026, 11, 26))
     await sign_up(service, series_id, "7001", "Ahmed", language="ar")
     await sign_up(service, series_id, "7002", "Omar", waitlist=True)
+    first = (await meeting_list(service, series_id))[0]
+    async with service.db.transaction() as connection:  # a reminder of the old first date, not sent yet
+        await outbox_module.enqueue(
+            connection, channel="telegram", address="7001", message=Outgoing("herinnering"), kind="reminder",
+            priority=outbox_module.BULK, now=START, dedupe_key=f"reminder:{first.id}:1:1440:{int(first.starts_at.timestamp())}",
+        )
     await log_in(client, service)
     form = await client.get(f"/console/series/{series_id}/edit")
     values = {**form_of(await stored(service, series_id)), "csrf": csrf_of(form)}
@@ -130,6 +138,9 @@ async def test_a_new_schedule_before_the_first_meeting_plans_the_meetings_anew_a
         data={**values, "weekday": "1", "time": "20:15", "start": "2026-12-01", "meetings": "4"},
     )
     assert saved.status_code == 303
+    async with service.db.transaction() as connection:
+        withdrawn = list(await connection.execute(select(outbox.c.status).where(outbox.c.kind == "reminder")))
+    assert [row.status for row in withdrawn] == ["cancelled"]
     expected = weekly_meetings(date(2026, 12, 1), 1, time(20, 15), 4, ZONE)
     assert [(m.number, m.starts_at, m.status) for m in await meeting_list(service, series_id)] == [
         (n, at, "scheduled") for n, at in enumerate(expected, 1)

@@ -24,6 +24,7 @@ from bot import outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.schema import meetings, participants, series, signups
+from bot.schema import outbox as outbox_table
 from bot.store import series as series_store
 from bot.store.series import NewSeries
 from dialogs import notices
@@ -116,7 +117,15 @@ async def has_begun(connection: AsyncConnection, series_id: int, now: datetime) 
 
 async def _plan_anew(connection: AsyncConnection, settings: Settings, series_id: int, new: NewSeries, now: datetime) -> int:
     """Replace the meetings (none has begun: nothing recorded of them is lost but answers to
-    reminders of dates that no longer hold) and tell every man with a seat the new first date."""
+    reminders of dates that no longer hold), withdraw their reminders still waiting in the
+    outbox (they name the old dates), and tell every man with a seat the new first date."""
+    old = list(await connection.scalars(select(meetings.c.id).where(meetings.c.series_id == series_id)))
+    for meeting_id in old:
+        await connection.execute(
+            update(outbox_table)
+            .where(outbox_table.c.dedupe_key.like(f"reminder:{meeting_id}:%"), outbox_table.c.status == "pending")
+            .values(status="cancelled")
+        )
     await connection.execute(delete(meetings).where(meetings.c.series_id == series_id))
     instants = weekly_meetings(new.start_date, new.weekday, new.start_time, new.meeting_count, settings.timezone)
     await connection.execute(
