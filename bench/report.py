@@ -6,7 +6,7 @@ scored by ``dialogs.scoring`` as the engine does, about half of them the first o
 the month (``first_in_month``: the rule of 10 counts those, migration 0010); plus 2,000 participants in 40 series with
 their sign-ups and attendance, for the participation part of the report.
 
-Measured in this process, three times: ``bot.analytics.report.build_from`` (aggregation in SQL on two
+Measured in this process, three times: ``bot.store.report_data.build_from`` (aggregation in SQL on two
 reading connections, then suppression), ``render_text`` and ``bot.analytics.report_chart.render_png``;
 the first (cold: a fresh process, matplotlib's first figure) and the best run. Then the
 command itself, ``meedoen report --format text`` and ``--format png --out FILE``, each in a

@@ -33,6 +33,7 @@ from bot.store import (
     conversations,
     coordinators,
     facilitators,
+    help_requests,
     inbound,
     meetings,
     participants,
@@ -421,9 +422,14 @@ class Engine:
         await checkins.record(connection, week_marker, checkins.iso_week(now), values, month_marker=month_marker)
 
     async def _ask_contact(self, connection, incoming: Incoming, row, now) -> None:
-        """Tell every coordinator that he asked to be contacted, and nothing else. The message
-        waits a random 10 to 60 minutes, so its timing does not point at a check-in."""
+        """Tell every coordinator that he asked to be contacted, and nothing else, and keep the
+        request open for the console until one marks it done. The messages wait a random 10 to
+        60 minutes, and the stored request shows from that same moment, so neither's timing
+        points at a check-in."""
         name = row.name if row is not None and row.name else None
+        visible_at = now + timedelta(minutes=random.randint(10, 60))
+        if row is not None:
+            await help_requests.ask(connection, row.id, visible_at)
         for coordinator in await coordinators.all_ids(connection):
             channel, address = parse_address(coordinator)
             language = await participants.language_of(connection, channel, address)
@@ -442,7 +448,7 @@ class Engine:
                     kind="notice",
                     priority=outbox.BULK,
                     now=now,
-                    not_before=now + timedelta(minutes=random.randint(10, 60)),
+                    not_before=visible_at,
                 )
 
     async def _coordinator_effect(self, connection, incoming: Incoming, row, effect, now, after_commit: list) -> None:

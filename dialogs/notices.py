@@ -60,6 +60,20 @@ def meeting_moved(language: str, series: str, old: datetime, new: datetime, plac
         return Reply(directed(text))
 
 
+def series_rescheduled(language: str, series: str, first: datetime, place: str, zone: str) -> Reply:
+    """The coordinator changed a series' day, time, start or length before it began."""
+    with use_locale(language):
+        text = fill_place(
+            N_("The meetings of %(series)s have new dates. The first one is on %(when)s, at %(place)s."),
+            N_("The meetings of %(series)s have new dates. The first one is on %(when)s."),
+            place,
+            series=series,
+            when=meeting_time(first, zone),
+        )
+        text += "\n" + _("You stay signed up.")
+        return Reply(directed(text))
+
+
 def missed_you(language: str, series: str, next_meeting: datetime | None, zone: str) -> Reply:
     with use_locale(language):
         if next_meeting is None:

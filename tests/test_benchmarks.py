@@ -23,6 +23,7 @@ TINY = {
     "reminders": ["--size", "400", "--hours", "0.5", "--probe-ticks", "1"],
     "report": ["--size", "3000", "--runs", "1"],
     "checkin": ["--size", "30", "--participants", "300", "--responses", "300"],
+    "console": ["--size", "600", "--series", "30", "--responses", "500", "--runs", "2"],
 }
 
 

@@ -121,8 +121,17 @@ async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_
 
         from bot.store.schema import outbox
 
-        notices = list(await connection.execute(select(outbox.c.address, outbox.c.payload).where(outbox.c.address == "7001")))
+        notices = list(await connection.execute(
+            select(outbox.c.address, outbox.c.payload, outbox.c.not_before).where(outbox.c.address == "7001")
+        ))
+        from bot.store.schema import help_requests, participants
+
+        requests = list(await connection.execute(select(help_requests)))
+        him = await connection.scalar(select(participants.c.id).where(participants.c.address == "6002"))
     assert len(notices) == 1, "the request waits (10-60 minutes) in the outbox"
+    # and stays open for the console: who asked and from when it shows, nothing of the check-in
+    assert set(help_requests.c.keys()) == {"id", "participant_id", "asked_at", "resolved_at"}
+    assert [(r.participant_id, r.asked_at, r.resolved_at) for r in requests] == [(him, notices[0].not_before, None)]
     payload = notices[0].payload
     assert "6002" in payload and "يوسف" in payload
     for leak in ("0800", "113", "lonely", "eenzaam", "a:0", "total", "score"):

@@ -271,3 +271,86 @@ def test_a_broadcast_in_two_languages_is_previewed_sent_and_followed_to_100_perc
     shoot(phone, "console-broadcast-history-390.png")
     # no CSP violation, no failed request (the browser's own asking for /favicon.ico aside)
     assert [problem for problem in problems if "/favicon.ico" not in problem] == []
+
+
+def test_edit_a_group_move_a_meeting_resolve_a_help_request_and_read_the_audit_log(demo, browser):  # noqa: F811
+    """The rest of issue 15 in the browser, through the demo page's Console link: the demo's
+    open help request on a 390 px phone, marked done; a group edited; one of its meetings
+    moved; the change in the audit log. Each new page passes axe-core under its strict CSP."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2).new_page()
+    problems: list[str] = []
+
+    def watch(page: Page) -> None:
+        """CSP violations and script errors; failed requests by their address (the console's
+        "Failed to load resource" lines name none), less the refused form below (400, on
+        purpose) and the browser's own asking for /favicon.ico."""
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None)
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and not (
+            r.url.endswith("/favicon.ico") or (r.status == 400 and r.url.endswith("/edit"))) else None)
+
+    watch(phone)
+    phone.goto(demo + "/demo")
+    phone.get_by_role("link", name="Console").click()
+    phone.get_by_role("button", name=tr("nl", "Log in")).click()
+    asked = phone.get_by_role("region", name=re.compile(re.escape(tr("nl", "Would like a coordinator to get in touch"))))
+    expect(asked).to_contain_text("Ahmed", timeout=WAIT_MS)
+    expect(asked).to_contain_text("demo:demo-ahmed")
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+    shoot(phone, "console-help-request-390.png")
+    assert axe_problems_under_csp(phone) == []
+    asked.get_by_role("button", name=tr("nl", "Mark as done: %(name)s").replace("%(name)s", "Ahmed")).click()
+    expect(phone.get_by_role("status")).to_have_text(tr("nl", "The request is marked as done."), timeout=WAIT_MS)
+    expect(asked).not_to_contain_text("Ahmed")
+    expect(asked).to_contain_text(tr("nl", "Nobody is waiting to be contacted."))
+    shoot(phone, "console-help-request-done-390.png")
+
+    laptop = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    watch(laptop)
+    laptop.goto(demo + "/demo")
+    laptop.get_by_role("link", name="Console").click()
+    laptop.get_by_role("button", name=tr("nl", "Log in")).click()
+    laptop.locator(".card").filter(has_text="Werk en zorg").get_by_role("link").click()
+    laptop.get_by_role("link", name=tr("nl", "Edit group")).click()
+    expect(laptop.get_by_role("heading", name=tr("nl", "Edit group"))).to_be_visible(timeout=WAIT_MS)
+    assert laptop.input_value("#name") == "Werk en zorg"
+    shoot(laptop, "console-series-edit.png")
+    assert axe_problems_under_csp(laptop) == []
+    laptop.fill("#name", "   ")  # the rules of `meedoen series add`: the browser lets it through, they do not
+    laptop.get_by_role("button", name=tr("nl", "Save group")).click()
+    expect(laptop.locator("#error")).to_have_text(
+        tr("nl", "%(field)s must not be empty.").replace("%(field)s", tr("nl", "Name")), timeout=WAIT_MS
+    )
+    assert axe_problems_under_csp(laptop) == []
+    laptop.fill("#name", "Werk, zorg en gezin")
+    laptop.fill("#capacity", "4")
+    laptop.fill("#location", "Huis van de Wijk Slotervaart, zaal 2")
+    laptop.get_by_role("button", name=tr("nl", "Save group")).click()
+    expect(laptop.get_by_role("status")).to_have_text(tr("nl", "The group is saved."), timeout=WAIT_MS)
+    expect(laptop.get_by_role("heading", name="Werk, zorg en gezin")).to_be_visible()
+    expect(laptop.locator("main")).to_contain_text("zaal 2")
+    shoot(laptop, "console-series-saved.png")
+
+    # move its first meeting a day later, at 11:00
+    laptop.get_by_role("link", name=tr("nl", "Move or cancel")).first.click()
+    expect(laptop.get_by_role("heading", name=tr("nl", "Move this meeting"))).to_be_visible(timeout=WAIT_MS)
+    shoot(laptop, "console-meeting.png")
+    assert axe_problems_under_csp(laptop) == []
+    day = date.fromisoformat(laptop.input_value("#date")) + timedelta(days=1)
+    laptop.fill("#date", day.isoformat())
+    laptop.fill("#time", "11:00")
+    laptop.get_by_role("button", name=tr("nl", "Move the meeting")).click()
+    expect(laptop.get_by_role("status")).to_have_text(
+        tr("nl", "The meeting is moved. Everyone with a seat will be told."), timeout=WAIT_MS
+    )
+    expect(laptop.locator("main li").filter(has_text="11:00").first).to_be_visible()
+    shoot(laptop, "console-meeting-moved.png")
+    assert axe_problems_under_csp(laptop) == []
+
+    # the audit log names both changes and the resolved request, the latest first
+    laptop.get_by_role("link", name=tr("nl", "Audit log")).click()
+    expect(laptop.get_by_role("heading", name=tr("nl", "Audit log"))).to_be_visible(timeout=WAIT_MS)
+    actions = laptop.locator("tbody tr td:nth-child(3)").all_text_contents()
+    assert actions[:3] == ["meeting.move", "series.edit", "console.login"] and "help.done" in actions
+    shoot(laptop, "console-audit.png")
+    assert axe_problems_under_csp(laptop) == []
+    assert problems == []

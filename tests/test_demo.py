@@ -53,3 +53,46 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
     first, last_month = (built.shown(report.month_key(m)) for m in (built.months[0], built.months[-1]))
     assert last_month.share_lonely < first.share_lonely  # the made-up trend has a direction
     assert built.by_series and any(s.attendances for s in built.by_series)
+
+
+async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_coordinator(settings):
+    """Issue 15's "works in `meedoen demo` too": through /demo/console (the demo page's
+    "Console" link) the demo coordinator reaches every page, the new ones included: the
+    seeded help request on the overview, a series and its edit form, printable list, one
+    meeting's move-or-cancel page, attendance, report, broadcast, coordinators, audit log."""
+    import re
+
+    import httpx
+
+    from bot.app.http import build_app
+    from bot.store import series as series_store
+
+    service = Service(settings, extra_channels=(DemoChannel,))
+    await service.start()
+    try:
+        await seed(service)
+        async with service.db.transaction() as connection:
+            rows = await series_store.overview(connection, service.now())
+            past_id = next(row.id for row in rows if row.name == PAST_SERIES)
+            meeting_rows = await series_store.meeting_rows(connection, past_id)
+        now = service.now()
+        held = [m for m in meeting_rows if m.starts_at <= now][-1]
+        ahead = [m for m in meeting_rows if m.starts_at > now][0]
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            link = await client.get("/demo/console")
+            assert link.status_code == 303 and link.headers["location"].startswith("/console/login/")
+            form = await client.get(link.headers["location"])
+            token = re.search(r'name="token" value="([^"]+)"', form.text).group(1)
+            entered = await client.post("/console/login", data={"token": token})
+            assert entered.status_code == 303
+            overview = await client.get("/console/")
+            assert overview.status_code == 200 and "demo:demo-ahmed" in overview.text  # the seeded request
+            for path in (f"/console/series/{past_id}", f"/console/series/{past_id}/edit", f"/console/series/{past_id}/print",
+                         f"/console/meetings/{ahead.id}", f"/console/meetings/{held.id}/attendance", "/console/report",
+                         "/console/broadcasts", "/console/coordinators", "/console/audit"):
+                assert (await client.get(path)).status_code == 200, path
+            audit_page = (await client.get("/console/audit")).text
+            assert "demo:coordinator" in audit_page and "console.login" in audit_page
+    finally:
+        await service.stop()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.domain import erasure
-from bot.store import conversations, erasures, participants
+from bot.store import conversations, erasures, help_requests, participants
 from bot.store import series as series_store
 from bot.store.schema import erasures as erasures_table
 from bot.store.schema import signups
@@ -18,13 +18,14 @@ from tests.test_store import SERIES, rows_mentioning
 
 async def test_erase_records_only_a_keyed_hash_and_the_day(db, settings):
     async with db.transaction() as connection:
-        await participants.create(connection, "telegram", "7001", "nl", NOW)
+        him = await participants.create(connection, "telegram", "7001", "nl", NOW)
+        await help_requests.ask(connection, him, NOW)  # an open "get in touch" request goes too
         await erasure.erase(connection, settings, "telegram", "7001", NOW)
         ledger = await erasures.ledger(connection)
     secret = settings.secret_key.encode()
     assert ledger == {erasures.address_hash(secret, "telegram", "7001"): NOW.date().isoformat()}
     assert erasures.address_hash(b"another-key-0123456789", "telegram", "7001") not in ledger
-    assert await rows_mentioning(db, ["7001"]) == []
+    assert await rows_mentioning(db, ["7001"], participant_id=him) == []
 
 
 async def test_reapply_erases_whom_the_ledger_names_but_not_a_later_new_sign_up(db, settings):
@@ -33,6 +34,7 @@ async def test_reapply_erases_whom_the_ledger_names_but_not_a_later_new_sign_up(
         series_id = await series_store.add(connection, SERIES, settings.timezone, NOW)
         before = await participants.create(connection, "telegram", "7002", "so", NOW)
         await series_store.sign_up(connection, before, series_id, waitlist=False, now=NOW)
+        await help_requests.ask(connection, before, NOW)
         await conversations.save(connection, "whatsapp", "+31612345678", {"lang": "ar"}, NOW)
         await participants.create(connection, "telegram", "7003", "nl", erased_on + timedelta(days=1))
         await participants.create(connection, "telegram", "7004", "en", NOW)

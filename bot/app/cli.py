@@ -791,6 +791,13 @@ async def series_show(args, settings: Settings) -> int | None:
     return None
 
 
+def _english():
+    """The CLI speaks English: messages of shared code (e.g. ``MeetingChangeError``) too."""
+    from dialogs.i18n import use_locale
+
+    return use_locale("en")
+
+
 def _local_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -806,11 +813,12 @@ async def series_cancel_meeting(args, settings: Settings) -> None:
     day = _local_date(args.date)
     db = await _database(settings)
     try:
-        async with db.transaction() as connection:
-            told, added = await meeting_changes.cancel(
-                connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
-            )
-            await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
+        with _english():
+            async with db.transaction() as connection:
+                told, added = await meeting_changes.cancel(
+                    connection, settings, args.id, day, args.reason, counts=args.counts, now=utcnow()
+                )
+                await audit.record(connection, audit.CLI, "meeting.cancel", f"series {args.id}: {day.isoformat()}", utcnow())
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -835,11 +843,13 @@ async def series_move_meeting(args, settings: Settings) -> None:
     to = local_instant(local.date(), local.time().replace(second=0, microsecond=0), settings.timezone)
     db = await _database(settings)
     try:
-        async with db.transaction() as connection:
-            told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
-            await audit.record(
-                connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}", utcnow()
-            )
+        with _english():
+            async with db.transaction() as connection:
+                told = await meeting_changes.move(connection, settings, args.id, day, to, now=utcnow())
+                await audit.record(
+                    connection, audit.CLI, "meeting.move", f"series {args.id}: {day.isoformat()} to {to.isoformat()}",
+                    utcnow(),
+                )
     except meeting_changes.MeetingChangeError as error:
         raise UsageError(str(error)) from None
     finally:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
 from bot.domain import invites
-from bot.store import checkins, coordinators, facilitators, meetings, participants
+from bot.store import checkins, coordinators, facilitators, help_requests, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
@@ -94,7 +94,8 @@ async def seed(service: Service) -> None:
 
 async def _seed_past_series(connection, service: Service, now: datetime) -> None:
     """A series that began four weeks ago: six men, attendance ticked at every meeting but
-    the last (so /attendance has one to do), and answers for the next one (/rsvps)."""
+    the last (so /attendance has one to do), answers for the next one (/rsvps), and one open
+    help request (the console's overview)."""
     areas = service.settings.areas
     started = now.astimezone().date() - timedelta(days=27)
     new = series_store.NewSeries(
@@ -115,6 +116,8 @@ async def _seed_past_series(connection, service: Service, now: datetime) -> None
             await meetings.mark_attendance(connection, man, meeting.id, present, meeting.starts_at)
         if ahead and n < 4:
             await meetings.answer(connection, man, ahead[0].id, "coming" if n != 2 else "not_coming", now)
+        if n == 0:  # he asked to be contacted after a check-in: the console's overview lists it
+            await help_requests.ask(connection, man, now - timedelta(hours=2))
     await _seed_facilitator(connection, series_id, held, now)
 
 

@@ -1,5 +1,5 @@
 """The anonymous report in the console: the figures ``meedoen report`` shows, built by the same
-``bot.analytics.report.build_from`` (closed months, frozen published figures, the rule of 10 over men),
+``bot.store.report_data.build_from`` (closed months, frozen published figures, the rule of 10 over men),
 as tables; the CLI's chart and CSV as downloads.
 
 The month and area filters only *select* among the report's own cells (a month is one of

@@ -12,6 +12,7 @@ from bot.app.service import Service
 from bot.console import sessions
 from bot.console.access import Visit, guarded
 from bot.console.attendance import attendance_pages
+from bot.console.audit_page import audit_pages
 from bot.console.broadcast_pages import broadcast_pages
 from bot.console.coordinators_page import coordinator_pages
 from bot.console.login import login_routes
@@ -23,7 +24,8 @@ from bot.domain.console_link import PREFIX
 
 
 def console_routes(service: Service) -> list[BaseRoute]:
-    one, printable, form, create = series_pages(service)
+    series = series_pages(service)
+    overview, resolve_help = overview_page(service)
     show_attendance, save_attendance = attendance_pages(service)
     show_report, report_chart, report_csv = report_pages(service)
     show_coordinators, add_coordinator, remove_coordinator = coordinator_pages(service)
@@ -51,11 +53,19 @@ def console_routes(service: Service) -> list[BaseRoute]:
     return [
         *login_routes(service),
         page("/logout", logout, ("POST",)),
-        page("/", overview_page(service)),
-        page("/series/new", form),
-        page("/series/new", create, ("POST",)),
-        page("/series/{id:int}", one),
-        page("/series/{id:int}/print", printable),
+        page("/", overview),
+        page("/help/{id:int}/done", resolve_help, ("POST",)),
+        page("/audit", audit_pages(service)),
+        page("/series/new", series["form"]),
+        page("/series/new", series["create"], ("POST",)),
+        page("/series/{id:int}", series["one"]),
+        page("/series/{id:int}/print", series["printable"]),
+        page("/series/{id:int}/edit", series["edit_form"]),
+        page("/series/{id:int}/edit", series["edit"], ("POST",)),
+        page("/series/{id:int}/close", series["close"], ("POST",)),
+        page("/meetings/{id:int}", series["meeting_form"]),
+        page("/meetings/{id:int}/move", series["move_meeting"], ("POST",)),
+        page("/meetings/{id:int}/cancel", series["cancel_meeting"], ("POST",)),
         page("/meetings/{id:int}/attendance", show_attendance),
         page("/meetings/{id:int}/attendance", save_attendance, ("POST",)),
         page("/report", show_report),

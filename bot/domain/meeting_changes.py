@@ -24,22 +24,25 @@ from bot.delivery import outbox
 from bot.store import meetings as meeting_store
 from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
 from dialogs import notices
+from dialogs.i18n import _
 from dialogs.types import Reply
 
 log = logging.getLogger(__name__)
 
 
 class MeetingChangeError(ValueError):
-    """The change cannot be made; the message is one sentence for the coordinator."""
+    """The change cannot be made; the message is one sentence for the coordinator, in the
+    current gettext locale (the CLI speaks English, the console the coordinator's language);
+    the two about a series or date that does not exist only the CLI can meet, in English."""
 
 
 async def _find(connection: AsyncConnection, series_id: int, day: date, zone: str):
     row = (await connection.execute(select(series).where(series.c.id == series_id))).first()
     if row is None:
-        raise MeetingChangeError(f"There is no series {series_id}.")
+        raise MeetingChangeError(f"There is no series {series_id}.")  # the CLI only: the console names meetings it found
     meeting = await meeting_store.on_date(connection, series_id, day, zone)
     if meeting is None:
-        raise MeetingChangeError(f"Series {series_id} has no scheduled meeting on {day.isoformat()}.")
+        raise MeetingChangeError(f"Series {series_id} has no scheduled meeting on {day.isoformat()}.")  # the CLI only
     return row, meeting
 
 
@@ -78,7 +81,7 @@ async def cancel(
     """Cancel the meeting on ``day``; returns (men told, the meeting added at the end or None)."""
     row, meeting = await _find(connection, series_id, day, settings.timezone)
     if meeting.starts_at <= now:
-        raise MeetingChangeError("That meeting has already begun; it can no longer be cancelled.")
+        raise MeetingChangeError(_("That meeting has already begun; it can no longer be cancelled."))
     await connection.execute(
         update(meetings).where(meetings.c.id == meeting.id).values(status="cancelled", note=reason)
     )
@@ -121,9 +124,9 @@ async def move(
     """Move the meeting on ``day`` to ``to`` (aware); returns how many men were told."""
     row, meeting = await _find(connection, series_id, day, settings.timezone)
     if meeting.starts_at <= now:
-        raise MeetingChangeError("That meeting has already begun; it can no longer be moved.")
+        raise MeetingChangeError(_("That meeting has already begun; it can no longer be moved."))
     if to <= now:
-        raise MeetingChangeError("The new time is in the past; choose a moment ahead.")
+        raise MeetingChangeError(_("The new time is in the past; choose a moment ahead."))
     await connection.execute(
         update(meetings).where(meetings.c.id == meeting.id).values(starts_at=to, note="moved")
     )

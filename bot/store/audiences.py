@@ -59,4 +59,24 @@ async def count(connection: AsyncConnection, keys, areas, now) -> int:
 
 
 async def sizes(connection: AsyncConnection, keys, areas, now) -> dict[str, int]:
-    return {key: await count(connection, [key], areas, now) for key in keys}
+    """How many men each audience holds on its own. Every "series:ID" and "waitlist:ID" is
+    counted by one grouped query (a man signs up for a series once, so a count of his
+    sign-ups is a count of men): the console lists two per series, 4,000 at 2,000 series,
+    which one query each took 18 s to count."""
+    per_series = [key for key in keys if key.partition(":")[0] in ("series", "waitlist") and key.partition(":")[2].isdecimal()]
+    found: dict[str, int] = dict.fromkeys(per_series, 0)
+    if per_series:
+        grouped = await connection.execute(
+            select(signups.c.series_id, signups.c.status, func.count())
+            .join(participants, participants.c.id == signups.c.participant_id)
+            .where(participants.c.status == "active")
+            .group_by(signups.c.series_id, signups.c.status)
+        )
+        counted = {("series" if status == "confirmed" else "waitlist", series_id): number for series_id, status, number in grouped}
+        for key in per_series:
+            kind, _sep, value = key.partition(":")
+            found[key] = counted.get((kind, int(value)), 0)
+    for key in keys:
+        if key not in found:
+            found[key] = await count(connection, [key], areas, now)
+    return {key: found[key] for key in keys}

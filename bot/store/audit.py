@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,3 +24,13 @@ async def record(connection: AsyncConnection, actor: str, action: str, detail: s
 async def latest(connection: AsyncConnection, limit: int = 50) -> list[Row]:
     result = await connection.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
     return list(result)
+
+
+async def newest_first(connection: AsyncConnection, limit: int, offset: int = 0) -> list[Row]:
+    """One page of the log, the latest change first (the id follows the order of writing)."""
+    result = await connection.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset))
+    return list(result)
+
+
+async def count(connection: AsyncConnection) -> int:
+    return await connection.scalar(select(func.count()).select_from(audit_log))

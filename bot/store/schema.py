@@ -98,6 +98,7 @@ meetings = Table(
     Column("note", String(200)),  # why it was cancelled or moved, as the coordinator wrote it
     UniqueConstraint("series_id", "number"),
     Index("ix_meetings_starts_at", "starts_at"),
+    Index("ix_meetings_series_starts_at", "series_id", "starts_at"),  # a page of the console's overview (0013)
 )
 
 signups = Table(
@@ -115,6 +116,7 @@ signups = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("series_id", "participant_id"),
     Index("ix_signups_participant", "participant_id"),
+    Index("ix_signups_series_status", "series_id", "status"),  # seats and waiting list per series (0013)
 )
 
 coordinators = Table(
@@ -583,4 +585,21 @@ cached_facts = Table(
     Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
     Column("fetched_at", UtcDateTime, nullable=False),
+)
+
+
+help_requests = Table(
+    "help_requests",
+    metadata,
+    # "He would like a coordinator to get in touch" (the check-in's button), open until a
+    # coordinator marks it done in the console. Nothing of the check-in it came from: only
+    # who asked and when it became visible, which is when the coordinators' notice goes out
+    # (a random 10 to 60 minutes later, so its time does not point at the check-in). Erased
+    # with him (ON DELETE CASCADE, /delete).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("participant_id", Integer, ForeignKey("participants.id", ondelete="CASCADE"), nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Index("ix_help_requests_open", "resolved_at", "asked_at"),
+    Index("ix_help_requests_participant", "participant_id"),
 )

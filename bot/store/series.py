@@ -7,12 +7,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.common.calendar import weekly_meetings
-from bot.store.schema import meetings, participants, series, signups, waitlist_offers
+from bot.store.schema import meetings, participants, rsvps, series, signups, waitlist_offers
 from dialogs.types import SeriesView
 
 
@@ -99,16 +99,56 @@ def _next_meeting(now: datetime):
     )
 
 
-async def overview(connection: AsyncConnection, now: datetime) -> list[Row]:
-    """Every series with its seat and waitlist counts and next meeting (for the CLI and the
-    demo; the dialogs read the ``Catalog``)."""
+async def overview(
+    connection: AsyncConnection, now: datetime, *, limit: int | None = None, offset: int = 0
+) -> list[Row]:
+    """Every series (or the ``limit`` from ``offset`` on, in order of id) with its seat and
+    waitlist counts and next meeting (for the CLI, the console and the demo; the dialogs read
+    the ``Catalog``). The counts are worked out for the rows returned only."""
     query = select(
         series,
         _confirmed_count().label("confirmed"),
         _waitlist_count().label("waitlisted"),
         _next_meeting(now).label("next_meeting"),
     ).order_by(series.c.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return list(await connection.execute(query))
+
+
+async def count(connection: AsyncConnection) -> int:
+    return await connection.scalar(select(func.count()).select_from(series))
+
+
+async def next_meeting_answers(
+    connection: AsyncConnection, series_ids: list[int], now: datetime
+) -> dict[int, dict[str | None, int]]:
+    """For each series in ``series_ids``, its next scheduled meeting's answers among the men
+    with a seat: {series id: {"coming": n, "not_coming": n, None: n (no answer yet)}} (what
+    ``meetings.coordinator_meetings`` shows per line, counted in SQL for one page of series)."""
+    if not series_ids:
+        return {}
+    upcoming = meetings.alias("upcoming")
+    nearest = (
+        select(func.min(upcoming.c.starts_at))
+        .where(
+            upcoming.c.series_id == meetings.c.series_id,
+            upcoming.c.status == "scheduled",
+            upcoming.c.starts_at > now,
+        )
+        .scalar_subquery()
+    )
+    result = await connection.execute(
+        select(meetings.c.series_id, rsvps.c.answer, func.count())
+        .join(signups, and_(signups.c.series_id == meetings.c.series_id, signups.c.status == "confirmed"))
+        .outerjoin(rsvps, and_(rsvps.c.participant_id == signups.c.participant_id, rsvps.c.meeting_id == meetings.c.id))
+        .where(meetings.c.series_id.in_(series_ids), meetings.c.status == "scheduled", meetings.c.starts_at == nearest)
+        .group_by(meetings.c.series_id, rsvps.c.answer)
+    )
+    answers: dict[int, dict[str | None, int]] = defaultdict(dict)
+    for series_id, answer, number in result:
+        answers[series_id][answer] = number
+    return dict(answers)
 
 
 class Catalog:
@@ -277,6 +317,11 @@ async def sign_up(
 async def free_seats(connection: AsyncConnection, series_id: int) -> int:
     """Seats nobody holds: capacity less confirmed sign-ups and open offers (0 if closed)."""
     return _free((await connection.execute(_SEATS, {"series_id": series_id})).first())
+
+
+async def seats_taken(connection: AsyncConnection, series_id: int) -> int:
+    """Confirmed sign-ups plus seats held by an open offer, whether the series is open or not."""
+    return (await connection.execute(_SEATS, {"series_id": series_id})).one().taken
 
 
 def _free(seats: Row | None) -> int:
