@@ -315,6 +315,25 @@ class OpenConsole:
 
 
 @dataclass(frozen=True)
+class CountStep:
+    """Add one to the funnel's counter of ``step`` (see ``dialogs.funnel``): a count, never
+    stored with anything about him."""
+
+    flow: str  # "signup" | "checkin"
+    step: str
+    week: str  # the ISO week the conversation started, "2026-W48"
+    language: str
+
+
+@dataclass(frozen=True)
+class SendCalendar:
+    """Send him the ``.ics`` file of each of ``series_ids`` he holds a seat in (all of his
+    seats when empty)."""
+
+    series_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class WakeAt:
     """Send this conversation a ``Timer("wake")`` at ``at`` (UTC); ``None`` cancels."""
 
@@ -340,6 +359,8 @@ Effect = (
     | AskContact
     | SendReport
     | OpenConsole
+    | CountStep
+    | SendCalendar
     | WakeAt
 )
 
