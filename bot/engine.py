@@ -335,7 +335,7 @@ class Engine:
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
         elif isinstance(effect, CountStep):
-            await self._count_step(connection, effect)
+            await self._count_step(connection, row, effect)
         elif isinstance(effect, SendCalendar):
             await self._send_calendar(connection, incoming, row, participant_id, effect, now)
         elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole)):
@@ -365,7 +365,7 @@ class Engine:
         week_marker, month_marker = self._markers(incoming, now)
         await checkins.record(connection, week_marker, checkins.iso_week(now), values, month_marker=month_marker)
 
-    async def _count_step(self, connection, effect: CountStep) -> None:
+    async def _count_step(self, connection, row, effect: CountStep) -> None:
         """One more in the funnel (bot/store/funnel.py). A check-in's language is stored as its
         answers are (bot/store/anonymity.py): the counters are an anonymous table too, and must
         not tell which language an answer stored as "other" was in."""
@@ -374,7 +374,7 @@ class Engine:
             rule = anonymity.Generalisation.of(await anonymity.population(connection))
             if rule is None:  # fewer than five men signed up: no check-in is kept, nor counted
                 return
-            language = rule.stored_as(language, None)[0]
+            language = rule.stored_as(language, row.area if row is not None else None)[0]
         await funnel.add_one(connection, effect.week, effect.flow, effect.step, language)
 
     async def _send_calendar(self, connection, incoming: Incoming, row, participant_id, effect: SendCalendar, now) -> None:
