@@ -491,7 +491,7 @@ def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: b
 
 def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool, area_known: bool) -> Step:
     state, counted = _count({**state, "series": series_id, "waitlist": waitlist}, "series", language_of(state, ctx))
-    effects = (SignUp(series_id, waitlist=waitlist), *counted)
+    effects: tuple[Effect, ...] = (SignUp(series_id, waitlist=waitlist), *counted)
     if not area_known and not state.get("area_asked"):
         return _ask({**state, "area_asked": True}, ctx, "area", effects=effects)
     return _confirm(state, ctx, effects)

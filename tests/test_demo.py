@@ -3,14 +3,17 @@ itself is tested in tests/test_demo_browser.py)."""
 
 from __future__ import annotations
 
+import httpx
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot import report
 from bot.channels.demo import DemoChannel
 from bot.demo import COORDINATOR, PAST_SERIES, seed
+from bot.http import build_app
 from bot.schema import checkin_markers, checkin_pool, checkin_responses
 from bot.service import Service
-from bot.store import audiences, coordinators, meetings
+from bot.store import audiences, console_links, coordinators, meetings
 
 
 async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsuppressed_report(settings):
@@ -53,3 +56,51 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
     first, last_month = (built.shown(report.month_key(m)) for m in (built.months[0], built.months[-1]))
     assert last_month.share_lonely < first.share_lonely  # the made-up trend has a direction
     assert built.by_series and any(s.attendances for s in built.by_series)
+
+
+async def test_the_demo_offers_the_calendar_file_and_its_report_shows_the_funnel(settings):
+    """A man signs up in the demo chat and downloads his calendar file; the demo coordinator's
+    report page shows the made-up funnel, the English column suppressed."""
+    service = Service(settings, extra_channels=(DemoChannel,))
+    await service.start()
+    try:
+        await seed(service)
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            seen = 0
+
+            async def say(**body) -> list[dict]:
+                """Send, then read until the next question (a message with buttons) arrives."""
+                nonlocal seen
+                assert (await client.post("/demo/api/send", json={"user": "karim", **body})).status_code == 202
+                answer: list[dict] = []
+                while not any(m["options"] for m in answer):
+                    found = (await client.get("/demo/api/messages", params={"user": "karim", "after": seen})).json()
+                    seen = found["next"]
+                    answer += [m for m in found["messages"] if not m.get("mine")]
+                return answer
+
+            def tap(messages: list[dict], prefix: str) -> dict:
+                asked = next(m for m in reversed(messages) if m["options"])
+                key = next(o["key"] for o in asked["options"] if o["key"].startswith(prefix))
+                return {"choice": key, "question": asked["question"]}
+
+            answer = await say(text="/start")
+            for prefix in ("lang:nl", "yes", "skip", "s:", "a:"):
+                answer = await say(**tap(answer, prefix))
+            answer = await say(**tap(answer, "menu:cal"))
+            document = next(m["document"] for m in answer if m.get("document"))
+            fetched = await client.get(document["url"])
+            async with service.db.transaction() as connection:
+                token = await console_links.create(connection, "demo", COORDINATOR, service.now())
+            login = await client.post("/console/login", data={"token": token}, follow_redirects=True)
+            report_page = await client.get("/console/report")
+    finally:
+        await service.stop()
+    assert document["name"].endswith(".ics")
+    assert fetched.status_code == 200 and fetched.headers["content-type"].startswith("text/calendar")
+    (event,) = Calendar.from_ical(fetched.content).walk("VEVENT")
+    assert "RRULE" in event
+    assert login.status_code == 200
+    assert report_page.status_code == 200 and "Waar mannen afhaken" in report_page.text  # in Dutch
+    assert "&lt; 10" in report_page.text  # the made-up English column is under 10

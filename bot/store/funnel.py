@@ -21,18 +21,19 @@ class Count:
     count: int
 
 
-async def add_one(connection: AsyncConnection, week: str, flow: str, step: str, language: str) -> None:
+async def add_one(connection: AsyncConnection, week: str, flow: str, step: str, language: str, *, by: int = 1) -> None:
+    """One more (or ``by`` more: the demo's made-up weeks) in a counter."""
     key = (
         (funnel_counts.c.week == week)
         & (funnel_counts.c.flow == flow)
         & (funnel_counts.c.step == step)
         & (funnel_counts.c.language == language)
     )
-    result = await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + 1))
+    result = await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + by))
     if result.rowcount == 0 and not await insert_or_ignore(
-        connection, funnel_counts, {"week": week, "flow": flow, "step": step, "language": language, "count": 1}
+        connection, funnel_counts, {"week": week, "flow": flow, "step": step, "language": language, "count": by}
     ):  # another writer made the row between the two statements
-        await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + 1))
+        await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + by))
 
 
 async def all_counts(connection: AsyncConnection) -> list[Count]:
