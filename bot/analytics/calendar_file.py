@@ -106,7 +106,8 @@ def build(series: SeriesCalendar, stamp: datetime) -> bytes:
         calendar.add_missing_timezones(
             first_date=date(min(times).year, 1, 1), last_date=date(max(times).year + 1, 12, 31)
         )
-    return calendar.to_ical()
+    content: bytes = calendar.to_ical()
+    return content
 
 
 def _event(series: SeriesCalendar, stamp: datetime, start: datetime) -> Event:
