@@ -25,6 +25,7 @@ from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
 from bot.domain import broadcasts, erasure, facilitation, invites, waitlist
+from bot.domain import calendar as calendar_files
 from bot.store import (
     anonymity,
     audiences,
@@ -33,6 +34,7 @@ from bot.store import (
     conversations,
     coordinators,
     facilitators,
+    funnel,
     help_requests,
     inbound,
     meetings,
@@ -50,6 +52,7 @@ from dialogs.types import (
     AskContact,
     Context,
     CoordinatorView,
+    CountStep,
     EraseParticipant,
     Event,
     FacilitatorView,
@@ -67,6 +70,7 @@ from dialogs.types import (
     Rsvp,
     SaveMeetingReport,
     SaveParticipant,
+    SendCalendar,
     SendFlyers,
     SendReport,
     SetArea,
@@ -392,6 +396,10 @@ class Engine:
             )
         elif isinstance(effect, ShareInvite):
             await self._share_invite(connection, incoming, row, effect.series_id, now)
+        elif isinstance(effect, CountStep):
+            await self._count_step(connection, row, effect)
+        elif isinstance(effect, SendCalendar):
+            await self._send_calendar(connection, incoming, row, participant_id, effect, now)
         elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom, SendFlyers)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         elif isinstance(effect, (SaveMeetingReport, ProposeLivingRoom)):
@@ -420,6 +428,33 @@ class Engine:
         )
         week_marker, month_marker = self._markers(incoming, now)
         await checkins.record(connection, week_marker, checkins.iso_week(now), values, month_marker=month_marker)
+
+    async def _count_step(self, connection, row, effect: CountStep) -> None:
+        """One more in the funnel (bot/store/funnel.py). A check-in's language is stored as its
+        answers are (bot/store/anonymity.py): the counters are an anonymous table too, and must
+        not tell which language an answer stored as "other" was in."""
+        language = effect.language
+        if effect.flow == "checkin":
+            rule = anonymity.Generalisation.of(await anonymity.population(connection))
+            if rule is None:  # fewer than five men signed up: no check-in is kept, nor counted
+                return
+            language = rule.stored_as(language, row.area if row is not None else None)[0]
+        await funnel.add_one(connection, effect.week, effect.flow, effect.step, language)
+
+    async def _send_calendar(self, connection, incoming: Incoming, row, participant_id, effect: SendCalendar, now) -> None:
+        """The ``.ics`` file of each series asked for, in his language (bot/domain/calendar.py)."""
+        if participant_id is None:
+            return
+        language = row.language if row is not None else "nl"
+        messages = await calendar_files.files_for(
+            connection, participant_id, effect.series_ids, language=language,
+            organisation=self.settings.organisation, timezone=self.settings.timezone, now=now,
+        )
+        for message in messages:
+            await outbox.enqueue(
+                connection, channel=incoming.channel, address=incoming.address, message=message,
+                kind="reply", priority=outbox.REPLY, now=now,
+            )
 
     async def _ask_contact(self, connection, incoming: Incoming, row, now) -> None:
         """Tell every coordinator that he asked to be contacted, and nothing else, and keep the

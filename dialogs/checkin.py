@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import scoring
+from dialogs import funnel, scoring
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
@@ -259,7 +259,11 @@ def _begin(state: State, ctx: Context) -> Step:
             ),
         )
     state["flow"] = FLOW
-    state[FLOW] = {"answers": [], "until": (ctx.now + LIFETIME).isoformat()}
+    state[FLOW] = {
+        "answers": [],
+        "until": (ctx.now + LIFETIME).isoformat(),
+        funnel.MARKER: funnel.begin(ctx.now),  # which questions were reached: counts only
+    }
     intro = "\n\n".join(
         [
             _(
@@ -278,10 +282,12 @@ def _begin(state: State, ctx: Context) -> Step:
 
 def _ask(state: State, ctx: Context, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Send the current question (after optional lines ``before`` it) with a new number."""
-    state = {**state, "q": state.get("q", 0) + 1}
-    text, options = _question(len(state[FLOW]["answers"]))
+    number = len(state[FLOW]["answers"])
+    marker, counted = funnel.reach(state[FLOW].get(funnel.MARKER), funnel.CHECKIN, f"q{number + 1}", current_locale())
+    state = {**state, "q": state.get("q", 0) + 1, FLOW: {**state[FLOW], funnel.MARKER: marker}}
+    text, options = _question(number)
     body = "\n\n".join([*before, text])
-    return Step(state, (*effects, Reply(directed(body), options, state["q"])))
+    return Step(state, (*effects, *counted, Reply(directed(body), options, state["q"])))
 
 
 def _say(state: State, text: str, *effects: Effect) -> Step:
@@ -293,14 +299,15 @@ def _answered(state: State, answer: object, ctx: Context) -> Step:
     state = {**state, FLOW: {**state[FLOW], "answers": answers}}
     if len(answers) < QUESTION_COUNT:
         return _ask(state, ctx)
-    return _finish(_wiped(state), answers)
+    _marker, counted = funnel.reach(state[FLOW].get(funnel.MARKER), funnel.CHECKIN, "finished", current_locale())
+    return _finish(_wiped(state), answers, counted)
 
 
-def _finish(state: State, answers: list[Any]) -> Step:
+def _finish(state: State, answers: list[Any], counted: tuple[Effect, ...] = ()) -> Step:
     """``answers``: the values of ``_ANSWER_OF``, as kept in the (JSON) state."""
     items = tuple(answers[: len(ITEMS)])
     took_part, worthwhile = answers[TOOK_PART], answers[WORTHWHILE]
-    effects: list[Effect] = [WakeAt(None)]
+    effects: list[Effect] = [WakeAt(None), *counted]
     if any(answer is not None for answer in answers):
         effects.append(RecordCheckin(items, took_part, worthwhile, current_locale()))
     severe = scoring.score(items).category == "severe"

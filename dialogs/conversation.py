@@ -28,7 +28,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
-from dialogs import keywords
+from dialogs import funnel, keywords
 from dialogs.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.facilitator import HELP as FACILITATOR_HELP
@@ -42,6 +42,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    CountStep,
     Effect,
     EraseParticipant,
     Event,
@@ -50,6 +51,7 @@ from dialogs.types import (
     Option,
     Reply,
     SaveParticipant,
+    SendCalendar,
     SeriesView,
     SetArea,
     SetLanguage,
@@ -164,11 +166,13 @@ def _q_area(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     friend = (Option(_("Invite a friend"), "menu:friend"),) if _friend_series(state, ctx) else ()
+    calendar = (Option(_("Add to my calendar"), "menu:cal"),) if _has_seat(state, ctx) else ()
     return (
         _("What would you like to do?"),
         (
             Option(_("Join a group"), "menu:join"),
             Option(_("My groups"), "menu:mine"),
+            *calendar,
             Option(_("Language"), "menu:language"),
             Option(_("Help"), "menu:help"),
             *friend,
@@ -182,6 +186,15 @@ def _friend_series(state: State, ctx: Context) -> int | None:
     series_id = state.get("friend")
     mine = {s.series_id for s in _signups(ctx) if s.status == "confirmed"}
     return series_id if series_id in mine else None
+
+
+SEAT_TAKEN = "seat_taken"
+"""State key, for one turn: he has just taken a seat (the context still shows him without it),
+so the menu after the confirmation offers the calendar file."""
+
+
+def _has_seat(state: State, ctx: Context) -> bool:
+    return bool(state.get(SEAT_TAKEN)) or any(s.status == "confirmed" for s in _signups(ctx))
 
 
 def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
@@ -254,6 +267,7 @@ PAUSED_MAY_ANSWER = frozenset({"erase", "language"})
 
 
 def _turn(state: State, event: Event, ctx: Context) -> Step:
+    state.pop(SEAT_TAKEN, None)  # by now the context shows the seat he took last turn
     if isinstance(event, Timer):
         return Step(state)  # timers are for other dialogs; this one never speaks unasked
     if isinstance(event, Command):
@@ -302,11 +316,12 @@ def _start(state: State, ctx: Context) -> Step:
             ),
             organisation=ctx.organisation,
         )
-        fresh: State = {"q": state.get("q", 0)}
+        fresh: State = {"q": state.get("q", 0), funnel.MARKER: funnel.ongoing(state.get(funnel.MARKER), ctx.now)}
         if invited is not None:
             greeting += "\n" + fill(_("You were invited to %(series)s. Welcome!"), series=invited.name)
             fresh["invite"] = _invite_state(ctx)
-        return _ask(fresh, ctx, "language", greeting)
+        fresh, counted = _count(fresh, "started", language_of(state, ctx))
+        return _ask(fresh, ctx, "language", greeting, effects=counted)
     if ctx.participant.status == "stopped":
         return _ask(
             state,
@@ -378,6 +393,8 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
     if paused:  # also for a command he cannot use while paused, or one we do not know
         return _say(state, _("Your messages are paused. Send /start to turn them back on."))
     if name == "mysignups":
+        if _has_seat(state, ctx):  # the menu under his groups offers "Add to my calendar"
+            return _ask(state, ctx, "menu", _my_signups_text(ctx))
         return _say(state, _my_signups_text(ctx))
     # /cancel
     if not _my_series(ctx):
@@ -437,6 +454,8 @@ def _menu_choice(state: State, key: str, ctx: Context) -> Step:
         return _ask(state, ctx, "menu", effects=(ShareInvite(series_id),) if series_id else ())
     if key == "menu:mine":
         return _ask(state, ctx, "menu", _my_signups_text(ctx))
+    if key == "menu:cal":  # the files go first, the menu follows them
+        return _ask(state, ctx, "menu", effects=(SendCalendar(),))
     if key == "menu:language":
         state["after"] = "menu"
         return _ask(state, ctx, "language")
@@ -447,7 +466,8 @@ def _language_chosen(state: State, language: str, ctx: Context) -> Step:
     after = state.pop("after", "consent" if ctx.participant is None else "menu")
     with use_locale(language):
         if ctx.participant is None:
-            return _ask({**state, "lang": language}, ctx, "consent")
+            state, counted = _count({**state, "lang": language}, "language", language)
+            return _ask(state, ctx, "consent", effects=counted)
         done = fill(_("Okay, from now on I will write in %(language)s."), language=language_in_text(language))
         return _ask(state, ctx, after, done, effects=(SetLanguage(language),))
 
@@ -469,12 +489,13 @@ def _consent(state: State, agreed: bool, ctx: Context) -> Step:
             ),
         )
     language = state.pop("lang", DEFAULT_LANGUAGE)
+    state, counted = _count(state, "consent", language)
     return _ask(
         state,
         ctx,
         "name",
         _("Thank you!"),
-        effects=(SaveParticipant(language, ctx.now),),
+        effects=(SaveParticipant(language, ctx.now), *counted),
     )
 
 
@@ -521,10 +542,10 @@ def _series_chosen(state: State, series_id: int, ctx: Context, *, waitlist_ok: b
 def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool, area_known: bool) -> Step:
     invite = state.pop("invite", None) or {}
     source = invite.get("source") if invite.get("series") == series_id else None
-    state = {**state, "series": series_id, "waitlist": waitlist}
+    state, counted = _count({**state, "series": series_id, "waitlist": waitlist}, "series", language_of(state, ctx))
     if not waitlist:
         state["friend"] = series_id
-    effects = (SignUp(series_id, waitlist=waitlist, source=source),)
+    effects: tuple[Effect, ...] = (SignUp(series_id, waitlist=waitlist, source=source), *counted)
     if not area_known and not state.get("area_asked"):
         return _ask({**state, "area_asked": True}, ctx, "area", effects=effects)
     return _confirm(state, ctx, effects)
@@ -533,6 +554,9 @@ def _take_place(state: State, series_id: int, ctx: Context, *, waitlist: bool, a
 def _confirm(state: State, ctx: Context, effects: tuple[Effect, ...] = ()) -> Step:
     series = ctx.series_by_id(state.pop("series", -1))
     waitlist = state.pop("waitlist", False)
+    state, counted = _count(state, "finished", language_of(state, ctx))
+    state.pop(funnel.MARKER, None)  # his sign-up is done: the funnel follows him no further
+    effects = (*effects, *counted)
     if series is None:
         return _ask(state, ctx, "menu", effects=effects)
     if waitlist:
@@ -560,7 +584,17 @@ def _confirm(state: State, ctx: Context, effects: tuple[Effect, ...] = ()) -> St
             series=series.name,
             when=meeting_time(series.next_meeting, ctx.timezone),
         )
+    if not waitlist:
+        state[SEAT_TAKEN] = True
     return _ask(state, ctx, "menu", text, effects=effects)
+
+
+def _count(state: State, step: str, language: str) -> tuple[State, tuple[CountStep, ...]]:
+    """Count ``step`` of the sign-up funnel, once per conversation (``dialogs.funnel``)."""
+    marker, counted = funnel.reach(state.get(funnel.MARKER), funnel.SIGNUP, step, language)
+    if marker is None:
+        return state, ()
+    return {**state, funnel.MARKER: marker}, counted
 
 
 def _waitlist_place(series: SeriesView, ctx: Context) -> int:

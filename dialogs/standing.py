@@ -1,5 +1,5 @@
 """Standing buttons: a reminder's "I'm coming" (and, before the second meeting, "Invite a
-friend"), an invite's "Sign me up", a waiting-list offer's "Yes". They stay valid whatever question is open, so each is checked against the
+friend"), an invite's "Sign me up", a waiting-list offer's "Yes", "Add to my calendar". They stay valid whatever question is open, so each is checked against the
 context instead of the question number: the meeting must still be ahead, the offer still
 open, the series still open."""
 
@@ -8,7 +8,18 @@ from __future__ import annotations
 from dialogs import conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, directed, fill, fill_place
-from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, ShareInvite, State, Step
+from dialogs.types import (
+    AnswerOffer,
+    Context,
+    Effect,
+    ParticipantView,
+    Reply,
+    Rsvp,
+    SendCalendar,
+    ShareInvite,
+    State,
+    Step,
+)
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
@@ -24,6 +35,10 @@ def handle(state: State, key: str, ctx: Context) -> Step:
         return conversation.join_series(state, int(rest), ctx)
     if kind == "friend" and rest.isdecimal():
         return _invite_friend(state, int(rest), ctx.participant)
+    if kind == "cal":  # "Add to my calendar": "cal" for all his seats, "cal:ID" for one series
+        if not any(s.status == "confirmed" and (not rest or str(s.series_id) == rest) for s in ctx.participant.signups):
+            return _say(state, _("You are not signed up for that conversation group."))
+        return Step(state, (SendCalendar((int(rest),) if rest.isdecimal() else ()),))
     return _say(state, _("Sorry, I could not read that button."))
 
 

@@ -380,6 +380,17 @@ class SaveMeetingReport:
 
 
 @dataclass(frozen=True)
+class CountStep:
+    """Add one to the funnel's counter of ``step`` (see ``dialogs.funnel``): a count, never
+    stored with anything about him."""
+
+    flow: str  # "signup" | "checkin"
+    step: str
+    week: str  # the ISO week the conversation started, "2026-W48"
+    language: str
+
+
+@dataclass(frozen=True)
 class ProposeLivingRoom:
     """A facilitator proposes a one-off meeting; every coordinator gets an "Approve" button."""
 
@@ -394,6 +405,14 @@ class ApproveLivingRoom:
     """A coordinator's "Approve": the proposal becomes a series of one meeting."""
 
     proposal_id: int
+
+
+@dataclass(frozen=True)
+class SendCalendar:
+    """Send him the ``.ics`` file of each of ``series_ids`` he holds a seat in (all of his
+    seats when empty)."""
+
+    series_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -427,6 +446,8 @@ Effect = (
     | ApproveLivingRoom
     | ShareInvite
     | SendFlyers
+    | CountStep
+    | SendCalendar
     | WakeAt
 )
 

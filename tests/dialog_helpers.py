@@ -47,6 +47,7 @@ from dialogs.i18n import (
 from dialogs.types import (
     ChoiceMade,
     Context,
+    CountStep,
     EraseParticipant,
     Event,
     ForgetConversation,
@@ -54,6 +55,7 @@ from dialogs.types import (
     ParticipantView,
     Reply,
     SaveParticipant,
+    SendCalendar,
     SeriesView,
     SetArea,
     SetLanguage,
@@ -152,6 +154,7 @@ class World:
 
     participant: ParticipantView | None = None
     series: dict[int, SeriesView] = field(default_factory=lambda: {s.id: s for s in SERIES})
+    counted: list[CountStep] = field(default_factory=list)  # the funnel's counts: no man in them
 
     def context(self, suggested_language: str | None = None) -> Context:
         return Context(
@@ -167,6 +170,9 @@ class World:
 
     def apply(self, effect) -> None:
         if isinstance(effect, (Reply, ForgetConversation)):
+            return
+        if isinstance(effect, CountStep):  # a count, allowed before consent: it names nobody
+            self.counted.append(effect)
             return
         if isinstance(effect, SaveParticipant):
             if self.participant is None:
@@ -205,6 +211,8 @@ class World:
         elif isinstance(effect, ShareInvite):
             mine = [s for s in self.participant.signups if s.series_id == effect.series_id]
             assert mine and mine[0].status == "confirmed", f"{effect}: he has no seat in that series"
+        elif isinstance(effect, SendCalendar):
+            assert any(s.status == "confirmed" for s in self.participant.signups), f"{effect} without a seat"
         else:  # pragma: no cover - a new effect type needs a line here
             raise AssertionError(f"unknown effect {effect!r}")
 
@@ -243,8 +251,13 @@ def replies(step: Step) -> list[Reply]:
 
 
 def stored(step: Step) -> list:
-    """The effects of a step other than messages."""
-    return [effect for effect in step.effects if not isinstance(effect, Reply)]
+    """The effects of a step other than messages and the funnel's counts (which name nobody)."""
+    return [effect for effect in step.effects if not isinstance(effect, (Reply, CountStep))]
+
+
+def counted(step: Step) -> list[tuple[str, str, str]]:
+    """The funnel counts of a step: (flow, step, language)."""
+    return [(e.flow, e.step, e.language) for e in step.effects if isinstance(e, CountStep)]
 
 
 def text_of(step: Step) -> str:

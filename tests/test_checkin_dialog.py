@@ -20,6 +20,7 @@ from dialogs.types import (
     ChoiceMade,
     Command,
     Context,
+    CountStep,
     ParticipantView,
     RecordCheckin,
     Reply,
@@ -101,7 +102,8 @@ def replies(step: Step) -> list[Reply]:
 
 
 def others(step: Step) -> list:
-    return [e for e in step.effects if not isinstance(e, Reply)]
+    """Effects other than messages and the funnel's counts (tested in tests/test_funnel.py)."""
+    return [e for e in step.effects if not isinstance(e, (Reply, CountStep))]
 
 
 def check_reply(reply: Reply) -> None:

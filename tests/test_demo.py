@@ -3,13 +3,16 @@ itself is tested in tests/test_demo_browser.py)."""
 
 from __future__ import annotations
 
+import httpx
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.analytics import report
 from bot.app.demo import COORDINATOR, PAST_SERIES, seed
+from bot.app.http import build_app
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
-from bot.store import audiences, coordinators, meetings, report_data
+from bot.store import audiences, console_links, coordinators, meetings, report_data
 from bot.store.schema import checkin_markers, checkin_pool, checkin_responses
 
 
@@ -96,3 +99,51 @@ async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_
             assert "demo:coordinator" in audit_page and "console.login" in audit_page
     finally:
         await service.stop()
+
+
+async def test_the_demo_offers_the_calendar_file_and_its_report_shows_the_funnel(settings):
+    """A man signs up in the demo chat and downloads his calendar file; the demo coordinator's
+    report page shows the made-up funnel, the English column suppressed."""
+    service = Service(settings, extra_channels=(DemoChannel,))
+    await service.start()
+    try:
+        await seed(service)
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            seen = 0
+
+            async def say(**body) -> list[dict]:
+                """Send, then read until the next question (a message with buttons) arrives."""
+                nonlocal seen
+                assert (await client.post("/demo/api/send", json={"user": "karim", **body})).status_code == 202
+                answer: list[dict] = []
+                while not any(m["options"] for m in answer):
+                    found = (await client.get("/demo/api/messages", params={"user": "karim", "after": seen})).json()
+                    seen = found["next"]
+                    answer += [m for m in found["messages"] if not m.get("mine")]
+                return answer
+
+            def tap(messages: list[dict], prefix: str) -> dict:
+                asked = next(m for m in reversed(messages) if m["options"])
+                key = next(o["key"] for o in asked["options"] if o["key"].startswith(prefix))
+                return {"choice": key, "question": asked["question"]}
+
+            answer = await say(text="/start")
+            for prefix in ("lang:nl", "yes", "skip", "s:", "a:"):
+                answer = await say(**tap(answer, prefix))
+            answer = await say(**tap(answer, "menu:cal"))
+            document = next(m["document"] for m in answer if m.get("document"))
+            fetched = await client.get(document["url"])
+            async with service.db.transaction() as connection:
+                token = await console_links.create(connection, "demo", COORDINATOR, service.now())
+            login = await client.post("/console/login", data={"token": token}, follow_redirects=True)
+            report_page = await client.get("/console/report")
+    finally:
+        await service.stop()
+    assert document["name"].endswith(".ics")
+    assert fetched.status_code == 200 and fetched.headers["content-type"].startswith("text/calendar")
+    (event,) = Calendar.from_ical(fetched.content).walk("VEVENT")
+    assert "RRULE" in event
+    assert login.status_code == 200
+    assert report_page.status_code == 200 and "Waar mannen afhaken" in report_page.text  # in Dutch
+    assert "&lt; 10" in report_page.text  # the made-up English column is under 10

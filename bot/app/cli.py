@@ -238,8 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="the aggregated, anonymous check-in and participation report",
         description="The aggregated, anonymous report. Check-in figures show for closed months "
         "only (a month from the first day of the month after next) and never change once shown; "
-        "the first report after a month closes stores them (docs/report-privacy.md).",
+        "the first report after a month closes stores them (docs/report-privacy.md). With --funnel: "
+        "the sign-up and check-in funnels instead (where men give up; counts per ISO week and "
+        "language, fewer than 10 shown as \"< 10\"), as text or csv.",
     )
+    report.add_argument("--funnel", action="store_true",
+                        help="show the sign-up and check-in funnels (counts only) instead of the report")
     report.add_argument("--format", choices=tuple(REPORT_FORMATS.values()), default=None,
                         help="text, csv or png (default: from the --out file's extension, else text)")
     report.add_argument("--out", default=None, metavar="FILE",
@@ -1197,10 +1201,12 @@ async def report_write(args, settings: Settings) -> None:
     docs/report-privacy.md). It may store a newly closed month's figures in
     ``published_figures``: the one write a report makes."""
     format = _report_format(args.format, args.out)
+    if args.funnel and format == "png":
+        raise UsageError("the funnel has no chart; use --format text or csv.")
     if format == "png" and not args.out:
         raise UsageError("--format png needs --out FILE, e.g. --out report.png.")
     with _collector_paused():
-        content = await _report_content(format, settings)
+        content = await (_funnel_content(format, settings) if args.funnel else _report_content(format, settings))
     if args.out is None:
         sys.stdout.write(content)
         return
@@ -1229,6 +1235,20 @@ async def _report_content(format: str, settings: Settings) -> bytes | str:
 
         return render_png(built, "en")
     return report.render_csv(built) if format == "csv" else report.render_text(built)
+
+
+async def _funnel_content(format: str, settings: Settings) -> str:
+    from bot.analytics import funnel_table
+    from bot.store import funnel
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            counts = await funnel.all_counts(connection)
+    finally:
+        await db.close()
+    render = funnel_table.render_csv if format == "csv" else funnel_table.render_text
+    return render(counts, utcnow())
 
 
 @contextmanager

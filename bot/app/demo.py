@@ -7,7 +7,7 @@ dialogs and storage as Telegram and WhatsApp.
 So that every coordinator view has something to show, the first start also seeds a series
 that began four weeks ago (men signed up, meetings in the past with attendance, the last one
 still to tick, its facilitator and one filled-in form) and made-up check-ins for the past months, enough for the report to show its
-cells, trends and participation map. Only ``meedoen demo`` does this, and only in its own
+cells, trends and participation map, and made-up funnel counts for the past weeks. Only ``meedoen demo`` does this, and only in its own
 database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
 """
 
@@ -25,7 +25,7 @@ from starlette.routing import Route
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
 from bot.domain import invites
-from bot.store import checkins, coordinators, facilitators, help_requests, meetings, participants
+from bot.store import checkins, coordinators, facilitators, funnel, help_requests, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
@@ -90,6 +90,7 @@ async def seed(service: Service) -> None:
         await series_store.sign_up(connection, neighbour, ids[2], waitlist=False, now=now)
         await _seed_past_series(connection, service, now)
         await _seed_checkins(connection, service.settings.areas, now, random.Random(2026))
+        await _seed_funnel(connection, now, random.Random(19))
 
 
 async def _seed_past_series(connection, service: Service, now: datetime) -> None:
@@ -172,6 +173,32 @@ async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng:
         await checkins.flush(connection, now)
 
 
+FUNNEL_WEEKS = 6
+FUNNEL_STARTS = {"nl": 30, "ar": 24, "so": 18, "en": 8}  # made-up men starting a week, per language
+FUNNEL_KEEP = {"so": (0.9, 0.45, 0.9, 0.95)}  # Somali readers stop at the privacy text (issue 19)
+DEFAULT_KEEP = (0.9, 0.85, 0.85, 0.95)  # the share that takes each next sign-up step
+
+
+async def _seed_funnel(connection, now: datetime, rng: random.Random) -> None:
+    """Made-up funnel counts for the past weeks, so the report's "Where men give up" has
+    something to show; the English column stays under 10 ("< 10")."""
+    from dialogs.funnel import CHECKIN, CHECKIN_STEPS, SIGNUP, SIGNUP_STEPS
+
+    for back in range(FUNNEL_WEEKS, 0, -1):
+        week = checkins.iso_week(now - timedelta(weeks=back))
+        for language, starting in FUNNEL_STARTS.items():
+            men = starting + rng.randint(-3, 3)
+            counts = [men]
+            for keep in FUNNEL_KEEP.get(language, DEFAULT_KEEP):
+                counts.append(round(counts[-1] * keep))
+            for step, count in zip(SIGNUP_STEPS, counts, strict=True):
+                await funnel.add_one(connection, week, SIGNUP, step, language, by=count)
+            checking = round(counts[-1] * 0.8)
+            for step in CHECKIN_STEPS:
+                await funnel.add_one(connection, week, CHECKIN, step, language, by=checking)
+                checking -= rng.randint(0, 1)
+
+
 def _made_up_answers(rng: random.Random, area: str | None, progress: float, lonely: float) -> dict:
     """One made-up check-in; ``lonely``: the chance of a lonely answer to each item. The report
     hides a measure whose group sits within one answer of either end of its scale (issue 12),
@@ -232,6 +259,16 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         if data is None:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(data, media_type="image/png")
+
+    async def document(request: Request) -> Response:
+        """A calendar file the assistant sent in the demo chat, to download and open."""
+        found = channel.document(int(request.path_params["number"]))
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(
+            found.content, media_type=found.mime_type,
+            headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
+        )
 
     async def series(request: Request) -> Response:
         now = service.now()
@@ -311,4 +348,5 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/demo/api/series", series),
         Route("/demo/api/image/{number:int}", image),
         Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
+        Route("/demo/api/document/{number:int}", document),
     ]

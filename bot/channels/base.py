@@ -9,6 +9,15 @@ from dialogs.types import Option
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent with a message: a document on Telegram, a media file on WhatsApp."""
+
+    name: str  # e.g. "mannen-in-gesprek.ics"
+    mime_type: str  # e.g. "text/calendar"
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A message as the outbox stores it; each channel renders the options its own way."""
 
@@ -16,6 +25,7 @@ class Outgoing:
     options: tuple[Option, ...] = ()
     question: int = 0
     image: bytes | None = None  # a PNG (reports)
+    document: Document | None = None  # a file with the text as its caption (calendar files)
     # Set by the outbox when it hands the message to a channel (not stored in the payload):
     # WhatsApp needs the kind for its 24-hour window and the row for status callbacks.
     kind: str = "reply"

@@ -12,7 +12,7 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.channels.base import Outgoing
+from bot.channels.base import Document, Outgoing
 from bot.engine import Incoming
 from dialogs.types import ChoiceMade, Text
 
@@ -30,6 +30,7 @@ class DemoChannel:
         self._handle = handle
         self._messages: dict[str, list[dict]] = {}
         self._images: dict[int, bytes] = {}
+        self._documents: dict[int, Document] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ending = False
@@ -48,6 +49,8 @@ class DemoChannel:
         number = next(self._ids)
         if message.image is not None:
             self._images[number] = message.image
+        if message.document is not None:
+            self._documents[number] = message.document
         await self._keep(
             address,
             {
@@ -56,6 +59,8 @@ class DemoChannel:
                 "options": [{"label": o.label, "key": o.key} for o in message.options],
                 "question": message.question,
                 "image": f"/demo/api/image/{number}" if message.image is not None else None,
+                "document": {"url": f"/demo/api/document/{number}", "name": message.document.name}
+                if message.document is not None else None,
             },
         )
 
@@ -104,3 +109,7 @@ class DemoChannel:
 
     def image(self, number: int) -> bytes | None:
         return self._images.get(number)
+
+    def document(self, number: int) -> Document | None:
+        """A file the assistant sent (a calendar file), for the page's download link."""
+        return self._documents.get(number)

@@ -33,6 +33,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -379,6 +380,12 @@ class TelegramChannel:
             caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
             await bot.send_photo(chat_id, photo=message.image, caption=caption or None,
                                  reply_markup=None if rest else keyboard)
+            parts = split_text(rest, TEXT_LIMIT) if rest else []
+        elif message.document is not None:
+            caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
+            document = InputFile(message.document.content, filename=message.document.name)
+            await bot.send_document(chat_id, document=document, caption=caption or None,
+                                    reply_markup=None if rest else keyboard)
             parts = split_text(rest, TEXT_LIMIT) if rest else []
         else:
             parts = split_text(message.text, TEXT_LIMIT)

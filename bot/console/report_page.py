@@ -15,13 +15,14 @@ from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.analytics import report
+from bot.analytics import funnel_table, report
 from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import secured
 from bot.console.templating import page
-from bot.store import report_data
-from dialogs.i18n import _
+from bot.store import funnel, report_data
+from dialogs.funnel import CHECKIN, CHECKIN_QUESTIONS, SIGNUP
+from dialogs.i18n import _, fill
 
 PERCENT = {"share_not", "share_moderate", "share_severe", "took_part"}
 COUNTS = {"respondents", "answers"}
@@ -156,6 +157,38 @@ def map_heads(built: report.Report, choice: Choice) -> list[str]:
     return [choice.month] if choice.month else [*built.months, _("All months shown")]
 
 
+@dataclass(frozen=True)
+class Funnel:
+    """One funnel as a table: its caption, column titles and rows (week · language)."""
+
+    caption: str
+    heads: list[str]
+    lines: list[Line]
+
+
+def funnels(counts: list, now) -> list[Funnel]:
+    """The sign-up and check-in funnels, as ``meedoen report --funnel`` shows them
+    (bot/analytics/funnel_table.py: weeks that are over, fewer than 10 as "< 10")."""
+    heads = {
+        SIGNUP: [_("Started"), _("Chose a language"), _("Agreed to privacy"), _("Chose a group"), _("Finished")],
+        CHECKIN: [*(fill(_("Question %(number)s"), number=n) for n in range(1, CHECKIN_QUESTIONS + 1)), _("Finished")],
+    }
+    captions = {
+        SIGNUP: _("Sign-up funnel: men per step, by week and language"),
+        CHECKIN: _("Check-in funnel: check-ins per question reached, by week and language"),
+    }
+    return [
+        Funnel(captions[flow], heads[flow],
+               [Line(f"{row.week} · {row.language}", list(row.cells)) for row in funnel_table.rows(counts, flow, now)])
+        for flow in (SIGNUP, CHECKIN)
+    ]
+
+
+async def funnel_counts(service: Service) -> list:
+    async with service.db.transaction() as connection:
+        return await funnel.all_counts(connection)
+
+
 def report_pages(service: Service):
     async def built() -> report.Report:
         return await report_data.build_from(service.db, service.settings, service.now())
@@ -168,6 +201,7 @@ def report_pages(service: Service):
             titles=measure_titles(), tables=tables(current, choice, visit.language),
             map_heads=map_heads(current, choice),
             areas=[(index, area_name(area)) for index, area in enumerate(current.areas)],
+            funnels=funnels(await funnel_counts(service), service.now()), hidden_count=funnel_table.HIDDEN,
         )
 
     async def chart(request: Request, visit: Visit) -> Response:

@@ -38,7 +38,7 @@ from typing import Any, Literal, assert_never
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Outgoing
+from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Document, Outgoing
 from bot.common.clock import Now, utcnow
 from bot.delivery.pacing import Pacer
 from bot.store.database import Database
@@ -73,6 +73,12 @@ def encode(message: Outgoing) -> str:
         payload["question"] = message.question
     if message.image is not None:
         payload["image"] = base64.b64encode(message.image).decode("ascii")
+    if message.document is not None:
+        payload["document"] = {
+            "name": message.document.name,
+            "type": message.document.mime_type,
+            "content": base64.b64encode(message.document.content).decode("ascii"),
+        }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -83,7 +89,12 @@ def decode(payload: str) -> Outgoing:
         options=tuple(Option(label, key) for label, key in data.get("options", ())),
         question=data.get("question", 0),
         image=base64.b64decode(data["image"]) if "image" in data else None,
+        document=_document(data["document"]) if "document" in data else None,
     )
+
+
+def _document(data: dict[str, str]) -> Document:
+    return Document(data["name"], data["type"], base64.b64decode(data["content"]))
 
 
 async def enqueue(connection: AsyncConnection, *, message: Outgoing, **row: Any) -> bool:

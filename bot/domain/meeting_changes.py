@@ -3,7 +3,8 @@ holds a seat, in his language.
 
 A cancelled meeting gets no reminders (only scheduled meetings are fanned out). Unless the
 coordinator says it still counts, a meeting is added one week after the last, so the series
-keeps its length. A moved meeting's reminders whose new moment is still ahead are re-armed:
+keeps its length. Either way the series' calendar file gets a higher ``SEQUENCE`` and every man
+is offered the new file with the notice (a standing "Add to my calendar" button). A moved meeting's reminders whose new moment is still ahead are re-armed:
 their run markers and reminder rows are removed so the next tick fans them out again, and the
 outbox dedupe key carries the meeting's start, so the new reminder is not mistaken for the old.
 """
@@ -24,8 +25,8 @@ from bot.delivery import outbox
 from bot.store import meetings as meeting_store
 from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
 from dialogs import notices
-from dialogs.i18n import _
-from dialogs.types import Reply
+from dialogs.i18n import _, use_locale
+from dialogs.types import STANDING, Option, Reply
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,20 @@ async def _tell_everyone(connection, series_id: int, now: datetime, key: str, re
         .join(signups, and_(signups.c.participant_id == participants.c.id, signups.c.series_id == series_id))
         .where(signups.c.status == "confirmed", participants.c.status == "active")
     )
+    # The calendar file changed with the meeting: a higher SEQUENCE, and a new file offered.
+    await connection.execute(
+        update(series).where(series.c.id == series_id).values(calendar_sequence=series.c.calendar_sequence + 1)
+    )
     told = 0
     for man in men:
         reply: Reply = render(man.language)
+        with use_locale(man.language):
+            calendar = Option(_("Add to my calendar"), f"cal:{series_id}")
         told += await outbox.enqueue(
             connection,
             channel=man.channel,
             address=man.address,
-            message=Outgoing(reply.text),
+            message=Outgoing(reply.text, (calendar,), STANDING),
             kind="notice",
             priority=outbox.BULK,
             now=now,

@@ -82,6 +82,9 @@ series = Table(
     Column("area", String(64), nullable=False, default=""),
     Column("status", String(16), nullable=False, default="open"),  # open | closed
     Column("seat_version", Integer, nullable=False, default=0),
+    # the .ics file's SEQUENCE: one more for every cancelled or moved meeting (0017), so a
+    # man's calendar takes a newer file over an older one
+    Column("calendar_sequence", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     # 1: the place is told only to those who signed up (a living-room talk at home, 0015)
     Column("place_private", Integer, nullable=False, default=0, server_default="0"),
@@ -602,4 +605,19 @@ help_requests = Table(
     Column("resolved_at", UtcDateTime),
     Index("ix_help_requests_open", "resolved_at", "asked_at"),
     Index("ix_help_requests_participant", "participant_id"),
+)
+
+
+funnel_counts = Table(
+    "funnel_counts",
+    metadata,
+    # Where men give up (bot/store/funnel.py): how many conversations reached each step of
+    # the sign-up or the check-in, per ISO week (the week the conversation began) and
+    # language. Counters only, incremented as the steps happen: no row names or points at a
+    # man, and no time finer than the week is kept.
+    Column("week", String(8), primary_key=True),  # "2026-W48"
+    Column("flow", String(16), primary_key=True),  # "signup" | "checkin"
+    Column("step", String(16), primary_key=True),  # see dialogs/funnel.py
+    Column("language", String(8), primary_key=True),
+    Column("count", Integer, nullable=False),
 )

@@ -72,7 +72,7 @@ WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=15)
 HTTP_TIMEOUT = 15.0  # seconds for one request to Twilio
 MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes
-MEDIA_KEEP = 3600.0  # seconds an image stays fetchable for Twilio
+MEDIA_KEEP = 3600.0  # seconds an image or file stays fetchable for Twilio
 COMMON_BULK_KINDS = ("reminder", "broadcast", "offer", "followup")
 TEMPLATE_LANGUAGES = ("nl", "ar", "en")  # the languages Meta approves templates in, as far as we know
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -112,7 +112,7 @@ class WhatsAppChannel:
         self._hold_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._closed: dict[str, datetime] = {}  # address → when WhatsApp said 63016
         self._paused_until = 0.0  # time.monotonic() before which nothing is sent
-        self._media: dict[str, tuple[bytes, float]] = {}
+        self._media: dict[str, tuple[bytes, str, str, float]] = {}  # token → content, type, name, until
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -236,11 +236,14 @@ class WhatsAppChannel:
         return Response(status_code=200)
 
     async def media(self, request: Request) -> Response:
-        """``GET /whatsapp/media/{token}``: an image (a coordinator's report) for Twilio to fetch."""
-        entry = self._media.get(request.path_params["token"].removesuffix(".png"))
-        if entry is None or entry[1] < time.monotonic():
+        """``GET /whatsapp/media/{token}.ext``: an image (a coordinator's report) or a file (a
+        calendar) for Twilio to fetch."""
+        token, _dot, _extension = request.path_params["token"].partition(".")
+        entry = self._media.get(token)
+        if entry is None or entry[3] < time.monotonic():
             return Response(status_code=404)
-        return Response(entry[0], media_type="image/png")
+        # Twilio checks the type; the name is what WhatsApp shows under the file
+        return Response(entry[0], media_type=entry[1], headers={"Content-Disposition": f'inline; filename="{entry[2]}"'})
 
     async def _signed_form(self, request: Request, path: str) -> FormData | None:
         """The form fields, if Twilio signed them for ``MEEDOEN_PUBLIC_URL + path`` (the URL
@@ -361,7 +364,18 @@ class WhatsAppChannel:
 
     async def _send_session(self, address: str, message: Outgoing) -> None:
         if message.image is not None:
-            await self._create(address, message, path="session", payload=None, media_url=[self._publish(message.image)])
+            await self._create(
+                address, message, path="session", payload=None,
+                media_url=[self._publish(message.image, "image/png", "report.png")],
+            )
+            if not message.text.strip():
+                return
+        if message.document is not None:  # the file, then its caption as an ordinary message
+            document = message.document
+            await self._create(
+                address, message, path="session", payload=None,
+                media_url=[self._publish(document.content, document.mime_type, document.name)],
+            )
             if not message.text.strip():
                 return
         buttons = render.quick_reply(message, self.templates)
@@ -380,7 +394,7 @@ class WhatsAppChannel:
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
-        if template is not None and message.image is None:
+        if template is not None and message.image is None and message.document is None:
             variables = template.fill(text=render.template_text(message), organisation=self.settings.organisation)
             if variables is not None:
                 await self._create(
@@ -430,13 +444,15 @@ class WhatsAppChannel:
         if message.options:
             await store.remember_choices(self.db, address, message.question, message.options, self.now())
 
-    def _publish(self, image: bytes) -> str:
-        """A short-lived, unguessable URL for an image; WhatsApp takes media by URL only."""
+    def _publish(self, content: bytes, mime_type: str, name: str) -> str:
+        """A short-lived, unguessable URL for an image or a file; WhatsApp takes media by URL
+        only. The URL ends in the file's extension, which WhatsApp shows and uses."""
         moment = time.monotonic()
-        self._media = {token: entry for token, entry in self._media.items() if entry[1] > moment}
+        self._media = {token: entry for token, entry in self._media.items() if entry[3] > moment}
         token = secrets.token_urlsafe(24)
-        self._media[token] = (image, moment + MEDIA_KEEP)
-        return f"{self.settings.public_url}/whatsapp/media/{token}.png"
+        self._media[token] = (content, mime_type, name, moment + MEDIA_KEEP)
+        extension = name.rpartition(".")[2] if "." in name else "bin"
+        return f"{self.settings.public_url}/whatsapp/media/{token}.{extension}"
 
 
 def _without_image(message: Outgoing) -> Outgoing:

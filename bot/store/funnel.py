@@ -1,0 +1,44 @@
+"""The funnel's counters (``funnel_counts``): one number per week, flow, step and language,
+added to as steps happen (dialogs/funnel.py). Nothing here names or points at a man."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.portable import insert_or_ignore
+from bot.store.schema import funnel_counts
+
+
+@dataclass(frozen=True)
+class Count:
+    week: str
+    flow: str
+    step: str
+    language: str
+    count: int
+
+
+async def add_one(connection: AsyncConnection, week: str, flow: str, step: str, language: str, *, by: int = 1) -> None:
+    """One more (or ``by`` more: the demo's made-up weeks) in a counter."""
+    key = (
+        (funnel_counts.c.week == week)
+        & (funnel_counts.c.flow == flow)
+        & (funnel_counts.c.step == step)
+        & (funnel_counts.c.language == language)
+    )
+    result = await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + by))
+    if result.rowcount == 0 and not await insert_or_ignore(
+        connection, funnel_counts, {"week": week, "flow": flow, "step": step, "language": language, "count": by}
+    ):  # another writer made the row between the two statements
+        await connection.execute(update(funnel_counts).where(key).values(count=funnel_counts.c.count + by))
+
+
+async def all_counts(connection: AsyncConnection) -> list[Count]:
+    rows = await connection.execute(
+        select(funnel_counts.c.week, funnel_counts.c.flow, funnel_counts.c.step, funnel_counts.c.language,
+               funnel_counts.c.count)
+    )
+    return [Count(*row) for row in rows]
