@@ -145,6 +145,17 @@ async def test_meedoen_flyer_writes_one_flyer_per_language(environment, db, tmp_
     assert "no series 99" in capsys.readouterr().err
 
 
+async def test_meedoen_flyer_refuses_a_flyer_without_any_link(environment, db, tmp_path, monkeypatch, capsys):
+    """No WhatsApp and no Telegram name known yet: a flyer would have no QR code at all."""
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM"):
+        monkeypatch.delenv(name)
+    series_id = await add_series(db, "Mannen in gesprek")
+    out = tmp_path / "flyers"
+    assert await _cli(["flyer", "--series", str(series_id), "--out", str(out)]) == 2
+    assert "no invite link to put on the flyer yet" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+
+
 async def test_meedoen_invite_prints_links_and_counts(environment, db, capsys):
     series_id = await add_series(db, "Mannen in gesprek")
     assert await _cli(["invite", "--series", str(series_id), "--source", SOURCE, "--lang", "so"]) == 0

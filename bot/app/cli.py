@@ -655,7 +655,12 @@ async def flyer_write(args, settings: Settings) -> None:
         raise UsageError(f"cannot make the folder {out} ({error.strerror}); choose another --out.") from None
     db = await _database(settings)
     try:
-        await _bot_username(db, settings)
+        username = await _bot_username(db, settings)
+        if not username and not settings.whatsapp_enabled:
+            raise UsageError(
+                "there is no invite link to put on the flyer yet: start `meedoen run` once with "
+                "TELEGRAM_BOT_TOKEN set (Meedoen then learns the bot's Telegram name), or set up WhatsApp."
+            )
         async with db.transaction() as connection:
             await _recruiting_series(connection, args.series)
             made = await flyers.for_series(
