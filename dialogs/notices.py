@@ -1,6 +1,7 @@
 """Messages the assistant sends on its own: reminders, changes to a meeting, "we missed
-you", waiting-list offers and broadcasts. Pure renderers: the scheduler and the broadcast
-fan-out call them once per recipient, in the recipient's language."""
+you", waiting-list offers and broadcasts, a coordinator's notices and console link, and the
+apology after an internal error. Pure renderers: the scheduler, the broadcast fan-out and the
+engine's effect handlers call them once per recipient, in the recipient's language."""
 
 from __future__ import annotations
 
@@ -101,3 +102,31 @@ def broadcast(language: str, texts: dict[str, str], invite_series_id: int | None
             (Option(_("Sign me up"), f"inv:{invite_series_id}"),) if invite_series_id else ()
         )
         return Reply(directed(body), options, STANDING if options else 0)
+
+
+def contact_request(language: str, name: str | None, channel: str, address: str) -> Reply:
+    """To a coordinator: a man asked to be contacted (and nothing else about him)."""
+    with use_locale(language):
+        text = fill(
+            _("%(name)s (%(channel)s %(address)s) would like a coordinator to get in touch."),
+            name=name or _("A participant"),
+            channel=channel,
+            address=address,
+        )
+        return Reply(directed(text))
+
+
+def console_link(language: str, minutes: int, link: str) -> Reply:
+    """To a coordinator: his one-time link into the web console, valid ``minutes``."""
+    with use_locale(language):
+        text = directed(fill(
+            _("Here is your link to the web console. It works once, for %(minutes)s minutes:"),
+            minutes=minutes,
+        ))
+        return Reply(text + "\n" + link)
+
+
+def apology(language: str) -> Reply:
+    """After an internal error: a kind word rather than silence."""
+    with use_locale(language):
+        return Reply(directed(_("Sorry, something went wrong on my side. Please try again in a moment.")))
