@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs import scoring
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
@@ -113,10 +114,10 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
             return Step(_wiped(state))  # abandoned: forget the answers, say nothing
         return Step(state)
     if _expired(state, ctx):
-        return _say(
+        return say(
             _wiped(state),
             _("These questions have expired. Send /checkin if you would like to start again."),
-            WakeAt(None),
+            (WakeAt(None),),
         )
     number = len(state[FLOW]["answers"])
     key: str | None
@@ -157,17 +158,17 @@ def standing(state: State, key: str, ctx: Context) -> Step:
         return refused
     if key == "ck:later":
         state[LATER] = local_date(ctx.now, ctx.timezone)
-        return _say(state, _("That's fine. If you feel like it another time, just send /checkin."))
+        return say(state, _("That's fine. If you feel like it another time, just send /checkin."))
     if key == "ck:contact":
-        return _say(
+        return say(
             state,
             _(
                 "I have asked a coordinator to get in touch with you. They only know that you "
                 "asked, not what you answered."
             ),
-            AskContact(),
+            (AskContact(),),
         )
-    return _say(state, _("Sorry, I could not read that button."))
+    return say(state, _("Sorry, I could not read that button."))
 
 
 def local_date(moment: datetime, zone: str) -> str:
@@ -240,9 +241,9 @@ def _typed_answer(text: str, number: int) -> str | None:
 def _refusal(state: State, ctx: Context) -> Step | None:
     """The answers the conversation gives someone it cannot serve, or None."""
     if ctx.participant is None:
-        return _say(state, _("You haven't signed up yet. Send /start to begin."))
+        return say(state, _("You haven't signed up yet. Send /start to begin."))
     if ctx.participant.status == "stopped":
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     return None
 
 
@@ -251,7 +252,7 @@ def _begin(state: State, ctx: Context) -> Step:
     if refused is not None:
         return refused
     if ctx.checked_in_this_week:
-        return _say(
+        return say(
             state,
             _(
                 "You have already answered the questions this week. Thank you! You are "
@@ -278,14 +279,7 @@ def _begin(state: State, ctx: Context) -> Step:
 
 def _ask(state: State, ctx: Context, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Send the current question (after optional lines ``before`` it) with a new number."""
-    state = {**state, "q": state.get("q", 0) + 1}
-    text, options = _question(len(state[FLOW]["answers"]))
-    body = "\n\n".join([*before, text])
-    return Step(state, (*effects, Reply(directed(body), options, state["q"])))
-
-
-def _say(state: State, text: str, *effects: Effect) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
+    return ask(state, lambda numbered: _question(len(numbered[FLOW]["answers"])), *before, effects=effects)
 
 
 def _answered(state: State, answer: object, ctx: Context) -> Step:

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from dialogs import keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
-from dialogs.i18n import N_, Phrase, _, directed, fill, fill_place, ngettext, use_locale
+from dialogs.i18n import N_, Phrase, _, fill, fill_place, ngettext, use_locale
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     DEFAULT_LANGUAGE,
@@ -46,7 +47,6 @@ from dialogs.types import (
     ForgetConversation,
     LeaveSeries,
     Option,
-    Reply,
     SaveParticipant,
     SeriesView,
     SetArea,
@@ -202,14 +202,9 @@ QUESTIONS: dict[str, Question] = {
 
 def _ask(state: State, ctx: Context, at: str, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Move to question ``at`` and send it, after optional lines ``before`` it."""
-    state = {**state, "at": at, "q": state.get("q", 0) + 1}
-    text, options = QUESTIONS[at](state, ctx)
-    body = "\n\n".join([*before, text])
-    return Step(state, (*effects, Reply(directed(body), options, state["q"])))
+    return ask({**state, "at": at}, lambda numbered: QUESTIONS[at](numbered, ctx), *before, effects=effects)
 
 
-def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
 
 
 def _again(state: State, ctx: Context, text: str) -> Step:
@@ -217,7 +212,7 @@ def _again(state: State, ctx: Context, text: str) -> Step:
     at = state.get("at")
     if at in QUESTIONS:
         return _ask(state, ctx, at, text)
-    return _say(state, text)
+    return say(state, text)
 
 
 # --- The turn -----------------------------------------------------------------------------
@@ -234,7 +229,7 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
         return _command(state, event, ctx)
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if paused and state.get("at") not in PAUSED_MAY_ANSWER:
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     at = state.get("at")
     if at not in QUESTIONS:  # a first message, or a conversation whose state was lost
         if ctx.participant is None:
@@ -301,23 +296,23 @@ COMMANDS = frozenset({"start", "help", "privacy", "language", "stop", "delete", 
 def _command(state: State, command: Command, ctx: Context) -> Step:
     name = command.name
     if name == "whoami":
-        return _say(state, _whoami_text(ctx))
+        return say(state, _whoami_text(ctx))
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if name not in COMMANDS and not paused:
         return _again(state, ctx, _("I don't know that command. Send /help to see what I can do."))
     if name == "start":
         return _start(state, ctx)
     if name == "help":
-        return _say(state, _help_text(ctx))
+        return say(state, _help_text(ctx))
     if name == "privacy":
-        return _say(state, _privacy_text(ctx))
+        return say(state, _privacy_text(ctx))
     if name == "language":
         state["after"] = "menu" if ctx.participant else "consent"
         return _ask(state, ctx, "language")
     if ctx.participant is None:
         return _again(state, ctx, _("You haven't signed up yet. Send /start to begin."))
     if name == "stop":
-        return _say(
+        return say(
             {"q": state.get("q", 0)},
             _(
                 "Okay, I won't send you any more messages. Send /start whenever you want to "
@@ -328,12 +323,12 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
     if name == "delete":
         return _ask(state, ctx, "erase")
     if paused:  # also for a command he cannot use while paused, or one we do not know
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     if name == "mysignups":
-        return _say(state, _my_signups_text(ctx))
+        return say(state, _my_signups_text(ctx))
     # /cancel
     if not _my_series(ctx):
-        return _say(state, _my_signups_text(ctx))
+        return say(state, _my_signups_text(ctx))
     return _ask(state, ctx, "leave")
 
 
@@ -361,19 +356,10 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _leave(state, int(key.removeprefix("c:")), ctx)
     if at == "erase":
         if key == "erase":
-            return Step(
+            return say(
                 {},
-                (
-                    Reply(
-                        directed(
-                            _(
-                                "Everything is erased. Thank you for taking part. You are "
-                                "always welcome back: just send /start."
-                            )
-                        )
-                    ),
-                    EraseParticipant(),
-                ),
+                _("Everything is erased. Thank you for taking part. You are always welcome back: just send /start."),
+                (EraseParticipant(),),
             )
         return _ask(state, ctx, "menu", _("Okay, nothing was erased."))
     return _menu_choice(state, key, ctx)
@@ -403,19 +389,10 @@ def _language_chosen(state: State, language: str, ctx: Context) -> Step:
 
 def _consent(state: State, agreed: bool, ctx: Context) -> Step:
     if not agreed:
-        return Step(
+        return say(
             {},
-            (
-                Reply(
-                    directed(
-                        _(
-                            "That's fine. I have not kept anything about you. If you change "
-                            "your mind, just send /start."
-                        )
-                    )
-                ),
-                ForgetConversation(),
-            ),
+            _("That's fine. I have not kept anything about you. If you change your mind, just send /start."),
+            (ForgetConversation(),),
         )
     language = state.pop("lang", DEFAULT_LANGUAGE)
     return _ask(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
-from dialogs.i18n import FSI, N_, PDI, _, directed, fill, ngettext
+from dialogs.i18n import FSI, N_, PDI, _, fill, ngettext
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     LANGUAGES,
@@ -113,8 +114,7 @@ def _start(state: State, ctx: Context, data: dict[str, Any]) -> Step:
 
 
 def _end(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    state = {k: v for k, v in state.items() if k not in ("flow", FLOW)}
-    return Step(state, (*effects, Reply(directed(text))))
+    return say({k: v for k, v in state.items() if k not in ("flow", FLOW)}, text, effects)
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -205,9 +205,7 @@ def _preview(data: dict[str, Any], ctx: Context) -> tuple[str, tuple[Option, ...
 
 
 def _ask(state: State, ctx: Context, *before: str) -> Step:
-    state = {**state, "q": state.get("q", 0) + 1}
-    text, options = _question(state, ctx)
-    return Step(state, (Reply(directed("\n\n".join([*before, text])), options, state["q"]),))
+    return ask(state, lambda numbered: _question(numbered, ctx), *before)
 
 
 # --- answers --------------------------------------------------------------------------------

@@ -7,26 +7,25 @@ from __future__ import annotations
 
 from dialogs import conversation
 from dialogs.formatting import meeting_time
-from dialogs.i18n import N_, _, directed, fill, fill_place
-from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
+from dialogs.i18n import N_, _, fill, fill_place
+from dialogs.speech import say
+from dialogs.types import AnswerOffer, Context, ParticipantView, Rsvp, State, Step
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
     """A standing button pressed; the caller has set the locale."""
     kind, _sep, rest = key.partition(":")
     if ctx.participant is None:
-        return _say(state, _("You haven't signed up yet. Send /start to begin."))
+        return say(state, _("You haven't signed up yet. Send /start to begin."))
     if kind == "r":
         return _rsvp(state, rest, ctx, ctx.participant)
     if kind == "wo":
         return _offer(state, rest, ctx, ctx.participant)
     if kind == "inv" and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
-    return _say(state, _("Sorry, I could not read that button."))
+    return say(state, _("Sorry, I could not read that button."))
 
 
-def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
 
 
 def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:
@@ -36,11 +35,11 @@ def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -
         None,
     )
     if meeting is None or answer not in ("y", "n"):
-        return _say(state, _("That meeting has already started or is no longer planned."))
+        return say(state, _("That meeting has already started or is no longer planned."))
     when = meeting_time(meeting.starts_at, ctx.timezone)
     if answer == "y":
         text = fill(_("Great, see you on %(when)s!"), when=when)
-        return _say(state, text, (Rsvp(meeting.id, "coming"),))
+        return say(state, text, (Rsvp(meeting.id, "coming"),))
     later = [
         m for m in participant.meetings
         if m.series_id == meeting.series_id and m.starts_at > meeting.starts_at
@@ -55,7 +54,7 @@ def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -
         )
     else:
         text = _("Thank you for letting us know. Take care!")
-    return _say(state, text, (Rsvp(meeting.id, "not_coming"),))
+    return say(state, text, (Rsvp(meeting.id, "not_coming"),))
 
 
 def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:
@@ -65,9 +64,9 @@ def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) 
         None,
     )
     if offer is None or answer not in ("y", "n"):
-        return _say(state, _("Sorry, this offer is no longer open."))
+        return say(state, _("Sorry, this offer is no longer open."))
     if answer == "n":
-        return _say(
+        return say(
             state,
             _("Okay. The seat goes to the next person on the waiting list."),
             (AnswerOffer(offer.id, accept=False),),
@@ -81,4 +80,4 @@ def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) 
             series.location,
             when=meeting_time(series.next_meeting, ctx.timezone),
         )
-    return _say(state, text, (AnswerOffer(offer.id, accept=True),))
+    return say(state, text, (AnswerOffer(offer.id, accept=True),))
