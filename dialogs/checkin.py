@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import scoring
+from dialogs import buttons, scoring
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
 from dialogs.speech import ask, say
 from dialogs.typed import match_option
@@ -97,7 +97,7 @@ def offer(language: str) -> Reply:
         )
         return Reply(
             directed(text),
-            (Option(_("Yes, let's start"), "ck:go"), Option(_("Not now"), "ck:later")),
+            (Option(_("Yes, let's start"), CHECKIN_GO), Option(_("Not now"), CHECKIN_LATER)),
             STANDING,
         )
 
@@ -149,17 +149,17 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
 def standing(state: State, key: str, ctx: Context) -> Step:
     """The offer's "Yes" / "Not now", and the "ask a coordinator to contact me" button."""
     state = dict(state)
-    if key == "ck:go":
+    if key == CHECKIN_GO:
         if state.get("flow") == FLOW and isinstance(state.get(FLOW), dict) and not _expired(state, ctx):
             return _ask(state, ctx)  # already under way: show the current question again
         return _begin(_wiped(state) if state.get("flow") == FLOW else state, ctx)
     refused = _refusal(state, ctx)
     if refused is not None:
         return refused
-    if key == "ck:later":
+    if key == CHECKIN_LATER:
         state[LATER] = local_date(ctx.now, ctx.timezone)
         return say(state, _("That's fine. If you feel like it another time, just send /checkin."))
-    if key == "ck:contact":
+    if key == CHECKIN_CONTACT:
         return say(
             state,
             _(
@@ -178,28 +178,35 @@ def local_date(moment: datetime, zone: str) -> str:
 
 # --- The questions ---------------------------------------------------------------------------
 
+CHECKIN_GO = buttons.CHECKIN.key("go")
+CHECKIN_LATER = buttons.CHECKIN.key("later")
+CHECKIN_CONTACT = buttons.CHECKIN.key("contact")
+
 _INVALID = object()
 _ITEM_ANSWERS: dict[str, int | None] = {
-    "a:0": scoring.YES, "a:1": scoring.MORE_OR_LESS, "a:2": scoring.NO, "skip": None
+    buttons.ANSWER.key(0): scoring.YES,
+    buttons.ANSWER.key(1): scoring.MORE_OR_LESS,
+    buttons.ANSWER.key(2): scoring.NO,
+    buttons.SKIP: None,
 }
 _ANSWER_OF: list[Mapping[str, object]] = [
     *(_ITEM_ANSWERS for _item in ITEMS),
-    {"yes": True, "no": False, "skip": None},
-    {**{f"w:{n}": n for n in range(11)}, "skip": None},
+    {buttons.YES: True, buttons.NO: False, buttons.SKIP: None},
+    {**{buttons.WORTHWHILE.key(n): n for n in range(11)}, buttons.SKIP: None},
 ]
 """Button key → stored answer, per question number (0-based)."""
 
 
 def _question(number: int) -> tuple[str, tuple[Option, ...]]:
     """Text and buttons of question ``number`` (0-based), in the current locale."""
-    skip = Option(_("Skip"), "skip")
+    skip = Option(_("Skip"), buttons.SKIP)
     options: tuple[Option, ...]
     if number < len(ITEMS):
         text = _(ITEMS[number])
         options = (
-            Option(_("Yes"), "a:0"),
-            Option(_("More or less"), "a:1"),
-            Option(_("No"), "a:2"),
+            Option(_("Yes"), buttons.ANSWER.key(0)),
+            Option(_("More or less"), buttons.ANSWER.key(1)),
+            Option(_("No"), buttons.ANSWER.key(2)),
             skip,
         )
     elif number == TOOK_PART:
@@ -207,7 +214,7 @@ def _question(number: int) -> tuple[str, tuple[Option, ...]]:
             "In the past four weeks, did you take part in an activity outside your home — "
             "a course, volunteering, sport, an association or mosque, a meeting like ours?"
         )
-        options = (Option(_("Yes"), "yes"), Option(_("No"), "no"), skip)
+        options = (Option(_("Yes"), buttons.YES), Option(_("No"), buttons.NO), skip)
     else:
         text = "\n".join(
             [
@@ -218,7 +225,7 @@ def _question(number: int) -> tuple[str, tuple[Option, ...]]:
                 _("0 means not at all, 10 means completely."),
             ]
         )
-        options = (*(Option(str(n), f"w:{n}") for n in range(11)), skip)
+        options = (*(Option(str(n), buttons.WORTHWHILE.key(n)) for n in range(11)), skip)
     heading = fill(_("Question %(number)s of %(total)s"), number=number + 1, total=QUESTION_COUNT)
     return f"{heading}\n{text}", options
 
@@ -298,7 +305,7 @@ def _finish(state: State, answers: list[Any]) -> Step:
     if any(answer is not None for answer in answers):
         effects.append(RecordCheckin(items, took_part, worthwhile, current_locale()))
     severe = scoring.score(items).category == "severe"
-    contact = Option(_("Yes, contact me"), "ck:contact")
+    contact = Option(_("Yes, contact me"), CHECKIN_CONTACT)
     lines = [_("Thank you for your answers! They help us make the meetings better.")]
     if severe:
         lines.append(_help_text(contact.label))

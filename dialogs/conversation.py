@@ -28,7 +28,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
-from dialogs import keywords
+from dialogs import buttons, keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
 from dialogs.i18n import N_, Phrase, _, fill, fill_place, ngettext, use_locale
@@ -83,6 +83,12 @@ def language_of(state: State, ctx: Context) -> str:
     return DEFAULT_LANGUAGE
 
 
+MENU_JOIN = buttons.MENU.key("join")
+MENU_MINE = buttons.MENU.key("mine")
+MENU_LANGUAGE = buttons.MENU.key("language")
+MENU_HELP = buttons.MENU.key("help")
+
+
 # --- Questions: each renders its text and buttons from state and context ----------------
 
 
@@ -90,7 +96,7 @@ def _q_language(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     order = sorted(LANGUAGES, key=lambda code: code != ctx.suggested_language)
     return (
         _("Which language would you like me to use?"),
-        tuple(Option(LANGUAGE_NAMES[code], f"lang:{code}") for code in order),
+        tuple(Option(LANGUAGE_NAMES[code], buttons.LANGUAGE.key(code)) for code in order),
     )
 
 
@@ -105,14 +111,14 @@ def _q_consent(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             ),
             organisation=ctx.organisation,
         ),
-        (Option(_("Yes, that's okay"), "yes"), Option(_("No, thank you"), "no")),
+        (Option(_("Yes, that's okay"), buttons.YES), Option(_("No, thank you"), buttons.NO)),
     )
 
 
 def _q_name(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("What may we call you? Write a first name or a nickname, or press Skip."),
-        (Option(_("Skip"), "skip"),),
+        (Option(_("Skip"), buttons.SKIP),),
     )
 
 
@@ -120,7 +126,7 @@ def _q_series(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     lines = [_("These conversation groups are open. Which one would you like to join?")]
     for series in _open_series(ctx):
         lines.append("• " + _series_line(series, ctx))
-    options = tuple(Option(s.name[:60], f"s:{s.id}") for s in _open_series(ctx))
+    options = tuple(Option(s.name[:60], buttons.SERIES.key(s.id)) for s in _open_series(ctx))
     return "\n".join(lines), options
 
 
@@ -136,8 +142,8 @@ def _q_waitlist(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             series=name,
         ),
         (
-            Option(_("Yes, waiting list"), "wait"),
-            Option(_("Choose another group"), "other"),
+            Option(_("Yes, waiting list"), buttons.WAIT),
+            Option(_("Choose another group"), buttons.OTHER),
         ),
     )
 
@@ -146,8 +152,8 @@ def _q_area(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("In which area do you live? This helps us plan meetings close to home."),
         (
-            *(Option(area, f"a:{n}") for n, area in enumerate(ctx.areas)),
-            Option(_("I'd rather not say"), "a:-"),
+            *(Option(area, buttons.AREA.key(n)) for n, area in enumerate(ctx.areas)),
+            Option(_("I'd rather not say"), buttons.AREA.key(buttons.NONE)),
         ),
     )
 
@@ -156,10 +162,10 @@ def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("What would you like to do?"),
         (
-            Option(_("Join a group"), "menu:join"),
-            Option(_("My groups"), "menu:mine"),
-            Option(_("Language"), "menu:language"),
-            Option(_("Help"), "menu:help"),
+            Option(_("Join a group"), MENU_JOIN),
+            Option(_("My groups"), MENU_MINE),
+            Option(_("Language"), MENU_LANGUAGE),
+            Option(_("Help"), MENU_HELP),
         ),
     )
 
@@ -169,8 +175,8 @@ def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("Which conversation group would you like to leave?"),
         (
-            *(Option(series.name[:60], f"c:{series.id}") for series in mine),
-            Option(_("Never mind"), "keep"),
+            *(Option(series.name[:60], buttons.LEAVE.key(series.id)) for series in mine),
+            Option(_("Never mind"), buttons.KEEP),
         ),
     )
 
@@ -181,7 +187,7 @@ def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             "Shall I erase all your data: your sign-ups, your name, your language and your "
             "area? This cannot be undone."
         ),
-        (Option(_("Yes, erase it all"), "erase"), Option(_("No, keep it"), "keep")),
+        (Option(_("Yes, erase it all"), buttons.ERASE), Option(_("No, keep it"), buttons.KEEP)),
     )
 
 
@@ -335,27 +341,27 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
 def _choice(state: State, key: str, ctx: Context) -> Step:
     at = state["at"]
     if at == "language":
-        return _language_chosen(state, key.removeprefix("lang:"), ctx)
+        return _language_chosen(state, buttons.LANGUAGE.value(key) or key, ctx)
     if at == "consent":
-        return _consent(state, key == "yes", ctx)
+        return _consent(state, key == buttons.YES, ctx)
     if at == "name":  # only "skip" is a button here
         return _after_name(state, ctx)
     if at == "series":
-        return _series_chosen(state, int(key.removeprefix("s:")), ctx)
+        return _series_chosen(state, buttons.SERIES.number(key), ctx)
     if at == "waitlist":
-        if key == "wait":
+        if key == buttons.WAIT:
             return _series_chosen(state, state["series"], ctx, waitlist_ok=True)
         return _ask(state, ctx, "series")
     if at == "area":
-        index = key.removeprefix("a:")
+        index = buttons.AREA.value(key) or ""
         area = ctx.areas[int(index)] if index.isdigit() and int(index) < len(ctx.areas) else None
         return _confirm(state, ctx, effects=(SetArea(area),))
     if at == "leave":
-        if key == "keep":
+        if key == buttons.KEEP:
             return _ask(state, ctx, "menu", _("Okay, nothing has changed."))
-        return _leave(state, int(key.removeprefix("c:")), ctx)
+        return _leave(state, buttons.LEAVE.number(key), ctx)
     if at == "erase":
-        if key == "erase":
+        if key == buttons.ERASE:
             return say(
                 {},
                 _("Everything is erased. Thank you for taking part. You are always welcome back: just send /start."),
@@ -366,13 +372,13 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
 
 
 def _menu_choice(state: State, key: str, ctx: Context) -> Step:
-    if key == "menu:join":
+    if key == MENU_JOIN:
         if not _open_series(ctx):
             return _ask(state, ctx, "menu", _no_series_text())
         return _ask(state, ctx, "series")
-    if key == "menu:mine":
+    if key == MENU_MINE:
         return _ask(state, ctx, "menu", _my_signups_text(ctx))
-    if key == "menu:language":
+    if key == MENU_LANGUAGE:
         state["after"] = "menu"
         return _ask(state, ctx, "language")
     return _ask(state, ctx, "menu", _help_text(ctx))

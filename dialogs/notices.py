@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialogs import buttons
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, directed, fill, fill_place, use_locale
 from dialogs.types import STANDING, Option, Reply
@@ -24,8 +25,8 @@ def reminder(language: str, meeting_id: int, series: str, when: datetime, place:
         return Reply(
             directed(text),
             (
-                Option(_("I'm coming"), f"r:{meeting_id}:y"),
-                Option(_("I can't this time"), f"r:{meeting_id}:n"),
+                Option(_("I'm coming"), buttons.RSVP.key(meeting_id, "y")),
+                Option(_("I can't this time"), buttons.RSVP.key(meeting_id, "n")),
             ),
             STANDING,
         )
@@ -83,8 +84,8 @@ def waitlist_offer(language: str, offer_id: int, series: str, expires: datetime,
         return Reply(
             directed(text),
             (
-                Option(_("Yes, I'll take it"), f"wo:{offer_id}:y"),
-                Option(_("No, thank you"), f"wo:{offer_id}:n"),
+                Option(_("Yes, I'll take it"), buttons.WAITLIST_OFFER.key(offer_id, "y")),
+                Option(_("No, thank you"), buttons.WAITLIST_OFFER.key(offer_id, "n")),
             ),
             STANDING,
         )
@@ -99,7 +100,7 @@ def broadcast(language: str, texts: dict[str, str], invite_series_id: int | None
                 "(This message is in Dutch because there is no translation in your language yet.)"
             )
         options = (
-            (Option(_("Sign me up"), f"inv:{invite_series_id}"),) if invite_series_id else ()
+            (Option(_("Sign me up"), buttons.INVITE.key(invite_series_id)),) if invite_series_id else ()
         )
         return Reply(directed(body), options, STANDING if options else 0)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, keywords, standing
+from dialogs import buttons, checkin, conversation, coordinator, keywords, standing
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
@@ -58,7 +58,7 @@ def _with_guess(state: State, event: Event, ctx: Context) -> Context:
 
 def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and event.question == STANDING:
-        if event.key.startswith("ck:"):
+        if buttons.CHECKIN.value(event.key) is not None:
             return checkin.standing(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")

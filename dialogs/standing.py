@@ -5,7 +5,7 @@ open, the series still open."""
 
 from __future__ import annotations
 
-from dialogs import conversation
+from dialogs import buttons, conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, fill, fill_place
 from dialogs.speech import say
@@ -14,14 +14,13 @@ from dialogs.types import AnswerOffer, Context, ParticipantView, Rsvp, State, St
 
 def handle(state: State, key: str, ctx: Context) -> Step:
     """A standing button pressed; the caller has set the locale."""
-    kind, _sep, rest = key.partition(":")
     if ctx.participant is None:
         return say(state, _("You haven't signed up yet. Send /start to begin."))
-    if kind == "r":
+    if (rest := buttons.RSVP.value(key)) is not None:
         return _rsvp(state, rest, ctx, ctx.participant)
-    if kind == "wo":
+    if (rest := buttons.WAITLIST_OFFER.value(key)) is not None:
         return _offer(state, rest, ctx, ctx.participant)
-    if kind == "inv" and rest.isdecimal():
+    if (rest := buttons.INVITE.value(key)) is not None and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
     return say(state, _("Sorry, I could not read that button."))
 
