@@ -51,10 +51,10 @@ async def send_report(effect: SendReport, turn: Turn) -> None:
     apologise = turn.apologise
 
     async def build_and_send() -> None:
-        from bot.analytics import report  # matplotlib is heavy: import it only when asked for
+        from bot.domain import coordinator_report  # matplotlib is heavy: only when a report is asked for
 
         try:
-            message = await report.coordinator_report(engine.db, engine.settings, language)
+            message = await coordinator_report.coordinator_report(engine.db, engine.settings, language)
             async with engine.db.transaction() as connection:
                 await outbox.enqueue(
                     connection,
