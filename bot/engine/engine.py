@@ -6,6 +6,10 @@ for it (``bot.store.inbound``) commit together. A retried delivery of the same u
 therefore handled once, and a crash half-way leaves no trace but the kept update, which the
 channel hands over again at the next start. The engine knows no
 platform; channels turn their updates into ``Incoming`` and render ``Outgoing`` messages.
+
+Each effect of the dialog's step is done by its one handler (``bot.engine.registry``, handlers
+in ``bot/engine/handlers/``); what a handler leaves for after the commit (``Turn.after_commit``)
+starts only once the transaction has committed. The engine itself writes no SQL and no text.
 """
 
 from __future__ import annotations
