@@ -31,8 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import funnel, scoring
+from dialogs import buttons, funnel, scoring
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
@@ -96,7 +97,7 @@ def offer(language: str) -> Reply:
         )
         return Reply(
             directed(text),
-            (Option(_("Yes, let's start"), "ck:go"), Option(_("Not now"), "ck:later")),
+            (Option(_("Yes, let's start"), CHECKIN_GO), Option(_("Not now"), CHECKIN_LATER)),
             STANDING,
         )
 
@@ -113,10 +114,10 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
             return Step(_wiped(state))  # abandoned: forget the answers, say nothing
         return Step(state)
     if _expired(state, ctx):
-        return _say(
+        return say(
             _wiped(state),
             _("These questions have expired. Send /checkin if you would like to start again."),
-            WakeAt(None),
+            (WakeAt(None),),
         )
     number = len(state[FLOW]["answers"])
     key: str | None
@@ -148,26 +149,26 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
 def standing(state: State, key: str, ctx: Context) -> Step:
     """The offer's "Yes" / "Not now", and the "ask a coordinator to contact me" button."""
     state = dict(state)
-    if key == "ck:go":
+    if key == CHECKIN_GO:
         if state.get("flow") == FLOW and isinstance(state.get(FLOW), dict) and not _expired(state, ctx):
             return _ask(state, ctx)  # already under way: show the current question again
         return _begin(_wiped(state) if state.get("flow") == FLOW else state, ctx)
     refused = _refusal(state, ctx)
     if refused is not None:
         return refused
-    if key == "ck:later":
+    if key == CHECKIN_LATER:
         state[LATER] = local_date(ctx.now, ctx.timezone)
-        return _say(state, _("That's fine. If you feel like it another time, just send /checkin."))
-    if key == "ck:contact":
-        return _say(
+        return say(state, _("That's fine. If you feel like it another time, just send /checkin."))
+    if key == CHECKIN_CONTACT:
+        return say(
             state,
             _(
                 "I have asked a coordinator to get in touch with you. They only know that you "
                 "asked, not what you answered."
             ),
-            AskContact(),
+            (AskContact(),),
         )
-    return _say(state, _("Sorry, I could not read that button."))
+    return say(state, _("Sorry, I could not read that button."))
 
 
 def local_date(moment: datetime, zone: str) -> str:
@@ -177,28 +178,35 @@ def local_date(moment: datetime, zone: str) -> str:
 
 # --- The questions ---------------------------------------------------------------------------
 
+CHECKIN_GO = buttons.CHECKIN.key("go")
+CHECKIN_LATER = buttons.CHECKIN.key("later")
+CHECKIN_CONTACT = buttons.CHECKIN.key("contact")
+
 _INVALID = object()
 _ITEM_ANSWERS: dict[str, int | None] = {
-    "a:0": scoring.YES, "a:1": scoring.MORE_OR_LESS, "a:2": scoring.NO, "skip": None
+    buttons.ANSWER.key(0): scoring.YES,
+    buttons.ANSWER.key(1): scoring.MORE_OR_LESS,
+    buttons.ANSWER.key(2): scoring.NO,
+    buttons.SKIP: None,
 }
 _ANSWER_OF: list[Mapping[str, object]] = [
     *(_ITEM_ANSWERS for _item in ITEMS),
-    {"yes": True, "no": False, "skip": None},
-    {**{f"w:{n}": n for n in range(11)}, "skip": None},
+    {buttons.YES: True, buttons.NO: False, buttons.SKIP: None},
+    {**{buttons.WORTHWHILE.key(n): n for n in range(11)}, buttons.SKIP: None},
 ]
 """Button key → stored answer, per question number (0-based)."""
 
 
 def _question(number: int) -> tuple[str, tuple[Option, ...]]:
     """Text and buttons of question ``number`` (0-based), in the current locale."""
-    skip = Option(_("Skip"), "skip")
+    skip = Option(_("Skip"), buttons.SKIP)
     options: tuple[Option, ...]
     if number < len(ITEMS):
         text = _(ITEMS[number])
         options = (
-            Option(_("Yes"), "a:0"),
-            Option(_("More or less"), "a:1"),
-            Option(_("No"), "a:2"),
+            Option(_("Yes"), buttons.ANSWER.key(0)),
+            Option(_("More or less"), buttons.ANSWER.key(1)),
+            Option(_("No"), buttons.ANSWER.key(2)),
             skip,
         )
     elif number == TOOK_PART:
@@ -206,7 +214,7 @@ def _question(number: int) -> tuple[str, tuple[Option, ...]]:
             "In the past four weeks, did you take part in an activity outside your home — "
             "a course, volunteering, sport, an association or mosque, a meeting like ours?"
         )
-        options = (Option(_("Yes"), "yes"), Option(_("No"), "no"), skip)
+        options = (Option(_("Yes"), buttons.YES), Option(_("No"), buttons.NO), skip)
     else:
         text = "\n".join(
             [
@@ -217,7 +225,7 @@ def _question(number: int) -> tuple[str, tuple[Option, ...]]:
                 _("0 means not at all, 10 means completely."),
             ]
         )
-        options = (*(Option(str(n), f"w:{n}") for n in range(11)), skip)
+        options = (*(Option(str(n), buttons.WORTHWHILE.key(n)) for n in range(11)), skip)
     heading = fill(_("Question %(number)s of %(total)s"), number=number + 1, total=QUESTION_COUNT)
     return f"{heading}\n{text}", options
 
@@ -240,9 +248,9 @@ def _typed_answer(text: str, number: int) -> str | None:
 def _refusal(state: State, ctx: Context) -> Step | None:
     """The answers the conversation gives someone it cannot serve, or None."""
     if ctx.participant is None:
-        return _say(state, _("You haven't signed up yet. Send /start to begin."))
+        return say(state, _("You haven't signed up yet. Send /start to begin."))
     if ctx.participant.status == "stopped":
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     return None
 
 
@@ -251,7 +259,7 @@ def _begin(state: State, ctx: Context) -> Step:
     if refused is not None:
         return refused
     if ctx.checked_in_this_week:
-        return _say(
+        return say(
             state,
             _(
                 "You have already answered the questions this week. Thank you! You are "
@@ -284,14 +292,8 @@ def _ask(state: State, ctx: Context, *before: str, effects: tuple[Effect, ...] =
     """Send the current question (after optional lines ``before`` it) with a new number."""
     number = len(state[FLOW]["answers"])
     marker, counted = funnel.reach(state[FLOW].get(funnel.MARKER), funnel.CHECKIN, f"q{number + 1}", current_locale())
-    state = {**state, "q": state.get("q", 0) + 1, FLOW: {**state[FLOW], funnel.MARKER: marker}}
-    text, options = _question(number)
-    body = "\n\n".join([*before, text])
-    return Step(state, (*effects, *counted, Reply(directed(body), options, state["q"])))
-
-
-def _say(state: State, text: str, *effects: Effect) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
+    state = {**state, FLOW: {**state[FLOW], funnel.MARKER: marker}}
+    return ask(state, lambda numbered: _question(number), *before, effects=(*effects, *counted))
 
 
 def _answered(state: State, answer: object, ctx: Context) -> Step:
@@ -311,7 +313,7 @@ def _finish(state: State, answers: list[Any], counted: tuple[Effect, ...] = ()) 
     if any(answer is not None for answer in answers):
         effects.append(RecordCheckin(items, took_part, worthwhile, current_locale()))
     severe = scoring.score(items).category == "severe"
-    contact = Option(_("Yes, contact me"), "ck:contact")
+    contact = Option(_("Yes, contact me"), CHECKIN_CONTACT)
     lines = [_("Thank you for your answers! They help us make the meetings better.")]
     if severe:
         lines.append(_help_text(contact.label))

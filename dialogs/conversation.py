@@ -28,12 +28,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
-from dialogs import funnel, keywords
+from dialogs import buttons, funnel, keywords
 from dialogs.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.facilitator import HELP as FACILITATOR_HELP
 from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
-from dialogs.i18n import N_, Phrase, _, directed, fill, fill_place, ngettext, use_locale
+from dialogs.i18n import N_, Phrase, _, fill, fill_place, ngettext, use_locale
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     DEFAULT_LANGUAGE,
@@ -49,7 +50,6 @@ from dialogs.types import (
     ForgetConversation,
     LeaveSeries,
     Option,
-    Reply,
     SaveParticipant,
     SendCalendar,
     SeriesView,
@@ -88,6 +88,14 @@ def language_of(state: State, ctx: Context) -> str:
     return DEFAULT_LANGUAGE
 
 
+MENU_JOIN = buttons.MENU.key("join")
+MENU_MINE = buttons.MENU.key("mine")
+MENU_LANGUAGE = buttons.MENU.key("language")
+MENU_HELP = buttons.MENU.key("help")
+MENU_CALENDAR = buttons.MENU.key("cal")  # "Add to my calendar"
+MENU_FRIEND = buttons.MENU.key("friend")  # "Invite a friend"
+
+
 # --- Questions: each renders its text and buttons from state and context ----------------
 
 
@@ -95,7 +103,7 @@ def _q_language(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     order = sorted(LANGUAGES, key=lambda code: code != ctx.suggested_language)
     return (
         _("Which language would you like me to use?"),
-        tuple(Option(LANGUAGE_NAMES[code], f"lang:{code}") for code in order),
+        tuple(Option(LANGUAGE_NAMES[code], buttons.LANGUAGE.key(code)) for code in order),
     )
 
 
@@ -110,14 +118,14 @@ def _q_consent(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             ),
             organisation=ctx.organisation,
         ),
-        (Option(_("Yes, that's okay"), "yes"), Option(_("No, thank you"), "no")),
+        (Option(_("Yes, that's okay"), buttons.YES), Option(_("No, thank you"), buttons.NO)),
     )
 
 
 def _q_name(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("What may we call you? Write a first name or a nickname, or press Skip."),
-        (Option(_("Skip"), "skip"),),
+        (Option(_("Skip"), buttons.SKIP),),
     )
 
 
@@ -126,7 +134,7 @@ def _q_series(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     ordered = _invited_first(state, _open_series(ctx))
     for series in ordered:
         lines.append("• " + _series_line(series, ctx))
-    options = tuple(Option(s.name[:60], f"s:{s.id}") for s in ordered)
+    options = tuple(Option(s.name[:60], buttons.SERIES.key(s.id)) for s in ordered)
     return "\n".join(lines), options
 
 
@@ -148,8 +156,8 @@ def _q_waitlist(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             series=name,
         ),
         (
-            Option(_("Yes, waiting list"), "wait"),
-            Option(_("Choose another group"), "other"),
+            Option(_("Yes, waiting list"), buttons.WAIT),
+            Option(_("Choose another group"), buttons.OTHER),
         ),
     )
 
@@ -158,23 +166,23 @@ def _q_area(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("In which area do you live? This helps us plan meetings close to home."),
         (
-            *(Option(area, f"a:{n}") for n, area in enumerate(ctx.areas)),
-            Option(_("I'd rather not say"), "a:-"),
+            *(Option(area, buttons.AREA.key(n)) for n, area in enumerate(ctx.areas)),
+            Option(_("I'd rather not say"), buttons.AREA.key(buttons.NONE)),
         ),
     )
 
 
 def _q_menu(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
-    friend = (Option(_("Invite a friend"), "menu:friend"),) if _friend_series(state, ctx) else ()
-    calendar = (Option(_("Add to my calendar"), "menu:cal"),) if _has_seat(state, ctx) else ()
+    friend = (Option(_("Invite a friend"), MENU_FRIEND),) if _friend_series(state, ctx) else ()
+    calendar = (Option(_("Add to my calendar"), MENU_CALENDAR),) if _has_seat(state, ctx) else ()
     return (
         _("What would you like to do?"),
         (
-            Option(_("Join a group"), "menu:join"),
-            Option(_("My groups"), "menu:mine"),
+            Option(_("Join a group"), MENU_JOIN),
+            Option(_("My groups"), MENU_MINE),
             *calendar,
-            Option(_("Language"), "menu:language"),
-            Option(_("Help"), "menu:help"),
+            Option(_("Language"), MENU_LANGUAGE),
+            Option(_("Help"), MENU_HELP),
             *friend,
         ),
     )
@@ -202,8 +210,8 @@ def _q_leave(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     return (
         _("Which conversation group would you like to leave?"),
         (
-            *(Option(series.name[:60], f"c:{series.id}") for series in mine),
-            Option(_("Never mind"), "keep"),
+            *(Option(series.name[:60], buttons.LEAVE.key(series.id)) for series in mine),
+            Option(_("Never mind"), buttons.KEEP),
         ),
     )
 
@@ -214,7 +222,7 @@ def _q_erase(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             "Shall I erase all your data: your sign-ups, your name, your language and your "
             "area? This cannot be undone."
         ),
-        (Option(_("Yes, erase it all"), "erase"), Option(_("No, keep it"), "keep")),
+        (Option(_("Yes, erase it all"), buttons.ERASE), Option(_("No, keep it"), buttons.KEEP)),
     )
 
 
@@ -239,16 +247,12 @@ QUESTIONS: dict[str, Question] = {
 def _ask(state: State, ctx: Context, at: str, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
     """Move to question ``at`` and send it, after optional lines ``before`` it. An invite's
     source is kept only on the way to a sign-up: any other question drops it."""
-    state = {**state, "at": at, "q": state.get("q", 0) + 1}
+    state = {**state, "at": at}
     if at not in INVITE_KEPT_AT:
         state.pop("invite", None)
-    text, options = QUESTIONS[at](state, ctx)
-    body = "\n\n".join([*before, text])
-    return Step(state, (*effects, Reply(directed(body), options, state["q"])))
+    return ask(state, lambda numbered: QUESTIONS[at](numbered, ctx), *before, effects=effects)
 
 
-def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
 
 
 def _again(state: State, ctx: Context, text: str) -> Step:
@@ -256,7 +260,7 @@ def _again(state: State, ctx: Context, text: str) -> Step:
     at = state.get("at")
     if at in QUESTIONS:
         return _ask(state, ctx, at, text)
-    return _say(state, text)
+    return say(state, text)
 
 
 # --- The turn -----------------------------------------------------------------------------
@@ -274,7 +278,7 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
         return _command(state, event, ctx)
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if paused and state.get("at") not in PAUSED_MAY_ANSWER:
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     if isinstance(event, Text) and _invited_series(ctx) is not None:
         return _start(state, ctx)  # the first message of a WhatsApp invite link, with its code
     at = state.get("at")
@@ -364,23 +368,23 @@ COMMANDS = frozenset({"start", "help", "privacy", "language", "stop", "delete", 
 def _command(state: State, command: Command, ctx: Context) -> Step:
     name = command.name
     if name == "whoami":
-        return _say(state, _whoami_text(ctx))
+        return say(state, _whoami_text(ctx))
     paused = ctx.participant is not None and ctx.participant.status == "stopped"
     if name not in COMMANDS and not paused:
         return _again(state, ctx, _("I don't know that command. Send /help to see what I can do."))
     if name == "start":
         return _start(state, ctx)
     if name == "help":
-        return _say(state, _help_text(ctx))
+        return say(state, _help_text(ctx))
     if name == "privacy":
-        return _say(state, _privacy_text(ctx))
+        return say(state, _privacy_text(ctx))
     if name == "language":
         state["after"] = "menu" if ctx.participant else "consent"
         return _ask(state, ctx, "language")
     if ctx.participant is None:
         return _again(state, ctx, _("You haven't signed up yet. Send /start to begin."))
     if name == "stop":
-        return _say(
+        return say(
             {"q": state.get("q", 0)},
             _(
                 "Okay, I won't send you any more messages. Send /start whenever you want to "
@@ -391,72 +395,63 @@ def _command(state: State, command: Command, ctx: Context) -> Step:
     if name == "delete":
         return _ask(state, ctx, "erase")
     if paused:  # also for a command he cannot use while paused, or one we do not know
-        return _say(state, _("Your messages are paused. Send /start to turn them back on."))
+        return say(state, _("Your messages are paused. Send /start to turn them back on."))
     if name == "mysignups":
         if _has_seat(state, ctx):  # the menu under his groups offers "Add to my calendar"
             return _ask(state, ctx, "menu", _my_signups_text(ctx))
-        return _say(state, _my_signups_text(ctx))
+        return say(state, _my_signups_text(ctx))
     # /cancel
     if not _my_series(ctx):
-        return _say(state, _my_signups_text(ctx))
+        return say(state, _my_signups_text(ctx))
     return _ask(state, ctx, "leave")
 
 
 def _choice(state: State, key: str, ctx: Context) -> Step:
     at = state["at"]
     if at == "language":
-        return _language_chosen(state, key.removeprefix("lang:"), ctx)
+        return _language_chosen(state, buttons.LANGUAGE.value(key) or key, ctx)
     if at == "consent":
-        return _consent(state, key == "yes", ctx)
+        return _consent(state, key == buttons.YES, ctx)
     if at == "name":  # only "skip" is a button here
         return _after_name(state, ctx)
     if at == "series":
-        return _series_chosen(state, int(key.removeprefix("s:")), ctx)
+        return _series_chosen(state, buttons.SERIES.number(key), ctx)
     if at == "waitlist":
-        if key == "wait":
+        if key == buttons.WAIT:
             return _series_chosen(state, state["series"], ctx, waitlist_ok=True)
         return _ask(state, ctx, "series")
     if at == "area":
-        index = key.removeprefix("a:")
+        index = buttons.AREA.value(key) or ""
         area = ctx.areas[int(index)] if index.isdigit() and int(index) < len(ctx.areas) else None
         return _confirm(state, ctx, effects=(SetArea(area),))
     if at == "leave":
-        if key == "keep":
+        if key == buttons.KEEP:
             return _ask(state, ctx, "menu", _("Okay, nothing has changed."))
-        return _leave(state, int(key.removeprefix("c:")), ctx)
+        return _leave(state, buttons.LEAVE.number(key), ctx)
     if at == "erase":
-        if key == "erase":
-            return Step(
+        if key == buttons.ERASE:
+            return say(
                 {},
-                (
-                    Reply(
-                        directed(
-                            _(
-                                "Everything is erased. Thank you for taking part. You are "
-                                "always welcome back: just send /start."
-                            )
-                        )
-                    ),
-                    EraseParticipant(),
-                ),
+                _("Everything is erased. Thank you for taking part. You are always welcome back: just send /start."),
+                (EraseParticipant(),),
             )
         return _ask(state, ctx, "menu", _("Okay, nothing was erased."))
     return _menu_choice(state, key, ctx)
 
 
 def _menu_choice(state: State, key: str, ctx: Context) -> Step:
-    if key == "menu:join":
+    if key == MENU_JOIN:
         if not _open_series(ctx):
             return _ask(state, ctx, "menu", _no_series_text())
         return _ask(state, ctx, "series")
-    if key == "menu:friend":
+    if key == MENU_FRIEND:
         series_id = _friend_series(state, ctx)
         return _ask(state, ctx, "menu", effects=(ShareInvite(series_id),) if series_id else ())
-    if key == "menu:mine":
+    if key == MENU_MINE:
         return _ask(state, ctx, "menu", _my_signups_text(ctx))
-    if key == "menu:cal":  # the files go first, the menu follows them
+    if key == MENU_CALENDAR:  # the files go first, the menu follows them
         return _ask(state, ctx, "menu", effects=(SendCalendar(),))
-    if key == "menu:language":
+    if key == MENU_LANGUAGE:
         state["after"] = "menu"
         return _ask(state, ctx, "language")
     return _ask(state, ctx, "menu", _help_text(ctx))
@@ -474,19 +469,10 @@ def _language_chosen(state: State, language: str, ctx: Context) -> Step:
 
 def _consent(state: State, agreed: bool, ctx: Context) -> Step:
     if not agreed:
-        return Step(
+        return say(
             {},
-            (
-                Reply(
-                    directed(
-                        _(
-                            "That's fine. I have not kept anything about you. If you change "
-                            "your mind, just send /start."
-                        )
-                    )
-                ),
-                ForgetConversation(),
-            ),
+            _("That's fine. I have not kept anything about you. If you change your mind, just send /start."),
+            (ForgetConversation(),),
         )
     language = state.pop("lang", DEFAULT_LANGUAGE)
     state, counted = _count(state, "consent", language)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialogs import buttons
 from dialogs.anonymity import MIN_GROUP
 from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
-from dialogs.i18n import FSI, N_, PDI, _, directed, fill, ngettext
+from dialogs.i18n import FSI, N_, PDI, _, fill, ngettext
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     LANGUAGES,
@@ -121,8 +123,15 @@ def _start(state: State, ctx: Context, data: dict[str, Any]) -> Step:
 
 
 def _end(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    state = {k: v for k, v in state.items() if k not in ("flow", FLOW)}
-    return Step(state, (*effects, Reply(directed(text))))
+    return say({k: v for k, v in state.items() if k not in ("flow", FLOW)}, text, effects)
+
+
+DONE = buttons.COORDINATOR.key("done")
+NEXT = buttons.COORDINATOR.key("next")
+SKIP = buttons.COORDINATOR.key("skip")
+SEND = buttons.COORDINATOR.key("send")
+CANCEL = buttons.COORDINATOR.key("cancel")
+NO_INVITE = buttons.BROADCAST_INVITE.key(buttons.NONE)
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -136,7 +145,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         return (
             _("Which meeting do you want to take attendance for?"),
             tuple(
-                Option(f"{m.series_name} · {meeting_time(m.starts_at, ctx.timezone)}", f"co:m:{m.id}")
+                Option(f"{m.series_name} · {meeting_time(m.starts_at, ctx.timezone)}", buttons.MEETING.key(m.id))
                 for m in (view.last_meetings if view else ())
             ),
         )
@@ -147,17 +156,17 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             _("Tap each man who was there. Tap again to undo. Press Done when ready."),
             (
                 *(
-                    Option(("✅ " if line.present else "◻️ ") + (line.name or _("(no name)")), f"co:p:{line.participant_id}")
+                    Option(("✅ " if line.present else "◻️ ") + (line.name or _("(no name)")), buttons.PRESENT.key(line.participant_id))
                     for line in lines
                 ),
-                Option(_("Done"), "co:done"),
+                Option(_("Done"), DONE),
             ),
         )
     if at == "audience":
         chosen = data["audiences"]
-        options = [Option(_label(key, ctx), f"co:a:{key}") for key in _audience_keys(ctx) if key not in chosen]
+        options = [Option(_label(key, ctx), buttons.AUDIENCE.key(key)) for key in _audience_keys(ctx) if key not in chosen]
         if chosen:
-            options.append(Option(_("Continue"), "co:next"))
+            options.append(Option(_("Continue"), NEXT))
         text = _("Who should get this message?")
         if chosen:
             text = "\n".join(
@@ -174,7 +183,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         language = data["language"]
         return (
             fill(_("Now the same message in %(language)s, or press Skip."), language=language_in_text(language)),
-            (Option(_("Skip"), "co:skip"),),
+            (Option(_("Skip"), SKIP),),
         )
     if at == "flyer":
         return (
@@ -185,8 +194,8 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         return (
             _("Add a “Sign me up” button for a conversation group?"),
             (
-                *(Option(s.name[:60], f"co:i:{s.id}") for s in ctx.series if s.open),
-                Option(_("No button"), "co:i:-"),
+                *(Option(s.name[:60], buttons.BROADCAST_INVITE.key(s.id)) for s in ctx.series if s.open),
+                Option(_("No button"), NO_INVITE),
             ),
         )
     return _preview(data, ctx)
@@ -214,13 +223,11 @@ def _preview(data: dict[str, Any], ctx: Context) -> tuple[str, tuple[Option, ...
         series = ctx.series_by_id(data["invite"])
         if series is not None:
             lines.append("\n" + fill(_("With a “Sign me up” button for %(series)s."), series=series.name))
-    return "\n".join(lines), (Option(_("Send"), "co:send"), Option(_("Cancel"), "co:cancel"))
+    return "\n".join(lines), (Option(_("Send"), SEND), Option(_("Cancel"), CANCEL))
 
 
 def _ask(state: State, ctx: Context, *before: str) -> Step:
-    state = {**state, "q": state.get("q", 0) + 1}
-    text, options = _question(state, ctx)
-    return Step(state, (Reply(directed("\n\n".join([*before, text])), options, state["q"]),))
+    return ask(state, lambda numbered: _question(numbered, ctx), *before)
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -229,39 +236,39 @@ def _ask(state: State, ctx: Context, *before: str) -> Step:
 def _choice(state: State, key: str, ctx: Context) -> Step:
     data = dict(state[FLOW])
     state = {**state, FLOW: data}
-    if key == "co:cancel":
+    if key == CANCEL:
         return _end(state, _("Cancelled. Nothing was sent."))
-    if key.startswith("co:m:"):
-        data.update(at="attendance", meeting=int(key[5:]))
+    if (meeting_id := buttons.MEETING.value(key)) is not None:
+        data.update(at="attendance", meeting=int(meeting_id))
         return _ask(state, ctx)
-    if key.startswith("co:p:"):
+    if (participant_id := buttons.PRESENT.value(key)) is not None:
         meeting = _meeting(ctx, data["meeting"])
-        line = next((entry for entry in meeting.lines if entry.participant_id == int(key[5:])), None) if meeting else None
+        line = next((entry for entry in meeting.lines if entry.participant_id == int(participant_id)), None) if meeting else None
         if meeting is None or line is None:  # the meeting list moved on meanwhile (a newer meeting began)
             return _end(state, _("Sorry, that choice is no longer available."))
         return _toggle(state, ctx, meeting, line)
-    if key == "co:done":
+    if key == DONE:
         return _end(state, _("Thank you, attendance is saved."))
-    if key.startswith("co:a:"):
-        data["audiences"] = [*data["audiences"], key[5:]]
+    if (audience := buttons.AUDIENCE.value(key)) is not None:
+        data["audiences"] = [*data["audiences"], audience]
         return _ask(state, ctx)
-    if key == "co:next":
+    if key == NEXT:
         if "nl" in data.get("texts", {}):  # given with the command: /broadcast TEXT
             data.update(at="text_nl")
             return _next_language(state, ctx)
         data.update(at="text_nl", texts={})
         return _ask(state, ctx)
-    if key == "co:skip":
+    if key == SKIP:
         return _next_language(state, ctx)
-    if key.startswith("co:f:"):
+    if (series_id := buttons.FLYERS.value(key)) is not None:
         return _end(
             state, _("Making the flyers, one for each language. They will be here in a moment."),
-            (SendFlyers(int(key[5:])),),
+            (SendFlyers(int(series_id)),),
         )
-    if key.startswith("co:i:"):
-        data.update(at="preview", invite=None if key == "co:i:-" else int(key[5:]))
+    if (series_id := buttons.BROADCAST_INVITE.value(key)) is not None:
+        data.update(at="preview", invite=None if key == NO_INVITE else int(series_id))
         return _ask(state, ctx)
-    if key == "co:send":
+    if key == SEND:
         effect = QueueBroadcast(tuple(data["audiences"]), dict(data["texts"]), data.get("invite"))
         return _end(state, _("Sending now. I will tell you here how it goes."), (effect,))
     return _ask(state, ctx, _("Sorry, that choice is no longer available."))
@@ -275,7 +282,7 @@ def _toggle(state: State, ctx: Context, meeting: CoordinatorMeeting, line: RsvpL
     assert isinstance(reply, Reply)  # _ask's one effect is the question
     mark = "✅ " if present else "◻️ "
     options = tuple(
-        Option(mark + o.label[2:].lstrip(), o.key) if o.key == f"co:p:{line.participant_id}" else o
+        Option(mark + o.label[2:].lstrip(), o.key) if o.key == buttons.PRESENT.key(line.participant_id) else o
         for o in reply.options
     )
     return Step(

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import coordinator, meeting_report
+from dialogs import buttons, coordinator, meeting_report
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, directed, fill
 from dialogs.typed import match_option
@@ -120,7 +120,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         place=data["place"],
         count=data["capacity"],
     )
-    return summary, (Option(_("Send"), "lr:send"), Option(_("Cancel"), "lr:cancel"))
+    return summary, (Option(_("Send"), buttons.LIVING_ROOM.key("send")), Option(_("Cancel"), buttons.LIVING_ROOM.key("cancel")))
 
 
 def _ask(state: State, ctx: Context, *before: str) -> Step:
@@ -131,7 +131,7 @@ def _ask(state: State, ctx: Context, *before: str) -> Step:
 
 def _choice(state: State, key: str, ctx: Context) -> Step:
     data: dict[str, Any] = dict(state[FLOW])
-    if key == "lr:cancel":
+    if key == buttons.LIVING_ROOM.key("cancel"):
         return _say(_without_flow(state), _("Cancelled. Nothing was sent."))
     if key.startswith("lr:c:"):
         data.update(capacity=int(key[5:]), at="confirm")

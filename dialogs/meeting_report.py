@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dialogs import buttons
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, current_locale, directed, fill, use_locale
 from dialogs.typed import match_option
@@ -83,7 +84,7 @@ def offer(language: str, meeting_id: int, series_name: str, starts_at: datetime,
             series=series_name,
             when=meeting_time(starts_at, zone),
         )
-        return Reply(directed(text), (Option(_("Fill in the form"), f"fr:{meeting_id}"),), STANDING)
+        return Reply(directed(text), (Option(_("Fill in the form"), buttons.FORM.key(meeting_id)),), STANDING)
 
 
 def reminder(language: str, meeting_id: int, series_name: str, starts_at: datetime, zone: str) -> Reply:
@@ -94,7 +95,7 @@ def reminder(language: str, meeting_id: int, series_name: str, starts_at: dateti
             series=series_name,
             when=meeting_time(starts_at, zone),
         )
-        return Reply(directed(text), (Option(_("Fill in the form"), f"fr:{meeting_id}"),), STANDING)
+        return Reply(directed(text), (Option(_("Fill in the form"), buttons.FORM.key(meeting_id)),), STANDING)
 
 
 def standing(state: State, key: str, ctx: Context) -> Step:
@@ -141,7 +142,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
 def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     data = state[FLOW]
     at = data["at"]
-    skip = Option(_("Skip"), "mr:skip")
+    skip = Option(_("Skip"), buttons.FORM_ANSWER.key("skip"))
     if at == "count":
         text = _("How many men were there? Type the number.")
         if data.get("ticked") is None:
@@ -157,7 +158,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
                     Option(("✅ " if key in chosen else "◻️ ") + _(label), f"mr:t:{key}")
                     for key, label in THEMES
                 ),
-                Option(_("Done"), "mr:done"),
+                Option(_("Done"), buttons.FORM_ANSWER.key("done")),
             ),
         )
     if at == "exercises":
@@ -210,9 +211,9 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
     elif key.startswith("mr:t:"):
         theme = key[5:]
         data["themes"] = [t for t in data["themes"] if t != theme] if theme in data["themes"] else [*data["themes"], theme]
-    elif key == "mr:done":
+    elif key == buttons.FORM_ANSWER.key("done"):
         data["at"] = "exercises"
-    elif key == "mr:skip":
+    elif key == buttons.FORM_ANSWER.key("skip"):
         data[data["at"]] = None
         data["at"] = "atmosphere" if data["at"] == "exercises" else "follow_up"
     elif key.startswith("mr:a:"):

@@ -1,11 +1,13 @@
 """Messages the assistant sends on its own: reminders, changes to a meeting, "we missed
-you", waiting-list offers and broadcasts. Pure renderers: the scheduler and the broadcast
-fan-out call them once per recipient, in the recipient's language."""
+you", waiting-list offers and broadcasts, a coordinator's notices and console link, and the
+apology after an internal error. Pure renderers: the scheduler, the broadcast fan-out and the
+engine's effect handlers call them once per recipient, in the recipient's language."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
+from dialogs import buttons
 from dialogs.formatting import clock, meeting_time, weekday_name
 from dialogs.i18n import N_, _, directed, fill, fill_place, use_locale
 from dialogs.types import STANDING, Option, Reply
@@ -26,9 +28,9 @@ def reminder(
         return Reply(
             directed(text),
             (
-                Option(_("I'm coming"), f"r:{meeting_id}:y"),
-                Option(_("I can't this time"), f"r:{meeting_id}:n"),
-                *((Option(_("Invite a friend"), f"friend:{friend_series}"),) if friend_series is not None else ()),
+                Option(_("I'm coming"), buttons.RSVP.key(meeting_id, "y")),
+                Option(_("I can't this time"), buttons.RSVP.key(meeting_id, "n")),
+                *((Option(_("Invite a friend"), buttons.FRIEND.key(friend_series)),) if friend_series is not None else ()),
             ),
             STANDING,
         )
@@ -100,8 +102,8 @@ def waitlist_offer(language: str, offer_id: int, series: str, expires: datetime,
         return Reply(
             directed(text),
             (
-                Option(_("Yes, I'll take it"), f"wo:{offer_id}:y"),
-                Option(_("No, thank you"), f"wo:{offer_id}:n"),
+                Option(_("Yes, I'll take it"), buttons.WAITLIST_OFFER.key(offer_id, "y")),
+                Option(_("No, thank you"), buttons.WAITLIST_OFFER.key(offer_id, "n")),
             ),
             STANDING,
         )
@@ -116,7 +118,7 @@ def broadcast(language: str, texts: dict[str, str], invite_series_id: int | None
                 "(This message is in Dutch because there is no translation in your language yet.)"
             )
         options = (
-            (Option(_("Sign me up"), f"inv:{invite_series_id}"),) if invite_series_id else ()
+            (Option(_("Sign me up"), buttons.INVITE.key(invite_series_id)),) if invite_series_id else ()
         )
         return Reply(directed(body), options, STANDING if options else 0)
 
@@ -153,3 +155,31 @@ def friend_instructions(language: str, channel: str, share_link: str | None) -> 
         else:
             text = _("Forward the next message to a friend.")
         return directed(text)
+
+
+def contact_request(language: str, name: str | None, channel: str, address: str) -> Reply:
+    """To a coordinator: a man asked to be contacted (and nothing else about him)."""
+    with use_locale(language):
+        text = fill(
+            _("%(name)s (%(channel)s %(address)s) would like a coordinator to get in touch."),
+            name=name or _("A participant"),
+            channel=channel,
+            address=address,
+        )
+        return Reply(directed(text))
+
+
+def console_link(language: str, minutes: int, link: str) -> Reply:
+    """To a coordinator: his one-time link into the web console, valid ``minutes``."""
+    with use_locale(language):
+        text = directed(fill(
+            _("Here is your link to the web console. It works once, for %(minutes)s minutes:"),
+            minutes=minutes,
+        ))
+        return Reply(text + "\n" + link)
+
+
+def apology(language: str) -> Reply:
+    """After an internal error: a kind word rather than silence."""
+    with use_locale(language):
+        return Reply(directed(_("Sorry, something went wrong on my side. Please try again in a moment.")))

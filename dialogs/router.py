@@ -22,7 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing
+from dialogs import (
+    buttons,
+    checkin,
+    conversation,
+    coordinator,
+    facilitator,
+    keywords,
+    meeting_report,
+    standing,
+)
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
@@ -63,11 +72,11 @@ def _with_guess(state: State, event: Event, ctx: Context) -> Context:
 
 def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and event.question == STANDING:
-        if event.key.startswith("ck:"):
+        if buttons.CHECKIN.value(event.key) is not None:
             return checkin.standing(state, event.key, ctx)
-        if event.key.startswith("fr:") and ctx.facilitator is not None:
+        if buttons.FORM.value(event.key) is not None and ctx.facilitator is not None:
             return meeting_report.standing(state, event.key, ctx)
-        if event.key.startswith("lr:"):
+        if buttons.LIVING_ROOM.value(event.key) is not None:
             return facilitator.approve(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")

@@ -5,51 +5,40 @@ open, the series still open."""
 
 from __future__ import annotations
 
-from dialogs import conversation
+from dialogs import buttons, conversation
 from dialogs.formatting import meeting_time
-from dialogs.i18n import N_, _, directed, fill, fill_place
-from dialogs.types import (
-    AnswerOffer,
-    Context,
-    Effect,
-    ParticipantView,
-    Reply,
-    Rsvp,
-    SendCalendar,
-    ShareInvite,
-    State,
-    Step,
-)
+from dialogs.i18n import N_, _, fill, fill_place
+from dialogs.speech import say
+from dialogs.types import AnswerOffer, Context, ParticipantView, Rsvp, SendCalendar, ShareInvite, State, Step
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
     """A standing button pressed; the caller has set the locale."""
-    kind, _sep, rest = key.partition(":")
     if ctx.participant is None:
-        return _say(state, _("You haven't signed up yet. Send /start to begin."))
-    if kind == "r":
+        return say(state, _("You haven't signed up yet. Send /start to begin."))
+    if (rest := buttons.RSVP.value(key)) is not None:
         return _rsvp(state, rest, ctx, ctx.participant)
-    if kind == "wo":
+    if (rest := buttons.WAITLIST_OFFER.value(key)) is not None:
         return _offer(state, rest, ctx, ctx.participant)
-    if kind == "inv" and rest.isdecimal():
+    if (rest := buttons.INVITE.value(key)) is not None and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
-    if kind == "friend" and rest.isdecimal():
+    if (rest := buttons.FRIEND.value(key)) is not None and rest.isdecimal():
         return _invite_friend(state, int(rest), ctx.participant)
-    if kind == "cal":  # "Add to my calendar": "cal" for all his seats, "cal:ID" for one series
+    if key == buttons.CALENDAR.prefix or buttons.CALENDAR.value(key) is not None:
+        # "Add to my calendar": "cal" for all his seats, "cal:ID" for one series
+        rest = buttons.CALENDAR.value(key) or ""
         if not any(s.status == "confirmed" and (not rest or str(s.series_id) == rest) for s in ctx.participant.signups):
-            return _say(state, _("You are not signed up for that conversation group."))
+            return say(state, _("You are not signed up for that conversation group."))
         return Step(state, (SendCalendar((int(rest),) if rest.isdecimal() else ()),))
-    return _say(state, _("Sorry, I could not read that button."))
+    return say(state, _("Sorry, I could not read that button."))
 
 
-def _say(state: State, text: str, effects: tuple[Effect, ...] = ()) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
 
 
 def _invite_friend(state: State, series_id: int, participant: ParticipantView) -> Step:
     """A reminder's "Invite a friend": the engine sends the invite to forward."""
     if not any(s.series_id == series_id and s.status == "confirmed" for s in participant.signups):
-        return _say(state, _("You are not signed up for that conversation group."))
+        return say(state, _("You are not signed up for that conversation group."))
     return Step(state, (ShareInvite(series_id),))
 
 
@@ -60,11 +49,11 @@ def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -
         None,
     )
     if meeting is None or answer not in ("y", "n"):
-        return _say(state, _("That meeting has already started or is no longer planned."))
+        return say(state, _("That meeting has already started or is no longer planned."))
     when = meeting_time(meeting.starts_at, ctx.timezone)
     if answer == "y":
         text = fill(_("Great, see you on %(when)s!"), when=when)
-        return _say(state, text, (Rsvp(meeting.id, "coming"),))
+        return say(state, text, (Rsvp(meeting.id, "coming"),))
     later = [
         m for m in participant.meetings
         if m.series_id == meeting.series_id and m.starts_at > meeting.starts_at
@@ -79,7 +68,7 @@ def _rsvp(state: State, rest: str, ctx: Context, participant: ParticipantView) -
         )
     else:
         text = _("Thank you for letting us know. Take care!")
-    return _say(state, text, (Rsvp(meeting.id, "not_coming"),))
+    return say(state, text, (Rsvp(meeting.id, "not_coming"),))
 
 
 def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) -> Step:
@@ -89,9 +78,9 @@ def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) 
         None,
     )
     if offer is None or answer not in ("y", "n"):
-        return _say(state, _("Sorry, this offer is no longer open."))
+        return say(state, _("Sorry, this offer is no longer open."))
     if answer == "n":
-        return _say(
+        return say(
             state,
             _("Okay. The seat goes to the next person on the waiting list."),
             (AnswerOffer(offer.id, accept=False),),
@@ -105,4 +94,4 @@ def _offer(state: State, rest: str, ctx: Context, participant: ParticipantView) 
             series.location,
             when=meeting_time(series.next_meeting, ctx.timezone),
         )
-    return _say(state, text, (AnswerOffer(offer.id, accept=True),))
+    return say(state, text, (AnswerOffer(offer.id, accept=True),))

@@ -168,7 +168,7 @@ def test_dockerignore_keeps_settings_and_data_out_and_lets_the_package_in():
     for source in copied:
         assert (REPOSITORY / source).exists(), source
         assert not ignored(source), f".dockerignore hides {source}, which the Dockerfile copies"
-    assert ignored("bot/__pycache__/x.pyc") and not ignored("bot/engine.py")
+    assert ignored("bot/__pycache__/x.pyc") and not ignored("bot/engine/engine.py")
 
 
 # --- systemd -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.delivery import outbox
 from bot.store import meetings as meeting_store
 from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
-from dialogs import notices
+from dialogs import buttons, notices
 from dialogs.i18n import _, use_locale
 from dialogs.types import STANDING, Option, Reply
 
@@ -61,7 +61,7 @@ async def _tell_everyone(connection, series_id: int, now: datetime, key: str, re
     for man in men:
         reply: Reply = render(man.language)
         with use_locale(man.language):
-            calendar = Option(_("Add to my calendar"), f"cal:{series_id}")
+            calendar = Option(_("Add to my calendar"), buttons.CALENDAR.key(series_id))
         told += await outbox.enqueue(
             connection,
             channel=man.channel,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
-from dialogs import checkin, notices, router
+from dialogs import buttons, checkin, notices, router
 from dialogs.i18n import recording, use_locale
 from dialogs.types import (
     ChoiceMade,
@@ -160,23 +160,23 @@ def conversation(language: str) -> list[Shown]:
 def _play(language: str) -> _Man:
     man = _Man(language)
     man.event("he sends /start", Command("start"))
-    man.press(f"lang:{language}")
-    man.press("yes")
+    man.press(buttons.LANGUAGE.key(language))
+    man.press(buttons.YES)
     man.event("he writes “?”", Text("?"))
     man.event("he writes his name", Text("Cabdi"))
-    man.press(f"s:{FULL.id}")
-    man.press("other")
-    man.press(f"s:{ROOMY.id}")
-    man.press("a:0")
+    man.press(buttons.SERIES.key(FULL.id))
+    man.press(buttons.OTHER)
+    man.press(buttons.SERIES.key(ROOMY.id))
+    man.press(buttons.AREA.key(0))
     man.event("he sends a sticker", Unsupported("sticker"))
-    man.press("menu:mine")
+    man.press(buttons.MENU.key("mine"))
     man.event("he sends /help", Command("help"))
     man.event("he sends /privacy", Command("privacy"))
     man.event("he sends /foo", Command("foo"))
     man.notice("a day before the meeting", lambda: notices.reminder(language, 100, ROOMY.name, NEXT, ROOMY.location, ZONE))
-    man.press("r:100:n")
+    man.press(buttons.RSVP.key(100, "n"))
     man.notice("two hours before the meeting", lambda: notices.reminder(language, 100, ROOMY.name, NEXT, ROOMY.location, ZONE))
-    man.press("r:100:y")
+    man.press(buttons.RSVP.key(100, "y"))
     man.notice("a coordinator moves a meeting", lambda: notices.meeting_moved(
         language, ROOMY.name, NEXT, NEXT + timedelta(days=1), ROOMY.location, ZONE))
     man.notice("a coordinator cancels a meeting", lambda: notices.meeting_cancelled(
@@ -185,36 +185,37 @@ def _play(language: str) -> _Man:
         language, ROOMY.name, NEXT + timedelta(weeks=1), ZONE))
     man.notice("a seat opens up in a full group", lambda: notices.waitlist_offer(
         language, 7, FULL.name, NOW + timedelta(days=1), ZONE))
-    man.press("wo:7:y")
+    man.press(buttons.WAITLIST_OFFER.key(7, "y"))
     man.notice("a broadcast written only in Dutch, with an invite", lambda: notices.broadcast(
         language, {"nl": "Zaterdag is er een buurtfeest in Osdorp. Kom je ook?"}, ROOMY.id))
     man.notice("the morning after a meeting", lambda: checkin.offer(language))
-    man.press("ck:later")
+    man.press(checkin.CHECKIN_LATER)
     man.event("he sends /checkin", Command("checkin"))
-    for key in ("a:0", "a:0", "a:0", "a:2", "a:2", "a:2", "yes", "w:3"):
+    yes, no = buttons.ANSWER.key(0), buttons.ANSWER.key(2)
+    for key in (yes, yes, yes, no, no, no, buttons.YES, buttons.WORTHWHILE.key(3)):
         man.press(key)
-    man.press("ck:contact")
+    man.press(checkin.CHECKIN_CONTACT)
     man.event("he sends /checkin again the same week", Command("checkin"))
     man.event("he sends /cancel", Command("cancel"))
-    man.press("keep")
+    man.press(buttons.KEEP)
     man.event("he sends /cancel", Command("cancel"))
-    man.press(f"c:{ROOMY.id}")
-    man.press("menu:join")
-    man.press(f"s:{FULL.id}")
-    man.press("wait")
+    man.press(buttons.LEAVE.key(ROOMY.id))
+    man.press(buttons.MENU.key("join"))
+    man.press(buttons.SERIES.key(FULL.id))
+    man.press(buttons.WAIT)
     man.event("he presses a button of an old message", ChoiceMade("menu:join", man.question - 1))
     man.event("he sends /language", Command("language"))
-    man.press(f"lang:{language}")
+    man.press(buttons.LANGUAGE.key(language))
     man.event("he sends /stop", Command("stop"))
     man.event("he writes “hello”", Text("hello"))
     man.event("he sends /start", Command("start"))
     man.event("he sends /delete", Command("delete"))
-    man.press("keep")
+    man.press(buttons.KEEP)
     man.event("he sends /delete", Command("delete"))
-    man.press("erase")
+    man.press(buttons.ERASE)
     man.event("he sends /start again", Command("start"))
-    man.press(f"lang:{language}")
-    man.press("no")
+    man.press(buttons.LANGUAGE.key(language))
+    man.press(buttons.NO)
     return man
 
 

@@ -1,0 +1,156 @@
+"""Coordinators' effects: attendance, broadcasts, the report, the console link, flyers and
+approving a living-room talk. Each is checked again here (``coordinators_only``): only a
+coordinator's chat may cause them; attendance also a facilitator's, for his own series."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.channels.base import Outgoing
+from bot.delivery import outbox
+from bot.domain import broadcasts, facilitation, invites
+from bot.engine.handlers.base import Handler, Phase, coordinators_only
+from bot.engine.turn import Turn
+from bot.store import coordinators, facilitators
+from dialogs import notices
+from dialogs.types import (
+    ApproveLivingRoom,
+    MarkAttendance,
+    OpenConsole,
+    QueueBroadcast,
+    SendFlyers,
+    SendReport,
+)
+
+log = logging.getLogger("bot.engine")
+
+
+async def mark_attendance(effect: MarkAttendance, turn: Turn) -> None:
+    """A coordinator ticks any meeting, a facilitator only his own series' meetings; the men
+    ticked present are counted for the invite source they came through (bot.domain.invites)."""
+    connection = turn.connection
+    if not (
+        await coordinators.is_coordinator(connection, turn.channel, turn.address)
+        or await facilitators.facilitates_meeting(connection, turn.channel, turn.address, effect.meeting_id)
+    ):
+        log.warning("engine: attendance from a %s chat that may not tick this meeting refused", turn.channel)
+        return
+    await invites.mark_attendance(
+        connection, turn.engine.secret, effect.participant_id, effect.meeting_id,
+        effect.present, turn.now,
+    )
+
+
+@coordinators_only
+async def queue_broadcast(effect: QueueBroadcast, turn: Turn) -> None:
+    await broadcasts.create(
+        turn.connection,
+        created_by=f"{turn.channel}:{turn.address}",
+        audience_keys=effect.audiences,
+        texts=effect.texts,
+        invite_series_id=effect.invite_series_id,
+        areas=turn.engine.settings.areas,
+        now=turn.now,
+    )
+    on_queued_all = turn.engine.on_queued_all
+
+    async def wake_the_senders() -> None:
+        on_queued_all()
+
+    turn.after_commit(wake_the_senders)
+
+
+@coordinators_only
+async def send_report(effect: SendReport, turn: Turn) -> None:
+    """The report is built after this transaction, on its own read connections (seconds on a
+    big database): no write of anyone else waits for it."""
+    engine, channel, address, language = turn.engine, turn.channel, turn.address, turn.language
+    apologise = turn.apologise
+
+    async def build_and_send() -> None:
+        from bot.domain import coordinator_report  # matplotlib is heavy: only when a report is asked for
+
+        try:
+            message = await coordinator_report.coordinator_report(engine.db, engine.settings, language)
+            async with engine.db.transaction() as connection:
+                await outbox.enqueue(
+                    connection,
+                    channel=channel,
+                    address=address,
+                    message=message,
+                    kind="reply",
+                    priority=outbox.REPLY,
+                    now=engine.now(),
+                )
+            engine.on_queued(channel)
+        except Exception:
+            log.exception("engine: the report for a %s coordinator failed", channel)
+            await apologise()
+
+    turn.after_commit(build_and_send)
+
+
+@coordinators_only
+async def open_console(effect: OpenConsole, turn: Turn) -> None:
+    """A one-time link into the web console, for this coordinator only (bot/console)."""
+    from bot.domain.console_link import VALID_MINUTES, new_link
+
+    link = await new_link(turn.connection, turn.engine.settings, turn.channel, turn.address, turn.now)
+    notice = notices.console_link(turn.language, VALID_MINUTES, link)
+    await outbox.enqueue(
+        turn.connection,
+        channel=turn.channel,
+        address=turn.address,
+        message=Outgoing(notice.text),
+        kind="reply",
+        priority=outbox.REPLY,
+        now=turn.now,
+    )
+
+
+@coordinators_only
+async def approve_living_room(effect: ApproveLivingRoom, turn: Turn) -> None:
+    """A coordinator's one tap: the facilitator's proposal becomes a series of one meeting."""
+    await facilitation.approve(
+        turn.connection, turn.engine.settings, turn.channel, turn.address, effect.proposal_id, turn.now
+    )
+
+
+@coordinators_only
+async def send_flyers(effect: SendFlyers, turn: Turn) -> None:
+    """A series' flyers, one PNG per language, rendered and queued after this transaction
+    (drawing them takes a while), like the report."""
+    engine, channel, address = turn.engine, turn.channel, turn.address
+    apologise = turn.apologise
+
+    async def render_and_send() -> None:
+        from bot.domain import flyers
+
+        try:
+            async with engine.db.transaction() as connection:
+                images = await flyers.for_series(connection, engine.settings, effect.series_id, source="", now=engine.now())
+            async with engine.db.transaction() as connection:
+                for flyer in images:
+                    await outbox.enqueue(
+                        connection,
+                        channel=channel,
+                        address=address,
+                        message=Outgoing(flyer.caption, image=flyer.png),
+                        kind="reply",
+                        priority=outbox.REPLY,
+                        now=engine.now(),
+                    )
+            engine.on_queued(channel)
+        except Exception:
+            log.exception("engine: the flyers for a %s coordinator failed", channel)
+            await apologise()
+
+    turn.after_commit(render_and_send)
+
+
+MARK_ATTENDANCE = Handler(MarkAttendance, Phase.STORE, mark_attendance)
+QUEUE_BROADCAST = Handler(QueueBroadcast, Phase.STORE, queue_broadcast)
+SEND_REPORT = Handler(SendReport, Phase.STORE, send_report)
+OPEN_CONSOLE = Handler(OpenConsole, Phase.STORE, open_console)
+APPROVE_LIVING_ROOM = Handler(ApproveLivingRoom, Phase.STORE, approve_living_room)
+SEND_FLYERS = Handler(SendFlyers, Phase.STORE, send_flyers)
