@@ -24,6 +24,7 @@ from bot import broadcasts, erasure, outbox, waitlist
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.database import Database
+from bot.domain import voice
 from bot.store import (
     anonymity,
     audiences,
@@ -37,6 +38,8 @@ from bot.store import (
     updates,
 )
 from bot.store import series as series_store
+from bot.store import voice as voice_store
+from dialogs import coordinator as coordinator_dialog
 from dialogs import router, scoring
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import (
@@ -62,16 +65,20 @@ from dialogs.types import (
     SetArea,
     SetLanguage,
     SetName,
+    SetSeriesVoice,
     SetStatus,
     SignUp,
     State,
     Step,
+    VoiceNote,
     WakeAt,
 )
 
 log = logging.getLogger(__name__)
 
 Dialog = Callable[[State, Event, Context], Step]
+FetchVoice = Callable[[], Awaitable[tuple[bytes, str | None]]]
+"""Downloads a voice note from the platform: (its bytes, Telegram's file id or None)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ class Incoming:
     # channels keep no time of his messages at all (issue 11).
     keeps_window: bool = False
     stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
+    # A voice note's download, for the engine to call only when a coordinator's flow waits
+    # for one (``Engine._listen``); a man's voice note is never fetched.
+    fetch_voice: FetchVoice | None = None
 
 
 class _ParticipantChanges:
@@ -130,6 +140,8 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
+        if isinstance(incoming.event, VoiceNote):
+            incoming = await self._listen(incoming)
         for attempt in (1, 2):
             try:
                 handled, after_commit = await self._handle_once(incoming)
@@ -149,6 +161,32 @@ class Engine:
                 self.on_queued(incoming.channel)
                 self._run_after_commit(after_commit)
             return
+
+    async def _listen(self, incoming: Incoming) -> Incoming:
+        """A voice note: fetched, checked (OGG/Opus, at most a minute; converted if need be)
+        and kept as a clip only when he is a coordinator whose flow asks for one. The event
+        the dialog hears then names the clip, or the problem; anyone else's voice note stays
+        on the platform, unheard and unstored."""
+        async with self.db.transaction() as connection:
+            wanted = await coordinators.is_coordinator(
+                connection, incoming.channel, incoming.address
+            ) and coordinator_dialog.wants_voice(await conversations.load(connection, incoming.channel, incoming.address))
+        if not wanted:
+            return dataclasses.replace(incoming, event=VoiceNote(), fetch_voice=None)
+        if incoming.fetch_voice is None:  # kept before a restart without its download: gone
+            return dataclasses.replace(incoming, event=VoiceNote(problem="lost"))
+        try:
+            data, file_id = await incoming.fetch_voice()
+            clip = await asyncio.to_thread(voice.prepare, data)
+        except voice.VoiceProblem as problem:
+            return dataclasses.replace(incoming, event=VoiceNote(problem=problem.kind), fetch_voice=None)
+        except Exception as error:  # noqa: BLE001 - the platform's download failed: he records again
+            log.warning("engine: a %s voice note could not be fetched (%s)", incoming.channel, type(error).__name__)
+            return dataclasses.replace(incoming, event=VoiceNote(problem="unreadable"), fetch_voice=None)
+        async with self.db.transaction() as connection:
+            # Telegram's own id for his recording is re-used only for the very same sound.
+            clip_id = await voice_store.add(connection, clip, self.now(), file_id if clip.audio is data else None)
+        return dataclasses.replace(incoming, event=VoiceNote(clip_id, clip.seconds), fetch_voice=None)
 
     def _run_after_commit(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
         """Start the work an event asked for that must not run inside its transaction."""
@@ -229,6 +267,7 @@ class Engine:
             last_meetings=past,
             audience_sizes=await audiences.sizes(connection, keys, self.settings.areas, now),
             selected_count=await audiences.count(connection, chosen, self.settings.areas, now),
+            series_voices=await voice_store.series_languages(connection),
         )
 
     def _markers(self, incoming: Incoming, now: datetime) -> tuple[str, str]:
@@ -330,7 +369,7 @@ class Engine:
             after_commit.append(self.db.truncate_log)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole)):
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SetSeriesVoice, SendReport, OpenConsole)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         else:
             raise TypeError(f"unknown effect {type(effect).__name__}")
@@ -398,8 +437,11 @@ class Engine:
                 invite_series_id=effect.invite_series_id,
                 areas=self.settings.areas,
                 now=now,
+                voices=effect.voices,
             )
             self.on_queued_all()
+        elif isinstance(effect, SetSeriesVoice):
+            await voice_store.set_series_voice(connection, effect.series_id, effect.language, effect.clip_id)
         elif isinstance(effect, OpenConsole):
             await self._console_link(connection, incoming, row, now)
         else:  # the report is built after this transaction, see ``_send_report``

@@ -77,6 +77,8 @@ def encode(message: Outgoing) -> str:
         payload["question"] = message.question
     if message.image is not None:
         payload["image"] = base64.b64encode(message.image).decode("ascii")
+    if message.voice is not None:
+        payload["voice"] = message.voice  # the clip's id: the sound stays in one place
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -87,6 +89,7 @@ def decode(payload: str) -> Outgoing:
         options=tuple(Option(label, key) for label, key in data.get("options", ())),
         question=data.get("question", 0),
         image=base64.b64decode(data["image"]) if "image" in data else None,
+        voice=data.get("voice"),
     )
 
 

@@ -23,6 +23,7 @@ from bot.engine import Engine, Incoming
 from bot.outbox import OutboxSender, utcnow
 from bot.schema import conversations
 from bot.store import checkins, coordinators, heartbeat
+from bot.store import voice as voice_store
 from dialogs.types import Timer
 from scheduler import checkin_offers, followups, reminders
 from scheduler.runner import Scheduler
@@ -73,6 +74,7 @@ class Service:
                 ("check-in week", self._checkin_week),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
+                ("unused voice clips", self._unused_voices),
                 ("coordinator menus", self._coordinator_menus),
             ],
             now=now,
@@ -104,6 +106,11 @@ class Service:
         """Tell the CLI that the service is alive (``bot.store.heartbeat``)."""
         async with self.db.transaction() as connection:
             await heartbeat.beat(connection, now)
+
+    async def _unused_voices(self, now: datetime) -> None:
+        """Erase the voice clips of broadcasts never sent (``bot.store.voice``)."""
+        async with self.db.transaction() as connection:
+            await voice_store.erase_unused(connection, now)
 
     async def _reminders(self, now: datetime) -> None:
         if await reminders.queue_due_reminders(self.db, self.settings, now):

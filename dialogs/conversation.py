@@ -30,7 +30,14 @@ from collections.abc import Callable
 
 from dialogs import keywords
 from dialogs.coordinator import HELP as COORDINATOR_HELP
-from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
+from dialogs.formatting import (
+    LANGUAGE_NAMES,
+    cannot_read,
+    clock,
+    language_in_text,
+    meeting_time,
+    weekday_name,
+)
 from dialogs.i18n import N_, Phrase, _, directed, fill, fill_place, ngettext, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
@@ -244,7 +251,7 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
         if isinstance(event, (Text, Unsupported)):
             return _ask(state, ctx, "menu", _("I'm an automated assistant."))
     if isinstance(event, Unsupported):
-        return _ask(state, ctx, at, _("Sorry, I can only read text and buttons."))
+        return _ask(state, ctx, at, cannot_read(event))
     if isinstance(event, BadButton):
         return _ask(state, ctx, at, _("Sorry, I could not read that button."))
     if isinstance(event, ChoiceMade):

@@ -6,6 +6,9 @@
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- a voice note goes to the coordinator dialog when it asked for one; anyone else's gets a kind
+  answer (the assistant cannot listen yet), the offer to be called back, and the current
+  question again (``_voice_from_him``);
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
 
@@ -20,9 +23,23 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from dialogs import checkin, conversation, coordinator, keywords, standing
-from dialogs.i18n import use_locale
+from dialogs.i18n import _, directed, use_locale
 from dialogs.language_guess import likely_language
-from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
+from dialogs.types import (
+    STANDING,
+    ChoiceMade,
+    Command,
+    Context,
+    Event,
+    Option,
+    Reply,
+    State,
+    Step,
+    Text,
+    Timer,
+    Unsupported,
+    VoiceNote,
+)
 
 FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "checkin": checkin.handle,
@@ -62,6 +79,10 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return checkin.standing(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
+    if isinstance(event, VoiceNote):
+        if ctx.is_coordinator and coordinator.wants_voice(state):
+            return coordinator.handle(state, event, ctx)
+        return _voice_from_him(state, ctx)
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
         return conversation.handle(state, event, ctx)  # a flow under way goes on after it
     if isinstance(event, Command):
@@ -75,6 +96,23 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if flow in FLOWS and not (flow == "coordinator" and not ctx.is_coordinator):
         return FLOWS[flow](state, event, ctx)
     return conversation.handle(_end_flow(state), event, ctx)
+
+
+CALL_BACK = "call:me"
+"""The standing button a man presses to be called back by a coordinator (``dialogs.standing``)."""
+
+
+def _voice_from_him(state: State, ctx: Context) -> Step:
+    """His voice note is never fetched: thank him, say why it cannot be heard, offer a call
+    from a coordinator (once he has signed up: before that nobody may pass his number on),
+    then ask the current question again, last, so that his typed answer matches it."""
+    text = _("Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet.")
+    options: tuple[Option, ...] = ()
+    if ctx.participant is not None:
+        text += "\n" + _("Would you rather talk to a person? A coordinator can call you back.")
+        options = (Option(_("📞 Please call me back"), CALL_BACK),)
+    step = _route(state, Unsupported("voice"), ctx)
+    return Step(step.state, (Reply(directed(text), options, STANDING), *step.effects))
 
 
 def _end_flow(state: State) -> State:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dialogs import conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, directed, fill, fill_place
-from dialogs.types import AnswerOffer, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
+from dialogs.types import AnswerOffer, AskContact, Context, Effect, ParticipantView, Reply, Rsvp, State, Step
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
@@ -22,6 +22,8 @@ def handle(state: State, key: str, ctx: Context) -> Step:
         return _offer(state, rest, ctx, ctx.participant)
     if kind == "inv" and rest.isdecimal():
         return conversation.join_series(state, int(rest), ctx)
+    if key == "call:me":  # offered after a voice note (dialogs.router)
+        return _say(state, _("Thank you. A coordinator will call you back soon."), (AskContact(),))
     return _say(state, _("Sorry, I could not read that button."))
 
 

@@ -28,6 +28,12 @@ Status callbacks. ``POST /whatsapp/status`` (signed the same way): delivered and
 outbox row; failed and undelivered mark it failed, except that 21610 and 63014 stop him (as
 /stop does), 63016 re-routes the message, and 63018 / 429 pause the channel and retry it.
 
+Voice (issue 19). A voice note he sends becomes a ``VoiceNote``; its ``MediaUrl0`` is fetched
+(with the account's credentials, as Twilio requires) only if the engine asks, for a coordinator
+who was asked for one, and is left out of what ``bot.store.inbound`` keeps. A clip goes out as
+a media message whose ``MediaUrl`` is ``/whatsapp/media/<token>.ogg``: a random token, valid for
+``MEDIA_KEEP``, that serves the clip from the database as ``audio/ogg``.
+
 Logs carry outbox ids, message SIDs and error codes; never texts, numbers or tokens.
 """
 
@@ -44,6 +50,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 import aiohttp
+import httpx
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,8 +65,10 @@ from bot.channels.whatsapp import errors, render, store
 from bot.channels.whatsapp.templates import load_templates
 from bot.config import Settings, require_for_whatsapp
 from bot.database import Database
-from bot.engine import Incoming
+from bot.domain.voice import MAX_UPLOAD_BYTES, MIME
+from bot.engine import FetchVoice, Incoming
 from bot.store import inbound as inbound_store
+from bot.store import voice as voice_store
 from dialogs import keywords
 from dialogs.typed import match_option
 from dialogs.types import ChoiceMade, Command, Event, Text
@@ -111,7 +120,7 @@ class WhatsAppChannel:
         self._hold_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._closed: dict[str, datetime] = {}  # address → when WhatsApp said 63016
         self._paused_until = 0.0  # time.monotonic() before which nothing is sent
-        self._media: dict[str, tuple[bytes, float]] = {}
+        self._media: dict[str, tuple[bytes | int, float]] = {}  # token → (PNG, or voice clip id; until)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -173,7 +182,7 @@ class WhatsAppChannel:
         if message is None:
             log.info("whatsapp: a signed webhook without a sender or message id; ignored")
             return Response(EMPTY_TWIML, media_type="text/xml")
-        payload = json.dumps(list(form.multi_items()), ensure_ascii=False)
+        payload = json.dumps(render.kept_fields(list(form.multi_items())), ensure_ascii=False)
         try:
             new = await self._keeper.keep([inbound_store.Stored(message.sid, message.address, payload)])
         except Exception as error:  # not stored: Twilio must send it again
@@ -235,11 +244,19 @@ class WhatsAppChannel:
         return Response(status_code=200)
 
     async def media(self, request: Request) -> Response:
-        """``GET /whatsapp/media/{token}``: an image (a coordinator's report) for Twilio to fetch."""
-        entry = self._media.get(request.path_params["token"].removesuffix(".png"))
+        """``GET /whatsapp/media/{token}``: an image (a coordinator's report) or a voice clip,
+        for Twilio to fetch."""
+        token, _dot, _extension = request.path_params["token"].partition(".")
+        entry = self._media.get(token)
         if entry is None or entry[1] < time.monotonic():
             return Response(status_code=404)
-        return Response(entry[0], media_type="image/png")
+        if isinstance(entry[0], bytes):
+            return Response(entry[0], media_type="image/png")
+        async with self.db.transaction() as connection:
+            audio = await voice_store.audio(connection, entry[0])
+        if audio is None:  # replaced or removed since
+            return Response(status_code=404)
+        return Response(audio, media_type=MIME)
 
     async def _signed_form(self, request: Request, path: str) -> FormData | None:
         """The form fields, if Twilio signed them for ``MEEDOEN_PUBLIC_URL + path`` (the URL
@@ -299,17 +316,37 @@ class WhatsAppChannel:
                 await inbound_store.forget(connection, NAME, message.sid)
             return
         event = await self._resolve_choice(address, message.event)
-        await self._handle(self._incoming(address, event, message.sid, stored=message.sid))
+        await self._handle(self._incoming(address, event, message.sid, stored=message.sid, media_url=message.media_url))
         released = await store.inbound(self.db, address, self.now())
         if released:
             log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
             self._on_queued(NAME)
 
-    def _incoming(self, address: str, event: Event, sid: str | None, *, stored: str | None = None) -> Incoming:
+    def _incoming(
+        self, address: str, event: Event, sid: str | None, *, stored: str | None = None, media_url: str | None = None
+    ) -> Incoming:
         return Incoming(
             channel=NAME, address=address, event=event, update_id=sid,
             language_hint=render.language_hint(address), keeps_window=True, stored=stored,
+            fetch_voice=self._voice_download(media_url) if media_url else None,
         )
+
+    def _voice_download(self, url: str) -> FetchVoice:
+        """His voice note's download from Twilio, for the engine to call if it needs it."""
+
+        async def fetch() -> tuple[bytes, str | None]:
+            auth = (self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+            async with httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=HTTP_TIMEOUT) as client:
+                async with client.stream("GET", url) as response:
+                    response.raise_for_status()
+                    data = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        data += chunk
+                        if len(data) > MAX_UPLOAD_BYTES:
+                            break  # bot.domain.voice says "too big"
+            return bytes(data), None
+
+        return fetch
 
     async def _resolve_choice(self, address: str, event: Event) -> Event:
         """A typed answer to the numbered choices he saw last becomes that choice."""
@@ -359,8 +396,17 @@ class WhatsAppChannel:
         return now - last < WINDOW - WINDOW_MARGIN
 
     async def _send_session(self, address: str, message: Outgoing) -> None:
+        if message.voice is not None:
+            async with self.db.transaction() as connection:
+                if await voice_store.about(connection, message.voice) is None:
+                    raise DeliveryError("rejected", "voice erased")
+            await self._create(
+                address, message, path="session", payload=outbox.encode(message),
+                media_url=[self._publish(message.voice, "ogg")],
+            )
+            return
         if message.image is not None:
-            await self._create(address, message, path="session", payload=None, media_url=[self._publish(message.image)])
+            await self._create(address, message, path="session", payload=None, media_url=[self._publish(message.image, "png")])
             if not message.text.strip():
                 return
         buttons = render.quick_reply(message, self.templates)
@@ -379,7 +425,7 @@ class WhatsAppChannel:
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
-        if template is not None and message.image is None:
+        if template is not None and message.image is None and message.voice is None:
             variables = template.fill(text=render.template_text(message), organisation=self.settings.organisation)
             if variables is not None:
                 await self._create(
@@ -429,13 +475,14 @@ class WhatsAppChannel:
         if message.options:
             await store.remember_choices(self.db, address, message.question, message.options, self.now())
 
-    def _publish(self, image: bytes) -> str:
-        """A short-lived, unguessable URL for an image; WhatsApp takes media by URL only."""
+    def _publish(self, media: bytes | int, extension: str) -> str:
+        """A short-lived, unguessable URL for an image (its bytes) or a voice clip (its id,
+        read from the database when Twilio fetches it); WhatsApp takes media by URL only."""
         moment = time.monotonic()
         self._media = {token: entry for token, entry in self._media.items() if entry[1] > moment}
         token = secrets.token_urlsafe(24)
-        self._media[token] = (image, moment + MEDIA_KEEP)
-        return f"{self.settings.public_url}/whatsapp/media/{token}.png"
+        self._media[token] = (media, moment + MEDIA_KEEP)
+        return f"{self.settings.public_url}/whatsapp/media/{token}.{extension}"
 
 
 def _without_image(message: Outgoing) -> Outgoing:
