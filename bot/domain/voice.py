@@ -114,7 +114,7 @@ def convert(data: bytes) -> bytes:
     """Any sound ffmpeg reads → mono OGG/Opus for speech. Runs ffmpeg in a subprocess on a
     temporary file (an ``.m4a`` cannot be read from a pipe), removed at once."""
     program = ffmpeg()
-    if program is None:
+    if program is None or shutil.which(program) is None:
         raise VoiceProblem("no_converter")
     with tempfile.TemporaryDirectory(prefix="meedoen-voice-") as folder:
         source = os.path.join(folder, "in")
