@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot.channels.demo import DemoChannel
+from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.service import Service
 from bot.store import checkins, coordinators, meetings, participants
 from bot.store import series as series_store
@@ -158,6 +159,8 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
 
 
 def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
+    channel.use_database(service.db)
+
     async def index(request: Request) -> Response:
         return RedirectResponse("/demo")
 
@@ -193,6 +196,23 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         if data is None:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(data, media_type="image/png")
+
+    async def voice_note(request: Request) -> Response:
+        """``POST /demo/api/voice?user=ID``: the body is a sound file he "recorded"."""
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            return JSONResponse({"error": "that file is too large for a voice note"}, status_code=413)
+        try:
+            await channel.receive_voice(request.query_params.get("user", ""), await request.body())
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def voice(request: Request) -> Response:
+        data = channel.voice(int(request.path_params["number"]))
+        if data is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(data, media_type="audio/ogg" if data.startswith(b"OggS") else "application/octet-stream")
 
     async def series(request: Request) -> Response:
         now = service.now()
@@ -241,4 +261,6 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/demo/api/messages", messages),
         Route("/demo/api/series", series),
         Route("/demo/api/image/{number:int}", image),
+        Route("/demo/api/voice", voice_note, methods=["POST"]),
+        Route("/demo/api/voice/{number:int}", voice),
     ]

@@ -248,6 +248,8 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
             return _start(state, ctx)
         at = "menu"
         state["at"] = at
+        if isinstance(event, Unsupported) and event.kind == "voice":  # thanked already (dialogs.router)
+            return _ask(state, ctx, "menu", cannot_read(event))
         if isinstance(event, (Text, Unsupported)):
             return _ask(state, ctx, "menu", _("I'm an automated assistant."))
     if isinstance(event, Unsupported):

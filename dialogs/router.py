@@ -6,7 +6,7 @@
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
-- a voice note goes to the coordinator dialog when it asked for one; anyone else's gets a kind
+- a voice note goes to the coordinator dialog while its flow is under way; anyone else's gets a kind
   answer (the assistant cannot listen yet), the offer to be called back, and the current
   question again (``_voice_from_him``);
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
@@ -80,7 +80,7 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
     if isinstance(event, VoiceNote):
-        if ctx.is_coordinator and coordinator.wants_voice(state):
+        if ctx.is_coordinator and flow == coordinator.FLOW:  # it says where it takes one
             return coordinator.handle(state, event, ctx)
         return _voice_from_him(state, ctx)
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
@@ -110,7 +110,7 @@ def _voice_from_him(state: State, ctx: Context) -> Step:
     options: tuple[Option, ...] = ()
     if ctx.participant is not None:
         text += "\n" + _("Would you rather talk to a person? A coordinator can call you back.")
-        options = (Option(_("📞 Please call me back"), CALL_BACK),)
+        options = (Option(_("📞 Call me back"), CALL_BACK),)
     step = _route(state, Unsupported("voice"), ctx)
     return Step(step.state, (Reply(directed(text), options, STANDING), *step.effects))
 

@@ -51,8 +51,8 @@ NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 LANGUAGES = ("nl", "ar", "so", "en")
 
 
-def tr(language: str, message: str, **values) -> str:
-    with use_locale(language):
+def tr(lang: str, message: str, /, **values) -> str:
+    with use_locale(lang):
         return fill(_(message), **values) if values else _(message)
 
 
@@ -306,7 +306,8 @@ def _voices_to(tg: FakeTelegram, chat_id: int) -> list[dict]:
 
 
 async def _record(tg: FakeTelegram, boss: Chat, sound: bytes) -> dict:
-    return await boss._expect_reply(lambda: tg.send_voice_from_user(boss.user_id, sound))  # noqa: SLF001
+    seconds = round(voice.opus_seconds(sound) or 1)
+    return await boss._expect_reply(lambda: tg.send_voice_from_user(boss.user_id, sound, seconds))  # noqa: SLF001
 
 
 async def test_a_coordinator_records_a_broadcast_in_somali_and_somali_men_hear_it(settings, db):

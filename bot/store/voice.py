@@ -58,6 +58,17 @@ async def existing(connection: AsyncConnection, clip_ids: list[int]) -> dict[int
     return {row.id: row.seconds for row in rows}
 
 
+async def unused(connection: AsyncConnection, clip_ids: list[int]) -> dict[int, int]:
+    """Of ``clip_ids``, those stored and not yet used by a series or a broadcast: id → seconds
+    (what a broadcast being written may take)."""
+    found = await existing(connection, clip_ids)
+    if not found:
+        return {}
+    used = set(await connection.scalars(select(series_voices.c.clip_id).where(series_voices.c.clip_id.in_(list(found)))))
+    used |= set(await connection.scalars(select(broadcast_voices.c.clip_id).where(broadcast_voices.c.clip_id.in_(list(found)))))
+    return {clip: seconds for clip, seconds in found.items() if clip not in used}
+
+
 # --- a series' recorded reminders ----------------------------------------------------------------
 
 

@@ -765,6 +765,7 @@ class FakeTelegram:
         self._sent_by_chat: dict[int, list[dict[str, Any]]] = {}
         self._file_counter = 0
         self.files: dict[str, bytes] = {}  # file_id → bytes (voices: uploaded, or sent by users)
+        self._durations: dict[str, int] = {}  # file_id → a voice's seconds
         self._update_id = 0
         self._updates: list[dict[str, Any]] = []
         self._open_queries: set[str] = set()
@@ -1014,6 +1015,7 @@ class FakeTelegram:
                 raise _ApiError(400, "Bad Request: wrong file type: a voice message must be OGG", violation=True)
             file_id, unique_id = self._new_file_id("voice")
             self.files[file_id] = voice.data
+            self._durations[file_id] = int(duration or 1)
         else:
             if voice not in self.files:
                 raise _ApiError(400, "Bad Request: wrong remote file identifier specified", violation=True)
@@ -1021,7 +1023,7 @@ class FakeTelegram:
         return {
             "file_id": file_id,
             "file_unique_id": unique_id,
-            "duration": int(duration or 1),
+            "duration": self._durations.get(file_id, 1),
             "mime_type": "audio/ogg",
             "file_size": len(self.files[file_id]),
         }
@@ -1328,6 +1330,7 @@ class FakeTelegram:
         """The user records a voice note (``data``: its OGG/Opus bytes, served by ``getFile``)."""
         file_id, unique_id = self._new_file_id("voice")
         self.files[file_id] = data
+        self._durations[file_id] = duration
         voice = {
             "file_id": file_id, "file_unique_id": unique_id, "duration": duration,
             "mime_type": "audio/ogg", "file_size": len(data),
