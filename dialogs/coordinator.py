@@ -298,8 +298,8 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         data.update(at="sv_record", language=key[6:])
         return _ask(state, ctx)
     if key == "co:vrm":
-        effect = SetSeriesVoice(data["series"], data["language"], None)
-        return _end(state, _("Removed. The reminders go out as text only in that language."), (effect,))
+        removal = SetSeriesVoice(data["series"], data["language"], None)
+        return _end(state, _("Removed. The reminders go out as text only in that language."), (removal,))
     if key.startswith("co:i:"):
         data.update(at="preview", invite=None if key == "co:i:-" else int(key[5:]))
         return _ask(state, ctx)

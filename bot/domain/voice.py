@@ -4,8 +4,7 @@ Telegram's ``sendVoice`` and WhatsApp's audio messages both play OGG with the Op
 voice message. A recording made in Telegram or WhatsApp is OGG/Opus already and is only
 checked (its length read from the Ogg pages, no decoding). Anything else (an ``.m4a`` from a
 phone, an ``.mp3``, a ``.wav``) is converted by ffmpeg, in a subprocess with a time limit:
-``MEEDOEN_FFMPEG`` when set, else ``ffmpeg`` on the PATH, else the binary that the
-``imageio-ffmpeg`` package ships. The sound itself never reaches a log line.
+``ffmpeg`` on the PATH, else the binary that the ``imageio-ffmpeg`` package ships. The sound itself never reaches a log line.
 """
 
 from __future__ import annotations
@@ -94,9 +93,6 @@ def opus_seconds(data: bytes) -> float | None:
 
 def ffmpeg() -> str | None:
     """The ffmpeg to convert with, or None when there is none."""
-    configured = os.environ.get("MEEDOEN_FFMPEG")
-    if configured:
-        return configured
     found = shutil.which("ffmpeg")
     if found:
         return found
@@ -114,7 +110,7 @@ def convert(data: bytes) -> bytes:
     """Any sound ffmpeg reads → mono OGG/Opus for speech. Runs ffmpeg in a subprocess on a
     temporary file (an ``.m4a`` cannot be read from a pipe), removed at once."""
     program = ffmpeg()
-    if program is None or shutil.which(program) is None:
+    if program is None:
         raise VoiceProblem("no_converter")
     with tempfile.TemporaryDirectory(prefix="meedoen-voice-") as folder:
         source = os.path.join(folder, "in")
