@@ -7,8 +7,8 @@
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
 - a voice note goes to the coordinator dialog while its flow is under way; anyone else's gets a kind
-  answer (the assistant cannot listen yet), the offer to be called back, and the current
-  question again (``_voice_from_him``);
+  answer (the assistant cannot listen yet) and the current question again, with a "Call me
+  back" button added (``_voice_from_him``), valid like a standing one whatever is asked later;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
 
@@ -48,6 +48,9 @@ FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
 kept so that a later "1" is read against the same menu and answered in the same language."""
+CALL_BACK = "call:me"
+"""The button a man presses, after a voice note, to be called back by a coordinator
+(``dialogs.standing``); valid whatever question is open."""
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
@@ -74,7 +77,7 @@ def _with_guess(state: State, event: Event, ctx: Context) -> Context:
 
 
 def _route(state: State, event: Event, ctx: Context) -> Step:
-    if isinstance(event, ChoiceMade) and event.question == STANDING:
+    if isinstance(event, ChoiceMade) and (event.question == STANDING or event.key == CALL_BACK):
         if event.key.startswith("ck:"):
             return checkin.standing(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
@@ -98,21 +101,23 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     return conversation.handle(_end_flow(state), event, ctx)
 
 
-CALL_BACK = "call:me"
-"""The standing button a man presses to be called back by a coordinator (``dialogs.standing``)."""
-
-
 def _voice_from_him(state: State, ctx: Context) -> Step:
-    """His voice note is never fetched: thank him, say why it cannot be heard, offer a call
-    from a coordinator (once he has signed up: before that nobody may pass his number on),
-    then ask the current question again, last, so that his typed answer matches it."""
-    text = _("Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet.")
-    options: tuple[Option, ...] = ()
-    if ctx.participant is not None:
-        text += "\n" + _("Would you rather talk to a person? A coordinator can call you back.")
-        options = (Option(_("📞 Call me back"), CALL_BACK),)
+    """His voice note is never fetched: thank him, say why it cannot be heard, and ask the
+    current question again, in one message whose buttons end with "Call me back" (once he
+    has signed up: before that nobody may pass his number on). One message, so that on
+    WhatsApp a typed number is read against the very list he sees."""
+    thanks = directed(_("Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet."))
     step = _route(state, Unsupported("voice"), ctx)
-    return Step(step.state, (Reply(directed(text), options, STANDING), *step.effects))
+    replies = [effect for effect in step.effects if isinstance(effect, Reply)]
+    last = replies[-1] if replies else Reply("")
+    options, question = last.options, last.question
+    if ctx.participant is not None:
+        thanks += "\n" + directed(_("Would you rather talk to a person? A coordinator can call you back."))
+        options = (*options, Option(_("📞 Call me back"), CALL_BACK))
+        question = question if last.options else STANDING
+    combined = Reply(thanks + ("\n\n" + last.text if last.text else ""), options, question)
+    effects = tuple(combined if effect is last else effect for effect in step.effects)
+    return Step(step.state, effects if replies else (*effects, combined))
 
 
 def _end_flow(state: State) -> State:

@@ -30,7 +30,6 @@ from dialogs import coordinator
 from dialogs.i18n import _, fill, use_locale
 from dialogs.router import handle
 from dialogs.types import (
-    STANDING,
     AskContact,
     ChoiceMade,
     Command,
@@ -224,28 +223,30 @@ def test_voice_also_offers_a_running_series_no_longer_open_for_sign_up():
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_mans_voice_note_gets_thanks_a_call_back_offer_and_the_question_again(language):
+def test_a_mans_voice_note_gets_thanks_and_the_question_again_with_a_call_back_button(language):
     world = World(participant=registered(language))
     state = {"at": "menu", "q": 4}
     step = handle(state, VoiceNote(), world.context())
-    offer, question = [e for e in step.effects if isinstance(e, Reply)]
-    assert tr(language, "Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet.") in offer.text
-    assert offer.question == STANDING and [o.key for o in offer.options] == ["call:me"]
-    assert tr(language, "You can answer with the buttons, or with a short text.") in question.text
-    assert question.question == 5 and question.options  # the menu again, last, with fresh buttons
-    assert all(isinstance(e, Reply) for e in step.effects)  # nothing stored
-    for reply in (offer, question):
-        check_reply(reply)
-    called = handle(step.state, ChoiceMade("call:me", STANDING), world.context())
+    [reply] = step.effects  # one message, nothing stored
+    check_reply(reply)
+    assert tr(language, "Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet.") in reply.text
+    assert tr(language, "You can answer with the buttons, or with a short text.") in reply.text
+    menu = handle(state, Text("?"), world.context()).effects[-1]
+    assert reply.options[:-1] == menu.options  # the menu again, then the call-back button
+    assert reply.options[-1].key == "call:me" and reply.question == 5
+    called = handle(step.state, ChoiceMade("call:me", reply.question), world.context())
     assert AskContact() in called.effects
     assert tr(language, "Thank you. A coordinator will call you back soon.") in called.effects[-1].text
+    assert called.state["at"] == "menu"  # the question he was at stays open
+    later = handle({**step.state, "q": 9}, ChoiceMade("call:me", 5), world.context())
+    assert AskContact() in later.effects  # pressed later, under another question: still his wish
 
 
 def test_before_he_has_signed_up_nobody_is_offered_his_number():
     step = handle({}, VoiceNote(), World().context(suggested_language="so"))
-    offer = step.effects[0]
-    assert isinstance(offer, Reply) and offer.options == ()
-    assert len([e for e in step.effects if isinstance(e, Reply)]) == 2  # and the language menu
+    [reply] = [e for e in step.effects if isinstance(e, Reply)]
+    assert "call:me" not in [o.key for o in reply.options]
+    assert [o.key for o in reply.options][:1] == ["lang:so"]  # the language menu, Somali first
 
 
 def test_a_coordinators_voice_note_outside_a_voice_question_is_a_mans():
@@ -448,13 +449,12 @@ async def test_a_mans_voice_note_is_answered_in_his_language_and_never_stored(se
         async with running(configured):
             man = Chat(tg, 8901, language_code="so")
             update = await tg.send_voice_from_user(8901, recording)
-            await tg.wait_for(lambda: tg.count_to(8901) >= 2)
-            offer, question = tg.messages_to(8901)
-            assert offer["text"].startswith(tr("so", "Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet."))
-            assert man.keys(offer) == ["call:me"]
-            assert tr("so", "You can answer with the buttons, or with a short text.") in question["text"]
-            assert man.keys(question)  # the menu, to go on with
-            called = await man.tap("call:me", offer)
+            await tg.wait_for(lambda: tg.count_to(8901) >= 1)
+            [answer] = tg.messages_to(8901)
+            assert answer["text"].startswith(tr("so", "Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet."))
+            assert tr("so", "You can answer with the buttons, or with a short text.") in answer["text"]
+            assert len(man.keys(answer)) > 1 and man.keys(answer)[-1] == "call:me"  # the menu, and the call back
+            called = await man.tap("call:me", answer)
             assert called["text"] == tr("so", "Thank you. A coordinator will call you back soon.")
         assert tg.violations == []
     assert [c for c in tg.calls if c.method == "getFile"] == []  # never even fetched

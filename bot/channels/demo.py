@@ -4,8 +4,8 @@ Messages for each demo user are kept in memory and fetched by the page with a lo
 own messages are kept too (``"mine": true``), so a reloaded page shows the whole conversation.
 Button presses arrive as plain choices: there is no platform in between to forge them.
 A voice note uploaded in the page arrives as a ``VoiceNote`` (fetched, like any platform's,
-only when a coordinator's flow asks for one); a voice clip sent to a demo user is kept in memory
-with his messages, so the page can play it.
+only when a coordinator's flow asks for one, and not kept here: the page plays his own copy);
+a voice clip sent to a demo user is kept in memory with his messages, so the page can play it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class DemoChannel:
         self._handle = handle
         self._messages: dict[str, list[dict]] = {}
         self._images: dict[int, bytes] = {}
-        self._voices: dict[int, bytes] = {}  # message number → OGG/Opus, his and the bot's
+        self._voices: dict[int, bytes] = {}  # message number → the OGG/Opus of a voice clip sent
         self._db: Database | None = None
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -116,10 +116,7 @@ class DemoChannel:
             raise ValueError("user ids are 1 to 40 letters, digits, _ or -")
         if not audio or len(audio) > MAX_UPLOAD_BYTES:
             raise ValueError(f"send a sound file of at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-        number = next(self._ids)
-        self._voices[number] = audio
-        await self._keep(user, {"id": number, "mine": True, "text": "🎙", "options": [], "question": 0,
-                                "image": None, "voice": f"/demo/api/voice/{number}"})
+        await self._keep(user, {"id": next(self._ids), "mine": True, "text": "🎙", "options": [], "question": 0, "image": None})
 
         async def fetch() -> tuple[bytes, str | None]:
             return audio, None
