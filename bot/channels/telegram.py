@@ -412,25 +412,36 @@ class TelegramChannel:
         self, chat_id: int, clip_id: int, caption: str | None, keyboard: InlineKeyboardMarkup | None
     ) -> None:
         """``sendVoice``: by Telegram's file id once it has one, else by uploading the clip and
-        keeping the id it answers with. The first upload of a clip goes alone (a lock), so a
-        broadcast uploads its sound once, not once per man."""
-        async with self._voice_locks[clip_id]:
-            async with self.db.transaction() as connection:
-                about = await voice_store.about(connection, clip_id)
-                if about is None:
-                    raise DeliveryError("rejected", "voice erased")
-                seconds, file_id = about
-                audio = None if file_id else await voice_store.audio(connection, clip_id)
-            bot = self.application.bot
-            if file_id:
-                await bot.send_voice(chat_id, voice=file_id, caption=caption, reply_markup=keyboard)
-                return
-            sent = await bot.send_voice(
-                chat_id, voice=audio, filename="voice.ogg", duration=seconds, caption=caption, reply_markup=keyboard
-            )
-            if sent.voice is not None:
-                async with self.db.transaction() as connection:
-                    await voice_store.remember_telegram_file_id(connection, clip_id, sent.voice.file_id)
+        keeping the id it answers with. Only the first upload of a clip waits for a lock (so a
+        broadcast uploads its sound once, not once per man); sends by file id never do."""
+        bot = self.application.bot
+        file_id = await self._voice_file_id(clip_id)
+        if file_id is None:
+            async with self._voice_locks[clip_id]:
+                file_id = await self._voice_file_id(clip_id)  # another copy may have uploaded it meanwhile
+                if file_id is None:
+                    async with self.db.transaction() as connection:
+                        audio = await voice_store.audio(connection, clip_id)
+                        about = await voice_store.about(connection, clip_id)
+                    if audio is None or about is None:
+                        raise DeliveryError("rejected", "voice erased")
+                    sent = await bot.send_voice(
+                        chat_id, voice=audio, filename="voice.ogg", duration=about[0], caption=caption, reply_markup=keyboard
+                    )
+                    if sent.voice is not None:
+                        async with self.db.transaction() as connection:
+                            await voice_store.remember_telegram_file_id(connection, clip_id, sent.voice.file_id)
+                    self._voice_locks.pop(clip_id, None)
+                    return
+        await bot.send_voice(chat_id, voice=file_id, caption=caption, reply_markup=keyboard)
+
+    async def _voice_file_id(self, clip_id: int) -> str | None:
+        """Telegram's id of the clip, if it was uploaded; ``DeliveryError`` once it is erased."""
+        async with self.db.transaction() as connection:
+            about = await voice_store.about(connection, clip_id)
+        if about is None:
+            raise DeliveryError("rejected", "voice erased")
+        return about[1]
 
     async def _send_text(self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
         """``sendMessage`` without turning Telegram's answer into a ``Message``: nothing here
