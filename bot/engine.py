@@ -141,7 +141,12 @@ class Engine:
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
         if isinstance(incoming.event, VoiceNote):
-            incoming = await self._listen(incoming)
+            try:
+                incoming = await self._listen(incoming)
+            except Exception:
+                log.exception("engine: %s voice note %s could not be read", incoming.channel, incoming.update_id)
+                await self._apologise(incoming)
+                return
         for attempt in (1, 2):
             try:
                 handled, after_commit = await self._handle_once(incoming)
