@@ -4,6 +4,7 @@ SQLite file. Every test ends (fixture ``twilio``) with nothing refused by prism 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import broadcasts
+from bot.channels.whatsapp import store as whatsapp_store
 from bot.domain import voice
 from bot.schema import broadcasts as broadcasts_table
 from bot.schema import series_voices
@@ -52,6 +54,16 @@ def tr(lang: str, message: str, /, **values) -> str:
 @pytest.fixture
 def config(settings, tmp_path, twilio_api):
     return whatsapp_settings(settings, tmp_path, twilio_api[1].url)
+
+
+async def _until_remembered(db, number: str, key: str) -> None:
+    """The service notes the numbered choices just after Twilio took the message."""
+    for _attempt in range(200):
+        shown = await whatsapp_store.shown_choices(db, number)
+        if shown is not None and key in [option.key for option in shown[1]]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"choices with {key} never remembered")
 
 
 async def _registered(db, *men):
@@ -125,6 +137,7 @@ async def test_a_mans_voice_note_on_whatsapp_is_answered_and_never_fetched(twili
         fields = man.fields(NumMedia="1", MessageType="audio", MediaContentType0="audio/ogg", MediaUrl0=media_url)
         assert (await man.send(fields)).status_code == 200
         [answer] = (await twilio.wait_for_messages(SOMALI_MAN, before + 1))[before:]
+        await _until_remembered(db, SOMALI_MAN, "call:me")  # the numbers he sees, as the service reads them
         called = await man.say(answer.body.rsplit("\n", 1)[-1].split(" ", 1)[0])  # types the last number
     thanks = tr("so", "Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet.")
     assert answer.body.startswith(thanks) and answer.body.endswith(tr("so", "📞 Call me back"))
@@ -144,7 +157,9 @@ async def test_a_coordinator_records_a_reminder_on_whatsapp(twilio, config, db, 
     async with running(dataclasses.replace(config, coordinators=(f"whatsapp:{COORDINATOR}",)), clock) as service:
         boss = Man(service, twilio, COORDINATOR)
         await boss.say("/voice")
+        await _until_remembered(db, COORDINATOR, f"co:vs:{series_id}")
         await boss.say(str(1))  # the only series
+        await _until_remembered(db, COORDINATOR, "co:vl:so")
         await boss.say(str(3))  # Somali
         before = len(boss.messages)
         fields = boss.fields(NumMedia="1", MessageType="audio", MediaContentType0="audio/ogg",
