@@ -72,13 +72,13 @@ def opus_seconds(data: bytes) -> float | None:
     body = 27 + segments
     if data[body : body + 8] != b"OpusHead":
         return None
-    pre_skip = struct.unpack_from("<H", data, body + 10)[0]
-    last_granule = None
+    pre_skip: int = struct.unpack_from("<H", data, body + 10)[0]
+    last_granule: int | None = None
     position = 0
     while position + 27 <= len(data):
         if data[position : position + 4] != b"OggS":
             return None  # a broken page: not a stream we would dare to send
-        granule = struct.unpack_from("<q", data, position + 6)[0]
+        granule: int = struct.unpack_from("<q", data, position + 6)[0]
         count = data[position + 26]
         if position + 27 + count > len(data):
             return None
@@ -97,11 +97,11 @@ def ffmpeg() -> str | None:
     if found:
         return found
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # type: ignore[import-untyped]
     except ImportError:
         return None
     try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
         return None
 
