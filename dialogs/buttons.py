@@ -61,12 +61,16 @@ MEETING = Kind("co:m")  # co:m:<meeting id>, the meeting to take attendance of
 PRESENT = Kind("co:p")  # co:p:<participant id>, tick him present or absent
 AUDIENCE = Kind("co:a")  # co:a:<audience key>, e.g. co:a:waitlist:3
 BROADCAST_INVITE = Kind("co:i")  # co:i:<series id> | co:i:-, the broadcast's "Sign me up" series
+VOICE_SERIES = Kind("co:vs")  # co:vs:<series id>, the series whose recorded reminder /voice sets
+VOICE_LANGUAGE = Kind("co:vl")  # co:vl:<language>, the language of that recording
 FLYERS = Kind("co:f")  # co:f:<series id>, the series whose flyers /flyer sends
 
 # A facilitator's chat (dialogs/facilitator.py, dialogs/meeting_report.py).
 FORM = Kind("fr")  # fr:<meeting id>, "Fill in the form" about a meeting (standing)
 FORM_ANSWER = Kind("mr")  # mr:done | mr:skip | mr:..., the form's own buttons
 LIVING_ROOM = Kind("lr")  # lr:send | lr:cancel | lr:..., the living-room proposal, and a coordinator's approval
+
+CALL_BACK = "call:me"  # "Call me back", offered with the answer to a man's voice note (standing)
 
 # A question's own answers.
 YES = "yes"

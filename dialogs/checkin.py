@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs import buttons, funnel, scoring
+from dialogs.formatting import cannot_read
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
 from dialogs.speech import ask, say
 from dialogs.typed import match_option
@@ -122,7 +123,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
     number = len(state[FLOW]["answers"])
     key: str | None
     if isinstance(event, Unsupported):
-        return _ask(state, ctx, _("Sorry, I can only read text and buttons."))
+        return _ask(state, ctx, cannot_read(event))
     if isinstance(event, BadButton):
         return _ask(state, ctx, _("Sorry, I could not read that button."))
     if isinstance(event, ChoiceMade):

@@ -32,7 +32,14 @@ from dialogs import buttons, funnel, keywords
 from dialogs.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from dialogs.coordinator import HELP as COORDINATOR_HELP
 from dialogs.facilitator import HELP as FACILITATOR_HELP
-from dialogs.formatting import LANGUAGE_NAMES, clock, language_in_text, meeting_time, weekday_name
+from dialogs.formatting import (
+    LANGUAGE_NAMES,
+    cannot_read,
+    clock,
+    language_in_text,
+    meeting_time,
+    weekday_name,
+)
 from dialogs.i18n import N_, Phrase, _, fill, fill_place, ngettext, use_locale
 from dialogs.speech import ask, say
 from dialogs.typed import match_option
@@ -287,10 +294,12 @@ def _turn(state: State, event: Event, ctx: Context) -> Step:
             return _start(state, ctx)
         at = "menu"
         state["at"] = at
+        if isinstance(event, Unsupported) and event.kind == "voice":  # thanked already (dialogs.router)
+            return _ask(state, ctx, "menu", cannot_read(event))
         if isinstance(event, (Text, Unsupported)):
             return _ask(state, ctx, "menu", _("I'm an automated assistant."))
     if isinstance(event, Unsupported):
-        return _ask(state, ctx, at, _("Sorry, I can only read text and buttons."))
+        return _ask(state, ctx, at, cannot_read(event))
     if isinstance(event, BadButton):
         return _ask(state, ctx, at, _("Sorry, I could not read that button."))
     if isinstance(event, ChoiceMade):

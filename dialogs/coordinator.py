@@ -1,6 +1,7 @@
 """The coordinator's commands, in his own chat: who is coming (``/rsvps``), who was there
-(``/attendance``), an invite to many (``/broadcast``), the anonymous report (``/report``) and a
-series' flyers (``/flyer``).
+(``/attendance``), an invite to many (``/broadcast``, with a voice message per language if he
+records one), a series' recorded reminders (``/voice``), the anonymous report (``/report``) and
+a series' flyers (``/flyer``).
 
 The router sends these only for coordinators; for anyone else they are unknown commands.
 The flow keeps its data under ``state["coordinator"]``; its buttons carry keys starting with
@@ -34,16 +35,19 @@ from dialogs.types import (
     RsvpLine,
     SendFlyers,
     SendReport,
+    SetSeriesVoice,
     State,
     Step,
     Text,
     Unsupported,
+    VoiceNote,
 )
 
 HELP = (
     ("rsvps", N_("/rsvps – who is coming to the next meetings")),
     ("attendance", N_("/attendance – tick who was there")),
     ("broadcast", N_("/broadcast – send a message to many people")),
+    ("voice", N_("/voice – record a reminder as a voice message")),
     ("report", N_("/report – the anonymous report")),
     ("console", N_("/console – a link to the web console")),
     ("flyer", N_("/flyer – flyers with QR codes for a group, in every language")),
@@ -53,6 +57,32 @@ HELP = (
 COMMANDS = frozenset(name for name, _line in HELP)
 BROADCAST_LIMIT = 3000  # characters per language; well within every platform's limit
 FLOW = "coordinator"
+VOICE_SECONDS = 60  # bot.domain.voice.MAX_SECONDS: dialogs import nothing from bot
+VOICE_STEPS = ("voice", "sv_record")
+"""The questions a voice message answers: a broadcast language's, a series' reminder's."""
+
+
+def wants_voice(state: State) -> bool:
+    """Is this chat's coordinator flow waiting for a voice message? Only then does the engine
+    fetch and keep the one he sends."""
+    return state.get("flow") == FLOW and state.get(FLOW, {}).get("at") in VOICE_STEPS
+
+
+def voice_problem(kind: str) -> str:
+    """Why a voice message cannot be used, in one sentence that says what to do
+    (``bot.domain.voice.PROBLEMS``); for the chat and the console."""
+    if kind == "too_long":
+        return fill(
+            _("That voice message is too long. Please keep it under %(seconds)s seconds and record it again."),
+            seconds=VOICE_SECONDS,
+        )
+    if kind == "too_big":
+        return _("That sound file is too large. Please record a shorter voice message.")
+    if kind == "no_converter":
+        return _("I can only take voice messages recorded in the chat, or .ogg files. Please record one.")
+    if kind == "lost":
+        return _("That voice message was lost during a restart. Please record it again.")
+    return _("I could not play that sound file. Please record a voice message in the chat.")
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
@@ -62,6 +92,8 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
     at = data.get("at")
     if at is None:
         return _end(state, _("Send /broadcast, /rsvps, /attendance or /report."))
+    if isinstance(event, VoiceNote):
+        return _voice_given(state, event, ctx)
     if isinstance(event, (Unsupported, BadButton)):
         return _ask(state, ctx, _("Sorry, I could not read that."))
     if isinstance(event, ChoiceMade):
@@ -99,6 +131,10 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
         if not meetings:
             return _end(state, _("No meeting has taken place yet."))
         return _start(state, ctx, {"at": "attendance_meeting"})
+    if name == "voice":
+        if not _voice_series(ctx):
+            return _end(state, _("There is no conversation group with meetings ahead."))
+        return _start(state, ctx, {"at": "sv_series"})
     return _start_broadcast(state, ctx, argument)
 
 
@@ -132,6 +168,8 @@ SKIP = buttons.COORDINATOR.key("skip")
 SEND = buttons.COORDINATOR.key("send")
 CANCEL = buttons.COORDINATOR.key("cancel")
 NO_INVITE = buttons.BROADCAST_INVITE.key(buttons.NONE)
+NO_VOICE = buttons.COORDINATOR.key("novoice")  # no voice message for this language
+REMOVE_VOICE = buttons.COORDINATOR.key("vrm")  # remove a series' recorded reminder
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -190,6 +228,18 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             _("Flyers for which conversation group?"),
             tuple(Option(s.name[:60], f"co:f:{s.id}") for s in ctx.series if s.open),
         )
+    if at == "voice":
+        return (
+            fill(
+                _("Press the microphone and record the %(language)s version as a voice message "
+                  "(at most %(seconds)s seconds), or press Skip."),
+                language=language_in_text(data["language"]),
+                seconds=VOICE_SECONDS,
+            ),
+            (Option(_("Skip"), "co:novoice"),),
+        )
+    if at.startswith("sv_"):
+        return _series_voice_question(data, ctx)
     if at == "invite":
         return (
             _("Add a “Sign me up” button for a conversation group?"),
@@ -219,6 +269,9 @@ def _preview(data: dict[str, Any], ctx: Context) -> tuple[str, tuple[Option, ...
         # The label is isolated: "[العربية]" in a Dutch message would otherwise take the
         # brackets into the Arabic run and show them the wrong way round.
         lines.append(f"\n[{FSI}{LANGUAGE_NAMES[language]}{PDI}]\n{shown}")
+        voice = data.get("voices", {}).get(language)
+        if voice:
+            lines.append("🎙 " + fill(_("With a voice message (%(seconds)s s)."), seconds=voice[1]))
     if data.get("invite"):
         series = ctx.series_by_id(data["invite"])
         if series is not None:
@@ -254,12 +307,21 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _ask(state, ctx)
     if key == NEXT:
         if "nl" in data.get("texts", {}):  # given with the command: /broadcast TEXT
-            data.update(at="text_nl")
-            return _next_language(state, ctx)
+            data.update(at="voice", language="nl")
+            return _ask(state, ctx)
         data.update(at="text_nl", texts={})
         return _ask(state, ctx)
-    if key == SKIP:
+    if key in (SKIP, NO_VOICE):
         return _next_language(state, ctx)
+    if (series_id := buttons.VOICE_SERIES.value(key)) is not None:
+        data.update(at="sv_language", series=int(series_id))
+        return _ask(state, ctx)
+    if (language := buttons.VOICE_LANGUAGE.value(key)) is not None:
+        data.update(at="sv_record", language=language)
+        return _ask(state, ctx)
+    if key == REMOVE_VOICE:
+        removal = SetSeriesVoice(data["series"], data["language"], None)
+        return _end(state, _("Removed. The reminders go out as text only in that language."), (removal,))
     if (series_id := buttons.FLYERS.value(key)) is not None:
         return _end(
             state, _("Making the flyers, one for each language. They will be here in a moment."),
@@ -269,7 +331,8 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         data.update(at="preview", invite=None if key == NO_INVITE else int(series_id))
         return _ask(state, ctx)
     if key == SEND:
-        effect = QueueBroadcast(tuple(data["audiences"]), dict(data["texts"]), data.get("invite"))
+        voices = {language: clip for language, (clip, _seconds) in data.get("voices", {}).items()}
+        effect = QueueBroadcast(tuple(data["audiences"]), dict(data["texts"]), data.get("invite"), voices)
         return _end(state, _("Sending now. I will tell you here how it goes."), (effect,))
     return _ask(state, ctx, _("Sorry, that choice is no longer available."))
 
@@ -301,7 +364,84 @@ def _text_given(state: State, text: str, ctx: Context) -> Step:
         return _ask(state, ctx, _too_long())
     language = "nl" if data["at"] == "text_nl" else data["language"]
     data["texts"] = {**data["texts"], language: body}
-    return _next_language(state, ctx)
+    data.update(at="voice", language=language)
+    return _ask(state, ctx)
+
+
+def _voice_given(state: State, event: VoiceNote, ctx: Context) -> Step:
+    """A voice message: a broadcast language's version, or a series' reminder."""
+    data = dict(state[FLOW])
+    state = {**state, FLOW: data}
+    if data["at"] not in VOICE_STEPS:
+        return _ask(state, ctx, _("I can only use a voice message where I ask for one."))
+    if event.clip_id is None:
+        return _ask(state, ctx, voice_problem(event.problem))
+    if data["at"] == "voice":
+        data["voices"] = {**data.get("voices", {}), data["language"]: [event.clip_id, event.seconds]}
+        return _next_language(state, ctx)
+    series = _series_name(ctx, data["series"])
+    text = fill(
+        _("Saved. The reminders for %(series)s in %(language)s now come with your voice message."),
+        series=series,
+        language=language_in_text(data["language"]),
+    )
+    return _end(state, text, (SetSeriesVoice(data["series"], data["language"], event.clip_id),))
+
+
+def _voice_series(ctx: Context) -> list[tuple[int, str]]:
+    """The series a reminder can be recorded for: open ones and those with meetings ahead."""
+    found = {s.id: s.name for s in ctx.series}
+    for meeting in ctx.coordinator.next_meetings if ctx.coordinator else ():
+        found.setdefault(meeting.series_id, meeting.series_name)
+    return sorted(found.items())
+
+
+def _series_name(ctx: Context, series_id: int) -> str:
+    return dict(_voice_series(ctx)).get(series_id, "?")
+
+
+def _series_voice_question(data: dict[str, Any], ctx: Context) -> tuple[str, tuple[Option, ...]]:
+    at = data["at"]
+    cancel = Option(_("Cancel"), "co:cancel")
+    if at == "sv_series":
+        return (
+            _("Which conversation group is the voice reminder for?"),
+            (*(Option(name[:60], f"co:vs:{series_id}") for series_id, name in _voice_series(ctx)), cancel),
+        )
+    recorded = ctx.coordinator.series_voices.get(data["series"], ()) if ctx.coordinator else ()
+    if at == "sv_language":
+        return (
+            _("In which language? 🎙 marks a language that has a voice reminder already."),
+            (
+                *(
+                    Option(LANGUAGE_NAMES[code] + (" 🎙" if code in recorded else ""), f"co:vl:{code}")
+                    for code in LANGUAGES
+                ),
+                cancel,
+            ),
+        )
+    values = {
+        "series": _series_name(ctx, data["series"]),
+        "language": language_in_text(data["language"]),
+        "seconds": VOICE_SECONDS,
+    }
+    if data["language"] in recorded:
+        return (
+            fill(
+                _("The reminders for %(series)s in %(language)s have a voice message. Record a new one "
+                  "(at most %(seconds)s seconds) to replace it, or remove it."),
+                **values,
+            ),
+            (Option(_("Remove"), "co:vrm"), cancel),
+        )
+    return (
+        fill(
+            _("Press the microphone and record the reminder for %(series)s in %(language)s "
+              "(at most %(seconds)s seconds). It goes with every reminder, after the text."),
+            **values,
+        ),
+        (cancel,),
+    )
 
 
 def _next_language(state: State, ctx: Context) -> Step:

@@ -52,3 +52,11 @@ def _weekday_names(locale: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1024)
 def _clock(at: time, locale: str) -> str:
     return format_time(at, "HH:mm", locale=locale)
+
+
+def cannot_read(event: object) -> str:
+    """What a flow says before asking its question again, after something it cannot read (a
+    sticker, a photo). After a voice note he has been thanked already (``dialogs.router``)."""
+    if getattr(event, "kind", None) == "voice":
+        return gettext("You can answer with the buttons, or with a short text.")
+    return gettext("Sorry, I can only read text and buttons.")

@@ -29,6 +29,7 @@ from typing import Any
 from dialogs import buttons
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, current_locale, directed, fill, use_locale
+from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
@@ -185,9 +186,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
 
 
 def _ask(state: State, ctx: Context, *before: str) -> Step:
-    state = {**state, "q": state.get("q", 0) + 1}
-    text, options = _question(state, ctx)
-    return Step(state, (Reply(directed("\n\n".join([*before, text])), options, state["q"]),))
+    return ask(state, lambda numbered: _question(numbered, ctx), *before)
 
 
 def _begin(state: State, due: ReportDue, ctx: Context) -> Step:
@@ -291,4 +290,4 @@ def _without_flow(state: State) -> State:
 
 
 def _say(state: State, text: str, *effects: Effect) -> Step:
-    return Step(state, (*effects, Reply(directed(text))))
+    return say(state, text, effects)

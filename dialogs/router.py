@@ -9,6 +9,9 @@
   also a facilitator keeps the coordinator's wider ``/rsvps`` and ``/attendance``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- a voice note goes to the coordinator dialog while its flow is under way; anyone else's gets a kind
+  answer (the assistant cannot listen yet) and the current question again, with a "Call me
+  back" button added (``_voice_from_him``), valid like a standing one whatever is asked later;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
 
@@ -32,9 +35,23 @@ from dialogs import (
     meeting_report,
     standing,
 )
-from dialogs.i18n import use_locale
+from dialogs.i18n import _, directed, use_locale
 from dialogs.language_guess import likely_language
-from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
+from dialogs.types import (
+    STANDING,
+    ChoiceMade,
+    Command,
+    Context,
+    Event,
+    Option,
+    Reply,
+    State,
+    Step,
+    Text,
+    Timer,
+    Unsupported,
+    VoiceNote,
+)
 
 FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "checkin": checkin.handle,
@@ -45,6 +62,9 @@ FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
 kept so that a later "1" is read against the same menu and answered in the same language."""
+CALL_BACK = buttons.CALL_BACK
+"""The button a man presses, after a voice note, to be called back by a coordinator
+(``dialogs.standing``); valid whatever question is open."""
 
 
 def handle(state: State, event: Event, ctx: Context) -> Step:
@@ -71,7 +91,7 @@ def _with_guess(state: State, event: Event, ctx: Context) -> Context:
 
 
 def _route(state: State, event: Event, ctx: Context) -> Step:
-    if isinstance(event, ChoiceMade) and event.question == STANDING:
+    if isinstance(event, ChoiceMade) and (event.question == STANDING or event.key == CALL_BACK):
         if buttons.CHECKIN.value(event.key) is not None:
             return checkin.standing(state, event.key, ctx)
         if buttons.FORM.value(event.key) is not None and ctx.facilitator is not None:
@@ -80,6 +100,10 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return facilitator.approve(state, event.key, ctx)
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
+    if isinstance(event, VoiceNote):
+        if ctx.is_coordinator and flow == coordinator.FLOW:  # it says where it takes one
+            return coordinator.handle(state, event, ctx)
+        return _voice_from_him(state, ctx)
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
         return conversation.handle(state, event, ctx)  # a flow under way goes on after it
     if isinstance(event, Command):
@@ -104,6 +128,25 @@ def _may_continue(flow: str, ctx: Context) -> bool:
     if flow in (meeting_report.FLOW, facilitator.FLOW):
         return ctx.facilitator is not None
     return True
+
+
+def _voice_from_him(state: State, ctx: Context) -> Step:
+    """His voice note is never fetched: thank him, say why it cannot be heard, and ask the
+    current question again, in one message whose buttons end with "Call me back" (once he
+    has signed up: before that nobody may pass his number on). One message, so that on
+    WhatsApp a typed number is read against the very list he sees."""
+    thanks = directed(_("Thank you for your voice message! I'm an automated assistant and cannot listen to voice messages yet."))
+    step = _route(state, Unsupported("voice"), ctx)
+    replies = [effect for effect in step.effects if isinstance(effect, Reply)]
+    last = replies[-1] if replies else Reply("")
+    options, question = last.options, last.question
+    if ctx.participant is not None:
+        thanks += "\n" + directed(_("Would you rather talk to a person? A coordinator can call you back."))
+        options = (*options, Option(_("📞 Call me back"), CALL_BACK))
+        question = question if last.options else STANDING
+    combined = Reply(thanks + ("\n\n" + last.text if last.text else ""), options, question)
+    effects = tuple(combined if effect is last else effect for effect in step.effects)
+    return Step(step.state, effects if replies else (*effects, combined))
 
 
 def _end_flow(state: State) -> State:

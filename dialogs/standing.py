@@ -9,7 +9,17 @@ from dialogs import buttons, conversation
 from dialogs.formatting import meeting_time
 from dialogs.i18n import N_, _, fill, fill_place
 from dialogs.speech import say
-from dialogs.types import AnswerOffer, Context, ParticipantView, Rsvp, SendCalendar, ShareInvite, State, Step
+from dialogs.types import (
+    AnswerOffer,
+    AskContact,
+    Context,
+    ParticipantView,
+    Rsvp,
+    SendCalendar,
+    ShareInvite,
+    State,
+    Step,
+)
 
 
 def handle(state: State, key: str, ctx: Context) -> Step:
@@ -30,6 +40,8 @@ def handle(state: State, key: str, ctx: Context) -> Step:
         if not any(s.status == "confirmed" and (not rest or str(s.series_id) == rest) for s in ctx.participant.signups):
             return say(state, _("You are not signed up for that conversation group."))
         return Step(state, (SendCalendar((int(rest),) if rest.isdecimal() else ()),))
+    if key == buttons.CALL_BACK:  # offered after a voice note (dialogs.router)
+        return say(state, _("Thank you. A coordinator will call you back soon."), (AskContact(),))
     return say(state, _("Sorry, I could not read that button."))
 
 

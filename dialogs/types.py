@@ -60,6 +60,18 @@ class Unsupported:
 
 
 @dataclass(frozen=True)
+class VoiceNote:
+    """A voice note (or audio file) sent in the chat. The dialog never hears it. A man's is
+    never even fetched: all it carries is that it came. A coordinator's was fetched and
+    checked by the engine: ``clip_id`` is the stored clip (``seconds`` long), or ``problem``
+    says why it cannot be used (see ``bot.domain.voice.PROBLEMS``)."""
+
+    clip_id: int | None = None
+    seconds: int = 0
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class Timer:
     """A scheduled event addressed to this conversation (reminder, check-in prompt, ...)."""
 
@@ -67,7 +79,7 @@ class Timer:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Text | Command | ChoiceMade | BadButton | Unsupported | Timer
+Event = Text | Command | ChoiceMade | BadButton | Unsupported | VoiceNote | Timer
 
 
 # --- What a dialog sees of the world ---------------------------------------------------
@@ -197,6 +209,7 @@ class CoordinatorView:
     last_meetings: tuple[CoordinatorMeeting, ...] = ()
     audience_sizes: dict[str, int] = field(default_factory=dict)
     selected_count: int = 0  # people in the union of the audiences chosen so far
+    series_voices: dict[int, tuple[str, ...]] = field(default_factory=dict)  # series → languages with a recorded reminder
 
 
 @dataclass(frozen=True)
@@ -334,6 +347,16 @@ class QueueBroadcast:
     audiences: tuple[str, ...]
     texts: dict[str, str]
     invite_series_id: int | None = None
+    voices: dict[str, int] = field(default_factory=dict)  # language → voice clip, sent after its text
+
+
+@dataclass(frozen=True)
+class SetSeriesVoice:
+    """A series' recorded reminder in one language: a clip, or None to remove it."""
+
+    series_id: int
+    language: str
+    clip_id: int | None
 
 
 @dataclass(frozen=True)
@@ -437,6 +460,7 @@ Effect = (
     | AnswerOffer
     | MarkAttendance
     | QueueBroadcast
+    | SetSeriesVoice
     | RecordCheckin
     | AskContact
     | SendReport

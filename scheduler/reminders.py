@@ -6,7 +6,8 @@ query on ``meetings.starts_at``) which (meeting, offset) pairs are due and have 
 ``reminders`` row per man (unique on participant, meeting, offset) and one outbox message
 per man (unique dedupe key). A crash before the commit leaves nothing, so the next tick
 does it all; after the commit it is done and never done again. Delivery itself is the
-outbox's business (see ``bot.delivery.outbox``).
+outbox's business (see ``bot.delivery.outbox``). A series' recorded reminder in his language (``/voice``,
+issue 19) follows his text as a second outbox row of kind ``voice``.
 
 After downtime: a pair whose meeting has not begun is fanned out late (better late than
 never); one whose meeting has begun is dropped, and logged.
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.delivery import outbox
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import meetings, participants, reminders, schedule_runs, series, signups
@@ -209,23 +211,26 @@ async def _queue(
                 friend_series=meeting.series_id if meeting.number == SECOND_MEETING else None,
             )
             payloads[man.language] = outbox.encode(Outgoing(reply.text, reply.options, reply.question))
-    await outbox.enqueue_many(
-        connection,
-        [
-            outbox.new_row(
-                channel=man.channel,
-                address=man.address,
-                payload=payloads[man.language],
-                kind="reminder",
-                priority=outbox.BULK,
-                now=now,
-                # the start is part of the key: a moved meeting's re-armed reminder is a new message
-                dedupe_key=f"reminder:{meeting.id}:{man.id}:{minutes}:{int(meeting.starts_at.timestamp())}",
-                ref=f"meeting:{meeting.id}",
-            )
-            for man in men
-        ],
-    )
+    voices = await voice_store.reminder_voices(connection, meeting.series_id)
+    rows = []
+    for man in men:
+        # the start is part of the key: a moved meeting's re-armed reminder is a new message
+        key = f"reminder:{meeting.id}:{man.id}:{minutes}:{int(meeting.starts_at.timestamp())}"
+        row = outbox.new_row(
+            channel=man.channel,
+            address=man.address,
+            payload=payloads[man.language],
+            kind="reminder",
+            priority=outbox.BULK,
+            now=now,
+            dedupe_key=key,
+            ref=f"meeting:{meeting.id}",
+        )
+        rows.append(row)
+        if man.language in voices:
+            voice = outbox.encode(Outgoing("", voice=voices[man.language]))
+            rows.append({**row, "payload": voice, "kind": "voice", "dedupe_key": f"{key}:voice"})
+    await outbox.enqueue_many(connection, rows)
     return len(men)
 
 

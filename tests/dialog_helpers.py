@@ -282,7 +282,9 @@ def check_reply(reply: Reply) -> None:
     assert len(keys) == len(set(keys)), f"duplicate button keys: {keys}"
     assert all(option.label.strip() for option in reply.options), reply.options
     if reply.options:
-        assert reply.question > 0, f"buttons without a question number: {reply!r}"
+        # question 0 only for standing buttons (dialogs.standing), valid whatever is asked
+        standing = all(option.key.startswith(("r:", "wo:", "inv:", "ck:", "call:")) for option in reply.options)
+        assert reply.question > 0 or standing, f"buttons without a question number: {reply!r}"
 
 
 @dataclass

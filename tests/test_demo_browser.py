@@ -31,6 +31,7 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from bot.app.demo import PAST_SERIES  # noqa: E402
 from dialogs.i18n import FSI, PDI, _, fill, use_locale  # noqa: E402
 from tests.telegram_chat import free_port  # noqa: E402
+from tests.voice_samples import wav  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -171,8 +172,13 @@ def test_men_sign_up_in_somali_and_arabic_and_the_coordinator_broadcasts_and_rea
     wait_for(page, "coordinator", tr("nl", "Who should get this message?"))
     tap(page, "coordinator", "co:a:all")
     tap(page, "coordinator", "co:next")
+    wait_for(page, "coordinator", "spreek de tekst in het Nederlands in")  # a voice message for Dutch?
+    tap(page, "coordinator", "co:novoice")
     wait_for(page, "coordinator", "Schrijf nu hetzelfde bericht in het Arabisch")  # not "in het العربية"
     send(page, "تعالوا يوم الخميس إلى لقاء الرجال!")
+    wait_for(page, "coordinator", "spreek de tekst in het Arabisch in")
+    # the 🎙 button: a sound file chosen in the page is the Arabic version's voice message
+    page.set_input_files("#voice-file", files=[{"name": "uitnodiging.wav", "mimeType": "audio/wav", "buffer": wav(2)}])
     wait_for(page, "coordinator", "Somalisch")
     tap(page, "coordinator", "co:skip")
     wait_for(page, "coordinator", "Engels")
@@ -181,12 +187,16 @@ def test_men_sign_up_in_somali_and_arabic_and_the_coordinator_broadcasts_and_rea
     tap(page, "coordinator", "co:i:-")
     preview = wait_for(page, "coordinator", "Kom donderdag naar Mannen in gesprek!")
     assert f"[{FSI}العربية{PDI}]" in preview.text_content()
+    assert "🎙" in preview.text_content()
     shoot(page, "demo-broadcast-preview.png")
     tap(page, "coordinator", "co:send")
     wait_for(page, "coordinator", tr("nl", "Sending now. I will tell you here how it goes."))
 
     page.locator('.chat-item[data-user="p2"]').click()
     wait_for(page, "p2", "تعالوا يوم الخميس")
+    voice = log_of(page, "p2").locator("audio")  # his chat plays the coordinator's voice
+    expect(voice).to_have_count(1, timeout=WAIT_MS)
+    assert voice.evaluate("a => fetch(a.src).then(r => r.status + ' ' + r.headers.get('content-type'))") == "200 audio/ogg"
     page.locator('.chat-item[data-user="p1"]').click()
     wait_for(page, "p1", "Kom donderdag naar Mannen in gesprek!")  # no Somali text: the Dutch one
 

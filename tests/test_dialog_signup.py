@@ -636,7 +636,7 @@ def _junk_events(d: Driver):
         "empty key": (ChoiceMade("", d.question), GONE),
         "bad button": (BadButton(), BAD_BUTTON),
         "sticker": (Unsupported("sticker"), UNREADABLE),
-        "voice": (Unsupported("voice"), UNREADABLE),
+        "video": (Unsupported("video"), UNREADABLE),
         "free text": (Text("hallo, wat is dit?"), USE_BUTTONS),
         "out of range number": (Text("99"), USE_BUTTONS),
         "zero": (Text("0"), USE_BUTTONS),
@@ -645,7 +645,7 @@ def _junk_events(d: Driver):
 
 JUNK = [
     "stale button", "future button", "unknown key", "closed series", "empty key",
-    "bad button", "sticker", "voice", "free text", "out of range number", "zero",
+    "bad button", "sticker", "video", "free text", "out of range number", "zero",
 ]
 
 

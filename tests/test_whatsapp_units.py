@@ -15,7 +15,7 @@ from bot.config import ConfigError, load_settings, require_for_run
 from dialogs.i18n import RLM
 from dialogs.keywords import as_command
 from dialogs.typed import fold, match_option
-from dialogs.types import ChoiceMade, Command, Option, Text, Unsupported
+from dialogs.types import ChoiceMade, Command, Option, Text, Unsupported, VoiceNote
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SID = "AC" + "ab" * 16
@@ -133,7 +133,8 @@ def fields(**extra) -> dict[str, str]:
         (fields(ButtonPayload="7:lang:ar", ButtonText="العربية", Body="العربية"), ChoiceMade("lang:ar", 7), False),
         (fields(ButtonPayload="show", ButtonText="Show message", Body="Show message"), Text("Show message"), True),
         (fields(NumMedia="1", MediaContentType0="image/jpeg", MessageType="image"), Unsupported("image"), False),
-        (fields(NumMedia="1", MediaContentType0="audio/ogg"), Unsupported("audio"), False),
+        (fields(NumMedia="1", MediaContentType0="audio/ogg"), VoiceNote(), False),  # issue 19
+        (fields(NumMedia="2", MediaContentType0="audio/ogg"), Unsupported("audio"), False),
         (fields(Latitude="52.37", Longitude="4.80", MessageType="location"), Unsupported("location"), False),
         (fields(NumMedia="1", MessageType="sticker", Body="x"), Unsupported("sticker"), False),
     ],

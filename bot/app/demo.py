@@ -25,6 +25,7 @@ from starlette.routing import Route
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
 from bot.domain import invites
+from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.store import checkins, coordinators, facilitators, funnel, help_requests, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
@@ -224,6 +225,8 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
 
 
 def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
+    channel.use_database(service.db)
+
     async def index(request: Request) -> Response:
         return RedirectResponse("/demo")
 
@@ -269,6 +272,22 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
             found.content, media_type=found.mime_type,
             headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
         )
+    async def voice_note(request: Request) -> Response:
+        """``POST /demo/api/voice?user=ID``: the body is a sound file he "recorded"."""
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            return JSONResponse({"error": "that file is too large for a voice note"}, status_code=413)
+        try:
+            await channel.receive_voice(request.query_params.get("user", ""), await request.body())
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def voice(request: Request) -> Response:
+        data = channel.voice(int(request.path_params["number"]))
+        if data is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(data, media_type="audio/ogg" if data.startswith(b"OggS") else "application/octet-stream")
 
     async def series(request: Request) -> Response:
         now = service.now()
@@ -349,4 +368,6 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/demo/api/image/{number:int}", image),
         Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
         Route("/demo/api/document/{number:int}", document),
+        Route("/demo/api/voice", voice_note, methods=["POST"]),
+        Route("/demo/api/voice/{number:int}", voice),
     ]

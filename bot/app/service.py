@@ -22,6 +22,7 @@ from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine, Incoming
 from bot.store import checkins, coordinators, facilitators, heartbeat
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.schema import conversations
 from dialogs.types import Timer
@@ -76,6 +77,7 @@ class Service:
                 ("invite markers", self._invite_markers),
                 ("broadcast progress", self.progress.run_once),
                 ("log truncation", lambda now: self.db.truncate_log()),
+                ("unused voice clips", self._unused_voices),
                 ("coordinator menus", self._coordinator_menus),
             ],
             now=now,
@@ -107,6 +109,11 @@ class Service:
         """Tell the CLI that the service is alive (``bot.store.heartbeat``)."""
         async with self.db.transaction() as connection:
             await heartbeat.beat(connection, now)
+
+    async def _unused_voices(self, now: datetime) -> None:
+        """Erase the voice clips of broadcasts never sent (``bot.store.voice``)."""
+        async with self.db.transaction() as connection:
+            await voice_store.erase_unused(connection, now)
 
     async def _reminders(self, now: datetime) -> None:
         if await reminders.queue_due_reminders(self.db, self.settings, now):

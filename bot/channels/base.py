@@ -26,6 +26,7 @@ class Outgoing:
     question: int = 0
     image: bytes | None = None  # a PNG (reports)
     document: Document | None = None  # a file with the text as its caption (calendar files)
+    voice: int | None = None  # a voice clip (bot.store.voice), sent as a voice message
     # Set by the outbox when it hands the message to a channel (not stored in the payload):
     # WhatsApp needs the kind for its 24-hour window and the row for status callbacks.
     kind: str = "reply"

@@ -3,6 +3,9 @@
 Messages for each demo user are kept in memory and fetched by the page with a long poll; his
 own messages are kept too (``"mine": true``), so a reloaded page shows the whole conversation.
 Button presses arrive as plain choices: there is no platform in between to forge them.
+A voice note uploaded in the page arrives as a ``VoiceNote`` (fetched, like any platform's,
+only when a coordinator's flow asks for one, and not kept here: the page plays his own copy);
+a voice clip sent to a demo user is kept in memory with his messages, so the page can play it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.channels.base import Document, Outgoing
+from bot.channels.base import DeliveryError, Document, Outgoing
+from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.engine import Incoming
-from dialogs.types import ChoiceMade, Text
+from bot.store import voice as voice_store
+from bot.store.database import Database
+from dialogs.types import ChoiceMade, Text, VoiceNote
 
 NAME = "demo"
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -31,6 +37,8 @@ class DemoChannel:
         self._messages: dict[str, list[dict]] = {}
         self._images: dict[int, bytes] = {}
         self._documents: dict[int, Document] = {}
+        self._voices: dict[int, bytes] = {}  # message number → the OGG/Opus of a voice clip sent
+        self._db: Database | None = None
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ending = False
@@ -45,12 +53,24 @@ class DemoChannel:
         async with self._changed:
             self._changed.notify_all()
 
+    def use_database(self, db: Database) -> None:
+        """Where voice clips are read from when one is sent (``bot.app.demo.demo_routes``)."""
+        self._db = db
+
     async def deliver(self, address: str, message: Outgoing) -> None:
         number = next(self._ids)
         if message.image is not None:
             self._images[number] = message.image
         if message.document is not None:
             self._documents[number] = message.document
+        if message.voice is not None:
+            audio = None
+            if self._db is not None:
+                async with self._db.transaction() as connection:
+                    audio = await voice_store.audio(connection, message.voice)
+            if audio is None:
+                raise DeliveryError("rejected", "voice erased")
+            self._voices[number] = audio
         await self._keep(
             address,
             {
@@ -61,6 +81,7 @@ class DemoChannel:
                 "image": f"/demo/api/image/{number}" if message.image is not None else None,
                 "document": {"url": f"/demo/api/document/{number}", "name": message.document.name}
                 if message.document is not None else None,
+                "voice": f"/demo/api/voice/{number}" if message.voice is not None else None,
             },
         )
 
@@ -93,6 +114,22 @@ class DemoChannel:
             raise ValueError("send a text or a choice")
         await self._keep(user, {"id": next(self._ids), "mine": True, "text": said, "options": [], "question": 0, "image": None})
         await self._handle(Incoming(channel=NAME, address=user, event=event))
+
+    async def receive_voice(self, user: str, audio: bytes) -> None:
+        """A voice note (a sound file) uploaded by demo user ``user``."""
+        if not USER_ID.fullmatch(user):
+            raise ValueError("user ids are 1 to 40 letters, digits, _ or -")
+        if not audio or len(audio) > MAX_UPLOAD_BYTES:
+            raise ValueError(f"send a sound file of at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        await self._keep(user, {"id": next(self._ids), "mine": True, "text": "🎙", "options": [], "question": 0, "image": None})
+
+        async def fetch() -> tuple[bytes, str | None]:
+            return audio, None
+
+        await self._handle(Incoming(channel=NAME, address=user, event=VoiceNote(), fetch_voice=fetch))
+
+    def voice(self, number: int) -> bytes | None:
+        return self._voices.get(number)
 
     async def messages_after(self, user: str, after: int, wait: float) -> list[dict]:
         """Messages for ``user`` newer than ``after``, waiting up to ``wait`` s for one."""

@@ -12,6 +12,12 @@ chats concurrently.
 Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
 callback data is signed, see ``bot.channels.callback_data``) and maps Telegram's errors onto the
 outbox's ``DeliveryError`` kinds.
+
+Voice (issue 19). A voice note or audio file becomes a ``VoiceNote`` whose download (``getFile``)
+the engine calls only for a coordinator who was asked for one; what is kept in
+``bot.store.inbound`` has its file ids blanked, so a man's voice note is never reachable from
+our database. A clip goes out by ``sendVoice``: uploaded once, then by the file id Telegram
+gave it, stored with the clip.
 """
 
 from __future__ import annotations
@@ -46,11 +52,12 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.common.clock import utcnow
 from bot.config import Settings
-from bot.engine import Incoming
+from bot.engine import FetchVoice, Incoming
 from bot.store import inbound
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from dialogs.menu import command_menu
-from dialogs.types import LANGUAGES, Event, Text, Unsupported
+from dialogs.types import LANGUAGES, Event, Text, Unsupported, VoiceNote
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,7 @@ NAME = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CLEARED_MEMORY = 10_000  # messages whose buttons we took off, remembered against double taps
+VOICE_KINDS = ("voice", "audio")
 UNSUPPORTED_KINDS = (
     "sticker", "photo", "voice", "audio", "video", "video_note", "document",
     "animation", "location", "contact", "poll", "dice",
@@ -113,6 +121,7 @@ class TelegramChannel:
         # app language; his role)
         self._coordinator_menus: dict[str, tuple[str | None, str]] = {}
         self._menu_failures: set[str] = set()  # chats whose menu failed, logged once
+        self._voice_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # clip → its first upload
         # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
         # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
         warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
@@ -120,6 +129,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)
+            .base_file_url(_file_url(settings.telegram_api_base_url))
             .concurrent_updates(ChatOrderedProcessor(256))
             .request(AiohttpRequest(connection_pool_size=256))
             # a long poll waits up to its own timeout for updates; PTB adds that to the read
@@ -284,7 +294,7 @@ class TelegramChannel:
         """Store the updates we handle, then queue them for handling (``_on_update``).
         ``raw``: the one update's JSON as received, stored as it is."""
         kept = [
-            inbound.Stored(str(update.update_id), str(update.effective_chat.id), raw or update.to_json())
+            inbound.Stored(str(update.update_id), str(update.effective_chat.id), _unreachable_voice(raw or update.to_json()))
             for update in updates
             if _private(update)
         ]
@@ -319,6 +329,7 @@ class TelegramChannel:
                 update_id=str(update.update_id),
                 language_hint=update.effective_user.language_code,
                 stored=str(update.update_id),
+                fetch_voice=self._voice_download(update) if isinstance(event, VoiceNote) else None,
             )
         )
 
@@ -334,8 +345,27 @@ class TelegramChannel:
             return None
         if message.text is not None:
             return Text(message.text)
+        if message.voice is not None or message.audio is not None:
+            return VoiceNote()
         kind = next((k for k in UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
         return Unsupported(kind)
+
+    def _voice_download(self, update: Update) -> FetchVoice | None:
+        """The download of his voice note, for the engine to call if it needs it; None when
+        the update came back from the store after a restart, without its file id."""
+        message = update.message
+        media = (message.voice or message.audio) if message is not None else None
+        if media is None or not media.file_id:
+            return None
+        file_id = media.file_id
+        is_voice = message is not None and message.voice is not None
+
+        async def fetch() -> tuple[bytes, str | None]:
+            found = await self.application.bot.get_file(file_id)
+            data = bytes(await found.download_as_bytearray())
+            return data, file_id if is_voice else None  # an audio file's id is no voice's id
+
+        return fetch
 
     async def _settle_button(self, query) -> None:
         """Stop the spinner and take the buttons off the answered message, so they cannot be
@@ -376,6 +406,9 @@ class TelegramChannel:
     async def _send(self, chat_id: int, message: Outgoing) -> None:
         keyboard = self._keyboard(str(chat_id), message)
         bot = self.application.bot
+        if message.voice is not None:
+            await self._send_voice(chat_id, message.voice, message.text[:CAPTION_LIMIT] or None, keyboard)
+            return
         if message.image is not None:
             caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
             await bot.send_photo(chat_id, photo=message.image, caption=caption or None,
@@ -391,6 +424,41 @@ class TelegramChannel:
             parts = split_text(message.text, TEXT_LIMIT)
         for number, part in enumerate(parts, start=1):
             await self._send_text(chat_id, part, keyboard if number == len(parts) else None)
+
+    async def _send_voice(
+        self, chat_id: int, clip_id: int, caption: str | None, keyboard: InlineKeyboardMarkup | None
+    ) -> None:
+        """``sendVoice``: by Telegram's file id once it has one, else by uploading the clip and
+        keeping the id it answers with. Only the first upload of a clip waits for a lock (so a
+        broadcast uploads its sound once, not once per man); sends by file id never do."""
+        bot = self.application.bot
+        file_id = await self._voice_file_id(clip_id)
+        if file_id is None:
+            async with self._voice_locks[clip_id]:
+                file_id = await self._voice_file_id(clip_id)  # another copy may have uploaded it meanwhile
+                if file_id is None:
+                    async with self.db.transaction() as connection:
+                        audio = await voice_store.audio(connection, clip_id)
+                        about = await voice_store.about(connection, clip_id)
+                    if audio is None or about is None:
+                        raise DeliveryError("rejected", "voice erased")
+                    sent = await bot.send_voice(
+                        chat_id, voice=audio, filename="voice.ogg", duration=about[0], caption=caption, reply_markup=keyboard
+                    )
+                    if sent.voice is not None:
+                        async with self.db.transaction() as connection:
+                            await voice_store.remember_telegram_file_id(connection, clip_id, sent.voice.file_id)
+                    self._voice_locks.pop(clip_id, None)
+                    return
+        await bot.send_voice(chat_id, voice=file_id, caption=caption, reply_markup=keyboard)
+
+    async def _voice_file_id(self, clip_id: int) -> str | None:
+        """Telegram's id of the clip, if it was uploaded; ``DeliveryError`` once it is erased."""
+        async with self.db.transaction() as connection:
+            about = await voice_store.about(connection, clip_id)
+        if about is None:
+            raise DeliveryError("rejected", "voice erased")
+        return about[1]
 
     async def _send_text(self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
         """``sendMessage`` without turning Telegram's answer into a ``Message``: nothing here
@@ -433,6 +501,30 @@ def _rows(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton
         else:
             rows.append([button])
     return rows
+
+
+def _file_url(api_base: str) -> str:
+    """Where files are downloaded: ``https://api.telegram.org/file/bot`` beside
+    ``https://api.telegram.org/bot`` (and the same beside a local stand-in)."""
+    base = api_base.rstrip("/")
+    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+
+def _unreachable_voice(raw: str) -> str:
+    """The update as kept in ``bot.store.inbound``: a voice note's or audio file's ids blanked,
+    so that nothing in our database leads to the sound (it comes back from the store without
+    them, and a coordinator is asked to record again)."""
+    if '"voice"' not in raw and '"audio"' not in raw:
+        return raw
+    update = json.loads(raw)
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return raw
+    for kind in VOICE_KINDS:
+        media = message.get(kind)
+        if isinstance(media, dict):
+            message[kind] = {**media, "file_id": "", "file_unique_id": ""}
+    return json.dumps(update, ensure_ascii=False)
 
 
 def _private(update: Update) -> bool:

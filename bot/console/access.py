@@ -5,7 +5,9 @@ matching CSRF token. Anything else is refused with a plain 403 page, before any 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,8 +17,9 @@ from starlette.responses import Response
 from bot.app.service import Service
 from bot.console import sessions
 from bot.console.security import refused
+from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.store import coordinators, participants
-from dialogs.i18n import _, use_locale
+from dialogs.i18n import _, fill, use_locale
 from dialogs.types import LANGUAGES
 
 FALLBACK_LANGUAGE = "nl"
@@ -30,6 +33,7 @@ class Visit:
     language: str
     csrf: str
     form: dict[str, str]
+    files: dict[str, bytes] = field(default_factory=dict)  # uploaded files, by field name (voice notes)
 
 
 Handler = Callable[[Request, Visit], Awaitable[Response]]
@@ -49,6 +53,8 @@ async def language_of(connection: AsyncConnection, channel: str, address: str) -
 
 
 MAX_FORM = 64 * 1024
+MAX_FILES = 4  # a voice note per language
+MAX_UPLOAD = MAX_FILES * MAX_UPLOAD_BYTES + MAX_FORM
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -66,6 +72,39 @@ async def read_form(request: Request) -> dict[str, str]:
         return {}
 
 
+async def read_upload(request: Request) -> tuple[dict[str, str], dict[str, bytes]] | None:
+    """A multipart/form-data POST (the broadcast form with its voice notes): (fields, files,
+    the empty file inputs left out); None when it is not multipart, too big or malformed."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() != "multipart/form-data":
+        return None
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD:
+        return None
+    body = await request.body()
+    if len(body) > MAX_UPLOAD:
+        return None
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        return None
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or len(fields) + len(files) > 200:
+            continue
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            if data and len(files) < MAX_FILES:
+                files[name] = data
+        else:
+            try:
+                fields[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return fields, files
+
+
 def guarded(service: Service, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         secret = secret_of(service)
@@ -80,12 +119,20 @@ def guarded(service: Service, handler: Handler) -> Callable[[Request], Awaitable
             with use_locale(language):
                 return refused(_("You are no longer a coordinator, so this page is closed to you."))
         form: dict[str, str] = {}
+        files: dict[str, bytes] = {}
         if request.method == "POST":
-            form = await read_form(request)
+            upload = await read_upload(request)
+            if upload is None and request.headers.get("content-type", "").startswith("multipart/"):
+                with use_locale(language):
+                    return refused(fill(
+                        _("The sound files are too large. A voice note may be at most %(megabytes)s MB."),
+                        megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
+                    ))
+            form, files = upload if upload is not None else (await read_form(request), {})
             if not sessions.csrf_ok(secret, session, form.get("csrf")):
                 with use_locale(language):
                     return refused(_("This form has expired. Please open the page again and retry."))
-        visit = Visit(session, language, sessions.csrf_token(secret, session), form)
+        visit = Visit(session, language, sessions.csrf_token(secret, session), form, files)
         with use_locale(language):
             return await handler(request, visit)
 

@@ -1,5 +1,6 @@
 """The broadcast pages: audiences with counts, the texts, a preview per language exactly as a
-man sees it, send now or later, live progress (server-sent events, with a page that refreshes
+man sees it (with its voice note, if one was uploaded: ``bot.domain.voice`` checks or converts
+it, and it is played back here), send now or later, live progress (server-sent events, with a page that refreshes
 itself where there is no JavaScript), the history and cancelling. The same functions as
 ``meedoen broadcast`` and the chat's /broadcast: ``bot.domain.broadcasts`` and ``bot.store.audiences``."""
 
@@ -18,11 +19,13 @@ from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import refused, secured
 from bot.console.templating import page
-from bot.domain import broadcasts
+from bot.domain import broadcasts, voice
 from bot.domain.console_link import PREFIX
 from bot.store import audiences, audit
 from bot.store import series as series_store
+from bot.store import voice as voice_store
 from dialogs import notices
+from dialogs.coordinator import voice_problem
 from dialogs.formatting import LANGUAGE_NAMES
 from dialogs.i18n import RTL_LANGUAGES, _, fill
 from dialogs.types import LANGUAGES
@@ -52,8 +55,14 @@ def _texts(form: dict[str, str]) -> dict[str, str]:
     return {code: form.get(f"text_{code}", "").strip() for code in LANGUAGES}
 
 
-def _previews(texts: dict[str, str], invite: int | None) -> list[dict[str, object]]:
-    """Each language's copy as ``broadcasts.create`` renders it for the men."""
+def _voice_ids(form: dict[str, str]) -> dict[str, int]:
+    """Language → the voice clip uploaded for it (carried from the preview to the send)."""
+    return {code: int(form[f"voice_{code}"]) for code in LANGUAGES if form.get(f"voice_{code}", "").isdecimal()}
+
+
+def _previews(texts: dict[str, str], invite: int | None, voices: dict[str, tuple[int, int]]) -> list[dict[str, object]]:
+    """Each language's copy as ``broadcasts.create`` renders it for the men, with its voice
+    note ((clip id, seconds)) when its text was written too."""
     result = []
     for code in LANGUAGES:
         reply = notices.broadcast(code, {k: v for k, v in texts.items() if v}, invite)
@@ -61,6 +70,7 @@ def _previews(texts: dict[str, str], invite: int | None) -> list[dict[str, objec
             "code": code, "name": LANGUAGE_NAMES[code], "text": reply.text,
             "buttons": [option.label for option in reply.options],
             "dir": "rtl" if code in RTL_LANGUAGES else "ltr",
+            "voice": voices.get(code) if texts.get(code) else None,
         })
     return result
 
@@ -119,6 +129,36 @@ def broadcast_pages(service: Service):
     async def show(request: Request, visit: Visit) -> Response:
         return await _form(request, visit, {}, None)
 
+    async def _take_voices(visit: Visit, values: dict[str, str]) -> str | None:
+        """Store each uploaded voice note (checked, converted if need be) and put its clip id
+        in the form; one sentence when one cannot be used."""
+        for code in LANGUAGES:
+            data = visit.files.get(f"voice_{code}")
+            if not data:
+                continue
+            try:
+                clip = await asyncio.to_thread(voice.prepare, data)
+            except voice.VoiceProblem as problem:
+                return f"{LANGUAGE_NAMES[code]}: {voice_problem(problem.kind)}"
+            async with service.db.transaction() as connection:
+                values[f"voice_{code}"] = str(await voice_store.add(connection, clip, service.now()))
+        return None
+
+    async def _voices(values: dict[str, str]) -> dict[str, tuple[int, int]]:
+        """The form's voice notes that may still be sent: language → (clip id, seconds)."""
+        wanted = _voice_ids(values)
+        async with service.db.transaction() as connection:
+            free = await voice_store.unused(connection, list(wanted.values()))
+        return {code: (clip, free[clip]) for code, clip in wanted.items() if clip in free}
+
+    async def listen(request: Request, visit: Visit) -> Response:
+        """A voice note of a broadcast being written, played back in the preview."""
+        async with service.db.transaction() as connection:
+            audio = await voice_store.audio(connection, request.path_params["id"])
+        if audio is None:
+            return refused(_("That voice note is no longer there."), status=404)
+        return secured(Response(audio, media_type=voice.MIME))
+
     async def check(request: Request, visit: Visit, values: dict[str, str]) -> str | None:
         """One sentence when the form cannot be sent as it is."""
         if not _chosen(values):
@@ -141,12 +181,13 @@ def broadcast_pages(service: Service):
 
     async def preview(request: Request, visit: Visit) -> Response:
         values = dict(visit.form)
-        error = await check(request, visit, values)
+        error = await _take_voices(visit, values) or await check(request, visit, values)
         if error:
             return await _form(request, visit, values, error)
         async with service.db.transaction() as connection:
             total = await audiences.count(connection, _chosen(values), service.settings.areas, service.now())
-        return await _form(request, visit, values, None, _previews(_texts(values), _invite(values)), total)
+        previews = _previews(_texts(values), _invite(values), await _voices(values))
+        return await _form(request, visit, values, None, previews, total)
 
     async def send(request: Request, visit: Visit) -> Response:
         values = dict(visit.form)
@@ -155,12 +196,13 @@ def broadcast_pages(service: Service):
             return await _form(request, visit, values, error)
         send_at, _error = _send_at(values)
         now = service.now()
+        voices = {code: clip for code, (clip, _seconds) in (await _voices(values)).items()}
         async with service.db.transaction() as connection:
             try:
                 broadcast_id, recipients = await broadcasts.create(
                     connection, created_by=visit.session.coordinator, audience_keys=_chosen(values),
                     texts=_texts(values), invite_series_id=_invite(values), areas=service.settings.areas,
-                    now=now, send_at=send_at,
+                    now=now, send_at=send_at, voices=voices,
                 )
             except broadcasts.BroadcastError:
                 return await _form(request, visit, values, _("Choose at least one group of people."))
@@ -229,4 +271,4 @@ def broadcast_pages(service: Service):
             )
         return secured(RedirectResponse(f"{PREFIX}/broadcasts/{broadcast_id}?cancelled=1", status_code=303))
 
-    return show, preview, send, progress, events, cancel
+    return show, preview, send, progress, events, cancel, listen

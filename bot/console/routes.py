@@ -29,9 +29,10 @@ def console_routes(service: Service) -> list[BaseRoute]:
     show_attendance, save_attendance = attendance_pages(service)
     show_report, report_chart, report_csv = report_pages(service)
     show_coordinators, add_coordinator, remove_coordinator = coordinator_pages(service)
-    broadcast_form, broadcast_preview, broadcast_send, broadcast_progress, broadcast_events, broadcast_cancel = (
-        broadcast_pages(service)
-    )
+    (
+        broadcast_form, broadcast_preview, broadcast_send, broadcast_progress, broadcast_events, broadcast_cancel,
+        broadcast_voice,
+    ) = broadcast_pages(service)
 
     async def logout(request: Request, visit: Visit) -> Response:
         response = secured(RedirectResponse(f"{PREFIX}/login", status_code=303))
@@ -80,6 +81,7 @@ def console_routes(service: Service) -> list[BaseRoute]:
         page("/broadcasts/{id:int}", broadcast_progress),
         page("/broadcasts/{id:int}/events", broadcast_events),
         page("/broadcasts/{id:int}/cancel", broadcast_cancel, ("POST",)),
+        page("/voice/{id:int}", broadcast_voice),
         Route(f"{PREFIX}/static/console.css", stylesheet),
         Route(f"{PREFIX}/static/broadcast.js", script),
     ]

@@ -8,7 +8,7 @@ HEADERS = {
     # No inline script or style anywhere: the pages load only their own stylesheet and script
     # files; the broadcast page's script reads its progress events from the same origin.
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; "
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; "
         "base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

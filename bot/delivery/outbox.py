@@ -79,6 +79,8 @@ def encode(message: Outgoing) -> str:
             "type": message.document.mime_type,
             "content": base64.b64encode(message.document.content).decode("ascii"),
         }
+    if message.voice is not None:
+        payload["voice"] = message.voice  # the clip's id: the sound stays in one place
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -90,6 +92,7 @@ def decode(payload: str) -> Outgoing:
         question=data.get("question", 0),
         image=base64.b64decode(data["image"]) if "image" in data else None,
         document=_document(data["document"]) if "document" in data else None,
+        voice=data.get("voice"),
     )
 
 

@@ -5,6 +5,11 @@ one recipient), renders each copy in his language (or Dutch with a note) and que
 in one transaction, each with the dedupe key ``broadcast:<id>:<participant>``: a crash or
 restart never queues a second copy, and the outbox never sends one twice.
 ``report_progress`` tells the coordinator how it goes and, at the end, the tally.
+
+A language's voice note (issue 19) is a second outbox row for each man of that language, right
+after his text (kind ``voice``, dedupe key ``broadcast:<id>:<participant>:voice``, ref
+``broadcast:<id>:voice``: the tally counts men, not messages). Its clip is erased once the
+broadcast is finished or cancelled.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.config import parse_address
 from bot.delivery import outbox
 from bot.store import audiences
 from bot.store import participants as participant_store
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.schema import OutboxStatus, broadcasts
 from bot.store.schema import outbox as outbox_table
@@ -49,6 +55,7 @@ async def create(
     areas: tuple[str, ...],
     now: datetime,
     send_at: datetime | None = None,
+    voices: Mapping[str, int] | None = None,
 ) -> tuple[int, int]:
     """Queue a broadcast; returns (broadcast id, number of recipients). With ``send_at`` (a
     later time) its copies wait in the outbox with that ``not_before``, which the sender keeps:
@@ -75,6 +82,10 @@ async def create(
         .returning(broadcasts.c.id)
     )
     broadcast_id: int = result.scalar_one()
+    # A voice note goes with its own language's text only; a clip erased meanwhile is left out.
+    stored = await voice_store.existing(connection, list((voices or {}).values()))
+    voices = {language: clip for language, clip in (voices or {}).items() if language in texts and clip in stored}
+    await voice_store.attach_to_broadcast(connection, broadcast_id, voices)
     rendered: dict[str, str] = {}
     rows = []
     for member in members:
@@ -96,10 +107,28 @@ async def create(
                 "created_at": now,
             }
         )
+        if member.language in voices:
+            rows.append(
+                {
+                    **rows[-1],
+                    "payload": outbox.encode(Outgoing("", voice=voices[member.language])),
+                    "kind": VOICE_KIND,
+                    "dedupe_key": f"broadcast:{broadcast_id}:{member.id}:voice",
+                    "ref": voice_ref(broadcast_id),
+                }
+            )
     if rows:
         await connection.execute(outbox_table.insert(), rows)
     log.info("broadcast %d: %d recipients queued by %s", broadcast_id, len(rows), created_by.split(":")[0])
     return broadcast_id, len(rows)
+
+
+VOICE_KIND = "voice"
+
+
+def voice_ref(broadcast_id: int) -> str:
+    """The ``ref`` of a broadcast's voice notes, apart from its texts (counted for the tally)."""
+    return f"broadcast:{broadcast_id}:voice"
 
 
 TALLY = ("delivered", "failed", "blocked", "skipped", "waiting")
@@ -170,6 +199,12 @@ async def cancel(connection: AsyncConnection, broadcast_id: int, now: datetime) 
         .where(outbox_table.c.ref == ref, outbox_table.c.status.in_(CANCELLABLE))
         .values(status="cancelled", payload="{}")
     )
+    await connection.execute(
+        update(outbox_table)
+        .where(outbox_table.c.ref == voice_ref(broadcast_id), outbox_table.c.status.in_(CANCELLABLE))
+        .values(status="cancelled", payload="{}")
+    )
+    await voice_store.erase_broadcast_voices(connection, broadcast_id)
     counts = await outbox.counts(connection, ref)
     await connection.execute(
         update(broadcasts)
@@ -222,7 +257,8 @@ class ProgressReporter:
 
     async def _one(self, connection: AsyncConnection, row: _Running, now: datetime) -> None:
         counts = tally(await outbox.counts(connection, f"broadcast:{row.id}"))
-        finished = counts["waiting"] == 0
+        voices_waiting = tally(await outbox.counts(connection, voice_ref(row.id)))["waiting"]
+        finished = counts["waiting"] == 0 and voices_waiting == 0
         if not finished and await _not_begun(connection, row.id, now):
             return  # scheduled for later: nothing to tell yet
         last = self._last.get(row.id)
@@ -235,6 +271,7 @@ class ProgressReporter:
                 .where(broadcasts.c.id == row.id)
                 .values(status="done", tally=json.dumps(counts), finished_at=now)
             )
+            await voice_store.erase_broadcast_voices(connection, row.id)
             self._last.pop(row.id, None)
             log.info("broadcast %d: done %s", row.id, counts)
         if ":" not in row.created_by or row.created_by.startswith("cli"):

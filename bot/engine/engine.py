@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +27,7 @@ from bot.channels.base import Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings
 from bot.delivery import outbox
-from bot.domain import invites, waitlist
+from bot.domain import invites, voice, waitlist
 from bot.engine.handlers.base import Handler, Phase
 from bot.engine.registry import handler_for
 from bot.engine.turn import HisRowChanges, Job, Turn
@@ -36,6 +36,7 @@ from bot.store import (
     chats,
     checkins,
     conversations,
+    coordinators,
     facilitators,
     inbound,
     meetings,
@@ -43,7 +44,9 @@ from bot.store import (
     updates,
 )
 from bot.store import series as series_store
+from bot.store import voice as voice_store
 from bot.store.database import Database
+from dialogs import coordinator as coordinator_dialog
 from dialogs import notices, router
 from dialogs.types import (
     LANGUAGES,
@@ -59,6 +62,7 @@ from dialogs.types import (
     State,
     Step,
     Text,
+    VoiceNote,
 )
 
 log = logging.getLogger("bot.engine")
@@ -69,7 +73,10 @@ class _Facilitating:
     view: FacilitatorView
     meetings: CoordinatorView  # limited to his series
 
+
 Dialog = Callable[[State, Event, Context], Step]
+FetchVoice = Callable[[], Awaitable[tuple[bytes, str | None]]]
+"""Downloads a voice note from the platform: (its bytes, Telegram's file id or None)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,9 @@ class Incoming:
     # channels keep no time of his messages at all (issue 11).
     keeps_window: bool = False
     stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
+    # A voice note's download, for the engine to call only when a coordinator's flow waits
+    # for one (``Engine._listen``); a man's voice note is never fetched.
+    fetch_voice: FetchVoice | None = None
 
 
 class Engine:
@@ -110,6 +120,13 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one event; never raises for a bad event, answers kindly instead."""
+        if isinstance(incoming.event, VoiceNote):
+            try:
+                incoming = await self._listen(incoming)
+            except Exception:
+                log.exception("engine: %s voice note %s could not be read", incoming.channel, incoming.update_id)
+                await self._apologise(incoming)
+                return
         for attempt in (1, 2):
             try:
                 handled, after_commit = await self._handle_once(incoming)
@@ -129,6 +146,32 @@ class Engine:
                 self.on_queued(incoming.channel)
                 self._run_after_commit(after_commit)
             return
+
+    async def _listen(self, incoming: Incoming) -> Incoming:
+        """A voice note: fetched, checked (OGG/Opus, at most a minute; converted if need be)
+        and kept as a clip only when he is a coordinator whose flow asks for one. The event
+        the dialog hears then names the clip, or the problem; anyone else's voice note stays
+        on the platform, unheard and unstored."""
+        async with self.db.transaction() as connection:
+            wanted = await coordinators.is_coordinator(
+                connection, incoming.channel, incoming.address
+            ) and coordinator_dialog.wants_voice(await conversations.load(connection, incoming.channel, incoming.address))
+        if not wanted:
+            return dataclasses.replace(incoming, event=VoiceNote(), fetch_voice=None)
+        if incoming.fetch_voice is None:  # kept before a restart without its download: gone
+            return dataclasses.replace(incoming, event=VoiceNote(problem="lost"))
+        try:
+            data, file_id = await incoming.fetch_voice()
+            clip = await asyncio.to_thread(voice.prepare, data)
+        except voice.VoiceProblem as problem:
+            return dataclasses.replace(incoming, event=VoiceNote(problem=problem.kind), fetch_voice=None)
+        except Exception as error:  # noqa: BLE001 - the platform's download failed: he records again
+            log.warning("engine: a %s voice note could not be fetched (%s)", incoming.channel, type(error).__name__)
+            return dataclasses.replace(incoming, event=VoiceNote(problem="unreadable"), fetch_voice=None)
+        async with self.db.transaction() as connection:
+            # Telegram's own id for his recording is re-used only for the very same sound.
+            clip_id = await voice_store.add(connection, clip, self.now(), file_id if clip.audio is data else None)
+        return dataclasses.replace(incoming, event=VoiceNote(clip_id, clip.seconds), fetch_voice=None)
 
     def _run_after_commit(self, jobs: list[Job]) -> None:
         """Start the post-commit hooks the effects' handlers registered (see bot/engine/turn.py)."""
@@ -244,6 +287,7 @@ class Engine:
             last_meetings=past,
             audience_sizes=await audiences.sizes(connection, keys, self.settings.areas, now),
             selected_count=await audiences.count(connection, chosen, self.settings.areas, now),
+            series_voices=await voice_store.series_languages(connection),
         )
 
     @property

@@ -42,6 +42,7 @@ from dialogs.types import (
     SetArea,
     SetLanguage,
     SetName,
+    SetSeriesVoice,
     SetStatus,
     ShareInvite,
     SignUp,
@@ -111,5 +112,7 @@ def handler_for(effect: Effect) -> Handler[Any]:
             return coordinators.APPROVE_LIVING_ROOM
         case SendFlyers():
             return coordinators.SEND_FLYERS
+        case SetSeriesVoice():
+            return coordinators.SET_SERIES_VOICE
         case _:
             assert_never(effect)

@@ -44,6 +44,7 @@ from dialogs.types import (
     Step,
     Text,
     Unsupported,
+    VoiceNote,
 )
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -169,6 +170,9 @@ def _play(language: str) -> _Man:
     man.press(buttons.SERIES.key(ROOMY.id))
     man.press(buttons.AREA.key(0))
     man.event("he sends a sticker", Unsupported("sticker"))
+    man.event("he sends a voice note", VoiceNote())
+    man.press("call:me")
+    man.event("he writes “?”", Text("?"))
     man.press(buttons.MENU.key("mine"))
     man.event("he sends /help", Command("help"))
     man.event("he sends /privacy", Command("privacy"))

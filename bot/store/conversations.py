@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.portable import upsert
@@ -51,3 +51,12 @@ async def forget(connection: AsyncConnection, channel: str, address: str) -> Non
             conversations.c.channel == channel, conversations.c.address == address
         )
     )
+
+
+async def load(connection: AsyncConnection, channel: str, address: str) -> State:
+    """One chat's state (the engine reads it with the rest of the chat; this is for a look
+    before a turn, see ``Engine._listen``)."""
+    stored = await connection.scalar(
+        select(conversations.c.state).where(conversations.c.channel == channel, conversations.c.address == address)
+    )
+    return decode(stored)

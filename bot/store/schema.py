@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -621,3 +622,39 @@ funnel_counts = Table(
     Column("language", String(8), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+
+
+# --- Voice notes (issue 19) ------------------------------------------------------------------
+# A coordinator's recorded voice, in OGG/Opus as both platforms take it: for one language of a
+# broadcast, or a series' reminder in one language. Nothing here names a man: a man's own voice
+# notes are never fetched, let alone stored (bot/domain/voice.py).
+
+voice_clips = Table(
+    "voice_clips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("audio", LargeBinary, nullable=False),  # OGG/Opus, at most MAX_BYTES
+    Column("seconds", Integer, nullable=False),
+    Column("telegram_file_id", String(200)),  # Telegram's id after the first upload: re-used
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+series_voices = Table(
+    "series_voices",
+    metadata,
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(2), primary_key=True),
+    Column("clip_id", Integer, ForeignKey("voice_clips.id", ondelete="CASCADE"), nullable=False),
+)
+"""A series' recorded reminder per language (``/voice``); replacing or removing one erases
+its clip."""
+
+broadcast_voices = Table(
+    "broadcast_voices",
+    metadata,
+    Column("broadcast_id", Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(2), primary_key=True),
+    Column("clip_id", Integer, ForeignKey("voice_clips.id", ondelete="CASCADE"), nullable=False),
+)
+"""The voice notes of a broadcast, erased when the broadcast is finished or cancelled."""

@@ -45,9 +45,15 @@ Replies
     as state. Any other method that validates gets a minimal valid value of its return type,
     built from the spec.
 
+Files
+    A voice sent with ``sendVoice`` (an upload, or the ``file_id`` of an earlier one) is kept by
+    its file id; ``getFile`` answers a ``file_path`` and ``GET /file/bot<TOKEN>/<file_path>``
+    serves the bytes, as Telegram does. An uploaded voice must be OGG (``OggS``), as Telegram
+    wants for a voice message; ``files[file_id]`` holds the bytes.
+
 Simulated users
     ``add_user``, ``send_text`` / ``send_command`` / ``send_sticker`` / ``send_photo_from_user``
-    and ``press`` (a button of a message the bot sent) create updates with increasing
+    / ``send_voice_from_user`` and ``press`` (a button of a message the bot sent) create updates with increasing
     ``update_id``; ``deliver_raw`` injects a hand-made one (a duplicate, a forged callback).
     Updates are POSTed to the webhook when one is set (with ``X-Telegram-Bot-Api-Secret-Token``),
     otherwise queued for ``getUpdates`` long polling (``offset``, ``limit``, ``timeout``).
@@ -758,6 +764,8 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._sent_by_chat: dict[int, list[dict[str, Any]]] = {}
         self._file_counter = 0
+        self.files: dict[str, bytes] = {}  # file_id → bytes (voices: uploaded, or sent by users)
+        self._durations: dict[str, int] = {}  # file_id → a voice's seconds
         self._update_id = 0
         self._updates: list[dict[str, Any]] = []
         self._open_queries: set[str] = set()
@@ -787,10 +795,12 @@ class FakeTelegram:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "getChat": self._get_chat,
+            "getFile": self._get_file,
         }
         self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
                 Route("/_fake/stats", self._control_stats, methods=["GET"]),
                 Route("/_fake/users/{user_id:int}/text", self._control_text, methods=["POST"]),
                 Route("/_fake/users/{user_id:int}/press", self._control_press, methods=["POST"]),
@@ -965,6 +975,8 @@ class FakeTelegram:
             content["text"] = params["text"]
         elif method == "sendPhoto":
             content = self._media_content("photo", None)
+        elif method == "sendVoice":
+            content = {"voice": self._voice(params["voice"], params.get("duration"))}
         elif method == "sendDocument":
             document = params["document"]
             content = self._media_content("document", None)
@@ -995,6 +1007,46 @@ class FakeTelegram:
         if caption is not None:
             content["caption"] = caption
         return content
+
+    def _voice(self, voice: Any, duration: Any) -> dict[str, Any]:
+        """The ``Voice`` a ``sendVoice`` shows: a new file for an upload, the same for an id."""
+        if isinstance(voice, UploadedFile):
+            if not voice.data.startswith(b"OggS"):
+                raise _ApiError(400, "Bad Request: wrong file type: a voice message must be OGG", violation=True)
+            file_id, unique_id = self._new_file_id("voice")
+            self.files[file_id] = voice.data
+            self._durations[file_id] = int(duration or 1)
+        else:
+            if voice not in self.files:
+                raise _ApiError(400, "Bad Request: wrong remote file identifier specified", violation=True)
+            file_id, unique_id = voice, "u" + voice.rsplit("-", 1)[-1]
+        return {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "duration": self._durations.get(file_id, 1),
+            "mime_type": "audio/ogg",
+            "file_size": len(self.files[file_id]),
+        }
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id.rsplit("-", 1)[-1],
+            "file_size": len(self.files[file_id]),
+            "file_path": f"voice/{file_id}.oga",
+        }
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        file_id = request.path_params["path"].removeprefix("voice/").removesuffix(".oga")
+        data = self.files.get(file_id)
+        if data is None:
+            return Response(status_code=404)
+        return Response(data, media_type="audio/ogg")
 
     def _new_file_id(self, kind: str) -> tuple[str, str]:
         self._file_counter += 1
@@ -1273,6 +1325,17 @@ class FakeTelegram:
             "emoji": emoji,
         }
         return await self._user_message(user_id, {"sticker": sticker})
+
+    async def send_voice_from_user(self, user_id: int, data: bytes, duration: int = 3) -> dict[str, Any]:
+        """The user records a voice note (``data``: its OGG/Opus bytes, served by ``getFile``)."""
+        file_id, unique_id = self._new_file_id("voice")
+        self.files[file_id] = data
+        self._durations[file_id] = duration
+        voice = {
+            "file_id": file_id, "file_unique_id": unique_id, "duration": duration,
+            "mime_type": "audio/ogg", "file_size": len(data),
+        }
+        return await self._user_message(user_id, {"voice": voice})
 
     async def send_photo_from_user(self, user_id: int, caption: str | None = None) -> dict[str, Any]:
         return await self._user_message(user_id, self._media_content("photo", caption))

@@ -40,7 +40,11 @@ server and one prism serve a whole test module, whatever event loop each test ru
 - fails chosen requests: ``fail(number, code, status=400, times=1)`` answers the next request(s)
   to that number with that Twilio error (``status=429`` for 20429).
 
-Deviations from the real service: only ``Messages.json`` POST is served; nothing is delivered,
+Media a man sent (``add_media``: a voice note, say) is served like Twilio's, at
+``/2010-04-01/Accounts/<sid>/Messages/<MM..>/Media/<ME..>`` with the same Basic authentication;
+``media_fetches`` counts the downloads.
+
+Deviations from the real service: only ``Messages.json`` POST and media GET are served; nothing is delivered,
 so status callbacks are sent by the test (``tests.whatsapp_chat``); prices and segments are
 fixed values.
 """
@@ -69,7 +73,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -160,7 +164,10 @@ class FakeTwilio:
         self._contents: dict[str, Content] = {}
         self.reset()
         self.app = Starlette(
-            routes=[Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"])]
+            routes=[
+                Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media, methods=["GET"]),
+            ]
         )
         self._server: _ThreadServer | None = None
         self._thread: threading.Thread | None = None
@@ -177,6 +184,8 @@ class FakeTwilio:
             self.window_violations: list[str] = []
             self._failures: list[_Failure] = []
             self._last_inbound: dict[str, datetime] = {}
+            self._media_files: dict[str, tuple[bytes, str]] = {}
+            self.media_fetches = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -216,6 +225,13 @@ class FakeTwilio:
         """He wrote to us now: his 24-hour window opens (``number`` is ``+E164``)."""
         with self._lock:
             self._last_inbound[number] = self.now()
+
+    def add_media(self, data: bytes, content_type: str) -> str:
+        """Media a man sent (``MediaUrl0`` of his webhook): its URL, served with authentication."""
+        message, media = "MM" + secrets.token_hex(16), "ME" + secrets.token_hex(16)
+        with self._lock:
+            self._media_files[media] = (data, content_type)
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/{message}/Media/{media}"
 
     def fail(self, number: str, code: int, status: int = 400, times: int = 1) -> None:
         with self._lock:
@@ -263,6 +279,17 @@ class FakeTwilio:
             message = SentMessage("SM" + secrets.token_hex(16), fields, media, self.now())
             self.messages.append(message)
         return JSONResponse(self._resource(message), status_code=201)
+
+    async def _media(self, request: Request) -> Response:
+        if not self._authenticated(request.headers.get("authorization", "")):
+            return self._error(20003, "Authenticate", 401)
+        with self._lock:
+            found = self._media_files.get(request.path_params["media"])
+            if found is not None and request.path_params["account"] == self.account_sid:
+                self.media_fetches += 1
+        if found is None or request.path_params["account"] != self.account_sid:
+            return self._error(20404, "The requested resource was not found", 404)
+        return Response(found[0], media_type=found[1])
 
     def _authenticated(self, header: str) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

@@ -28,6 +28,12 @@ Status callbacks. ``POST /whatsapp/status`` (signed the same way): delivered and
 outbox row; failed and undelivered mark it failed, except that 21610 and 63014 stop him (as
 /stop does), 63016 re-routes the message, and 63018 / 429 pause the channel and retry it.
 
+Voice (issue 19). A voice note he sends becomes a ``VoiceNote``; its ``MediaUrl0`` is fetched
+(with the account's credentials, as Twilio requires) only if the engine asks, for a coordinator
+who was asked for one, and is left out of what ``bot.store.inbound`` keeps. A clip goes out as
+a media message whose ``MediaUrl`` is ``/whatsapp/media/<token>.ogg``: a random token, valid for
+``MEDIA_KEEP``, that serves the clip from the database as ``audio/ogg``.
+
 Logs carry outbox ids, message SIDs and error codes; never texts, numbers or tokens.
 """
 
@@ -44,6 +50,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 import aiohttp
+import httpx
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,8 +65,10 @@ from bot.channels.whatsapp.templates import load_templates
 from bot.common.clock import utcnow
 from bot.config import Settings, require_for_whatsapp
 from bot.delivery import outbox
-from bot.engine import Incoming
+from bot.domain.voice import MAX_UPLOAD_BYTES, MIME
+from bot.engine import FetchVoice, Incoming
 from bot.store import inbound as inbound_store
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from dialogs import keywords
 from dialogs.typed import match_option
@@ -112,7 +121,8 @@ class WhatsAppChannel:
         self._hold_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._closed: dict[str, datetime] = {}  # address → when WhatsApp said 63016
         self._paused_until = 0.0  # time.monotonic() before which nothing is sent
-        self._media: dict[str, tuple[bytes, str, str, float]] = {}  # token → content, type, name, until
+        # token → content (bytes, or a voice clip's id read from the database), type, name, until
+        self._media: dict[str, tuple[bytes | int, str, str, float]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -174,7 +184,7 @@ class WhatsAppChannel:
         if message is None:
             log.info("whatsapp: a signed webhook without a sender or message id; ignored")
             return Response(EMPTY_TWIML, media_type="text/xml")
-        payload = json.dumps(list(form.multi_items()), ensure_ascii=False)
+        payload = json.dumps(render.kept_fields(list(form.multi_items())), ensure_ascii=False)
         try:
             new = await self._keeper.keep([inbound_store.Stored(message.sid, message.address, payload)])
         except Exception as error:  # not stored: Twilio must send it again
@@ -236,14 +246,21 @@ class WhatsAppChannel:
         return Response(status_code=200)
 
     async def media(self, request: Request) -> Response:
-        """``GET /whatsapp/media/{token}.ext``: an image (a coordinator's report) or a file (a
-        calendar) for Twilio to fetch."""
+        """``GET /whatsapp/media/{token}.ext``: an image (a coordinator's report), a file (a
+        calendar) or a voice clip, for Twilio to fetch."""
         token, _dot, _extension = request.path_params["token"].partition(".")
         entry = self._media.get(token)
         if entry is None or entry[3] < time.monotonic():
             return Response(status_code=404)
+        content, media_type, name = entry[0], entry[1], entry[2]
+        if isinstance(content, int):  # a voice clip: read where it is kept
+            async with self.db.transaction() as connection:
+                audio = await voice_store.audio(connection, content)
+            if audio is None:  # replaced or removed since
+                return Response(status_code=404)
+            content = audio
         # Twilio checks the type; the name is what WhatsApp shows under the file
-        return Response(entry[0], media_type=entry[1], headers={"Content-Disposition": f'inline; filename="{entry[2]}"'})
+        return Response(content, media_type=media_type, headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     async def _signed_form(self, request: Request, path: str) -> FormData | None:
         """The form fields, if Twilio signed them for ``MEEDOEN_PUBLIC_URL + path`` (the URL
@@ -303,17 +320,37 @@ class WhatsAppChannel:
                 await inbound_store.forget(connection, NAME, message.sid)
             return
         event = await self._resolve_choice(address, message.event)
-        await self._handle(self._incoming(address, event, message.sid, stored=message.sid))
+        await self._handle(self._incoming(address, event, message.sid, stored=message.sid, media_url=message.media_url))
         released = await store.inbound(self.db, address, self.now())
         if released:
             log.info("whatsapp: %s opened the window; %d held message(s) released", message.sid, released)
             self._on_queued(NAME)
 
-    def _incoming(self, address: str, event: Event, sid: str | None, *, stored: str | None = None) -> Incoming:
+    def _incoming(
+        self, address: str, event: Event, sid: str | None, *, stored: str | None = None, media_url: str | None = None
+    ) -> Incoming:
         return Incoming(
             channel=NAME, address=address, event=event, update_id=sid,
             language_hint=render.language_hint(address), keeps_window=True, stored=stored,
+            fetch_voice=self._voice_download(media_url) if media_url else None,
         )
+
+    def _voice_download(self, url: str) -> FetchVoice:
+        """His voice note's download from Twilio, for the engine to call if it needs it."""
+
+        async def fetch() -> tuple[bytes, str | None]:
+            auth = (self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+            async with httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=HTTP_TIMEOUT) as client:
+                async with client.stream("GET", url) as response:
+                    response.raise_for_status()
+                    data = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        data += chunk
+                        if len(data) > MAX_UPLOAD_BYTES:
+                            break  # bot.domain.voice says "too big"
+            return bytes(data), None
+
+        return fetch
 
     async def _resolve_choice(self, address: str, event: Event) -> Event:
         """A typed answer to the numbered choices he saw last becomes that choice."""
@@ -363,6 +400,15 @@ class WhatsAppChannel:
         return now - last < WINDOW - WINDOW_MARGIN
 
     async def _send_session(self, address: str, message: Outgoing) -> None:
+        if message.voice is not None:
+            async with self.db.transaction() as connection:
+                if await voice_store.about(connection, message.voice) is None:
+                    raise DeliveryError("rejected", "voice erased")
+            await self._create(
+                address, message, path="session", payload=outbox.encode(message),
+                media_url=[self._publish(message.voice, MIME, "voice.ogg")],
+            )
+            return
         if message.image is not None:
             await self._create(
                 address, message, path="session", payload=None,
@@ -394,7 +440,7 @@ class WhatsAppChannel:
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
-        if template is not None and message.image is None and message.document is None:
+        if template is not None and message.image is None and message.document is None and message.voice is None:
             variables = template.fill(text=render.template_text(message), organisation=self.settings.organisation)
             if variables is not None:
                 await self._create(
@@ -444,8 +490,9 @@ class WhatsAppChannel:
         if message.options:
             await store.remember_choices(self.db, address, message.question, message.options, self.now())
 
-    def _publish(self, content: bytes, mime_type: str, name: str) -> str:
-        """A short-lived, unguessable URL for an image or a file; WhatsApp takes media by URL
+    def _publish(self, content: bytes | int, mime_type: str, name: str) -> str:
+        """A short-lived, unguessable URL for an image or a file (its bytes) or a voice clip
+        (its id, read from the database when Twilio fetches it); WhatsApp takes media by URL
         only. The URL ends in the file's extension, which WhatsApp shows and uses."""
         moment = time.monotonic()
         self._media = {token: entry for token, entry in self._media.items() if entry[3] > moment}

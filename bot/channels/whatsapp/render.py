@@ -30,7 +30,7 @@ from bot.channels.base import Outgoing
 from bot.channels.text import split_text
 from bot.channels.whatsapp.templates import MAX_BUTTONS, Templates
 from dialogs.i18n import RLM
-from dialogs.types import ChoiceMade, Event, Text, Unsupported
+from dialogs.types import ChoiceMade, Event, Text, Unsupported, VoiceNote
 
 PREFIX = "whatsapp:"
 BODY_LIMIT = 1600  # Twilio's limit for Body, in UTF-16 code units
@@ -99,6 +99,7 @@ class Inbound:
     address: str
     event: Event | None
     template_button: bool = False
+    media_url: str | None = None  # a voice note's, to fetch if a coordinator's flow wants it
 
 
 def inbound(form: Mapping[str, str]) -> Inbound | None:
@@ -120,11 +121,19 @@ def inbound(form: Mapping[str, str]) -> Inbound | None:
     media = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdecimal() else 0
     if kind == "reaction":
         return Inbound(sid, address, None)
+    if media == 1 and (form.get("MediaContentType0") or "").lower().startswith("audio/"):
+        return Inbound(sid, address, VoiceNote(), media_url=form.get("MediaUrl0") or None)
     if media or kind in MEDIA_KINDS or form.get("Latitude"):
         return Inbound(sid, address, Unsupported(kind if kind in MEDIA_KINDS else _media_kind(form)))
     if body.strip():
         return Inbound(sid, address, Text(body))
     return Inbound(sid, address, None)
+
+
+def kept_fields(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A webhook's fields as ``bot.store.inbound`` keeps them: without the addresses of his
+    media, so nothing in our database leads to a voice note (or photo) he sent."""
+    return [(key, value) for key, value in items if not key.startswith("MediaUrl")]
 
 
 def _media_kind(form: Mapping[str, str]) -> str:

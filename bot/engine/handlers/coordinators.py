@@ -12,6 +12,7 @@ from bot.domain import broadcasts, facilitation, invites
 from bot.engine.handlers.base import Handler, Phase, coordinators_only
 from bot.engine.turn import Turn
 from bot.store import coordinators, facilitators
+from bot.store import voice as voice_store
 from dialogs import notices
 from dialogs.types import (
     ApproveLivingRoom,
@@ -20,6 +21,7 @@ from dialogs.types import (
     QueueBroadcast,
     SendFlyers,
     SendReport,
+    SetSeriesVoice,
 )
 
 log = logging.getLogger("bot.engine")
@@ -51,6 +53,7 @@ async def queue_broadcast(effect: QueueBroadcast, turn: Turn) -> None:
         invite_series_id=effect.invite_series_id,
         areas=turn.engine.settings.areas,
         now=turn.now,
+        voices=effect.voices,
     )
     on_queued_all = turn.engine.on_queued_all
 
@@ -109,6 +112,12 @@ async def open_console(effect: OpenConsole, turn: Turn) -> None:
 
 
 @coordinators_only
+async def set_series_voice(effect: SetSeriesVoice, turn: Turn) -> None:
+    """A series' recorded reminder in one language set, replaced or removed (``/voice``)."""
+    await voice_store.set_series_voice(turn.connection, effect.series_id, effect.language, effect.clip_id)
+
+
+@coordinators_only
 async def approve_living_room(effect: ApproveLivingRoom, turn: Turn) -> None:
     """A coordinator's one tap: the facilitator's proposal becomes a series of one meeting."""
     await facilitation.approve(
@@ -154,3 +163,4 @@ SEND_REPORT = Handler(SendReport, Phase.STORE, send_report)
 OPEN_CONSOLE = Handler(OpenConsole, Phase.STORE, open_console)
 APPROVE_LIVING_ROOM = Handler(ApproveLivingRoom, Phase.STORE, approve_living_room)
 SEND_FLYERS = Handler(SendFlyers, Phase.STORE, send_flyers)
+SET_SERIES_VOICE = Handler(SetSeriesVoice, Phase.STORE, set_series_voice)

@@ -1,7 +1,7 @@
 """Issue 19: the .ics file's SEQUENCE per series, and the sign-up and check-in funnel counters
 
 Revision ID: 0017_funnel
-Revises: 0013_console_finish
+Revises: 0016_voice
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0017_funnel'
-down_revision = '0013_console_finish'
+down_revision = '0016_voice'
 branch_labels = None
 depends_on = None
 
