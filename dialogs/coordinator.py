@@ -57,7 +57,7 @@ HELP = (
 COMMANDS = frozenset(name for name, _line in HELP)
 BROADCAST_LIMIT = 3000  # characters per language; well within every platform's limit
 FLOW = "coordinator"
-VOICE_SECONDS = 60  # bot.domain.voice.MAX_SECONDS: dialogs import nothing from bot
+VOICE_SECONDS = 60  # bot.common.audio.MAX_SECONDS: dialogs import nothing from bot
 VOICE_STEPS = ("voice", "sv_record")
 """The questions a voice message answers: a broadcast language's, a series' reminder's."""
 
@@ -70,7 +70,7 @@ def wants_voice(state: State) -> bool:
 
 def voice_problem(kind: str) -> str:
     """Why a voice message cannot be used, in one sentence that says what to do
-    (``bot.domain.voice.PROBLEMS``); for the chat and the console."""
+    (``bot.common.audio.PROBLEMS``); for the chat and the console."""
     if kind == "too_long":
         return fill(
             _("That voice message is too long. Please keep it under %(seconds)s seconds and record it again."),

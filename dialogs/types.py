@@ -64,7 +64,7 @@ class VoiceNote:
     """A voice note (or audio file) sent in the chat. The dialog never hears it. A man's is
     never even fetched: all it carries is that it came. A coordinator's was fetched and
     checked by the engine: ``clip_id`` is the stored clip (``seconds`` long), or ``problem``
-    says why it cannot be used (see ``bot.domain.voice.PROBLEMS``)."""
+    says why it cannot be used (see ``bot.common.audio.PROBLEMS``)."""
 
     clip_id: int | None = None
     seconds: int = 0

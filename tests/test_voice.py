@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from bot.channels import telegram
 from bot.channels.whatsapp import render
-from bot.domain import broadcasts, voice
+from bot.common import audio as voice
+from bot.domain import broadcasts
 from bot.store import participants as participant_store
 from bot.store import series as series_store
 from bot.store import voice as voice_store

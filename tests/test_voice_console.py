@@ -83,7 +83,7 @@ async def test_a_series_reminder_cannot_be_borrowed_by_a_broadcast(service, clie
     sent along (and erased with the broadcast) is refused."""
     series_id = await people(service)
     async with service.db.transaction() as connection:
-        from bot.domain import voice
+        from bot.common import audio as voice
 
         clip_id = await voice_store.add(connection, voice.prepare(ogg(2)), clock())
         await voice_store.set_series_voice(connection, series_id, "ar", clip_id)

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.whatsapp import store as whatsapp_store
-from bot.domain import broadcasts, voice
+from bot.common import audio as voice
+from bot.domain import broadcasts
 from bot.store import coordinators
 from bot.store import participants as participant_store
 from bot.store import series as series_store

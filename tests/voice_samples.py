@@ -10,7 +10,7 @@ import struct
 import subprocess
 import wave
 
-from bot.domain import voice
+from bot.common import audio as voice
 
 
 @functools.cache

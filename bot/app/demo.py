@@ -24,8 +24,8 @@ from starlette.routing import Route
 
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
+from bot.common.audio import MAX_UPLOAD_BYTES
 from bot.domain import invites
-from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.store import checkins, coordinators, facilitators, funnel, help_requests, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring

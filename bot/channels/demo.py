@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.channels.base import DeliveryError, Document, Outgoing
-from bot.domain.voice import MAX_UPLOAD_BYTES
+from bot.common.audio import MAX_UPLOAD_BYTES
 from bot.engine import Incoming
 from bot.store import voice as voice_store
 from bot.store.database import Database

@@ -1,1 +1,2 @@
-"""Small general utilities with no knowledge of the product: time and calendar arithmetic."""
+"""Small general utilities: the clock, calendar arithmetic, and making a recording fit to send
+as a voice message (OGG/Opus, checked and converted)."""

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.app.service import Service
+from bot.common.audio import MAX_UPLOAD_BYTES
 from bot.console import sessions
 from bot.console.security import refused
-from bot.domain.voice import MAX_UPLOAD_BYTES
 from bot.store import coordinators, participants
 from dialogs.i18n import _, fill, use_locale
 from dialogs.types import LANGUAGES

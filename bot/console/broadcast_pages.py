@@ -1,5 +1,5 @@
 """The broadcast pages: audiences with counts, the texts, a preview per language exactly as a
-man sees it (with its voice note, if one was uploaded: ``bot.domain.voice`` checks or converts
+man sees it (with its voice note, if one was uploaded: ``bot.common.audio`` checks or converts
 it, and it is played back here), send now or later, live progress (server-sent events, with a page that refreshes
 itself where there is no JavaScript), the history and cancelling. The same functions as
 ``meedoen broadcast`` and the chat's /broadcast: ``bot.domain.broadcasts`` and ``bot.store.audiences``."""
@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from bot.app.service import Service
+from bot.common import audio as voice
 from bot.console.access import Visit
 from bot.console.security import refused, secured
 from bot.console.templating import page
-from bot.domain import broadcasts, voice
+from bot.domain import broadcasts
 from bot.domain.console_link import PREFIX
 from bot.store import audiences, audit
 from bot.store import series as series_store

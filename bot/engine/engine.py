@@ -24,10 +24,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.channels.base import Outgoing
+from bot.common import audio as voice
 from bot.common.clock import utcnow
 from bot.config import Settings
 from bot.delivery import outbox
-from bot.domain import invites, voice, waitlist
+from bot.domain import invites, waitlist
 from bot.engine.handlers.base import Handler, Phase
 from bot.engine.registry import handler_for
 from bot.engine.turn import HisRowChanges, Job, Turn

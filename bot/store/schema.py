@@ -628,7 +628,7 @@ funnel_counts = Table(
 # --- Voice notes (issue 19) ------------------------------------------------------------------
 # A coordinator's recorded voice, in OGG/Opus as both platforms take it: for one language of a
 # broadcast, or a series' reminder in one language. Nothing here names a man: a man's own voice
-# notes are never fetched, let alone stored (bot/domain/voice.py).
+# notes are never fetched, let alone stored (bot/common/audio.py).
 
 voice_clips = Table(
     "voice_clips",

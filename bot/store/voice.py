@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.voice import Clip
+from bot.common.audio import Clip
 from bot.store.schema import broadcast_voices, series_voices, voice_clips
 
 DRAFT_KEEP = timedelta(hours=24)

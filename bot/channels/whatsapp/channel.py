@@ -62,10 +62,10 @@ from twilio.rest import Client
 from bot.channels.base import DeliveryError, Outgoing
 from bot.channels.whatsapp import errors, render, store
 from bot.channels.whatsapp.templates import load_templates
+from bot.common.audio import MAX_UPLOAD_BYTES, MIME
 from bot.common.clock import utcnow
 from bot.config import Settings, require_for_whatsapp
 from bot.delivery import outbox
-from bot.domain.voice import MAX_UPLOAD_BYTES, MIME
 from bot.engine import FetchVoice, Incoming
 from bot.store import inbound as inbound_store
 from bot.store import voice as voice_store
@@ -347,7 +347,7 @@ class WhatsAppChannel:
                     async for chunk in response.aiter_bytes():
                         data += chunk
                         if len(data) > MAX_UPLOAD_BYTES:
-                            break  # bot.domain.voice says "too big"
+                            break  # bot.common.audio says "too big"
             return bytes(data), None
 
         return fetch
