@@ -400,7 +400,14 @@ class Engine:
             await self._count_step(connection, row, effect)
         elif isinstance(effect, SendCalendar):
             await self._send_calendar(connection, incoming, row, participant_id, effect, now)
-        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom, SendFlyers)):
+        elif isinstance(effect, SendFlyers):
+            # A coordinator's flyers (source ""), or a facilitator's own for his series (his
+            # source); anyone else's request is refused (bot.domain.facilitation.flyer_source).
+            source = await facilitation.flyer_source(connection, self.settings, channel, address, effect.series_id)
+            if source is not None:
+                language = row.language if row is not None else "nl"
+                after_commit.append(lambda: self._send_flyers(incoming, effect.series_id, language, source))
+        elif isinstance(effect, (MarkAttendance, QueueBroadcast, SendReport, OpenConsole, ApproveLivingRoom)):
             await self._coordinator_effect(connection, incoming, row, effect, now, after_commit)
         elif isinstance(effect, (SaveMeetingReport, ProposeLivingRoom)):
             await self._facilitator_effect(connection, incoming, effect, now)
@@ -512,9 +519,6 @@ class Engine:
             await facilitation.approve(
                 connection, self.settings, incoming.channel, incoming.address, effect.proposal_id, now
             )
-        elif isinstance(effect, SendFlyers):
-            language = row.language if row is not None else "nl"
-            after_commit.append(lambda: self._send_flyers(incoming, effect.series_id, language))
         else:  # the report is built after this transaction, see ``_send_report``
             after_commit.append(
                 lambda: self._send_report(incoming, row.language if row is not None else "nl")
@@ -557,28 +561,34 @@ class Engine:
                 now=now,
             )
 
-    async def _send_flyers(self, incoming: Incoming, series_id: int, language: str) -> None:
-        """Render a series' flyers (one per language, PNG) and send them to the coordinator
-        who asked; built outside the turn's transaction, like the report."""
+    async def _send_flyers(self, incoming: Incoming, series_id: int, language: str, source: str) -> None:
+        """Render a series' flyers (one per language, PNG) for ``source`` and send them to the
+        coordinator or facilitator who asked (a facilitator also gets his own link, to
+        forward); built outside the turn's transaction, like the report."""
         from bot.domain import flyers
 
         try:
             async with self.db.transaction() as connection:
-                images = await flyers.for_series(connection, self.settings, series_id, source="", now=self.now())
+                images = await flyers.for_series(connection, self.settings, series_id, source=source, now=self.now())
+                messages = [Outgoing(flyer.caption, image=flyer.png) for flyer in images]
+                if source:
+                    messages += await facilitation.own_link_messages(
+                        connection, self.settings, incoming.channel, incoming.address, series_id, language
+                    )
             async with self.db.transaction() as connection:
-                for flyer in images:
+                for message in messages:
                     await outbox.enqueue(
                         connection,
                         channel=incoming.channel,
                         address=incoming.address,
-                        message=Outgoing(flyer.caption, image=flyer.png),
+                        message=message,
                         kind="reply",
                         priority=outbox.REPLY,
                         now=self.now(),
                     )
             self.on_queued(incoming.channel)
         except Exception:
-            log.exception("engine: the flyers for a %s coordinator failed", incoming.channel)
+            log.exception("engine: the flyers for a %s chat failed", incoming.channel)
             await self._apologise(incoming)
 
     async def _console_link(self, connection, incoming: Incoming, row, now) -> None:
