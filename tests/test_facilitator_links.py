@@ -18,7 +18,7 @@ from bot.channels import callback_data
 from bot.domain import facilitation, flyers, invites
 from bot.store import facilitators as facilitator_store
 from bot.store import series as series_store
-from bot.store.schema import series
+from bot.store.schema import invite_markers, series
 from dialogs.types import LANGUAGES
 from tests.telegram_chat import Chat, running
 from tests.test_console import client, clock, log_in, service  # noqa: F401 - fixtures
@@ -231,3 +231,29 @@ def test_a_private_place_stays_off_the_flyer(config):  # noqa: F811 - fixture
         assert content.place == ""
         assert "Huis van de Wijk" not in repr(content)
     assert flyers.contents(config, talk, FIRST, "meedoen_bot", "", "en").when == "Once, on 3\u00a0December\u00a02026 at 19:00"
+
+
+async def test_his_counts_stop_being_his_when_he_uses_delete(tg, settings, db):
+    ids = await two_series(db)
+    secret = settings.secret_key.encode()
+    his = own_source(settings, "7002")
+    yusuf = invites.marker(secret, "telegram", "8201", ids["b"])
+    async with db.transaction() as connection:
+        for address in ("8301", "8302"):
+            await invites.count_signup(connection, secret, "telegram", address, invites.Invite(ids["b"], his))
+        await invites.count_signup(connection, secret, "telegram", "8201", invites.Invite(ids["b"], his))
+        await invites.count_signup(connection, secret, "telegram", "8303", invites.Invite(ids["a"], his))
+        await invites.count_signup(  # an earlier facilitator's, erased before
+            connection, secret, "telegram", "8304", invites.Invite(ids["b"], invites.ERASED_FACILITATOR)
+        )
+    async with running(configured(settings, tg), now=Clock(BEFORE)):
+        arab = Chat(tg, 7002, language_code="ar")
+        await arab.command("/delete")
+        await arab.tap(next(key for key in arab.keys() if key != "no"))
+    assert await counted(db, ids["b"]) == {invites.ERASED_FACILITATOR: (4, 0)}
+    assert await counted(db, ids["a"]) == {invites.ERASED_FACILITATOR: (1, 0)}
+    # a man who came through his link and comes to the meeting afterwards still counts
+    async with db.transaction() as connection:
+        await invites.mark_attendance(connection, secret, ids["men"]["Yusuf"], ids["b_meetings"][0], True, MEETING)
+        assert yusuf not in [row.marker for row in await connection.execute(select(invite_markers))]
+    assert await counted(db, ids["b"]) == {invites.ERASED_FACILITATOR: (4, 1)}

@@ -44,6 +44,8 @@ FACILITATOR_PREFIX = "leider-"
 FACILITATOR_TAG_LENGTH = 8
 """A facilitator's own source is ``leider-`` and 8 hex digits of a keyed hash of his chat
 address (see ``facilitator_source``)."""
+ERASED_FACILITATOR = "leider-erased"
+"""Where a facilitator's counts go when he uses /delete (``forget``): kept, no longer his."""
 _SOURCE_PATTERN = rf"[a-z0-9][a-z0-9-]{{0,{SOURCE_MAX - 1}}}"
 _SOURCE = re.compile(_SOURCE_PATTERN)
 _CODE = re.compile(
@@ -207,9 +209,12 @@ async def mark_attendance(
 
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
-    """On /delete: his markers, derived again for every series that has markers."""
+    """On /delete: his markers, derived again for every series that has markers; and, had he
+    his own source as a facilitator, its counts go under ``ERASED_FACILITATOR``, so no count
+    stays that his address (with the key) leads to."""
     mine = [marker(secret, channel, address, series_id) for series_id in await invite_store.marked_series(connection)]
     await invite_store.forget_markers(connection, mine)
+    await invite_store.merge_source(connection, facilitator_source(secret, channel, address), ERASED_FACILITATOR)
 
 
 async def forget_ended(connection: AsyncConnection, now: datetime) -> int:
