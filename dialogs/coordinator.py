@@ -3,7 +3,8 @@
 records one), a series' recorded reminders (``/voice``), the anonymous report (``/report``) and
 a series' flyers (``/flyer``).
 
-The router sends these only for coordinators; for anyone else they are unknown commands.
+The router sends these only for coordinators (and ``/rsvps``, ``/attendance`` and ``/flyer``
+for facilitators, limited to their series, see ``dialogs.facilitator``).
 The flow keeps its data under ``state["coordinator"]``; its buttons carry keys starting with
 ``co:`` and the shared question number, so a button from an earlier question is stale.
 """
@@ -35,6 +36,7 @@ from dialogs.types import (
     RsvpLine,
     SendFlyers,
     SendReport,
+    SeriesView,
     SetSeriesVoice,
     State,
     Step,
@@ -123,8 +125,11 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
     if name == "console":  # the engine makes the link and answers with it
         return Step({k: v for k, v in state.items() if k not in ("flow", FLOW)}, (OpenConsole(),))
     if name == "flyer":
-        if not any(s.open for s in ctx.series):
+        groups = _flyer_series(ctx)
+        if not groups:
             return _end(state, _("There is no open conversation group right now."))
+        if len(groups) == 1 and not ctx.is_coordinator:  # a facilitator's one group: no question
+            return _end(state, _flyers_coming(), (SendFlyers(groups[0].id),))
         return _start(state, ctx, {"at": "flyer"})
     if name == "attendance":
         meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
@@ -226,7 +231,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     if at == "flyer":
         return (
             _("Flyers for which conversation group?"),
-            tuple(Option(s.name[:60], f"co:f:{s.id}") for s in ctx.series if s.open),
+            tuple(Option(s.name[:60], buttons.FLYERS.key(s.id)) for s in _flyer_series(ctx)),
         )
     if at == "voice":
         return (
@@ -323,10 +328,7 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         removal = SetSeriesVoice(data["series"], data["language"], None)
         return _end(state, _("Removed. The reminders go out as text only in that language."), (removal,))
     if (series_id := buttons.FLYERS.value(key)) is not None:
-        return _end(
-            state, _("Making the flyers, one for each language. They will be here in a moment."),
-            (SendFlyers(int(series_id)),),
-        )
+        return _end(state, _flyers_coming(), (SendFlyers(int(series_id)),))
     if (series_id := buttons.BROADCAST_INVITE.value(key)) is not None:
         data.update(at="preview", invite=None if key == NO_INVITE else int(series_id))
         return _ask(state, ctx)
@@ -465,6 +467,17 @@ def _meeting(ctx: Context, meeting_id: int) -> CoordinatorMeeting | None:
     view = ctx.coordinator
     meetings = (*view.last_meetings, *view.next_meetings) if view else ()
     return next((m for m in meetings if m.id == meeting_id), None)
+
+
+def _flyer_series(ctx: Context) -> list[SeriesView]:
+    """The open series whose flyers he may have: every one for a coordinator, his own for a
+    facilitator (the engine checks again)."""
+    mine = ctx.facilitator.series_ids if ctx.facilitator is not None and not ctx.is_coordinator else None
+    return [s for s in ctx.series if s.open and (mine is None or s.id in mine)]
+
+
+def _flyers_coming() -> str:
+    return _("Making the flyers, one for each language. They will be here in a moment.")
 
 
 def _audience_keys(ctx: Context) -> list[str]:

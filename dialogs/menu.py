@@ -35,6 +35,7 @@ FACILITATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("attendance", N_("Tick who was there")),
     ("form", N_("The form about your last meeting")),
     ("livingroom", N_("Propose a living-room talk")),
+    ("flyer", N_("Flyers and your own invite link")),
 )
 
 ROLES = ("coordinator", "facilitator", "both")

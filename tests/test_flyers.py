@@ -23,7 +23,10 @@ from dialogs.types import LANGUAGES
 from tests.test_invites import SOURCE, add_series
 
 FIRST = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
-SERIES = SimpleNamespace(id=3, name="Mannen in gesprek", start_time="19:00", weekday=3, location="Huis van de Wijk Osdorp")
+SERIES = SimpleNamespace(
+    id=3, name="Mannen in gesprek", start_time="19:00", weekday=3, location="Huis van de Wijk Osdorp",
+    meeting_count=6, place_private=0,
+)
 
 
 @pytest.fixture

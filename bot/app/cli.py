@@ -232,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="telegram:123456 or whatsapp:+31612345678 (what /whoami answers)")
         sub.add_argument("--series", type=int, action="append", required=needed, metavar="ID",
                          help="the series' id (see `meedoen series list`); repeat for several")
-    facilitator_commands.add_parser("list", help="list facilitators and their series")
+    facilitator_commands.add_parser(
+        "list", help="list facilitators, their series and their own source (leider-...) in the invite counts"
+    )
 
     report = commands.add_parser(
         "report", help="the aggregated, anonymous check-in and participation report",
@@ -617,6 +619,7 @@ async def invite_links(args, settings: Settings) -> None:
         async with db.transaction() as connection:
             row = await _recruiting_series(connection, args.series)
             counts = await invites.counts(connection, args.series) if args.counts else []
+            owners = await invites.source_owners(connection, settings.secret_key.encode()) if args.counts else {}
         username = None if args.counts else await _bot_username(db, settings)
     finally:
         await db.close()
@@ -625,7 +628,8 @@ async def invite_links(args, settings: Settings) -> None:
         if not counts:
             print("  nobody has signed up through an invite link yet")
         for name, signed_up, came in counts:
-            print(f"  {name or '(link without source)':<32} {signed_up:>4} signed up, {came:>4} came")
+            owner = f"  (facilitator {owners[name]})" if name in owners else ""
+            print(f"  {name or '(link without source)':<32} {signed_up:>4} signed up, {came:>4} came{owner}")
         return
     print(f"Series {row.id}: {row.name}" + (f", source {source}" if source else ""))
     links = invites.links(settings, username, row.id, source, languages[0])
@@ -1137,6 +1141,7 @@ async def facilitator_remove(args, settings: Settings) -> None:
 
 
 async def facilitator_list(args, settings: Settings) -> None:
+    from bot.domain.invites import facilitator_source
     from bot.store import facilitators
 
     db = await _database(settings)
@@ -1149,7 +1154,9 @@ async def facilitator_list(args, settings: Settings) -> None:
         print("no facilitators yet; add one with `meedoen facilitator add CHANNEL:ID --series ID`")
         return
     for row in rows:
-        print(f"{row.channel}:{row.address}  series {row.series_id}: {row.name}")
+        # His links and flyers count under this source (`meedoen invite --series ID --counts`).
+        source = facilitator_source(settings.secret_key.encode(), row.channel, row.address) if settings.secret_key else "-"
+        print(f"{row.channel}:{row.address}  source {source}  series {row.series_id}: {row.name}")
 
 
 async def series_reports(args, settings: Settings) -> None:

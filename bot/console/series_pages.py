@@ -70,12 +70,13 @@ def series_pages(service: Service):
         async with service.db.transaction() as connection:
             username = await invites.cached_username(connection)
             counts = await invites.counts(connection, series_id)
+            owners = await invites.source_owners(connection, service.settings.secret_key.encode()) if service.settings.secret_key else {}
         links = (
             invites.links(service.settings, username, series_id, source, current_locale())
             if service.settings.secret_key
             else None
         )
-        return {"links": links, "source": source, "source_problem": problem, "counts": counts}
+        return {"links": links, "source": source, "source_problem": problem, "counts": counts, "owners": owners}
     zone = service.settings.timezone
 
     async def _loaded(series_id: int):

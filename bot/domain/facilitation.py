@@ -1,5 +1,7 @@
 """What a facilitator's form and living-room proposal set in motion (issue 16): storing them,
-and telling the coordinators (a short notice; an "Approve" button) and the facilitator.
+and telling the coordinators (a short notice; an "Approve" button) and the facilitator; and his
+own invite link and flyers, whose sign-ups count for his source
+(``bot.domain.invites.facilitator_source``).
 
 Each function runs in the caller's transaction; the messages wait in the outbox with it.
 """
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.channels.base import Outgoing
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
+from bot.domain import invites
 from bot.store import audit, coordinators, facilitators, meetings, participants
 from bot.store import series as series_store
 from dialogs.formatting import meeting_time
@@ -130,7 +133,7 @@ async def approve(
                 connection, f"{channel}:{address}", "livingroom.approve", f"proposal {proposal_id} → series {series_id}", now
             )
             answer = fill(_("Approved. %(series)s is open for sign-up."), series=found.name)
-            await _tell_facilitator(connection, settings, found, now)
+            await _tell_facilitator(connection, settings, found, series_id, now)
     await _notify(connection, channel, address, Outgoing(directed(answer)), now, reply=True)
 
 
@@ -157,14 +160,69 @@ async def _open_series(connection: AsyncConnection, settings: Settings, proposal
     return series_id
 
 
-async def _tell_facilitator(connection: AsyncConnection, settings: Settings, proposal, now: datetime) -> None:
+async def _tell_facilitator(connection: AsyncConnection, settings: Settings, proposal, series_id: int, now: datetime) -> None:
+    """"Approved", with the talk's invite link for his own source, to pass on to the men he
+    invites (the place stays out of it: they hear it when they sign up)."""
     language = await participants.language_of(connection, proposal.channel, proposal.address) or "nl"
+    link = await own_link(connection, settings, proposal.channel, proposal.address, series_id, language)
     with use_locale(language):
         text = fill(
             _("Good news: your living-room talk on %(when)s is approved and open for sign-up."),
             when=meeting_time(proposal.starts_at, settings.timezone),
         )
+        if link:
+            text += "\n\n" + fill(
+                _("Send this link to the men you invite. Everyone who signs up through it is counted for you:\n%(link)s"),
+                link=link,
+            )
     await _notify(connection, proposal.channel, proposal.address, Outgoing(directed(text)), now)
+
+
+# --- his own invite link and flyers -----------------------------------------------------------
+
+
+async def flyer_source(connection: AsyncConnection, settings: Settings, channel: str, address: str, series_id: int) -> str | None:
+    """The source of the flyers this chat asked for: "" for a coordinator (any series, as
+    before, also when he facilitates too), his own label for a facilitator of that series;
+    None when he may not have them (another series, or no longer a facilitator)."""
+    if await coordinators.is_coordinator(connection, channel, address):
+        return ""
+    if series_id in await facilitators.series_of(connection, channel, address):
+        return invites.facilitator_source(settings.secret_key.encode(), channel, address)
+    log.warning("facilitation: flyers of a series from a %s chat that does not facilitate it refused", channel)
+    return None
+
+
+async def own_link(
+    connection: AsyncConnection, settings: Settings, channel: str, address: str, series_id: int, language: str
+) -> str | None:
+    """His invite link for a series, for his own source: the one for his own app (a man he
+    sends it to most likely uses the same), else the other; None when no channel is set up."""
+    username = await invites.cached_username(connection)
+    source = invites.facilitator_source(settings.secret_key.encode(), channel, address)
+    links = invites.links(settings, username, series_id, source, language)
+    return (links.whatsapp if channel == "whatsapp" else links.telegram) or links.telegram or links.whatsapp
+
+
+async def own_link_messages(
+    connection: AsyncConnection, settings: Settings, channel: str, address: str, series_id: int, language: str
+) -> list[Outgoing]:
+    """After his flyers: what to do with his link, then an invitation he can forward as it is."""
+    series = await series_store.get(connection, series_id)
+    link = await own_link(connection, settings, channel, address, series_id, language)
+    if series is None or link is None:
+        return []
+    with use_locale(language):
+        how = _(
+            "Forward the next message to men you know, or send them a flyer. Everyone who signs up "
+            "through your link or flyer is counted for you."
+        )
+        invitation = fill(
+            _("Hello! I lead %(series)s, conversations for men. You are welcome too. Sign up here: %(link)s"),
+            series=series.name,
+            link=link,
+        )
+    return [Outgoing(directed(how)), Outgoing(directed(invitation))]
 
 
 async def _notify(

@@ -74,6 +74,9 @@ def contents(settings: Settings, row, first: datetime | None, username: str | No
         if first is not None:
             day = format_date(first.astimezone(ZoneInfo(settings.timezone)).date(), "d MMMM y", locale=language)
             day = day.replace(" ", "\u00a0")  # a date is never broken over two lines
+        if first is not None and row.meeting_count == 1:  # a living-room talk: one evening
+            when = fill(_("Once, on %(date)s at %(time)s"), date=day, time=start)
+        elif first is not None:
             when = fill(
                 _("Every %(weekday)s at %(time)s, from %(date)s"),
                 weekday=weekday_name(row.weekday), time=start, date=day,
@@ -89,7 +92,8 @@ def contents(settings: Settings, row, first: datetime | None, username: str | No
                 "you are welcome."
             )),
             when=directed(when),
-            place=directed(row.location) if row.location else "",
+            # A living-room talk's place (someone's home) is told only to those who sign up.
+            place=directed(row.location) if row.location and not row.place_private else "",
             free=directed(_("Free, with coffee and tea")) if settings.flyer_free else "",
             scan=directed(_("Scan the code with your phone's camera to sign up")),
             organisation=settings.organisation,

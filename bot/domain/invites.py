@@ -27,6 +27,7 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
+from bot.store import facilitators
 from bot.store import invites as invite_store
 from bot.store import meetings as meeting_store
 from bot.store import participants as participant_store
@@ -39,6 +40,12 @@ FRIEND = "friend"
 """The source of a sign-up through a man's "Invite a friend" link (the same link for every
 man of a series: nothing says who invited whom)."""
 TAG_LENGTH = 12
+FACILITATOR_PREFIX = "leider-"
+FACILITATOR_TAG_LENGTH = 8
+"""A facilitator's own source is ``leider-`` and 8 hex digits of a keyed hash of his chat
+address (see ``facilitator_source``)."""
+ERASED_FACILITATOR = "leider-erased"
+"""Where a facilitator's counts go when he uses /delete (``forget``): kept, no longer his."""
 _SOURCE_PATTERN = rf"[a-z0-9][a-z0-9-]{{0,{SOURCE_MAX - 1}}}"
 _SOURCE = re.compile(_SOURCE_PATTERN)
 _CODE = re.compile(
@@ -75,6 +82,17 @@ def check_source(name: str | None) -> str:
             "like flyer-moskee-osdorp."
         )
     return source
+
+
+def facilitator_source(secret: bytes, channel: str, address: str) -> str:
+    """A facilitator's own source label, e.g. ``leider-3f9a0c12``: the same every time (so
+    his links and flyers keep counting for him, also after a remove and add), and a keyed
+    hash of his chat address, so a public link shows neither his phone number nor his chat
+    id, and without ``MEEDOEN_SECRET_KEY`` nobody can tell whose it is. 32 bits keep two
+    facilitators of one organisation apart; ``source_owners`` tells coordinators whose a
+    label is."""
+    digest = hmac.new(secret, f"facilitator|{channel}:{address}".encode(), hashlib.sha256).hexdigest()
+    return FACILITATOR_PREFIX + digest[:FACILITATOR_TAG_LENGTH]
 
 
 def _tag(secret: bytes, series_id: int, source: str) -> str:
@@ -191,9 +209,12 @@ async def mark_attendance(
 
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
-    """On /delete: his markers, derived again for every series that has markers."""
+    """On /delete: his markers, derived again for every series that has markers; and, had he
+    his own source as a facilitator, its counts go under ``ERASED_FACILITATOR``, so no count
+    stays that his address (with the key) leads to."""
     mine = [marker(secret, channel, address, series_id) for series_id in await invite_store.marked_series(connection)]
     await invite_store.forget_markers(connection, mine)
+    await invite_store.merge_source(connection, facilitator_source(secret, channel, address), ERASED_FACILITATOR)
 
 
 async def forget_ended(connection: AsyncConnection, now: datetime) -> int:
@@ -203,3 +224,14 @@ async def forget_ended(connection: AsyncConnection, now: datetime) -> int:
 
 async def counts(connection: AsyncConnection, series_id: int) -> list[tuple[str, int, int]]:
     return await invite_store.counts(connection, series_id)
+
+
+async def source_owners(connection: AsyncConnection, secret: bytes) -> dict[str, str]:
+    """Each current facilitator's source label → his chat address ("telegram:123"), and his
+    name after it when he gave one: so coordinators read a ``leider-`` row of the counts as his."""
+    owners = {}
+    for channel, address in {(row.channel, row.address) for row in await facilitators.listing(connection)}:
+        person = await participant_store.find(connection, channel, address)
+        who = f"{channel}:{address}" + (f" ({person.name})" if person is not None and person.name else "")
+        owners[facilitator_source(secret, channel, address)] = who
+    return owners

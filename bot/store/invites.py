@@ -67,6 +67,24 @@ async def forget_ended(connection: AsyncConnection, now: datetime) -> int:
     return result.rowcount or 0
 
 
+async def merge_source(connection: AsyncConnection, old: str, new: str) -> int:
+    """Every series' counts (and waiting markers) for ``old`` go under ``new``, added to what
+    ``new`` has; how many series had ``old``."""
+    rows = list(await connection.execute(select(invite_counts).where(invite_counts.c.source == old)))
+    for row in rows:
+        await insert_or_ignore(
+            connection, invite_counts, {"series_id": row.series_id, "source": new, "signups": 0, "attended": 0}
+        )
+        await connection.execute(
+            update(invite_counts)
+            .where(invite_counts.c.series_id == row.series_id, invite_counts.c.source == new)
+            .values(signups=invite_counts.c.signups + row.signups, attended=invite_counts.c.attended + row.attended)
+        )
+    await connection.execute(delete(invite_counts).where(invite_counts.c.source == old))
+    await connection.execute(update(invite_markers).where(invite_markers.c.source == old).values(source=new))
+    return len(rows)
+
+
 async def counts(connection: AsyncConnection, series_id: int) -> list[tuple[str, int, int]]:
     """(source, sign-ups, came to a meeting) for one series, most sign-ups first."""
     rows = await connection.execute(

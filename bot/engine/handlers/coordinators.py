@@ -125,11 +125,16 @@ async def approve_living_room(effect: ApproveLivingRoom, turn: Turn) -> None:
     )
 
 
-@coordinators_only
 async def send_flyers(effect: SendFlyers, turn: Turn) -> None:
     """A series' flyers, one PNG per language, rendered and queued after this transaction
-    (drawing them takes a while), like the report."""
-    engine, channel, address = turn.engine, turn.channel, turn.address
+    (drawing them takes a while), like the report: a coordinator's carry no source, a
+    facilitator's (for his own series only) carry his, and he also gets his own link to
+    forward; anyone else's request is refused (``bot.domain.facilitation.flyer_source``)."""
+    engine, channel, address, language = turn.engine, turn.channel, turn.address, turn.language
+    source = await facilitation.flyer_source(turn.connection, engine.settings, channel, address, effect.series_id)
+    if source is None:
+        log.warning("engine: flyers from a %s chat that may not have them refused", channel)
+        return
     apologise = turn.apologise
 
     async def render_and_send() -> None:
@@ -137,21 +142,28 @@ async def send_flyers(effect: SendFlyers, turn: Turn) -> None:
 
         try:
             async with engine.db.transaction() as connection:
-                images = await flyers.for_series(connection, engine.settings, effect.series_id, source="", now=engine.now())
+                images = await flyers.for_series(
+                    connection, engine.settings, effect.series_id, source=source, now=engine.now()
+                )
+                messages = [Outgoing(flyer.caption, image=flyer.png) for flyer in images]
+                if source:
+                    messages += await facilitation.own_link_messages(
+                        connection, engine.settings, channel, address, effect.series_id, language
+                    )
             async with engine.db.transaction() as connection:
-                for flyer in images:
+                for message in messages:
                     await outbox.enqueue(
                         connection,
                         channel=channel,
                         address=address,
-                        message=Outgoing(flyer.caption, image=flyer.png),
+                        message=message,
                         kind="reply",
                         priority=outbox.REPLY,
                         now=engine.now(),
                     )
             engine.on_queued(channel)
         except Exception:
-            log.exception("engine: the flyers for a %s coordinator failed", channel)
+            log.exception("engine: the flyers for a %s chat failed", channel)
             await apologise()
 
     turn.after_commit(render_and_send)
