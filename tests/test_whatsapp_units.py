@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import numbered
 from bot.channels.base import Outgoing
 from bot.channels.whatsapp import errors, render
 from bot.channels.whatsapp.templates import Template, Templates, load_templates, parse_templates
@@ -171,9 +172,9 @@ def test_the_country_code_only_hints_at_a_language(address, hint):
 
 def test_options_become_a_numbered_list_that_keeps_the_text_direction():
     message = Outgoing("Kies:", (Option("Ja", "y"), Option("Nee", "n")))
-    assert render.numbered(message) == "Kies:\n\n1 Ja\n2 Nee"
+    assert numbered.text(message) == "Kies:\n\n1 Ja\n2 Nee"
     arabic = Outgoing(RLM + "اختر:", (Option("نعم", "y"), Option("لا", "n")))
-    assert render.numbered(arabic) == f"{RLM}اختر:\n\n{RLM}1 نعم\n{RLM}2 لا"
+    assert numbered.text(arabic) == f"{RLM}اختر:\n\n{RLM}1 نعم\n{RLM}2 لا"
     assert render.bodies(Outgoing("Hallo")) == ["Hallo"]
 
 
@@ -346,9 +347,5 @@ def test_run_checks_whatsapp_at_start(tmp_path):
 
 
 def test_a_numeric_scale_is_shown_as_its_values_not_numbered():
-    from bot.channels.base import Outgoing
-    from bot.channels.whatsapp.render import numbered
-    from dialogs.types import Option
-
     scale = Outgoing("How worthwhile?", tuple(Option(str(n), f"ck:w:{n}") for n in range(11)), 7)
-    assert numbered(scale).endswith("\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10")
+    assert numbered.text(scale).endswith("\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10")

@@ -9,8 +9,9 @@ different men concurrently), which deletes the stored form in the transaction th
 at start, what is still stored is handled first. The answers go out through the outbox and the
 REST API. The ``MessageSid`` is the engine's update id, so a message Twilio delivers twice is
 handled once.
-A typed answer is matched against the numbered choices he was shown last, so "2" after a
-reminder answers the reminder, exactly as the button would on Telegram.
+A typed answer is matched against the numbered choices he was shown last
+(``bot.channels.numbered``), so "2" after a reminder answers the reminder, exactly as the
+button would on Telegram.
 
 Outbound. ``deliver`` follows WhatsApp's 24-hour rule::
 
@@ -53,6 +54,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.numbered import NumberedChoices
 from bot.channels.whatsapp import errors, render, store
 from bot.channels.whatsapp.templates import load_templates
 from bot.common.clock import utcnow
@@ -61,9 +63,7 @@ from bot.delivery import outbox
 from bot.engine import Incoming
 from bot.store import inbound as inbound_store
 from bot.store.database import Database
-from dialogs import keywords
-from dialogs.typed import match_option
-from dialogs.types import ChoiceMade, Command, Event, Text
+from dialogs.types import Event
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class WhatsAppChannel:
         self.now = now
         self.rate = settings.whatsapp_rate
         self.chat_interval = settings.whatsapp_chat_interval
+        self.choices = NumberedChoices(db, NAME, now)
         self.templates = load_templates(settings.whatsapp_templates)
         self.sender = render.to_twilio(settings.twilio_whatsapp_from.removeprefix(render.PREFIX))
         self.status_url = f"{settings.public_url}/whatsapp/status"
@@ -299,7 +300,7 @@ class WhatsAppChannel:
             async with self.db.transaction() as connection:
                 await inbound_store.forget(connection, NAME, message.sid)
             return
-        event = await self._resolve_choice(address, message.event)
+        event = await self.choices.read(address, message.event)
         await self._handle(self._incoming(address, event, message.sid, stored=message.sid))
         released = await store.inbound(self.db, address, self.now())
         if released:
@@ -311,17 +312,6 @@ class WhatsAppChannel:
             channel=NAME, address=address, event=event, update_id=sid,
             language_hint=render.language_hint(address), keeps_window=True, stored=stored,
         )
-
-    async def _resolve_choice(self, address: str, event: Event) -> Event:
-        """A typed answer to the numbered choices he saw last becomes that choice."""
-        if not isinstance(event, Text) or isinstance(keywords.as_command(event), Command):
-            return event
-        shown = await store.shown_choices(self.db, address)
-        if shown is None:
-            return event
-        question, options = shown
-        key = match_option(event.text, options)
-        return ChoiceMade(key, question) if key is not None else event
 
     # --- outbound -----------------------------------------------------------------------------
 
@@ -376,7 +366,7 @@ class WhatsAppChannel:
             for body in parts:
                 payload = _without_image(message) if len(parts) == 1 else Outgoing(body)
                 await self._create(address, message, path="session", payload=outbox.encode(payload), body=body)
-        await self._remember(address, message)
+        await self.choices.shown(address, message)
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
@@ -387,7 +377,7 @@ class WhatsAppChannel:
                     address, message, path="template", payload=outbox.encode(message),
                     content_sid=template.content_sid, content_variables=json.dumps(variables, ensure_ascii=False),
                 )
-                await self._remember(address, message)
+                await self.choices.shown(address, message)
                 return
         lock = self._hold_locks[address]
         try:
@@ -426,9 +416,6 @@ class WhatsAppChannel:
         log.debug("whatsapp: outbox %s → %s (%s)", message.outbox_id, sent.sid, path)
         return sent.sid
 
-    async def _remember(self, address: str, message: Outgoing) -> None:
-        if message.options:
-            await store.remember_choices(self.db, address, message.question, message.options, self.now())
 
     def _publish(self, image: bytes) -> str:
         """A short-lived, unguessable URL for an image; WhatsApp takes media by URL only."""
