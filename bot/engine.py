@@ -15,12 +15,11 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.channels.base import Outgoing
+from bot.channels.base import Incoming, Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
@@ -74,22 +73,6 @@ from dialogs.types import (
 log = logging.getLogger(__name__)
 
 Dialog = Callable[[State, Event, Context], Step]
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """An event from one chat, as a channel hands it to the engine."""
-
-    channel: str
-    address: str
-    event: Event
-    update_id: str | None = None  # the platform's id, for de-duplication
-    language_hint: str | None = None  # e.g. Telegram's language_code
-    # The channel counts a window from his last message (WhatsApp's 24 hours): keep its hour,
-    # in the same transaction as the replies, so they go out inside the window. Other
-    # channels keep no time of his messages at all (issue 11).
-    keeps_window: bool = False
-    stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
 
 
 class _ParticipantChanges:

@@ -3,18 +3,19 @@ itself is tested in tests/test_demo_browser.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import func, select
 
 from bot.analytics import report
 from bot.app.demo import COORDINATOR, PAST_SERIES, seed
 from bot.app.service import Service
-from bot.channels.demo import DemoChannel
 from bot.store import audiences, coordinators, meetings
 from bot.store.schema import checkin_markers, checkin_pool, checkin_responses
 
 
 async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsuppressed_report(settings):
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(dataclasses.replace(settings, demo=True))
     await service.start()
     try:
         await seed(service)

@@ -10,9 +10,10 @@ import pytest
 
 from bot.channels import numbered
 from bot.channels.base import Outgoing
+from bot.channels.registry import require_channels
 from bot.channels.whatsapp import errors, render
 from bot.channels.whatsapp.templates import Template, Templates, load_templates, parse_templates
-from bot.config import ConfigError, load_settings, require_for_run
+from bot.config import ConfigError, load_settings
 from dialogs.i18n import RLM
 from dialogs.keywords import as_command
 from dialogs.typed import fold, match_option
@@ -340,10 +341,10 @@ def test_run_checks_whatsapp_at_start(tmp_path):
     example = str(REPOSITORY / "whatsapp-templates.example.toml")
     base = twilio_values(MEEDOEN_SECRET_KEY="x" * 32)
     with pytest.raises(ConfigError, match="MEEDOEN_PUBLIC_URL is required for WhatsApp"):
-        require_for_run(load(**base, MEEDOEN_WHATSAPP_TEMPLATES=example))
+        require_channels(load(**base, MEEDOEN_WHATSAPP_TEMPLATES=example))
     with pytest.raises(ConfigError, match="MEEDOEN_WHATSAPP_TEMPLATES is required"):
-        require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org"))
-    require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org", MEEDOEN_WHATSAPP_TEMPLATES=example))
+        require_channels(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org"))
+    require_channels(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org", MEEDOEN_WHATSAPP_TEMPLATES=example))
 
 
 def test_a_numeric_scale_is_shown_as_its_values_not_numbered():

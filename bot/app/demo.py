@@ -23,7 +23,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot.app.service import Service
-from bot.channels.demo import DemoChannel
 from bot.store import checkins, coordinators, meetings, participants
 from bot.store import series as series_store
 from dialogs import scoring
@@ -157,42 +156,16 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
     }
 
 
-def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
+def demo_routes(service: Service) -> list[Route]:
+    """The page and the demo's views beside the chat (the chat's own routes are the demo
+    channel's, ``bot.channels.demo``)."""
+
     async def index(request: Request) -> Response:
         return RedirectResponse("/demo")
 
     async def page(request: Request) -> Response:
         html = (resources.files("bot") / "app" / "static" / "demo.html").read_text(encoding="utf-8")
         return HTMLResponse(html)
-
-    async def send(request: Request) -> Response:
-        try:
-            body = await request.json()
-            await channel.receive(
-                str(body.get("user", "")),
-                text=body.get("text"),
-                choice=body.get("choice"),
-                question=int(body.get("question") or 0),
-            )
-        except (ValueError, TypeError, AttributeError) as error:
-            return JSONResponse({"error": str(error) or "bad request"}, status_code=400)
-        return JSONResponse({"ok": True}, status_code=202)
-
-    async def messages(request: Request) -> Response:
-        user = request.query_params.get("user", "")
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
-            return JSONResponse({"error": "after must be a number"}, status_code=400)
-        found = await channel.messages_after(user, int(after), wait=25.0)
-        return JSONResponse(
-            {"messages": found, "next": found[-1]["id"] if found else int(after)}
-        )
-
-    async def image(request: Request) -> Response:
-        data = channel.image(int(request.path_params["number"]))
-        if data is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        return Response(data, media_type="image/png")
 
     async def series(request: Request) -> Response:
         now = service.now()
@@ -237,8 +210,5 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/", index),
         Route("/demo/console", console),
         Route("/demo", page),
-        Route("/demo/api/send", send, methods=["POST"]),
-        Route("/demo/api/messages", messages),
         Route("/demo/api/series", series),
-        Route("/demo/api/image/{number:int}", image),
     ]

@@ -10,29 +10,76 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Awaitable, Callable
 
-from bot.channels.base import Outgoing
-from bot.engine import Incoming
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.channels.base import Handler, Incoming, Limits, Outgoing
 from dialogs.types import ChoiceMade, Text
 
 NAME = "demo"
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-TEXT_LIMIT = 10_000
+TEXT_LIMIT = 10_000  # characters of one message, either way
+LONG_POLL = 25.0  # seconds the page's request for new messages waits
 
 
 class DemoChannel:
     name = NAME
-    rate = 200.0
-    chat_interval = 0.0
+    limits = Limits(rate=200.0, chat_interval=0.0, text=TEXT_LIMIT, buttons=100)
 
-    def __init__(self, handle: Callable[[Incoming], Awaitable[None]]) -> None:
+    def __init__(self, handle: Handler) -> None:
         self._handle = handle
         self._messages: dict[str, list[dict]] = {}
         self._images: dict[int, bytes] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ending = False
+
+    async def start(self) -> None:
+        """Nothing to connect to: the page comes to us."""
+
+    async def stop(self) -> None:
+        """Nothing to close (the page's long polls end with ``end_waits``)."""
+
+    async def sync_coordinator_menus(self, wanted: dict[str, str | None]) -> None:
+        """The page has no command menu."""
+
+    def routes(self) -> list[BaseRoute]:
+        """The chat itself: what the page sends and fetches (``bot/app/static/demo.html``;
+        the page and the demo's other views are ``bot.app.demo.demo_routes``)."""
+        return [
+            Route("/demo/api/send", self._api_send, methods=["POST"]),
+            Route("/demo/api/messages", self._api_messages),
+            Route("/demo/api/image/{number:int}", self._api_image),
+        ]
+
+    async def _api_send(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+            await self.receive(
+                str(body.get("user", "")),
+                text=body.get("text"),
+                choice=body.get("choice"),
+                question=int(body.get("question") or 0),
+            )
+        except (ValueError, TypeError, AttributeError) as error:
+            return JSONResponse({"error": str(error) or "bad request"}, status_code=400)
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def _api_messages(self, request: Request) -> Response:
+        user = request.query_params.get("user", "")
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            return JSONResponse({"error": "after must be a number"}, status_code=400)
+        found = await self.messages_after(user, int(after), wait=LONG_POLL)
+        return JSONResponse({"messages": found, "next": found[-1]["id"] if found else int(after)})
+
+    async def _api_image(self, request: Request) -> Response:
+        data = self.image(int(request.path_params["number"]))
+        if data is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(data, media_type="image/png")
 
     def end_waits(self) -> None:
         """The demo is stopping: answer every open long poll now (and later ones at once), so

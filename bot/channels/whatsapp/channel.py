@@ -40,7 +40,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
@@ -48,19 +48,20 @@ import aiohttp
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.base import DeliveryError, Handler, Incoming, Limits, Outgoing
 from bot.channels.numbered import NumberedChoices
 from bot.channels.whatsapp import errors, render, store
-from bot.channels.whatsapp.templates import load_templates
+from bot.channels.whatsapp import settings as whatsapp_settings
+from bot.channels.whatsapp.templates import MAX_BUTTONS, load_templates
 from bot.common.clock import utcnow
-from bot.config import Settings, require_for_whatsapp
+from bot.config import Settings
 from bot.delivery import outbox
-from bot.engine import Incoming
 from bot.store import inbound as inbound_store
 from bot.store.database import Database
 from dialogs.types import Event
@@ -77,8 +78,6 @@ COMMON_BULK_KINDS = ("reminder", "broadcast", "offer", "followup")
 TEMPLATE_LANGUAGES = ("nl", "ar", "en")  # the languages Meta approves templates in, as far as we know
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
-Handler = Callable[[Incoming], Awaitable[None]]
-
 
 class WhatsAppChannel:
     name = NAME
@@ -92,12 +91,17 @@ class WhatsAppChannel:
         now: Callable[[], datetime] = utcnow,
         on_queued: Callable[[str], None] = lambda channel: None,
     ) -> None:
-        require_for_whatsapp(settings)
+        whatsapp_settings.check(settings)
         self.settings = settings
         self.db = db
         self.now = now
-        self.rate = settings.whatsapp_rate
-        self.chat_interval = settings.whatsapp_chat_interval
+        self.limits = Limits(
+            rate=settings.whatsapp_rate,
+            chat_interval=settings.whatsapp_chat_interval,
+            text=render.BODY_LIMIT,
+            buttons=MAX_BUTTONS,  # only where quick replies are configured (README "WhatsApp")
+            button_label=render.BUTTON_TITLE_LIMIT,
+        )
         self.choices = NumberedChoices(db, NAME, now)
         self.templates = load_templates(settings.whatsapp_templates)
         self.sender = render.to_twilio(settings.twilio_whatsapp_from.removeprefix(render.PREFIX))
@@ -140,6 +144,16 @@ class WhatsAppChannel:
         if self._http is not None:
             await self._http.close()
             self._http = self._client = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/whatsapp", self.webhook, methods=["POST"]),
+            Route("/whatsapp/status", self.status_callback, methods=["POST"]),
+            Route("/whatsapp/media/{token}", self.media, methods=["GET"]),
+        ]
+
+    async def sync_coordinator_menus(self, wanted: dict[str, str | None]) -> None:
+        """WhatsApp has no command menus."""
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until every inbound message received so far has been handled."""
