@@ -138,12 +138,13 @@ def seed(path: str, size: int, areas: tuple[str, ...], now: datetime) -> None:
 async def build_once(settings, now: datetime) -> dict:
     from bot.analytics import report
     from bot.analytics.report_chart import render_png
+    from bot.store import report_data
     from bot.store.database import Database
 
     db = Database(settings.database_url)
     try:
         begun = time.monotonic()
-        built = await report.build_from(db, settings, now)
+        built = await report_data.build_from(db, settings, now)
         built_at = time.monotonic()
         text = report.render_text(built)
         text_at = time.monotonic()

@@ -415,10 +415,10 @@ class Engine:
     async def _send_report(self, incoming: Incoming, language: str) -> None:
         """Build the report on its own read connections (seconds on a big database) and send
         it; no write of anyone else waits for it."""
-        from bot import report  # matplotlib is heavy: import it only when a report is asked for
+        from bot.domain import coordinator_report  # matplotlib is heavy: only when a report is asked for
 
         try:
-            message = await report.coordinator_report(self.db, self.settings, language)
+            message = await coordinator_report.coordinator_report(self.db, self.settings, language)
             async with self.db.transaction() as connection:
                 await outbox.enqueue(
                     connection,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialogs.anonymity import MIN_GROUP
 from dialogs.formatting import LANGUAGE_NAMES, language_in_text, meeting_time
 from dialogs.i18n import FSI, N_, PDI, _, directed, fill, ngettext
 from dialogs.typed import match_option
@@ -81,7 +82,7 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
     if name == "rsvps":
         return _end(state, _rsvps_text(ctx))
     if name == "report":
-        return _end(state, _("Here is the report. It only shows groups of 10 or more people."), (SendReport(),))
+        return _end(state, fill(_("Here is the report. It only shows groups of %(min)s or more people."), min=MIN_GROUP), (SendReport(),))
     if name == "console":  # the engine makes the link and answers with it
         return Step({k: v for k, v in state.items() if k not in ("flow", FLOW)}, (OpenConsole(),))
     if name == "attendance":

@@ -42,12 +42,18 @@ def item_score(index: int, answer: int | None) -> int | None:
     return 1 if answer in (NO, MORE_OR_LESS) else 0
 
 
+MODERATE_FROM = 2
+"""The cut-offs of the 6-item scale's total (0–6), defined here only (the report's SQL uses
+them too): 0–1 not lonely, 2–4 moderately lonely, 5–6 severely lonely."""
+SEVERE_FROM = 5
+
+
 def category_of(total: int | None) -> str | None:
     if total is None:
         return None
-    if total <= 1:
+    if total < MODERATE_FROM:
         return "not"
-    if total <= 4:
+    if total < SEVERE_FROM:
         return "moderate"
     return "severe"
 

@@ -30,8 +30,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from bot.analytics.report import COARSENING_NOTE, build, render_text
+from bot.analytics.report import COARSENING_NOTE, render_text
 from bot.store import anonymity, checkins
+from bot.store.report_data import build
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
 from dialogs.i18n import _, use_locale
 from tests.conftest import NOW

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.analytics import report
 from bot.app.http import build_app
-from bot.store import coordinators
+from bot.store import coordinators, report_data
 from bot.store.schema import audit_log
 from tests.test_console import (  # noqa: F401 - fixtures
     BOSS,
@@ -72,7 +72,7 @@ async def test_the_report_page_shows_the_reports_figures_with_the_same_hidden_ce
     page = await client.get("/console/report", params={"month": "2026-10"})
     assert page.status_code == 200
     hidden = tr("nl", "hidden")
-    built = await report.build_from(reported.db, reported.settings, LATER)
+    built = await report_data.build_from(reported.db, reported.settings, LATER)
     by_area = table_rows(page, tr("nl", "Check-ins by area"))
     assert by_area[OSDORP][0] == str(built.shown(report.area_cell("2026-10", OSDORP)).respondents) == "25"
     assert by_area[SLOTERVAART] == [hidden] * len(report.MEASURES_SHOWN)  # else 40 - 25 - 12 = 3
@@ -94,7 +94,7 @@ async def test_the_report_page_shows_the_reports_figures_with_the_same_hidden_ce
 
 async def test_a_filter_only_hides_rows_and_never_shows_a_smaller_group(reported, client):
     await log_in(client, reported)
-    built = await report.build_from(reported.db, reported.settings, LATER)
+    built = await report_data.build_from(reported.db, reported.settings, LATER)
     geuzenveld = str(built.areas.index(GEUZENVELD))
     page = await client.get("/console/report", params={"month": "2026-10", "area": geuzenveld})
     by_area = table_rows(page, tr("nl", "Check-ins by area"))
@@ -111,7 +111,7 @@ async def test_the_csv_is_the_command_lines_and_the_chart_a_png(reported, client
     csv = await client.get("/console/report.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
-    built = await report.build_from(reported.db, reported.settings, LATER)  # frozen: the same again
+    built = await report_data.build_from(reported.db, reported.settings, LATER)  # frozen: the same again
     assert csv.text == report.render_csv(built)
     chart = await client.get("/console/report/chart.png")
     assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
@@ -203,7 +203,7 @@ async def test_a_removed_coordinators_console_closes_at_once(service, client):
 
 async def test_the_participation_map_is_the_command_lines(reported, client):
     await log_in(client, reported)
-    built = await report.build_from(reported.db, reported.settings, LATER)
+    built = await report_data.build_from(reported.db, reported.settings, LATER)
     page = await client.get("/console/report")
     rows = table_rows(page, tr("nl", "Participation map: moderately or severely lonely, by area and month"))
     hidden = tr("nl", "hidden")

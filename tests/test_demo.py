@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.analytics import report
 from bot.app.demo import COORDINATOR, PAST_SERIES, seed
 from bot.app.service import Service
-from bot.store import audiences, coordinators, meetings
+from bot.store import audiences, coordinators, meetings, report_data
 from bot.store.schema import checkin_markers, checkin_pool, checkin_responses
 
 
@@ -24,7 +24,7 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
         async with service.db.transaction() as connection:
             assert await coordinators.is_coordinator(connection, "demo", COORDINATOR)
             upcoming, past = await meetings.coordinator_meetings(connection, now)
-            built = await report.build(connection, settings, now)
+            built = await report_data.build(connection, settings, now)
             responses = await connection.scalar(select(func.count()).select_from(checkin_responses))
             markers = await connection.scalar(select(func.count()).select_from(checkin_markers))
             pooled = await connection.scalar(select(func.count()).select_from(checkin_pool))

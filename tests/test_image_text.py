@@ -18,8 +18,8 @@ from matplotlib.font_manager import fontManager, get_font
 from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
-from bot.analytics import report
 from bot.analytics.report_chart import chart
+from bot.store import report_data
 from dialogs.i18n import _, use_locale
 from tests.test_report import GEUZENVELD, OSDORP, SLOTERVAART, response, store
 
@@ -95,7 +95,7 @@ async def _arabic_chart(db, settings):
     rows += [response("2026-W47", GEUZENVELD, language="ar") for _ in range(20)]
     await store(db, rows)
     async with db.transaction() as connection:
-        built = await report.build(connection, settings, NOW)
+        built = await report_data.build(connection, settings, NOW)
     figure = chart(built, "ar")
     figure.canvas.draw()  # tick labels are set when drawn
     return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text()]

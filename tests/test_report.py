@@ -16,7 +16,10 @@ from bot.analytics import report
 from bot.analytics.report_chart import render_png
 from bot.analytics.suppression import MEASURES, protect, protect_counts, safe
 from bot.app import cli
+from bot.common import calendar
 from bot.config import DEFAULT_AREAS
+from bot.domain import coordinator_report
+from bot.store import report_data
 from bot.store import series as series_store
 from bot.store.schema import attendance, checkin_responses, meetings, participants, signups
 from tests.conftest import NOW
@@ -100,11 +103,11 @@ async def store(db, rows: list[dict]) -> None:
 
 
 def test_the_month_of_an_iso_week_is_the_month_of_its_thursday():
-    assert report.month_of("2026-W01") == "2026-01"  # Thu 1 Jan 2026
-    assert report.month_of("2025-W01") == "2025-01"  # Mon 30 Dec 2024, Thu 2 Jan 2025
-    assert report.month_of("2026-W53") == "2026-12"  # Thu 31 Dec 2026
-    assert report.month_of("2026-W44") == "2026-10"  # Mon 26 Oct, Thu 29 Oct
-    assert report.month_of("2026-W45") == "2026-11"  # Thu 5 Nov
+    assert calendar.month_of("2026-W01") == "2026-01"  # Thu 1 Jan 2026
+    assert calendar.month_of("2025-W01") == "2025-01"  # Mon 30 Dec 2024, Thu 2 Jan 2025
+    assert calendar.month_of("2026-W53") == "2026-12"  # Thu 31 Dec 2026
+    assert calendar.month_of("2026-W44") == "2026-10"  # Mon 26 Oct, Thu 29 Oct
+    assert calendar.month_of("2026-W45") == "2026-11"  # Thu 5 Nov
 
 
 LATER = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -120,7 +123,7 @@ def test_a_month_is_closed_from_the_first_day_of_the_month_after_next():
     assert report.last_closed_month(datetime(2026, 10, 31, 23, 30, tzinfo=UTC), zone) == "2026-09"
     assert report.last_closed_month(datetime(2027, 1, 5, tzinfo=UTC), zone) == "2026-11"
     # The weeks whose Thursday is in October 2026: W40 (Thu 1 Oct) to W44 (Thu 29 Oct).
-    assert report._weeks_of("2026-10", "2026-10") == ("2026-W40", "2026-W44")
+    assert report.weeks_of("2026-10", "2026-10") == ("2026-W40", "2026-W44")
 
 
 async def test_report_hides_small_cells_and_what_would_give_them_away(db, settings):
@@ -137,7 +140,7 @@ async def test_report_hides_small_cells_and_what_would_give_them_away(db, settin
     rows += [response("2026-W47", GEUZENVELD, language="ar") for _ in range(20)]
     await store(db, rows)
     async with db.transaction() as connection:
-        built = await report.build(connection, settings, LATER)
+        built = await report_data.build(connection, settings, LATER)
     assert built.months == ("2026-10", "2026-11", "2026-12", "2027-01")
     october = built.shown(report.month_key("2026-10"))
     assert october.respondents == 40
@@ -172,12 +175,12 @@ async def test_report_hides_small_cells_and_what_would_give_them_away(db, settin
 
 async def test_a_closed_month_is_published_once_and_shown_the_same_ever_after(db, settings):
     await store(db, [response("2026-W41", OSDORP, items=(1, 2, 2, 0, 0, 1)) for _ in range(12)])
-    first = await report.build_from(db, settings, datetime(2026, 11, 21, tzinfo=UTC))
+    first = await report_data.build_from(db, settings, datetime(2026, 11, 21, tzinfo=UTC))
     assert first.months == ()  # October is not closed yet
-    second = await report.build_from(db, settings, datetime(2026, 12, 2, tzinfo=UTC))
+    second = await report_data.build_from(db, settings, datetime(2026, 12, 2, tzinfo=UTC))
     assert second.shown(report.month_key("2026-10")).respondents == 12
     await store(db, [response("2026-W42", OSDORP, items=(0, 0, 0, 2, 2, 2)) for _ in range(15)])  # too late
-    third = await report.build_from(db, settings, LATER)
+    third = await report_data.build_from(db, settings, LATER)
     assert third.shown(report.month_key("2026-10")) == second.shown(report.month_key("2026-10"))
     async with db.transaction() as connection:
         from bot.store.schema import published_figures
@@ -201,20 +204,20 @@ async def test_the_command_line_halves_add_up_to_the_whole(db, settings):
     ]
     await store(db, rows)
     async with db.transaction() as connection:
-        whole = report.protect_month("2026-01", *report._columns(settings), *await report._tallies(connection, []))
+        whole = report.protect_month("2026-01", *report.columns_of(settings), *await report_data._tallies(connection, []))
     # build_from: the two halves on their own connections, then published and read back.
-    halves = await report.build_from(db, settings, datetime(2026, 3, 1, tzinfo=UTC))
+    halves = await report_data.build_from(db, settings, datetime(2026, 3, 1, tzinfo=UTC))
     assert halves.months == ("2026-01",)
     assert halves.shown(report.month_key("2026-01")).to_json() == whole["members"]["total"]
     for area in halves.areas:
         shown = halves.shown(report.area_cell("2026-01", area))
         assert (shown and shown.to_json()) == whole["members"].get(f"area:{area}")
     assert whole["members"]["total"]["sums"]["respondents"] == sum(
-        1 for row in rows if report.month_of(row["iso_week"]) == "2026-01")
+        1 for row in rows if calendar.month_of(row["iso_week"]) == "2026-01")
 
 
 async def test_the_command_line_report_of_no_check_ins(db, settings):
-    built = await report.build_from(db, settings, NOW)
+    built = await report_data.build_from(db, settings, NOW)
     assert not built.has_checkins() and built.months == ()
 
 
@@ -224,7 +227,7 @@ async def test_figures_are_worked_out_right(db, settings):
     rows += [response("2026-W46", OSDORP, items=(0, 2, 2, 1, 0, 0), took_part=None, worthwhile=None) for _ in range(10)]
     await store(db, rows)
     async with db.transaction() as connection:
-        built = await report.build(connection, settings, LATER)
+        built = await report_data.build(connection, settings, LATER)
     november = built.shown(report.month_key("2026-11"))
     assert november.respondents == 20
     assert (november.share_not, november.share_moderate, november.share_severe) == (0.25, 0.5, 0.25)
@@ -253,7 +256,7 @@ async def test_sign_ups_and_attendance_per_area_and_series(db, settings):
             {"participant_id": pid, "meeting_id": first.id, "present": int(n < 11), "marked_at": NOW}
             for n, pid in enumerate(ids[:12])
         ])
-        built = await report.build(connection, settings, NOW)
+        built = await report_data.build(connection, settings, NOW)
     osdorp = next(row for row in built.by_area if row.area == OSDORP)
     assert (osdorp.signed_up, osdorp.waitlisted, osdorp.attended) == (12, None, 11)
     assert next(row for row in built.by_area if row.area == "").waitlisted is None, "one man"
@@ -270,7 +273,7 @@ async def test_sign_ups_and_attendance_per_area_and_series(db, settings):
 
 async def test_the_coordinator_gets_a_summary_in_his_language_and_a_chart(db, settings):
     await store(db, [response("2026-W46", OSDORP, items=(1, 2, 2, 0, 0, 1)) for _ in range(12)])
-    message = await report.coordinator_report(db, settings, "so", LATER)
+    message = await coordinator_report.coordinator_report(db, settings, "so", LATER)
     assert message.image.startswith(b"\x89PNG")
     assert format_date(date(2026, 11, 1), "MMMM y", locale="so") in message.text  # Babel's Somali
     assert "12 nin" in message.text

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, inspect, select
 
 from bot.analytics import report
 from bot.config import Settings
-from bot.store import checkins
+from bot.store import checkins, report_data
 from bot.store import series as series_store
 from bot.store.database import Database
 from bot.store.schema import (
@@ -53,7 +53,7 @@ PEOPLE_MEASURES = ("signed_up", "waitlisted", "attended", "attendances", "times 
 
 async def shown(db, settings, now) -> dict[tuple[str, str, str, str], str]:
     """(table, month, group, measure) → the value as the CSV writes it."""
-    built = await report.build_from(db, settings, now)
+    built = await report_data.build_from(db, settings, now)
     rows = csv.DictReader(io.StringIO(report.render_csv(built)))
     return {(r["table"], r["month"], r["group"], r["measure"]): r["value"] for r in rows if r["table"] != "note"}
 
@@ -240,7 +240,7 @@ async def test_sign_up_and_attendance_tables_name_no_small_group(db, settings):
     view = await shown(db, settings, LATER)
     small = [(k, v) for k, v in view.items() if k[3] in PEOPLE_MEASURES and number(v) is not None and 0 < number(v) < 10]
     assert small == []
-    built = await report.build_from(db, settings, LATER)
+    built = await report_data.build_from(db, settings, LATER)
     for language in ("en", "nl", "ar", "so"):
         sign_ups = report.summary(built, language).split("\n\n")[2]  # "Signed up now: ..."
         assert set(sign_ups.replace("10", "")) & set("123456789") == set(), sign_ups

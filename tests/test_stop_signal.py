@@ -48,3 +48,47 @@ async def test_sigterm_during_a_broadcast_is_a_clean_stop(settings, db, tmp_path
         assert "uncertain" not in states.values() and "uncertain" not in log
         wrong = {a: (tg.count_to(a), states[str(a)]) for a in addresses if tg.count_to(a) != 1}
         assert wrong == {}
+
+
+async def test_a_stop_signal_while_the_service_starts_lets_the_start_finish_then_stops(
+    settings, db, monkeypatch
+):
+    """``systemctl stop`` can come while the service is still starting (connecting to the
+    platforms, the senders already draining the outbox). It used to meet the default handler
+    and end the process there, leaving the messages in flight ``sending``; now the start ends,
+    nothing is served, and the service stops as it does after serving."""
+    import dataclasses
+    import os
+
+    from bot.app import cli
+    from bot.app.service import Service
+
+    calls: list[str] = []
+
+    async def starting(self) -> None:
+        calls.append("start")
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the start is under way
+        await asyncio.sleep(0)
+        calls.append("started")
+
+    async def stopping(self) -> None:
+        calls.append("stop")
+
+    async def serving(*args, **kwargs) -> None:
+        calls.append("serve")
+
+    monkeypatch.setattr(Service, "start", starting)
+    monkeypatch.setattr(Service, "stop", stopping)
+    monkeypatch.setattr(cli, "_serve", serving)
+    settings = dataclasses.replace(settings, http_port=cli_free_port(), telegram_bot_token="123:not-used")
+    await cli.run(None, settings)
+    assert calls == ["start", "started", "stop"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the default is back for what follows
+
+
+def cli_free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

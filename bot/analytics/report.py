@@ -1,6 +1,6 @@
 """The aggregated, anonymous check-in and participation report.
 
-``build`` returns a ``Report``: check-in figures per month (the month of the ISO week's
+``bot.store.report_data.build`` returns a ``Report``: check-in figures per month (the month of the ISO week's
 Thursday) and per area, and separately per language — area and language are never crossed —
 plus sign-ups and attendance per area and per series. What may be shown is decided so that no
 figure, in one report or by comparing any number of them, says anything about a group of fewer
@@ -17,20 +17,20 @@ than 10 men (docs/report-privacy.md):
   area given", an unknown language as "other"); a hidden figure and nobody read the same.
 - Sign-up and attendance counts follow the same rule of 10 (``protect_counts``).
 
-Aggregation happens in SQL (``GROUP BY`` ISO week, area and language) over the weeks of the
-months still to be published, so a report whose months are all published reads no responses.
+This module is pure: the figures, the rules that protect them and the renderers. Reading and
+publishing happen in ``bot.store.report_data`` (aggregation in SQL, ``GROUP BY`` ISO week, area
+and language, over the weeks of the months still to be published, so a report whose months are
+all published reads no responses).
 
 Renderers: ``render_text`` and ``render_csv`` (English, for the ``meedoen report`` command),
-``bot.analytics.report_chart.render_png`` (the chart), and ``coordinator_report`` (a short summary in the
-coordinator's language with the chart, for ``/report``).
+``bot.analytics.report_chart.render_png`` (the chart), and ``summary`` (a short text in the
+coordinator's language that ``bot.domain.coordinator_report`` sends with the chart for ``/report``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
@@ -38,28 +38,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.analytics.suppression import MEASURES, MIN_GROUP, protect, protect_counts
-from bot.channels.base import Outgoing
-from bot.common.clock import utcnow
 from bot.config import Settings
-from bot.store import checkins
-from bot.store.database import Database
-from bot.store.schema import (
-    attendance,
-    checkin_responses,
-    meetings,
-    participants,
-    published_figures,
-    series,
-    signups,
-)
 from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import LANGUAGES
 
-MIN_RESPONDENTS = MIN_GROUP
 NO_AREA = ""
 """The column of responses (and people) without a configured area: none given, or an area no
 longer in ``MEEDOEN_AREAS``."""
@@ -80,11 +64,11 @@ COARSENING_NOTE = (
 )
 SUPPRESSION_NOTE = (
     f"Anonymous: only months that ended more than a month ago are shown, and a month's figures "
-    f"never change once shown. A figure needs at least {MIN_RESPONDENTS} men of its own (a man "
+    f"never change once shown. A figure needs at least {MIN_GROUP} men of its own (a man "
     "who answers every week counts once a month: 'respondents' are men, shares and means are "
     "over answers, and months added up count a man once in each); "
     "'hidden' stands for nobody, a few, or a figure hidden so that no group of fewer than "
-    f"{MIN_RESPONDENTS} can be worked out, and for shares and means so close to either end of "
+    f"{MIN_GROUP} can be worked out, and for shares and means so close to either end of "
     "their scale that they would say how everyone answered."
 )
 
@@ -216,7 +200,7 @@ class Shown:
         return Shown(Figures(**data["sums"]), frozenset(data["measures"]))
 
 
-def _sum_shown(parts: list[Shown]) -> Shown | None:
+def sum_shown(parts: list[Shown]) -> Shown | None:
     """The sum of shown figures, measure by measure (each over the parts that show it)."""
     sums: dict[str, int] = defaultdict(int)
     measures: set[str] = set()
@@ -298,11 +282,6 @@ def language_key(language: str) -> tuple:
 # --- Months ----------------------------------------------------------------------------------------
 
 
-month_of = checkins.month_of
-"""``2026-W01`` → ``2026-01``: the month of the ISO week's Thursday, the same month whose
-marker decides whether an answer is its man's first (``bot.store.checkins``)."""
-
-
 def _shift(month: str, by: int) -> str:
     index = int(month[:4]) * 12 + int(month[5:]) - 1 + by
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
@@ -315,7 +294,7 @@ def last_closed_month(now: datetime, zone: ZoneInfo) -> str:
     return _shift(now.astimezone(zone).strftime("%Y-%m"), -2)
 
 
-def _month_range(first: str, last: str) -> tuple[str, ...]:
+def month_range(first: str, last: str) -> tuple[str, ...]:
     out = []
     while first <= last:
         out.append(first)
@@ -323,7 +302,7 @@ def _month_range(first: str, last: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _weeks_of(first: str, last: str) -> tuple[str, str]:
+def weeks_of(first: str, last: str) -> tuple[str, str]:
     """The first and last ISO week whose Thursday falls in months ``first`` .. ``last``."""
     start = date.fromisoformat(first + "-01")
     thursday = start + timedelta(days=(3 - start.weekday()) % 7)
@@ -347,33 +326,12 @@ MEN_OF = {
 """Each count of men in ``Figures`` → the count of answers it is, over first answers only."""
 
 
-def _tally_columns() -> list:
-    """One SQL sum per field of ``Figures`` that is not a count of men, in the order of its
-    fields. The counts of men are the same counts over the groups of first answers
-    (``_figures_of``), so no row costs more to sum than before men were counted."""
-    r = checkin_responses.c
-    sums = {
-        "answers": func.count(),
-        "scored": func.count(r.total),
-        "not_lonely": func.coalesce(func.sum(case((r.total <= 1, 1), else_=0)), 0),
-        "moderate": func.coalesce(func.sum(case((r.total.between(2, 4), 1), else_=0)), 0),
-        "severe": func.coalesce(func.sum(case((r.total >= 5, 1), else_=0)), 0),
-        "emotional_sum": func.coalesce(func.sum(r.emotional), 0),
-        "emotional_n": func.count(r.emotional),
-        "social_sum": func.coalesce(func.sum(r.social), 0),
-        "social_n": func.count(r.social),
-        "took_part_yes": func.coalesce(func.sum(r.took_part), 0),
-        "took_part_n": func.count(r.took_part),
-        "worthwhile_sum": func.coalesce(func.sum(r.worthwhile), 0),
-        "worthwhile_n": func.count(r.worthwhile),
-    }
-    return [sums[field.name].label(field.name) for field in fields(Figures) if field.name not in MEN_OF]
 
 
 _SUMMED = [field.name for field in fields(Figures) if field.name not in MEN_OF]
 
 
-def _figures_of(first_in_month, counts) -> list[int]:
+def figures_of(first_in_month, counts) -> list[int]:
     """The fields of ``Figures`` for one group of answers that are all first answers of their
     men (``first_in_month`` 1), or none (0, or NULL: stored before men were counted)."""
     summed = dict(zip(_SUMMED, counts, strict=True))
@@ -388,29 +346,9 @@ Tallies = dict[tuple[str, str], list[int]]
 """(month, area) or (month, language) → the fields of ``Figures`` as plain ints."""
 
 
-async def _tallies(connection: AsyncConnection, where) -> tuple[Tallies, Tallies]:
-    """Check-in sums by month and area, and by month and language, in one pass.
-
-    SQL groups by week, area, language and ``first_in_month`` together, reading the responses
-    in that order from their covering index (``ix_checkin_responses_report``) rather than
-    sorting them; the rows that come back are folded into the two margins at once and the
-    crossed counts go no further: they are never suppressed, shown, stored or returned."""
-    r = checkin_responses.c
-    query = select(r.iso_week, r.area, r.language, r.first_in_month, *_tally_columns()).where(*where).group_by(
-        r.iso_week, r.area, r.language, r.first_in_month
-    )
-    by_area: Tallies = {}
-    by_language: Tallies = {}
-    months: dict[str, str] = {}
-    for week, area, language, first_in_month, *counts in await connection.execute(query):
-        month = months.get(week) or months.setdefault(week, month_of(week))
-        counts = _figures_of(first_in_month, counts)
-        _add(by_area, (month, area or NO_AREA), counts)
-        _add(by_language, (month, language), counts)
-    return by_area, by_language
 
 
-def _add(tallies: Tallies, key: tuple[str, str], counts) -> None:
+def add_tally(tallies: Tallies, key: tuple[str, str], counts) -> None:
     total = tallies.get(key)
     if total is None:
         tallies[key] = [int(count) for count in counts]
@@ -419,59 +357,24 @@ def _add(tallies: Tallies, key: tuple[str, str], counts) -> None:
             total[i] += int(count)
 
 
-def _merge(parts: list[tuple[Tallies, Tallies]]) -> tuple[Tallies, Tallies]:
+def merge_tallies(parts: list[tuple[Tallies, Tallies]]) -> tuple[Tallies, Tallies]:
     by_area: Tallies = {}
     by_language: Tallies = {}
     for part_by_area, part_by_language in parts:
         for target, source in ((by_area, part_by_area), (by_language, part_by_language)):
             for key, counts in source.items():
-                _add(target, key, counts)
+                add_tally(target, key, counts)
     return by_area, by_language
 
 
 # --- Building ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Plan:
-    months: tuple[str, ...]  # the closed months that hold responses or follow the first series
-    missing: tuple[str, ...]  # those not published yet
-    first_series: str | None  # the month the first series started, if it is closed
-
-    def where(self) -> list:
-        first, last = _weeks_of(self.missing[0], self.missing[-1])
-        return [checkin_responses.c.iso_week.between(first, last)]
-
-    def shown_months(self, published: dict[str, dict]) -> tuple[str, ...]:
-        """The months a report lists: from the first series' month or the first month with a
-        shown total, whichever is earlier. Not from the first check-in: a list starting at a
-        month where only a few answered would say that someone did."""
-        starts = [m for m in self.months if published.get(m, {}).get("members", {}).get("total")]
-        if self.first_series is not None:
-            starts.append(self.first_series)
-        return tuple(m for m in self.months if starts and m >= min(starts))
 
 
-async def _plan(connection: AsyncConnection, settings: Settings, now: datetime) -> _Plan:
-    """Which months to publish and read: from the first month of any series, check-in or
-    published month to the last closed month."""
-    last = last_closed_month(now, ZoneInfo(settings.timezone))
-    first_week = (await connection.execute(select(func.min(checkin_responses.c.iso_week)))).scalar()
-    first_series = (await connection.execute(select(func.min(series.c.start_date)))).scalar()
-    first_series = None if first_series is None or str(first_series)[:7] > last else str(first_series)[:7]
-    published = set((await connection.execute(select(published_figures.c.month))).scalars())
-    starts = [month for month in published if month <= last]
-    if first_week is not None:
-        starts.append(month_of(first_week))
-    if first_series is not None:
-        starts.append(first_series)
-    if not starts or min(starts) > last:
-        return _Plan((), (), None)
-    months = _month_range(min(starts), last)
-    return _Plan(months, tuple(m for m in months if m not in published), first_series)
 
 
-def _columns(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def columns_of(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(settings.areas) + (NO_AREA,), tuple(LANGUAGES) + (OTHER_LANGUAGE,)
 
 
@@ -505,124 +408,20 @@ def protect_month(month: str, areas, languages, by_area: Tallies, by_language: T
     return {"areas": list(areas), "languages": list(languages), "members": members}
 
 
-async def _publish(connection: AsyncConnection, settings: Settings, now: datetime, plan: _Plan,
-                   tallies: tuple[Tallies, Tallies] | None) -> dict[str, dict]:
-    """Store the months not yet published (unless another report just did), then read what
-    is published of ``plan.months``."""
-    if plan.missing and tallies is not None:
-        stored = set((await connection.execute(
-            select(published_figures.c.month).where(published_figures.c.month.in_(plan.missing))
-        )).scalars())
-        areas, languages = _columns(settings)
-        rows = [
-            {"month": month, "published_at": now,
-             "content": json.dumps(protect_month(month, areas, languages, *tallies), sort_keys=True)}
-            for month in plan.missing if month not in stored
-        ]
-        if rows:
-            await connection.execute(published_figures.insert(), rows)
-    if not plan.months:
-        return {}
-    result = await connection.execute(
-        select(published_figures.c.month, published_figures.c.content).where(
-            published_figures.c.month.between(plan.months[0], plan.months[-1])
-        )
-    )
-    return {month: json.loads(content) for month, content in result}
 
 
-async def build(connection: AsyncConnection, settings: Settings, now: datetime | None = None) -> Report:
-    """Read, protect, publish and assemble, on one connection (inside the caller's
-    transaction, which must be able to write)."""
-    now = now or utcnow()
-    plan = await _plan(connection, settings, now)
-    tallies = await _tallies(connection, plan.where()) if plan.missing else None
-    published = await _publish(connection, settings, now, plan, tallies)
-    return await _assemble(connection, settings, now, plan.shown_months(published), published)
 
 
-async def build_from(db: Database, settings: Settings, now: datetime | None = None) -> Report:
-    """Like ``build``, for the command line and ``/report``: the responses of the months to
-    publish are summed on two read-only connections, one per core, before and from their
-    middle week (each response falls in exactly one half); then one short write transaction
-    stores the new months. Usually every closed month is published already, and no response
-    is read at all."""
-    now = now or utcnow()
-    reader = create_async_engine(db.url)  # plain deferred reads: no BEGIN IMMEDIATE, no lock
-    try:
-        async with reader.connect() as connection:
-            plan = await _plan(connection, settings, now)
-            tallies = None
-            if plan.missing:
-                where = plan.where()
-                middle = await _middle_week(connection, where)
-
-        if plan.missing:
-
-            async def part(*extra):
-                async with reader.connect() as connection:
-                    return await _tallies(connection, [*where, *extra])
-
-            week = checkin_responses.c.iso_week
-            halves = [part()] if middle is None else [part(week < middle), part(week >= middle)]
-            tallies = _merge(await asyncio.gather(*halves))
-        async with db.transaction() as connection:
-            published = await _publish(connection, settings, now, plan, tallies)
-        async with reader.connect() as connection:
-            return await _assemble(connection, settings, now, plan.shown_months(published), published)
-    finally:
-        await reader.dispose()
 
 
-async def _middle_week(connection: AsyncConnection, where) -> str | None:
-    """The week of the middle response in week order among ``where``, None when there are
-    none. Read from the report's index, so the two halves each read half of it."""
-    r = checkin_responses.c
-    count = (await connection.execute(select(func.count()).where(*where))).scalar_one()
-    query = select(r.iso_week).where(*where).order_by(r.iso_week).offset(count // 2).limit(1)
-    return (await connection.execute(query)).scalar()
 
 
-async def _assemble(connection: AsyncConnection, settings: Settings, now: datetime,
-                    months: tuple[str, ...], published: dict[str, dict]) -> Report:
-    areas, languages = _columns(settings)
-    seen_areas = {a for content in published.values() for a in content["areas"]}
-    areas = tuple(settings.areas) + tuple(sorted(seen_areas - set(areas))) + (NO_AREA,)
-    cells: dict = {}
-    for month in months:
-        members = published.get(month, {}).get("members", {})
-        for name, data in members.items():
-            kind, _sep, group = name.partition(":")
-            key = {"total": month_key(month), "area": area_cell(month, group),
-                   "language": language_cell(month, group)}[kind]
-            cells[key] = Shown.from_json(data)
-    totals = {
-        ALL: [cells[month_key(m)] for m in months if month_key(m) in cells],
-        **{area_key(a): [cells[area_cell(m, a)] for m in months if area_cell(m, a) in cells] for a in areas},
-        **{language_key(lang): [cells[language_cell(m, lang)] for m in months if language_cell(m, lang) in cells]
-           for lang in languages},
-    }
-    for key, parts in totals.items():
-        total = _sum_shown(parts)
-        if total is not None:
-            cells[key] = total
-    by_area, by_series, visits = await _participation(connection, settings, now)
-    return Report(
-        generated_at=now,
-        months=months,
-        areas=areas,
-        languages=languages,
-        cells=cells,
-        by_area=by_area,
-        by_series=by_series,
-        attendances=visits,
-    )
 
 
 # --- Sign-ups and attendance -------------------------------------------------------------------------
 
 
-def _protected_column(values: dict, keys) -> dict:
+def protected_column(values: dict, keys) -> dict:
     """A count per key, with what ``protect_counts`` hides as None, and the total under ``None``."""
     shown = protect_counts({key: values.get(key, 0) for key in keys})
     total = sum(values.get(key, 0) for key in keys)
@@ -631,87 +430,6 @@ def _protected_column(values: dict, keys) -> dict:
     return column
 
 
-async def _participation(connection: AsyncConnection, settings: Settings, now: datetime):
-    """Sign-ups and attendance: counts of men, shown under the same rule of 10 as the
-    check-ins (they name the men's areas and series, which the check-ins carry too)."""
-    p, s, a, m = participants.c, signups.c, attendance.c, meetings.c
-    area_names = tuple(settings.areas) + (NO_AREA,)
-
-    def column_of(area):
-        return area if area in settings.areas else NO_AREA
-
-    people: dict[str, dict[str, int]] = {
-        "confirmed": defaultdict(int), "waitlist": defaultdict(int), "attended": defaultdict(int)
-    }
-    result = await connection.execute(
-        select(p.area, s.status, func.count(func.distinct(p.id)))
-        .select_from(signups.join(participants, s.participant_id == p.id))
-        .group_by(p.area, s.status)
-    )
-    for row_area, status, count in result:
-        if status in ("confirmed", "waitlist"):
-            people[status][column_of(row_area)] += count
-    result = await connection.execute(
-        select(p.area, func.count(func.distinct(p.id)))
-        .select_from(attendance.join(participants, a.participant_id == p.id))
-        .where(a.present == 1)
-        .group_by(p.area)
-    )
-    for row_area, count in result:
-        people["attended"][column_of(row_area)] += count
-    columns = {status: _protected_column(counts, area_names) for status, counts in people.items()}
-    by_area = tuple(
-        AreaParticipation(area, columns["confirmed"][key], columns["waitlist"][key], columns["attended"][key])
-        for area, key in [*((name, name) for name in area_names), ("all", None)]
-    )
-
-    confirmed = select(func.count()).where(s.series_id == series.c.id, s.status == "confirmed").scalar_subquery()
-    waiting = select(func.count()).where(s.series_id == series.c.id, s.status == "waitlist").scalar_subquery()
-    held = (
-        select(func.count())
-        .where(m.series_id == series.c.id, m.status == "scheduled", m.starts_at <= now)
-        .scalar_subquery()
-    )
-    marks = (
-        select(func.count())
-        .select_from(attendance.join(meetings, a.meeting_id == m.id))
-        .where(m.series_id == series.c.id, a.present == 1)
-        .scalar_subquery()
-    )
-    rows = list(await connection.execute(
-        select(series.c.id, series.c.name, series.c.area, confirmed, waiting, held, marks).order_by(series.c.id)
-    ))
-    ids = [row.id for row in rows]
-    signed = _protected_column({row.id: row[3] for row in rows}, ids)
-    waits = _protected_column({row.id: row[4] for row in rows}, ids)
-    present = _protected_column({row.id: row[6] for row in rows}, ids)
-    by_series = tuple(
-        SeriesParticipation(row.id, row.name, row.area or "", signed[row.id], waits[row.id], row[5], present[row.id])
-        for row in rows
-    )
-    if rows:
-        by_series += (SeriesParticipation(0, "all series", "", signed[None], waits[None],
-                                          sum(row[5] for row in rows), present[None]),)
-
-    zone = ZoneInfo(settings.timezone)
-    result = await connection.execute(
-        select(m.starts_at, p.area, func.count())
-        .select_from(
-            attendance.join(meetings, a.meeting_id == m.id).join(participants, a.participant_id == p.id)
-        )
-        .where(a.present == 1)
-        .group_by(m.id, m.starts_at, p.area)
-    )
-    visits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for starts_at, row_area, count in result:
-        if starts_at.tzinfo is None:  # a plain column in a grouped select: naive UTC
-            starts_at = starts_at.replace(tzinfo=ZoneInfo("UTC"))
-        visits[starts_at.astimezone(zone).strftime("%Y-%m")][column_of(row_area)] += count
-    protected = {}
-    for month, counts in visits.items():
-        column = _protected_column(counts, area_names)
-        protected.update({(month, key if key is not None else "all"): value for key, value in column.items()})
-    return by_area, by_series, protected
 
 
 # --- Text and CSV (English: the operator's command line) ---------------------------------------
@@ -876,7 +594,8 @@ def summary(report: Report, language: str) -> str:
         latest = latest_shown_month(report)
         if latest is None:
             lines.append(
-                _("There are not enough check-ins yet to show: a group needs at least 10 people.")
+                fill(_("There are not enough check-ins yet to show: a group needs at least %(min)s people."),
+                     min=MIN_GROUP)
             )
         else:
             month, figures = latest
@@ -907,9 +626,12 @@ def summary(report: Report, language: str) -> str:
             )
         )
         lines.append(
-            _(
-                "Groups of fewer than 10 people are hidden, and so is anything from which "
-                "they could be worked out."
+            fill(
+                _(
+                    "Groups of fewer than %(min)s people are hidden, and so is anything from which "
+                    "they could be worked out."
+                ),
+                min=MIN_GROUP,
             )
         )
         lines.append(
@@ -925,7 +647,7 @@ def summary(report: Report, language: str) -> str:
 
 
 def _people(count: int | None) -> str:
-    return _("fewer than 10") if count is None else str(count)
+    return fill(_("fewer than %(min)s"), min=MIN_GROUP) if count is None else str(count)
 
 
 def _percent(value: float | None, language: str) -> str:
@@ -936,15 +658,3 @@ def _decimal(value: float | None, language: str) -> str:
     return "–" if value is None else format_decimal(round(value, 1), format="0.0", locale=language)
 
 
-async def coordinator_report(
-    db: Database, settings: Settings, language: str, now: datetime | None = None
-) -> Outgoing:
-    """``/report``: the chart as a PNG, with a short summary in the coordinator's language.
-    Reads on their own connections (``build_from``), so no write waits for it longer than
-    storing a newly closed month, and draws the chart in a worker thread, so the event loop
-    keeps answering meanwhile."""
-    from bot.analytics.report_chart import render_png
-
-    report = await build_from(db, settings, now)
-    image = await asyncio.to_thread(render_png, report, language)
-    return Outgoing(text=summary(report, language), image=image)

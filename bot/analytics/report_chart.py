@@ -25,7 +25,8 @@ from matplotlib.patches import Rectangle
 from bot.analytics.image_text import image_gettext as _
 from bot.analytics.image_text import image_text
 from bot.analytics.report import ALL, Report, area_cell, area_key, month_key
-from dialogs.i18n import use_locale
+from dialogs.anonymity import MIN_GROUP
+from dialogs.i18n import fill, gettext, use_locale
 
 CHART_MONTHS = 12
 """Months drawn (the latest); the text and CSV report hold them all."""
@@ -67,9 +68,14 @@ def chart(report: Report, language: str = "en") -> Figure:
             0.005,
             "\n".join(
                 [
-                    _(
-                        "Groups of fewer than 10 people are hidden, and so is anything from "
-                        "which they could be worked out."
+                    image_text(
+                        fill(
+                            gettext(
+                                "Groups of fewer than %(min)s people are hidden, and so is anything from "
+                                "which they could be worked out."
+                            ),
+                            min=MIN_GROUP,
+                        )
                     ),
                     _(
                         "The Arabic and Somali versions of the questions still await "

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
-MIN_GROUP = 10
+from dialogs.anonymity import MIN_GROUP
 
 Key = Hashable
 Values = Mapping[str, int]

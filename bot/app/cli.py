@@ -298,21 +298,31 @@ async def _serve(
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace
     )
-    with _stop_signals_end_serving():
-        await Server(config).serve()
+    await Server(config).serve()
+
+
+class _StopSignals:
+    """Whether SIGTERM or SIGINT came while ``_stop_signals_held`` was in force."""
+
+    came = False
 
 
 @contextmanager
-def _stop_signals_end_serving() -> Iterator[None]:
-    """uvicorn catches SIGTERM and SIGINT, stops serving, puts back the handlers it found and
-    raises the signal again. With the default handlers that ends the process before the
-    outbox senders have finished: every ``systemctl restart`` would leave the messages in
-    flight ``uncertain``, never sent. Here the repeated signal does nothing more and serving
-    simply ends; the default handlers are back for the stop itself, so a second signal still
-    ends the process at once."""
-    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+def _stop_signals_held() -> Iterator[_StopSignals]:
+    """From before the service starts until serving ends, a stop signal is noted, not obeyed
+    at once: with the default handlers, a ``systemctl stop`` while the service was starting,
+    or the signal uvicorn raises again after it stops serving, would end the process before
+    the outbox senders have finished, leaving the messages in flight ``uncertain``, never
+    sent. A signal during the start lets the start finish and skips serving; the default
+    handlers are back for the stop itself, so a second signal still ends the process at once."""
+    noted = _StopSignals()
+
+    def note(signum, frame) -> None:
+        noted.came = True
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield noted
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -331,11 +341,16 @@ async def run(args, settings: Settings) -> None:
 
     await _require_database_key(settings)
     service = Service(settings)
-    await _start(service)
+    started = False  # a failed start has stopped what it started (``_start``)
     try:
-        await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
+        with _stop_signals_held() as stop:
+            await _start(service)
+            started = True
+            if not stop.came:
+                await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
     finally:
-        await service.stop()
+        if started:
+            await service.stop()
 
 
 async def _require_database_key(settings: Settings) -> None:
@@ -414,16 +429,21 @@ async def demo(args, settings: Settings) -> None:
     _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
     logs.configure(settings, logging.WARNING)
     service = Service(settings)
-    await _start(service)
+    started = False
     try:
-        await seed(service)
-        print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
-        await _serve(
-            build_app(service, manage_service=False, extra_routes=demo_routes(service)), "127.0.0.1", args.port,
-            on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
-        )
+        with _stop_signals_held() as stop:
+            await _start(service)
+            started = True
+            await seed(service)
+            if not stop.came:
+                print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
+                await _serve(
+                    build_app(service, manage_service=False, extra_routes=demo_routes(service)), "127.0.0.1", args.port,
+                    on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
+                )
     finally:
-        await service.stop()
+        if started:
+            await service.stop()
 
 
 async def db_upgrade(args, settings: Settings) -> None:
@@ -917,9 +937,10 @@ async def report_write(args, settings: Settings) -> None:
 
 async def _report_content(format: str, settings: Settings) -> bytes | str:
     from bot.analytics import report
+    from bot.store import report_data
     db = await _database(settings)
     try:
-        built = await report.build_from(db, settings, utcnow())
+        built = await report_data.build_from(db, settings, utcnow())
     finally:
         await db.close()
     if format == "png":

@@ -43,3 +43,10 @@ def weekly_meetings(start: date, weekday: int, at: time, count: int, zone: str) 
     """``count`` weekly meeting instants (UTC) from the first ``weekday`` on or after ``start``."""
     first = first_meeting_date(start, weekday)
     return [local_instant(first + timedelta(weeks=n), at, zone) for n in range(count)]
+
+
+def month_of(iso_week: str) -> str:
+    """``2026-W01`` → ``2026-01``: the report month of an ISO week, the month of its Thursday
+    (the ISO rule for the week's year, applied to months)."""
+    year, week = iso_week.split("-W")
+    return date.fromisocalendar(int(year), int(week), 4).strftime("%Y-%m")

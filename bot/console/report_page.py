@@ -20,6 +20,7 @@ from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import secured
 from bot.console.templating import page
+from bot.store import report_data
 from dialogs.i18n import _
 
 PERCENT = {"share_not", "share_moderate", "share_severe", "took_part"}
@@ -157,7 +158,7 @@ def map_heads(built: report.Report, choice: Choice) -> list[str]:
 
 def report_pages(service: Service):
     async def built() -> report.Report:
-        return await report.build_from(service.db, service.settings, service.now())
+        return await report_data.build_from(service.db, service.settings, service.now())
 
     async def show(request: Request, visit: Visit) -> Response:
         current = await built()

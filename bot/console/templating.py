@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from bot.console.security import secured
+from dialogs.anonymity import MIN_GROUP
 from dialogs.i18n import RTL_LANGUAGES, _, current_locale, ngettext
 
 
@@ -23,6 +24,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["min_group"] = MIN_GROUP
     return env
 
 

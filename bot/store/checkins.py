@@ -33,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.common.calendar import month_of
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
 
 _shuffle = secrets.SystemRandom().shuffle
@@ -46,13 +47,6 @@ _shuffle = secrets.SystemRandom().shuffle
 def iso_week(moment: datetime) -> str:
     year, week, _day = moment.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def month_of(iso_week: str) -> str:
-    """``2026-W01`` → ``2026-01``: the report month of an ISO week, the month of its Thursday
-    (the ISO rule for the week's year, applied to months)."""
-    year, week = iso_week.split("-W")
-    return date.fromisocalendar(int(year), int(week), 4).strftime("%Y-%m")
 
 
 def marker(secret: bytes, channel: str, address: str, period: str) -> str:
