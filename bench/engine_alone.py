@@ -30,8 +30,9 @@ from bench.common import (
     temp_dir,
     utcnow,
 )
+from bot.channels.base import Incoming
 from bot.config import Settings
-from bot.engine import Engine, Incoming
+from bot.engine import Engine
 from bot.store import series as series_store
 from bot.store.database import Database
 from bot.store.schema import outbox

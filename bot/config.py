@@ -66,6 +66,7 @@ class Settings:
     whatsapp_chat_interval: float = 1.0  # seconds between two messages to one man
     whatsapp_templates: str | None = None  # path of the TOML file, see README "WhatsApp"
     flyer_free: bool = False  # flyers say "Free, with coffee and tea"
+    demo: bool = False  # the browser chat channel; set by `meedoen demo`, never from the environment
 
     @property
     def telegram_enabled(self) -> bool:
@@ -272,26 +273,9 @@ def check_database_url(url: str, setting: str = "MEEDOEN_DATABASE_URL") -> None:
 
 
 def require_for_run(settings: Settings) -> None:
-    """What ``meedoen run`` needs beyond what every command needs."""
+    """What ``meedoen run`` needs beyond what every command needs; each channel's own needs
+    are checked by ``bot.channels.registry.require_channels``."""
     if not settings.secret_key:
         raise ConfigError("MEEDOEN_SECRET_KEY is required for `meedoen run`; set a long random value.")
     if len(settings.secret_key) < 16:
         raise ConfigError("MEEDOEN_SECRET_KEY is too short; use at least 16 random characters.")
-    if not settings.telegram_enabled and not settings.twilio_account_sid:
-        raise ConfigError(
-            "No channel is configured; set TELEGRAM_BOT_TOKEN or the TWILIO_* variables."
-        )
-    if settings.whatsapp_enabled:
-        require_for_whatsapp(settings)
-
-
-def require_for_whatsapp(settings: Settings) -> None:
-    """What the WhatsApp channel needs, checked at start rather than at the first reminder:
-    a public URL for Twilio's webhooks and a valid templates file (see README "WhatsApp")."""
-    if not settings.public_url:
-        raise ConfigError(
-            "MEEDOEN_PUBLIC_URL is required for WhatsApp: Twilio delivers the men's messages to it."
-        )
-    from bot.channels.whatsapp.templates import load_templates
-
-    load_templates(settings.whatsapp_templates)

@@ -498,9 +498,10 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
 async def test_whatsapp_keeps_the_hour_of_his_last_message_and_telegram_nothing(db):
     """The only per-man time of a message kept finer than the day: WhatsApp's, to the hour,
     for its 24-hour window (counted from the hour's start, so it closes early, not late)."""
+    from bot.channels.base import Incoming
     from bot.channels.whatsapp import store as whatsapp_store
     from bot.config import Settings
-    from bot.engine import Engine, Incoming
+    from bot.engine import Engine
     from dialogs.types import Text
 
     await add_men(db, 1, "nl", None, first=8300)

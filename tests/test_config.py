@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.channels.registry import require_channels
 from bot.config import DEFAULT_AREAS, ConfigError, load_settings, parse_address, require_for_run
 
 
@@ -76,8 +77,10 @@ def test_run_needs_a_secret_and_a_channel():
     with pytest.raises(ConfigError, match="MEEDOEN_SECRET_KEY is required"):
         require_for_run(load(TELEGRAM_BOT_TOKEN="1:x"))
     with pytest.raises(ConfigError, match="No channel"):
-        require_for_run(load(MEEDOEN_SECRET_KEY="x" * 32))
-    require_for_run(load(MEEDOEN_SECRET_KEY="x" * 32, TELEGRAM_BOT_TOKEN="1:x"))
+        require_channels(load(MEEDOEN_SECRET_KEY="x" * 32))
+    settings = load(MEEDOEN_SECRET_KEY="x" * 32, TELEGRAM_BOT_TOKEN="1:x")
+    require_for_run(settings)
+    require_channels(settings)
 
 
 def test_parse_address():

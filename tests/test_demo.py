@@ -3,21 +3,22 @@ itself is tested in tests/test_demo_browser.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.analytics import report
-from bot.app.demo import COORDINATOR, PAST_SERIES, seed
+from bot.app.demo import COORDINATOR, PAST_SERIES, demo_routes, seed
 from bot.app.http import build_app
 from bot.app.service import Service
-from bot.channels.demo import DemoChannel
 from bot.store import audiences, console_links, coordinators, meetings, report_data
 from bot.store.schema import checkin_markers, checkin_pool, checkin_responses
 
 
 async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsuppressed_report(settings):
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(dataclasses.replace(settings, demo=True))
     await service.start()
     try:
         await seed(service)
@@ -70,7 +71,7 @@ async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_
     from bot.app.http import build_app
     from bot.store import series as series_store
 
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(dataclasses.replace(settings, demo=True))
     await service.start()
     try:
         await seed(service)
@@ -81,7 +82,7 @@ async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_
         now = service.now()
         held = [m for m in meeting_rows if m.starts_at <= now][-1]
         ahead = [m for m in meeting_rows if m.starts_at > now][0]
-        transport = httpx.ASGITransport(app=build_app(service, manage_service=False))
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False, extra_routes=demo_routes(service)))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
             link = await client.get("/demo/console")
             assert link.status_code == 303 and link.headers["location"].startswith("/console/login/")
@@ -104,11 +105,11 @@ async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_
 async def test_the_demo_offers_the_calendar_file_and_its_report_shows_the_funnel(settings):
     """A man signs up in the demo chat and downloads his calendar file; the demo coordinator's
     report page shows the made-up funnel, the English column suppressed."""
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(dataclasses.replace(settings, demo=True))
     await service.start()
     try:
         await seed(service)
-        transport = httpx.ASGITransport(app=build_app(service, manage_service=False))
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False, extra_routes=demo_routes(service)))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
             seen = 0
 

@@ -11,7 +11,8 @@ from typing import get_args
 
 from sqlalchemy import func, select
 
-from bot.engine import Engine, Incoming
+from bot.channels.base import Incoming
+from bot.engine import Engine
 from bot.engine.handlers.base import Handler
 from bot.engine.registry import handler_for
 from bot.store import coordinators

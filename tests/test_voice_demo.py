@@ -5,13 +5,13 @@ plays it. The real demo app and service, over HTTP, without a browser."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import httpx
 
-from bot.app.demo import COORDINATOR, seed
+from bot.app.demo import COORDINATOR, demo_routes, seed
 from bot.app.http import build_app
 from bot.app.service import Service
-from bot.channels.demo import DemoChannel
 from tests.voice_samples import wav
 
 SOMALI_DEMO_MAN = "demo-cabdi"
@@ -33,11 +33,11 @@ async def _until(client, user: str, predicate, timeout: float = 20.0) -> list[di
 
 
 async def test_a_voice_note_uploaded_in_the_demo_page_is_played_in_the_mens_chats(settings):
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(dataclasses.replace(settings, demo=True))
     await service.start()
     try:
         await seed(service)
-        app = build_app(service, manage_service=False)
+        app = build_app(service, manage_service=False, extra_routes=demo_routes(service))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
             page = await client.get("/demo")
             assert 'id="voice-file"' in page.text and 'data-command="/voice"' in page.text

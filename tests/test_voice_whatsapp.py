@@ -12,10 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.channels.whatsapp import store as whatsapp_store
 from bot.common import audio as voice
 from bot.domain import broadcasts
-from bot.store import coordinators
+from bot.store import coordinators, shown_choices
 from bot.store import participants as participant_store
 from bot.store import series as series_store
 from bot.store import voice as voice_store
@@ -59,7 +58,8 @@ def config(settings, tmp_path, twilio_api):
 async def _until_remembered(db, number: str, key: str) -> None:
     """The service notes the numbered choices just after Twilio took the message."""
     for _attempt in range(200):
-        shown = await whatsapp_store.shown_choices(db, number)
+        async with db.transaction() as connection:
+            shown = await shown_choices.last(connection, "whatsapp", number)
         if shown is not None and key in [option.key for option in shown[1]]:
             return
         await asyncio.sleep(0.02)

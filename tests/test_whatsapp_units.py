@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import numbered
 from bot.channels.base import Outgoing
+from bot.channels.registry import require_channels
 from bot.channels.whatsapp import errors, render
 from bot.channels.whatsapp.templates import Template, Templates, load_templates, parse_templates
-from bot.config import ConfigError, load_settings, require_for_run
+from bot.config import ConfigError, load_settings
 from dialogs.i18n import RLM
 from dialogs.keywords import as_command
 from dialogs.typed import fold, match_option
@@ -172,9 +174,9 @@ def test_the_country_code_only_hints_at_a_language(address, hint):
 
 def test_options_become_a_numbered_list_that_keeps_the_text_direction():
     message = Outgoing("Kies:", (Option("Ja", "y"), Option("Nee", "n")))
-    assert render.numbered(message) == "Kies:\n\n1 Ja\n2 Nee"
+    assert numbered.text(message) == "Kies:\n\n1 Ja\n2 Nee"
     arabic = Outgoing(RLM + "اختر:", (Option("نعم", "y"), Option("لا", "n")))
-    assert render.numbered(arabic) == f"{RLM}اختر:\n\n{RLM}1 نعم\n{RLM}2 لا"
+    assert numbered.text(arabic) == f"{RLM}اختر:\n\n{RLM}1 نعم\n{RLM}2 لا"
     assert render.bodies(Outgoing("Hallo")) == ["Hallo"]
 
 
@@ -340,16 +342,12 @@ def test_run_checks_whatsapp_at_start(tmp_path):
     example = str(REPOSITORY / "whatsapp-templates.example.toml")
     base = twilio_values(MEEDOEN_SECRET_KEY="x" * 32)
     with pytest.raises(ConfigError, match="MEEDOEN_PUBLIC_URL is required for WhatsApp"):
-        require_for_run(load(**base, MEEDOEN_WHATSAPP_TEMPLATES=example))
+        require_channels(load(**base, MEEDOEN_WHATSAPP_TEMPLATES=example))
     with pytest.raises(ConfigError, match="MEEDOEN_WHATSAPP_TEMPLATES is required"):
-        require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org"))
-    require_for_run(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org", MEEDOEN_WHATSAPP_TEMPLATES=example))
+        require_channels(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org"))
+    require_channels(load(**base, MEEDOEN_PUBLIC_URL="https://bot.example.org", MEEDOEN_WHATSAPP_TEMPLATES=example))
 
 
 def test_a_numeric_scale_is_shown_as_its_values_not_numbered():
-    from bot.channels.base import Outgoing
-    from bot.channels.whatsapp.render import numbered
-    from dialogs.types import Option
-
     scale = Outgoing("How worthwhile?", tuple(Option(str(n), f"ck:w:{n}") for n in range(11)), 7)
-    assert numbered(scale).endswith("\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10")
+    assert numbered.text(scale).endswith("\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10")

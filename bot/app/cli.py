@@ -395,7 +395,10 @@ def _stop_signals_held() -> Iterator[_StopSignals]:
 
 async def run(args, settings: Settings) -> None:
     from bot.app import logs
+    from bot.channels import registry
+
     require_for_run(settings)
+    registry.require_channels(settings)
     _require_free_port(settings.http_host, settings.http_port, "set another one with MEEDOEN_HTTP_PORT")
     logs.configure(settings)
     from bot.app.http import build_app
@@ -448,23 +451,16 @@ def _require_free_port(host: str, port: int, remedy: str) -> None:
 
 
 async def _start(service) -> None:
-    """Start the service; a platform that refuses or cannot be reached is one sentence."""
-    from telegram.error import InvalidToken, NetworkError
-
+    """Start the service; a platform that refuses or cannot be reached is one sentence (each
+    channel's ``start`` says it as a ``ConfigError``, see ``bot.channels.base``)."""
     from bot.app.http import freeze_startup_objects
 
     try:
         await service.start()
         freeze_startup_objects()
-    except InvalidToken:
+    except ConfigError:
         await _quietly_stop(service)
-        raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check the token with @BotFather.") from None
-    except NetworkError as error:
-        await _quietly_stop(service)
-        raise ConfigError(
-            f"Could not reach the Telegram Bot API at {service.settings.telegram_api_base_url} "
-            f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the network."
-        ) from None
+        raise
 
 
 async def _quietly_stop(service) -> None:
@@ -476,13 +472,14 @@ async def _quietly_stop(service) -> None:
 
 async def demo(args, settings: Settings) -> None:
     from bot.app import logs
-    from bot.app.demo import DATABASE_URL, seed
+    from bot.app.demo import DATABASE_URL, demo_routes, seed
     from bot.app.http import build_app
     from bot.app.service import Service
     from bot.channels.demo import DemoChannel
 
     settings = dataclasses.replace(
         settings,
+        demo=True,
         database_url=args.database or DATABASE_URL,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
         public_url=None,
@@ -496,7 +493,7 @@ async def demo(args, settings: Settings) -> None:
     check_database_url(settings.database_url, "--database")
     _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
     logs.configure(settings, logging.WARNING)
-    service = Service(settings, extra_channels=(DemoChannel,))
+    service = Service(settings)
     started = False
     try:
         with _stop_signals_held() as stop:
@@ -506,7 +503,7 @@ async def demo(args, settings: Settings) -> None:
             if not stop.came:
                 print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
                 await _serve(
-                    build_app(service, manage_service=False), "127.0.0.1", args.port,
+                    build_app(service, manage_service=False, extra_routes=demo_routes(service)), "127.0.0.1", args.port,
                     on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
                 )
     finally:

@@ -23,8 +23,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot.app.service import Service
-from bot.channels.demo import DemoChannel
-from bot.common.audio import MAX_UPLOAD_BYTES
 from bot.domain import invites
 from bot.store import checkins, coordinators, facilitators, funnel, help_requests, meetings, participants
 from bot.store import series as series_store
@@ -224,8 +222,9 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
     }
 
 
-def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
-    channel.use_database(service.db)
+def demo_routes(service: Service) -> list[Route]:
+    """The page and the demo's views beside the chat (the chat's own routes are the demo
+    channel's, ``bot.channels.demo``)."""
 
     async def index(request: Request) -> Response:
         return RedirectResponse("/demo")
@@ -233,61 +232,6 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
     async def page(request: Request) -> Response:
         html = (resources.files("bot") / "app" / "static" / "demo.html").read_text(encoding="utf-8")
         return HTMLResponse(html)
-
-    async def send(request: Request) -> Response:
-        try:
-            body = await request.json()
-            await channel.receive(
-                str(body.get("user", "")),
-                text=body.get("text"),
-                choice=body.get("choice"),
-                question=int(body.get("question") or 0),
-            )
-        except (ValueError, TypeError, AttributeError) as error:
-            return JSONResponse({"error": str(error) or "bad request"}, status_code=400)
-        return JSONResponse({"ok": True}, status_code=202)
-
-    async def messages(request: Request) -> Response:
-        user = request.query_params.get("user", "")
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
-            return JSONResponse({"error": "after must be a number"}, status_code=400)
-        found = await channel.messages_after(user, int(after), wait=25.0)
-        return JSONResponse(
-            {"messages": found, "next": found[-1]["id"] if found else int(after)}
-        )
-
-    async def image(request: Request) -> Response:
-        data = channel.image(int(request.path_params["number"]))
-        if data is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        return Response(data, media_type="image/png")
-
-    async def document(request: Request) -> Response:
-        """A calendar file the assistant sent in the demo chat, to download and open."""
-        found = channel.document(int(request.path_params["number"]))
-        if found is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        return Response(
-            found.content, media_type=found.mime_type,
-            headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
-        )
-    async def voice_note(request: Request) -> Response:
-        """``POST /demo/api/voice?user=ID``: the body is a sound file he "recorded"."""
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-            return JSONResponse({"error": "that file is too large for a voice note"}, status_code=413)
-        try:
-            await channel.receive_voice(request.query_params.get("user", ""), await request.body())
-        except ValueError as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-        return JSONResponse({"ok": True}, status_code=202)
-
-    async def voice(request: Request) -> Response:
-        data = channel.voice(int(request.path_params["number"]))
-        if data is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        return Response(data, media_type="audio/ogg" if data.startswith(b"OggS") else "application/octet-stream")
 
     async def series(request: Request) -> Response:
         now = service.now()
@@ -362,12 +306,6 @@ def demo_routes(service: Service, channel: DemoChannel) -> list[Route]:
         Route("/", index),
         Route("/demo/console", console),
         Route("/demo", page),
-        Route("/demo/api/send", send, methods=["POST"]),
-        Route("/demo/api/messages", messages),
         Route("/demo/api/series", series),
-        Route("/demo/api/image/{number:int}", image),
         Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
-        Route("/demo/api/document/{number:int}", document),
-        Route("/demo/api/voice", voice_note, methods=["POST"]),
-        Route("/demo/api/voice/{number:int}", voice),
     ]

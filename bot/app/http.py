@@ -1,16 +1,17 @@
-"""The HTTP app: one Starlette app for the Telegram and WhatsApp webhooks, health, and the
-demo page."""
+"""The HTTP app: one Starlette app for health, every channel's routes (its webhooks), the
+console, and whatever the caller adds (the demo's page)."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.app.service import Service
 
@@ -23,7 +24,9 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
+def build_app(
+    service: Service, *, manage_service: bool = True, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
     """The app; with ``manage_service`` its lifespan starts and stops the service."""
 
     async def healthz(request: Request) -> Response:
@@ -34,24 +37,14 @@ def build_app(service: Service, *, manage_service: bool = True) -> Starlette:
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True, "channels": sorted(service.channels)})
 
-    routes = [Route("/healthz", healthz)]
-    telegram = service.channels.get("telegram")
-    if telegram is not None and service.settings.webhooks:
-        routes.append(Route("/telegram", telegram.webhook, methods=["POST"]))
-    whatsapp = service.channels.get("whatsapp")
-    if whatsapp is not None:
-        routes.append(Route("/whatsapp", whatsapp.webhook, methods=["POST"]))
-        routes.append(Route("/whatsapp/status", whatsapp.status_callback, methods=["POST"]))
-        routes.append(Route("/whatsapp/media/{token}", whatsapp.media, methods=["GET"]))
+    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    for channel in service.channels.values():
+        routes.extend(channel.routes())
     if service.settings.secret_key:  # it signs the console's cookies
         from bot.console.routes import console_routes
 
         routes.extend(console_routes(service))
-    demo = service.channels.get("demo")
-    if demo is not None:
-        from bot.app.demo import demo_routes
-
-        routes.extend(demo_routes(service, demo))
+    routes.extend(extra_routes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -14,13 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot.channels.base import Channel
+from bot.channels import registry
+from bot.channels.base import Channel, Incoming, Wiring
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery.outbox import OutboxSender
 from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
-from bot.engine import Engine, Incoming
+from bot.engine import Engine
 from bot.store import checkins, coordinators, facilitators, heartbeat
 from bot.store import voice as voice_store
 from bot.store.database import Database
@@ -33,33 +34,16 @@ log = logging.getLogger(__name__)
 
 
 class Service:
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        extra_channels: tuple[Callable[[Callable], Channel], ...] = (),
-        now: Callable[[], datetime] = utcnow,
-    ) -> None:
+    def __init__(self, settings: Settings, *, now: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.now = now
         self.db = Database(settings.database_url)
         self.engine = Engine(
             self.db, settings, now=now, on_queued=self.wake, on_queued_all=self.wake_all
         )
-        self.channels: dict[str, Channel] = {}
-        if settings.telegram_enabled:
-            from bot.channels.telegram import TelegramChannel
-
-            self.channels["telegram"] = TelegramChannel(settings, self.db, self.handle)
-        if settings.whatsapp_enabled:
-            from bot.channels.whatsapp.channel import WhatsAppChannel
-
-            self.channels["whatsapp"] = WhatsAppChannel(
-                settings, self.db, self.handle, now=now, on_queued=self.wake
-            )
-        for make_channel in extra_channels:  # each is called with the service's handler
-            channel = make_channel(self.handle)
-            self.channels[channel.name] = channel
+        self.channels: dict[str, Channel] = registry.build(
+            settings, Wiring(db=self.db, handle=self.handle, now=now, on_queued=self.wake)
+        )
         self.senders = {
             name: OutboxSender(self.db, channel, now) for name, channel in self.channels.items()
         }
@@ -142,16 +126,13 @@ class Service:
         their commands; one added or removed with the CLI while we run is followed at the
         next tick."""
         for name, channel in self.channels.items():
-            sync = getattr(channel, "sync_coordinator_menus", None)
-            if sync is None:
-                continue
             async with self.db.transaction() as connection:
                 bosses = await coordinators.languages(connection, name)
                 peers = await facilitators.languages(connection, name)
             wanted = {address: (language, "coordinator") for address, language in bosses.items()}
             for address, language in peers.items():
                 wanted[address] = (language, "both" if address in bosses else "facilitator")
-            await sync(wanted)
+            await channel.sync_coordinator_menus(wanted)
 
     async def _checkin_week(self, now: datetime) -> None:
         """When an ISO week is over, its check-ins leave the pool in a random order and its
@@ -192,9 +173,7 @@ class Service:
             await sender.start()
         await self.scheduler.start()
         for channel in self.channels.values():
-            start = getattr(channel, "start", None)
-            if start is not None:
-                await start()
+            await channel.start()
         await self._coordinator_menus()
         await self._remember_bot_username()
         log.info("service: started with channels %s", ", ".join(self.channels) or "none")
@@ -215,9 +194,7 @@ class Service:
         for sender in self.senders.values():
             await sender.stop()
         for channel in self.channels.values():
-            stop = getattr(channel, "stop", None)
-            if stop is not None:
-                await stop()
+            await channel.stop()
         await self._quietly_clear_heartbeat()
         await self.db.close()
         log.info("service: stopped")

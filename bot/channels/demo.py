@@ -13,35 +13,112 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Awaitable, Callable
 
-from bot.channels.base import DeliveryError, Document, Outgoing
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.channels.base import DeliveryError, Document, Handler, Incoming, Limits, Outgoing
 from bot.common.audio import MAX_UPLOAD_BYTES
-from bot.engine import Incoming
 from bot.store import voice as voice_store
 from bot.store.database import Database
 from dialogs.types import ChoiceMade, Text, VoiceNote
 
 NAME = "demo"
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-TEXT_LIMIT = 10_000
+TEXT_LIMIT = 10_000  # characters of one message, either way
+LONG_POLL = 25.0  # seconds the page's request for new messages waits
 
 
 class DemoChannel:
     name = NAME
-    rate = 200.0
-    chat_interval = 0.0
+    limits = Limits(rate=200.0, chat_interval=0.0, text=TEXT_LIMIT, buttons=100)
 
-    def __init__(self, handle: Callable[[Incoming], Awaitable[None]]) -> None:
+    def __init__(self, handle: Handler, db: Database | None = None) -> None:
         self._handle = handle
         self._messages: dict[str, list[dict]] = {}
         self._images: dict[int, bytes] = {}
         self._documents: dict[int, Document] = {}
         self._voices: dict[int, bytes] = {}  # message number → the OGG/Opus of a voice clip sent
-        self._db: Database | None = None
+        self._db = db  # where voice clips are read from when one is sent
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ending = False
+
+    async def start(self) -> None:
+        """Nothing to connect to: the page comes to us."""
+
+    async def stop(self) -> None:
+        """Nothing to close (the page's long polls end with ``end_waits``)."""
+
+    async def sync_coordinator_menus(self, wanted: dict[str, tuple[str | None, str]]) -> None:
+        """The page has no command menu."""
+
+    def routes(self) -> list[BaseRoute]:
+        """The chat itself: what the page sends and fetches (``bot/app/static/demo.html``;
+        the page and the demo's other views are ``bot.app.demo.demo_routes``)."""
+        return [
+            Route("/demo/api/send", self._api_send, methods=["POST"]),
+            Route("/demo/api/messages", self._api_messages),
+            Route("/demo/api/image/{number:int}", self._api_image),
+            Route("/demo/api/document/{number:int}", self._api_document),
+            Route("/demo/api/voice", self._api_voice_note, methods=["POST"]),
+            Route("/demo/api/voice/{number:int}", self._api_voice),
+        ]
+
+    async def _api_send(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+            await self.receive(
+                str(body.get("user", "")),
+                text=body.get("text"),
+                choice=body.get("choice"),
+                question=int(body.get("question") or 0),
+            )
+        except (ValueError, TypeError, AttributeError) as error:
+            return JSONResponse({"error": str(error) or "bad request"}, status_code=400)
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def _api_messages(self, request: Request) -> Response:
+        user = request.query_params.get("user", "")
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            return JSONResponse({"error": "after must be a number"}, status_code=400)
+        found = await self.messages_after(user, int(after), wait=LONG_POLL)
+        return JSONResponse({"messages": found, "next": found[-1]["id"] if found else int(after)})
+
+    async def _api_image(self, request: Request) -> Response:
+        data = self.image(int(request.path_params["number"]))
+        if data is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(data, media_type="image/png")
+
+    async def _api_document(self, request: Request) -> Response:
+        """A calendar file the assistant sent in the demo chat, to download and open."""
+        found = self.document(int(request.path_params["number"]))
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(
+            found.content, media_type=found.mime_type,
+            headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
+        )
+
+    async def _api_voice_note(self, request: Request) -> Response:
+        """``POST /demo/api/voice?user=ID``: the body is a sound file he "recorded"."""
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            return JSONResponse({"error": "that file is too large for a voice note"}, status_code=413)
+        try:
+            await self.receive_voice(request.query_params.get("user", ""), await request.body())
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def _api_voice(self, request: Request) -> Response:
+        data = self.voice(int(request.path_params["number"]))
+        if data is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(data, media_type="audio/ogg" if data.startswith(b"OggS") else "application/octet-stream")
 
     def end_waits(self) -> None:
         """The demo is stopping: answer every open long poll now (and later ones at once), so
@@ -52,10 +129,6 @@ class DemoChannel:
     async def _wake(self) -> None:
         async with self._changed:
             self._changed.notify_all()
-
-    def use_database(self, db: Database) -> None:
-        """Where voice clips are read from when one is sent (``bot.app.demo.demo_routes``)."""
-        self._db = db
 
     async def deliver(self, address: str, message: Outgoing) -> None:
         number = next(self._ids)

@@ -28,12 +28,13 @@ import json
 import logging
 import warnings
 from collections import OrderedDict, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -42,17 +43,24 @@ from telegram import (
     InputFile,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import callback_data
-from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.common.clock import utcnow
-from bot.config import Settings
-from bot.engine import FetchVoice, Incoming
+from bot.config import ConfigError, Settings
 from bot.store import inbound
 from bot.store import voice as voice_store
 from bot.store.database import Database
@@ -64,6 +72,7 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+MAX_BUTTONS = 100  # the Bot API's limit for one inline keyboard
 CLEARED_MEMORY = 10_000  # messages whose buttons we took off, remembered against double taps
 VOICE_KINDS = ("voice", "audio")
 UNSUPPORTED_KINDS = (
@@ -102,17 +111,19 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 class TelegramChannel:
     name = NAME
 
-    def __init__(
-        self, settings: Settings, db: Database, handle: Callable[[Incoming], Awaitable[None]]
-    ) -> None:
+    def __init__(self, settings: Settings, db: Database, handle: Handler) -> None:
         self.settings = settings
         self.db = db
         self._keeper = inbound.Keeper(db, NAME, utcnow)
         self._poller: asyncio.Task | None = None
         self._poll_request: asyncio.Future | None = None
         self._closing = False
-        self.rate = settings.telegram_rate
-        self.chat_interval = settings.telegram_chat_interval
+        self.limits = Limits(
+            rate=settings.telegram_rate,
+            chat_interval=settings.telegram_chat_interval,
+            text=TEXT_LIMIT,
+            buttons=MAX_BUTTONS,
+        )
         self._handle = handle
         self._secret = settings.secret_key.encode()
         self._cleared: OrderedDict[tuple[int, int], None] = OrderedDict()
@@ -151,6 +162,18 @@ class TelegramChannel:
             return None
 
     async def start(self) -> None:
+        """Start; a token Telegram refuses, or a Bot API out of reach, is one sentence."""
+        try:
+            await self._start()
+        except InvalidToken:
+            raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check the token with @BotFather.") from None
+        except NetworkError as error:
+            raise ConfigError(
+                f"Could not reach the Telegram Bot API at {self.settings.telegram_api_base_url} "
+                f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the network."
+            ) from None
+
+    async def _start(self) -> None:
         await self.application.initialize()
         await self._register_commands()
         await self._resume()
@@ -177,6 +200,10 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook, when ``MEEDOEN_PUBLIC_URL`` turns webhooks on (else it polls)."""
+        return [Route("/telegram", self.webhook, methods=["POST"])] if self.settings.webhooks else []
 
     async def _register_commands(self) -> None:
         for language in (None, *LANGUAGES):
@@ -413,15 +440,15 @@ class TelegramChannel:
             caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
             await bot.send_photo(chat_id, photo=message.image, caption=caption or None,
                                  reply_markup=None if rest else keyboard)
-            parts = split_text(rest, TEXT_LIMIT) if rest else []
+            parts = split_text(rest, self.limits.text) if rest else []
         elif message.document is not None:
             caption, rest = message.text[:CAPTION_LIMIT], message.text[CAPTION_LIMIT:]
             document = InputFile(message.document.content, filename=message.document.name)
             await bot.send_document(chat_id, document=document, caption=caption or None,
                                     reply_markup=None if rest else keyboard)
-            parts = split_text(rest, TEXT_LIMIT) if rest else []
+            parts = split_text(rest, self.limits.text) if rest else []
         else:
-            parts = split_text(message.text, TEXT_LIMIT)
+            parts = split_text(message.text, self.limits.text)
         for number, part in enumerate(parts, start=1):
             await self._send_text(chat_id, part, keyboard if number == len(parts) else None)
 

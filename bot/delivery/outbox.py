@@ -197,7 +197,7 @@ class OutboxSender:
         self.db = db
         self.channel = channel
         self.now = now
-        self.pacer = Pacer(channel.rate, channel.chat_interval)
+        self.pacer = Pacer(channel.limits.rate, channel.limits.chat_interval)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._window: list[Row] = []  # due rows read ahead, in sending order

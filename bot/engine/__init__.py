@@ -1,5 +1,5 @@
 """The engine and the handlers of the dialogs' effects (see docs/architecture.md)."""
 
-from bot.engine.engine import Engine, FetchVoice, Incoming
+from bot.engine.engine import Engine
 
-__all__ = ["Engine", "FetchVoice", "Incoming"]
+__all__ = ["Engine"]

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.channels.base import Outgoing
+from bot.channels.base import Incoming, Outgoing
 from bot.common import audio as voice
 from bot.common.clock import utcnow
 from bot.config import Settings
@@ -76,29 +76,6 @@ class _Facilitating:
 
 
 Dialog = Callable[[State, Event, Context], Step]
-FetchVoice = Callable[[], Awaitable[tuple[bytes, str | None]]]
-"""Downloads a voice note from the platform: (its bytes, Telegram's file id or None)."""
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """An event from one chat, as a channel hands it to the engine."""
-
-    channel: str
-    address: str
-    event: Event
-    update_id: str | None = None  # the platform's id, for de-duplication
-    language_hint: str | None = None  # e.g. Telegram's language_code
-    # The channel counts a window from his last message (WhatsApp's 24 hours): keep its hour,
-    # in the same transaction as the replies, so they go out inside the window. Other
-    # channels keep no time of his messages at all (issue 11).
-    keeps_window: bool = False
-    stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
-    # A voice note's download, for the engine to call only when a coordinator's flow waits
-    # for one (``Engine._listen``); a man's voice note is never fetched.
-    fetch_voice: FetchVoice | None = None
-
-
 class Engine:
     def __init__(
         self,

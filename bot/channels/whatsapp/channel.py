@@ -9,8 +9,9 @@ different men concurrently), which deletes the stored form in the transaction th
 at start, what is still stored is handled first. The answers go out through the outbox and the
 REST API. The ``MessageSid`` is the engine's update id, so a message Twilio delivers twice is
 handled once.
-A typed answer is matched against the numbered choices he was shown last, so "2" after a
-reminder answers the reminder, exactly as the button would on Telegram.
+A typed answer is matched against the numbered choices he was shown last
+(``bot.channels.numbered``), so "2" after a reminder answers the reminder, exactly as the
+button would on Telegram.
 
 Outbound. ``deliver`` follows WhatsApp's 24-hour rule::
 
@@ -45,7 +46,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
@@ -54,25 +55,25 @@ import httpx
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import DeliveryError, Outgoing
+from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing
+from bot.channels.numbered import NumberedChoices
 from bot.channels.whatsapp import errors, render, store
-from bot.channels.whatsapp.templates import load_templates
+from bot.channels.whatsapp import settings as whatsapp_settings
+from bot.channels.whatsapp.templates import MAX_BUTTONS, load_templates
 from bot.common.audio import MAX_UPLOAD_BYTES, MIME
 from bot.common.clock import utcnow
-from bot.config import Settings, require_for_whatsapp
+from bot.config import Settings
 from bot.delivery import outbox
-from bot.engine import FetchVoice, Incoming
 from bot.store import inbound as inbound_store
 from bot.store import voice as voice_store
 from bot.store.database import Database
-from dialogs import keywords
-from dialogs.typed import match_option
-from dialogs.types import ChoiceMade, Command, Event, Text
+from dialogs.types import Event
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,6 @@ MEDIA_KEEP = 3600.0  # seconds an image or file stays fetchable for Twilio
 COMMON_BULK_KINDS = ("reminder", "broadcast", "offer", "followup")
 TEMPLATE_LANGUAGES = ("nl", "ar", "en")  # the languages Meta approves templates in, as far as we know
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-Handler = Callable[[Incoming], Awaitable[None]]
 
 
 class WhatsAppChannel:
@@ -101,12 +100,18 @@ class WhatsAppChannel:
         now: Callable[[], datetime] = utcnow,
         on_queued: Callable[[str], None] = lambda channel: None,
     ) -> None:
-        require_for_whatsapp(settings)
+        whatsapp_settings.check(settings)
         self.settings = settings
         self.db = db
         self.now = now
-        self.rate = settings.whatsapp_rate
-        self.chat_interval = settings.whatsapp_chat_interval
+        self.limits = Limits(
+            rate=settings.whatsapp_rate,
+            chat_interval=settings.whatsapp_chat_interval,
+            text=render.BODY_LIMIT,
+            buttons=MAX_BUTTONS,  # only where quick replies are configured (README "WhatsApp")
+            button_label=render.BUTTON_TITLE_LIMIT,
+        )
+        self.choices = NumberedChoices(db, NAME, now)
         self.templates = load_templates(settings.whatsapp_templates)
         self.sender = render.to_twilio(settings.twilio_whatsapp_from.removeprefix(render.PREFIX))
         self.status_url = f"{settings.public_url}/whatsapp/status"
@@ -149,6 +154,16 @@ class WhatsAppChannel:
         if self._http is not None:
             await self._http.close()
             self._http = self._client = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/whatsapp", self.webhook, methods=["POST"]),
+            Route("/whatsapp/status", self.status_callback, methods=["POST"]),
+            Route("/whatsapp/media/{token}", self.media, methods=["GET"]),
+        ]
+
+    async def sync_coordinator_menus(self, wanted: dict[str, tuple[str | None, str]]) -> None:
+        """WhatsApp has no command menus."""
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until every inbound message received so far has been handled."""
@@ -319,7 +334,7 @@ class WhatsAppChannel:
             async with self.db.transaction() as connection:
                 await inbound_store.forget(connection, NAME, message.sid)
             return
-        event = await self._resolve_choice(address, message.event)
+        event = await self.choices.read(address, message.event)
         await self._handle(self._incoming(address, event, message.sid, stored=message.sid, media_url=message.media_url))
         released = await store.inbound(self.db, address, self.now())
         if released:
@@ -351,17 +366,6 @@ class WhatsAppChannel:
             return bytes(data), None
 
         return fetch
-
-    async def _resolve_choice(self, address: str, event: Event) -> Event:
-        """A typed answer to the numbered choices he saw last becomes that choice."""
-        if not isinstance(event, Text) or isinstance(keywords.as_command(event), Command):
-            return event
-        shown = await store.shown_choices(self.db, address)
-        if shown is None:
-            return event
-        question, options = shown
-        key = match_option(event.text, options)
-        return ChoiceMade(key, question) if key is not None else event
 
     # --- outbound -----------------------------------------------------------------------------
 
@@ -436,7 +440,7 @@ class WhatsAppChannel:
             for body in parts:
                 payload = _without_image(message) if len(parts) == 1 else Outgoing(body)
                 await self._create(address, message, path="session", payload=outbox.encode(payload), body=body)
-        await self._remember(address, message)
+        await self.choices.shown(address, message)
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
@@ -447,7 +451,7 @@ class WhatsAppChannel:
                     address, message, path="template", payload=outbox.encode(message),
                     content_sid=template.content_sid, content_variables=json.dumps(variables, ensure_ascii=False),
                 )
-                await self._remember(address, message)
+                await self.choices.shown(address, message)
                 return
         lock = self._hold_locks[address]
         try:
@@ -486,9 +490,6 @@ class WhatsAppChannel:
         log.debug("whatsapp: outbox %s → %s (%s)", message.outbox_id, sent.sid, path)
         return sent.sid
 
-    async def _remember(self, address: str, message: Outgoing) -> None:
-        if message.options:
-            await store.remember_choices(self.db, address, message.question, message.options, self.now())
 
     def _publish(self, content: bytes | int, mime_type: str, name: str) -> str:
         """A short-lived, unguessable URL for an image or a file (its bytes) or a voice clip

@@ -1,17 +1,8 @@
 """WhatsApp's side of a conversation, as pure functions: Twilio's webhook fields → an event,
 an ``Outgoing`` → what to send. No I/O, so every rule here is tested as a table.
 
-Choices. WhatsApp has no inline keyboard, so options become a numbered list under the text::
-
-    Which language would you like me to use?
-
-    1 Nederlands
-    2 العربية
-    3 Soomaali
-    4 English
-
-and a typed answer is matched with ``dialogs.typed.match_option`` (``2``, ``٢``, ``2.``, the
-label, ...). Where quick-reply content is configured, one to three short options become real
+Choices. WhatsApp has no inline keyboard, so options become a numbered list under the text
+(``bot.channels.numbered``). Where quick-reply content is configured, one to three short options become real
 buttons instead; a button's id carries the question number and the option key
 (``"7:lang:ar"``), so it arrives as the same ``ChoiceMade`` a Telegram button would.
 
@@ -26,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.channels import numbered
 from bot.channels.base import Outgoing
 from bot.channels.text import split_text
 from bot.channels.whatsapp.templates import MAX_BUTTONS, Templates
@@ -159,23 +151,9 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def numbered(message: Outgoing) -> str:
-    """The text with its options as a numbered list below it (the list keeps the text's
-    direction: each line of an Arabic message starts with RLM); a numeric scale is shown as
-    its values on one line instead."""
-    if not message.options:
-        return message.text
-    rtl = message.text.startswith(RLM)
-    if all(option.label.isdecimal() for option in message.options):
-        # A scale (0 to 10): numbering it would put "8 7" on a line; he types the value.
-        return message.text + "\n\n" + (RLM if rtl else "") + " · ".join(o.label for o in message.options)
-    lines = [f"{RLM if rtl else ''}{n} {option.label}" for n, option in enumerate(message.options, 1)]
-    return message.text + "\n\n" + "\n".join(lines)
-
-
 def bodies(message: Outgoing) -> list[str]:
     """The ``Body`` of each message to send, in order, each within Twilio's limit."""
-    text = numbered(message)
+    text = numbered.text(message)
     limit = BODY_LIMIT
     while True:
         parts = split_text(text, limit)
@@ -215,4 +193,4 @@ def one_line(text: str) -> str:
 
 def template_text(message: Outgoing) -> str:
     """What ``{text}`` stands for in a template: the message and its numbered options."""
-    return one_line(numbered(message))
+    return one_line(numbered.text(message))

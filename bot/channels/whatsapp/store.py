@@ -1,16 +1,15 @@
 """What the WhatsApp channel reads and writes in the database, one transaction per function.
 
 - who a man is for the window rule (language, last inbound message, status);
-- the messages handed to Twilio (``whatsapp_messages``), for the status callbacks;
-- the numbered choices shown last (``whatsapp_choices``), so a typed "2" means what he saw;
+- the messages handed to Twilio (``whatsapp_messages``), for the status callbacks (the
+  numbered choices he saw last are ``bot.channels.numbered``'s);
 - held messages: released when he writes, and whether an opener already asked him to.
 
-Both tables are erased with the rows they hang off (see ``bot.store.schema``).
+``whatsapp_messages`` is erased with the rows it hangs off (see ``bot.store.schema``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,14 +23,11 @@ from bot.store import updates
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import (
-    conversations,
     outbox,
     participants,
     processed_updates,
-    whatsapp_choices,
     whatsapp_messages,
 )
-from dialogs.types import Option
 
 CHANNEL = "whatsapp"
 KEEP_TEXT_FOR = timedelta(days=1)
@@ -197,45 +193,6 @@ async def forget_old(db: Database, now: datetime) -> None:
             delete(whatsapp_messages).where(whatsapp_messages.c.created_at < now - KEEP_ROWS_FOR)
         )
         await outbox_module.expire_held(connection, CHANNEL, now)
-
-
-# --- the numbered choices shown last ------------------------------------------------------------
-
-
-async def remember_choices(db: Database, address: str, question: int, options: tuple[Option, ...], now: datetime) -> None:
-    """Only while a conversation exists (the row hangs off it, and goes with it)."""
-    encoded = json.dumps([[o.label, o.key] for o in options], ensure_ascii=False)
-    async with db.transaction() as connection:
-        has_conversation = await connection.scalar(
-            select(
-                exists().where(conversations.c.channel == CHANNEL, conversations.c.address == address)
-            )
-        )
-        if not has_conversation:
-            return
-        values = {"question": question, "options": encoded, "shown_at": now.replace(hour=0, minute=0, second=0, microsecond=0)}
-        if not await insert_or_ignore(
-            connection, whatsapp_choices, {"channel": CHANNEL, "address": address, **values}
-        ):
-            await connection.execute(
-                update(whatsapp_choices)
-                .where(whatsapp_choices.c.channel == CHANNEL, whatsapp_choices.c.address == address)
-                .values(**values)
-            )
-
-
-async def shown_choices(db: Database, address: str) -> tuple[int, tuple[Option, ...]] | None:
-    async with db.transaction() as connection:
-        row = (
-            await connection.execute(
-                select(whatsapp_choices.c.question, whatsapp_choices.c.options).where(
-                    whatsapp_choices.c.channel == CHANNEL, whatsapp_choices.c.address == address
-                )
-            )
-        ).first()
-    if row is None:
-        return None
-    return row.question, tuple(Option(label, key) for label, key in json.loads(row.options))
 
 
 # --- held messages and the opener ------------------------------------------------------------------
