@@ -1,11 +1,12 @@
 """A peer facilitator's commands, in his own chat (issue 16): who is coming to his series'
 next meeting (``/rsvps``), who was there (``/attendance``), the form after a meeting
-(``/form``, see ``dialogs.meeting_report``) and proposing a living-room talk (``/livingroom``).
+(``/form``, see ``dialogs.meeting_report``), proposing a living-room talk (``/livingroom``)
+and his series' recorded reminders (``/voice``).
 
-The router sends these only for facilitators. ``/rsvps`` and ``/attendance`` are the
-coordinator's own dialog over a view the engine limits to his series (``Context.coordinator``),
-so he never sees, and cannot press a button for, another series; the engine checks each
-attendance mark again. The living-room proposal keeps its answers under
+The router sends these only for facilitators. ``/rsvps``, ``/attendance`` and ``/voice`` are
+the coordinator's own dialog over a view the engine limits to his series (``Context.coordinator``;
+``/voice`` offers only ``Context.facilitator``'s series), so he never sees, and cannot press a
+button for, another series; the engine checks each attendance mark and recording again. The living-room proposal keeps its answers under
 ``state["livingroom"]``; its buttons carry keys starting with ``lr:``.
 """
 
@@ -43,6 +44,7 @@ HELP = (
     ("attendance", N_("/attendance – tick who was there")),
     ("form", N_("/form – the form about your last meeting")),
     ("livingroom", N_("/livingroom – propose a living-room talk")),
+    ("voice", N_("/voice – record a reminder for your group as a voice message")),
 )
 """The facilitator commands, as ``/help`` lists them to a facilitator."""
 
@@ -57,7 +59,7 @@ AHEAD = timedelta(days=366)  # a proposal further ahead is a typo
 def handle(state: State, event: Event, ctx: Context) -> Step:
     """A facilitator's command (the router checked he is one)."""
     assert isinstance(event, Command)
-    if event.name in ("rsvps", "attendance"):
+    if event.name in ("rsvps", "attendance", "voice"):
         return coordinator.handle(state, event, ctx)
     if event.name in meeting_report.COMMANDS:
         return meeting_report.handle(state, event, ctx)

@@ -24,6 +24,7 @@ COORDINATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("rsvps", N_("Who is coming to the next meetings")),
     ("attendance", N_("Tick who was there")),
     ("broadcast", N_("Send a message to many people")),
+    ("voice", N_("Record a reminder as a voice message")),
     ("report", N_("The anonymous report")),
     ("console", N_("Open the web console")),
     ("flyer", N_("Flyers with QR codes")),
@@ -35,6 +36,7 @@ FACILITATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("attendance", N_("Tick who was there")),
     ("form", N_("The form about your last meeting")),
     ("livingroom", N_("Propose a living-room talk")),
+    ("voice", N_("Record a reminder as a voice message")),
 )
 
 ROLES = ("coordinator", "facilitator", "both")
