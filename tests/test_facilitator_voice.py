@@ -22,9 +22,22 @@ from bot.store import participants
 from bot.store import series as series_store
 from bot.store import voice as voice_store
 from bot.store.schema import series_voices, voice_clips
+from dialogs import coordinator as coordinator_dialog
+from dialogs import router
 from dialogs.i18n import _, directed, fill, use_locale
-from dialogs.types import SetSeriesVoice, Step, Text
+from dialogs.types import (
+    ChoiceMade,
+    Command,
+    CoordinatorView,
+    FacilitatorView,
+    Reply,
+    SetSeriesVoice,
+    Step,
+    Text,
+    VoiceNote,
+)
 from scheduler import reminders
+from tests.dialog_helpers import FULL, ROOMY, World, registered
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.voice_samples import ogg
@@ -220,3 +233,33 @@ async def test_his_menu_and_help_list_voice_in_his_language(tg, settings, db, la
         with use_locale(language):  # an Arabic line as he reads it: right to left, "/voice" isolated
             line = directed(_("/voice – record a reminder for your group as a voice message"))
         assert line in help_text
+
+
+# --- the dialog alone ------------------------------------------------------------------------------
+
+
+def facilitator_context(*series_ids: int, coordinator: bool = False):
+    return dataclasses.replace(
+        World(participant=registered("en")).context(),
+        is_coordinator=coordinator,
+        coordinator=CoordinatorView(),
+        facilitator=FacilitatorView(series_ids),
+    )
+
+
+def test_a_facilitator_who_lost_the_series_while_recording_is_told_and_nothing_is_set():
+    asked = router.handle({}, Command("voice"), facilitator_context(ROOMY.id, FULL.id))
+    assert [o.key for o in asked.effects[-1].options] == [f"co:vs:{ROOMY.id}", f"co:vs:{FULL.id}", "co:cancel"]
+    state = asked.state
+    for key in (f"co:vs:{FULL.id}", "co:vl:so"):
+        state = router.handle(state, ChoiceMade(key, state["q"]), facilitator_context(ROOMY.id, FULL.id)).state
+    assert coordinator_dialog.wants_voice(state)
+    step = router.handle(state, VoiceNote(clip_id=4, seconds=5), facilitator_context(ROOMY.id))  # FULL taken from him
+    assert [type(e) for e in step.effects] == [Reply] and "flow" not in step.state
+    with use_locale("en"):
+        assert _("Sorry, that choice is no longer available.") in step.effects[0].text
+
+
+def test_a_coordinator_who_also_facilitates_records_for_any_series():
+    asked = router.handle({}, Command("voice"), facilitator_context(ROOMY.id, coordinator=True))
+    assert {f"co:vs:{ROOMY.id}", f"co:vs:{FULL.id}"} <= {o.key for o in asked.effects[-1].options}
