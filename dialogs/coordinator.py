@@ -381,6 +381,8 @@ def _voice_given(state: State, event: VoiceNote, ctx: Context) -> Step:
     if data["at"] == "voice":
         data["voices"] = {**data.get("voices", {}), data["language"]: [event.clip_id, event.seconds]}
         return _next_language(state, ctx)
+    if data["series"] not in dict(_voice_series(ctx)):  # a facilitator no longer of that series
+        return _end(state, _("Sorry, that choice is no longer available."))
     series = _series_name(ctx, data["series"])
     text = fill(
         _("Saved. The reminders for %(series)s in %(language)s now come with your voice message."),
@@ -391,10 +393,14 @@ def _voice_given(state: State, event: VoiceNote, ctx: Context) -> Step:
 
 
 def _voice_series(ctx: Context) -> list[tuple[int, str]]:
-    """The series a reminder can be recorded for: open ones and those with meetings ahead."""
+    """The series a reminder can be recorded for: open ones and those with meetings ahead; for
+    a facilitator who is no coordinator, only his own (the engine checks each again)."""
     found = {s.id: s.name for s in ctx.series}
     for meeting in ctx.coordinator.next_meetings if ctx.coordinator else ():
         found.setdefault(meeting.series_id, meeting.series_name)
+    if not ctx.is_coordinator:
+        mine = ctx.facilitator.series_ids if ctx.facilitator else ()
+        found = {series_id: name for series_id, name in found.items() if series_id in mine}
     return sorted(found.items())
 
 

@@ -1,12 +1,14 @@
 """A peer facilitator's commands, in his own chat (issue 16): who is coming to his series'
 next meeting (``/rsvps``), who was there (``/attendance``), the form after a meeting
-(``/form``, see ``dialogs.meeting_report``), proposing a living-room talk (``/livingroom``) and
-his series' flyers with his own invite link (``/flyer``).
+(``/form``, see ``dialogs.meeting_report``), proposing a living-room talk (``/livingroom``),
+his series' flyers with his own invite link (``/flyer``) and his series' recorded reminders
+(``/voice``).
 
-The router sends these only for facilitators. ``/rsvps``, ``/attendance`` and ``/flyer`` are
-the coordinator's own dialog over a view the engine limits to his series (``Context.coordinator``;
-``/flyer`` offers only ``Context.facilitator.series_ids``), so he never sees, and cannot press a
-button for, another series; the engine checks each attendance mark and flyer request again. The living-room proposal keeps its answers under
+The router sends these only for facilitators. ``/rsvps``, ``/attendance``, ``/flyer`` and
+``/voice`` are the coordinator's own dialog over a view the engine limits to his series
+(``Context.coordinator``; ``/flyer`` and ``/voice`` offer only ``Context.facilitator``'s
+series), so he never sees, and cannot press a button for, another series; the engine checks
+each attendance mark, flyer request and recording again. The living-room proposal keeps its answers under
 ``state["livingroom"]``; its buttons carry keys starting with ``lr:``.
 """
 
@@ -45,6 +47,7 @@ HELP = (
     ("form", N_("/form – the form about your last meeting")),
     ("livingroom", N_("/livingroom – propose a living-room talk")),
     ("flyer", N_("/flyer – flyers and your own invite link for your group")),
+    ("voice", N_("/voice – record a reminder for your group as a voice message")),
 )
 """The facilitator commands, as ``/help`` lists them to a facilitator."""
 
@@ -59,7 +62,7 @@ AHEAD = timedelta(days=366)  # a proposal further ahead is a typo
 def handle(state: State, event: Event, ctx: Context) -> Step:
     """A facilitator's command (the router checked he is one)."""
     assert isinstance(event, Command)
-    if event.name in ("rsvps", "attendance", "flyer"):
+    if event.name in ("rsvps", "attendance", "flyer", "voice"):
         return coordinator.handle(state, event, ctx)
     if event.name in meeting_report.COMMANDS:
         return meeting_report.handle(state, event, ctx)

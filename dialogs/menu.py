@@ -24,6 +24,7 @@ COORDINATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("rsvps", N_("Who is coming to the next meetings")),
     ("attendance", N_("Tick who was there")),
     ("broadcast", N_("Send a message to many people")),
+    ("voice", N_("Record a reminder as a voice message")),
     ("report", N_("The anonymous report")),
     ("console", N_("Open the web console")),
     ("flyer", N_("Flyers with QR codes")),
@@ -36,6 +37,7 @@ FACILITATOR_COMMANDS: tuple[tuple[str, str], ...] = (
     ("form", N_("The form about your last meeting")),
     ("livingroom", N_("Propose a living-room talk")),
     ("flyer", N_("Flyers and your own invite link")),
+    ("voice", N_("Record a reminder as a voice message")),
 )
 
 ROLES = ("coordinator", "facilitator", "both")

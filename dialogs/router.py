@@ -4,12 +4,14 @@
   offers) goes to the handler of its kind, whatever question is open;
 - coordinator commands go to the coordinator dialog, for coordinators only (anyone else
   gets the ordinary "unknown command" answer: nobody else sees or can trigger them);
-- facilitator commands (``/rsvps``, ``/attendance`` over his own series, ``/form``,
-  ``/livingroom``) go to the facilitator dialogs, for facilitators only; a coordinator who is
-  also a facilitator keeps the coordinator's wider ``/rsvps`` and ``/attendance``;
+- facilitator commands (``/rsvps``, ``/attendance`` and ``/voice`` over his own series,
+  ``/form``, ``/livingroom``) go to the facilitator dialogs, for facilitators only; a
+  coordinator who is also a facilitator keeps the coordinator's wider ``/rsvps``,
+  ``/attendance`` and ``/voice``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog;
-- a voice note goes to the coordinator dialog while its flow is under way; anyone else's gets a kind
+- a voice note goes to the coordinator dialog while its flow is under way (a coordinator's,
+  or a facilitator's ``/voice``); anyone else's gets a kind
   answer (the assistant cannot listen yet) and the current question again, with a "Call me
   back" button added (``_voice_from_him``), valid like a standing one whatever is asked later;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
@@ -101,7 +103,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
         return standing.handle(state, event.key, ctx)
     flow = state.get("flow")
     if isinstance(event, VoiceNote):
-        if ctx.is_coordinator and flow == coordinator.FLOW:  # it says where it takes one
+        # a coordinator's flow, or a facilitator's /voice: it says where it takes one
+        if (ctx.is_coordinator or ctx.facilitator is not None) and flow == coordinator.FLOW:
             return coordinator.handle(state, event, ctx)
         return _voice_from_him(state, ctx)
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:

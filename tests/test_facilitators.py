@@ -36,7 +36,7 @@ from tests.test_store import rows_mentioning
 MEETING = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # Thursday 19 November, 19:00 local
 MORNING_AFTER = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)  # 09:30 local, the form is due
 EVERYONE = ["start", "mysignups", "cancel", "checkin", "language", "privacy", "stop", "delete", "help"]
-FACILITATOR = ["rsvps", "attendance", "form", "livingroom", "flyer"]
+FACILITATOR = ["rsvps", "attendance", "form", "livingroom", "flyer", "voice"]
 
 
 class Clock:
@@ -219,7 +219,7 @@ async def test_a_facilitator_sees_and_acts_on_his_own_series_only(tg, settings, 
         for language in ("nl", "ar", "so", "en"):
             assert [c["command"] for c in tg.menu_for(7001, language)] == FACILITATOR + EVERYONE
         assert [c["command"] for c in tg.menu_for(8101, "nl")] == EVERYONE
-        coordinator = ["rsvps", "attendance", "broadcast", "report", "console", "flyer"]
+        coordinator = ["rsvps", "attendance", "broadcast", "voice", "report", "console", "flyer"]
         assert [c["command"] for c in tg.menu_for(9001, "nl")] == coordinator + ["form", "livingroom"] + EVERYONE
 
         leader = Chat(tg, 7001, language_code="nl")

@@ -127,13 +127,15 @@ class Engine:
 
     async def _listen(self, incoming: Incoming) -> Incoming:
         """A voice note: fetched, checked (OGG/Opus, at most a minute; converted if need be)
-        and kept as a clip only when he is a coordinator whose flow asks for one. The event
-        the dialog hears then names the clip, or the problem; anyone else's voice note stays
-        on the platform, unheard and unstored."""
+        and kept as a clip only when he is a coordinator, or a facilitator (his ``/voice``),
+        whose flow asks for one. The event the dialog hears then names the clip, or the
+        problem; anyone else's voice note stays on the platform, unheard and unstored."""
+        channel, address = incoming.channel, incoming.address
         async with self.db.transaction() as connection:
-            wanted = await coordinators.is_coordinator(
-                connection, incoming.channel, incoming.address
-            ) and coordinator_dialog.wants_voice(await conversations.load(connection, incoming.channel, incoming.address))
+            wanted = coordinator_dialog.wants_voice(await conversations.load(connection, channel, address)) and (
+                await coordinators.is_coordinator(connection, channel, address)
+                or bool(await facilitators.series_of(connection, channel, address))
+            )
         if not wanted:
             return dataclasses.replace(incoming, event=VoiceNote(), fetch_voice=None)
         if incoming.fetch_voice is None:  # kept before a restart without its download: gone
@@ -209,17 +211,20 @@ class Engine:
     async def _facilitator(
         self, connection: AsyncConnection, incoming: Incoming, chat: chats.ChatAtStart, now: datetime
     ) -> _Facilitating | None:
-        """His series, the forms still due, and (for /rsvps and /attendance) the coordinator's
-        view of meetings limited to his series: nothing of another series reaches his dialog."""
+        """His series, the forms still due, and (for /rsvps, /attendance and /voice) the
+        coordinator's view of meetings and recorded reminders limited to his series: nothing of
+        another series reaches his dialog."""
         if not chat.is_facilitator:
             return None
         mine = await facilitators.series_of(connection, incoming.channel, incoming.address)
         upcoming, past = await meetings.coordinator_meetings(connection, now)
+        voices = await voice_store.series_languages(connection)
         return _Facilitating(
             FacilitatorView(mine, await facilitators.reports_due(connection, mine, now)),
             CoordinatorView(
                 next_meetings=tuple(m for m in upcoming if m.series_id in mine),
                 last_meetings=tuple(m for m in past if m.series_id in mine),
+                series_voices={series_id: languages for series_id, languages in voices.items() if series_id in mine},
             ),
         )
 

@@ -69,6 +69,12 @@ async def unused(connection: AsyncConnection, clip_ids: list[int]) -> dict[int, 
     return {clip: seconds for clip, seconds in found.items() if clip not in used}
 
 
+async def erase_if_unused(connection: AsyncConnection, clip_id: int) -> None:
+    """A clip recorded for something refused: gone at once, unless something uses it."""
+    if await unused(connection, [clip_id]):
+        await connection.execute(delete(voice_clips).where(voice_clips.c.id == clip_id))
+
+
 # --- a series' recorded reminders ----------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
-"""Coordinators' effects: attendance, broadcasts, the report, the console link, flyers and
-approving a living-room talk. Each is checked again here (``coordinators_only``): only a
-coordinator's chat may cause them; attendance also a facilitator's, for his own series."""
+"""Coordinators' effects: attendance, broadcasts, the report, the console link, flyers,
+a series' recorded reminders and approving a living-room talk. Each is checked again here
+(``coordinators_only``): only a coordinator's chat may cause them; attendance and a series'
+recorded reminders also a facilitator's, for his own series."""
 
 from __future__ import annotations
 
@@ -111,10 +112,20 @@ async def open_console(effect: OpenConsole, turn: Turn) -> None:
     )
 
 
-@coordinators_only
 async def set_series_voice(effect: SetSeriesVoice, turn: Turn) -> None:
-    """A series' recorded reminder in one language set, replaced or removed (``/voice``)."""
-    await voice_store.set_series_voice(turn.connection, effect.series_id, effect.language, effect.clip_id)
+    """A series' recorded reminder in one language set, replaced or removed (``/voice``): by a
+    coordinator for any series, by a facilitator for his own series only. A refused recording
+    is erased at once: nothing of it stays."""
+    connection = turn.connection
+    if not (
+        await coordinators.is_coordinator(connection, turn.channel, turn.address)
+        or effect.series_id in await facilitators.series_of(connection, turn.channel, turn.address)
+    ):
+        log.warning("engine: a recorded reminder from a %s chat that may not set this series' refused", turn.channel)
+        if effect.clip_id is not None:
+            await voice_store.erase_if_unused(connection, effect.clip_id)
+        return
+    await voice_store.set_series_voice(connection, effect.series_id, effect.language, effect.clip_id)
 
 
 @coordinators_only
