@@ -24,7 +24,7 @@ from bot.channels.base import Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
-from bot.domain import broadcasts, erasure, facilitation, invites, waitlist
+from bot.domain import broadcasts, erasure, facilitation, invites, listening, waitlist
 from bot.domain import calendar as calendar_files
 from bot.store import (
     anonymity,
@@ -66,6 +66,7 @@ from dialogs.types import (
     ProposeLivingRoom,
     QueueBroadcast,
     RecordCheckin,
+    RecordListening,
     Reply,
     Rsvp,
     SaveMeetingReport,
@@ -224,6 +225,7 @@ class Engine:
             chat_address=f"{incoming.channel}:{incoming.address}",
             facilitator=facilitator.view if facilitator is not None else None,
             invited=self._invited(incoming),
+            **await listening.context(connection, self.settings, incoming.channel, incoming.address, incoming.event),
         )
 
     async def _facilitator(self, connection, incoming: Incoming, chat: chats.ChatAtStart, now) -> _Facilitating | None:
@@ -386,6 +388,9 @@ class Engine:
             # The write-ahead log would keep this transaction's pages together (his
             # conversation row next to the new pool row) until the next tick: empty it now.
             after_commit.append(self.db.truncate_log)
+        elif isinstance(effect, RecordListening):
+            await listening.record(connection, self.settings, channel, address, effect, now)
+            after_commit.append(self.db.truncate_log)  # as for a check-in, above
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
         elif isinstance(effect, MarkAttendance) and await facilitators.facilitates_meeting(

@@ -8,7 +8,9 @@
   ``/livingroom``) go to the facilitator dialogs, for facilitators only; a coordinator who is
   also a facilitator keeps the coordinator's wider ``/rsvps`` and ``/attendance``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
-- ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- ``/checkin`` and the check-in's own answers go to the check-in dialog; ``/listen``, a
+  listening link (``/start listen``, a signed code) and the poll's answers to the listening
+  poll (``dialogs.listening``), for anyone, signed up or not;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
 
@@ -22,13 +24,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing
+from dialogs import (
+    checkin,
+    conversation,
+    coordinator,
+    facilitator,
+    keywords,
+    listening,
+    meeting_report,
+    standing,
+)
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
 
 FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "checkin": checkin.handle,
+    listening.FLOW: listening.handle,
     "coordinator": coordinator.handle,
     meeting_report.FLOW: meeting_report.handle,
     facilitator.FLOW: facilitator.living_room,
@@ -65,6 +77,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and event.question == STANDING:
         if event.key.startswith("ck:"):
             return checkin.standing(state, event.key, ctx)
+        if event.key.startswith("ls:"):
+            return listening.standing(state, event.key, ctx)
         if event.key.startswith("fr:") and ctx.facilitator is not None:
             return meeting_report.standing(state, event.key, ctx)
         if event.key.startswith("lr:"):
@@ -73,6 +87,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     flow = state.get("flow")
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
         return conversation.handle(state, event, ctx)  # a flow under way goes on after it
+    if ctx.listen_link is not None and (isinstance(event, Text) or _is_start(event)):
+        return listening.handle(_end_flow(state), event, ctx)
     if isinstance(event, Command):
         if ctx.is_coordinator and event.name in coordinator.COMMANDS:
             return coordinator.handle(_end_flow(state), event, ctx)
@@ -80,12 +96,18 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return facilitator.handle(_end_flow(state), event, ctx)
         if event.name in checkin.COMMANDS:
             return checkin.handle(_end_flow(state), event, ctx)
+        if event.name in listening.COMMANDS:
+            return listening.handle(_end_flow(state), event, ctx)
         return conversation.handle(_end_flow(state), event, ctx)
     if isinstance(event, Timer) and flow is None:
         return Step(state)
     if flow in FLOWS and _may_continue(flow, ctx):
         return FLOWS[flow](state, event, ctx)
     return conversation.handle(_end_flow(state), event, ctx)
+
+
+def _is_start(event: Event) -> bool:
+    return isinstance(event, Command) and event.name == "start"
 
 
 def _may_continue(flow: str, ctx: Context) -> bool:
