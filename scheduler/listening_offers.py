@@ -1,9 +1,11 @@
 """Offer the listening poll (``dialogs.listening``) once to every man after he signed up.
 
-From the day after his consent, between 10:00 and 20:00 local time, each active participant
+On the day after his consent, between 10:00 and 20:00 local time, each active participant
 with a sign-up (a seat or a place on a waiting list) whose ``listening_offered`` is still 0
 gets ONE offer, unless he has answered already (the keyed marker, e.g. through /listen) or is
-in the middle of a flow (a check-in, a form): he is then offered on a later run. The flag is set
+in the middle of a flow (a check-in, a form): he is then offered on a later run that day.
+Like the check-in's "morning after", an offer that day missed (the service was down) is not
+sent later: a week on, it would no longer read as a follow-up to his sign-up; /listen stays. The flag is set
 in the same transaction as the queued offer, so a restart never offers twice; the outbox's
 dedupe key guards each man as well. The flag goes with his row on /delete.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
@@ -38,6 +40,7 @@ async def queue_listening_offers(db: Database, settings: Settings, now: datetime
     if not FROM <= local.time() < UNTIL:
         return 0
     today = datetime.combine(local.date(), time(0, 0), tzinfo=local.tzinfo)
+    yesterday = datetime.combine(local.date() - timedelta(days=1), time(0, 0), tzinfo=local.tzinfo)
     secret = settings.secret_key.encode()
     p = participants.c
     queued = 0
@@ -49,6 +52,7 @@ async def queue_listening_offers(db: Database, settings: Settings, now: datetime
                 .where(
                     p.listening_offered == 0,
                     p.status == "active",
+                    p.consented_at >= yesterday,
                     p.consented_at < today,
                     exists().where(signups.c.participant_id == p.id),
                 )
