@@ -21,6 +21,7 @@ from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.test_checkin_anonymity import add_men
+from tests.test_flyers import _cli, environment  # noqa: F401 - a fixture
 from tests.test_telegram_signup import add_series, sign_up
 
 RESPONSE_COLUMNS = {"id", "iso_week", "area", "barriers", "interests", "day_parts"}
@@ -131,7 +132,10 @@ def test_a_listening_code_names_its_area_and_cannot_be_turned_into_another():
     assert links.read(secret, ("Slotervaart", "Osdorp", "Nieuw-West"), code) is None  # areas reordered
     assert links.read(secret, areas, "/start listen") == ""
     assert links.read(secret, areas, "/start") is None
-    assert links.code(secret, areas, None) == "listen"
+    plain = links.code(secret, areas, None)
+    assert re.fullmatch(r"listen_[0-9a-f]{12}", plain)
+    assert links.read(secret, areas, f"Hallo! Code: {plain}") == ""
+    assert links.read(secret, areas, "I would like to listen") is None  # a word, not a code
 
 
 async def test_the_offer_goes_once_to_each_signed_up_man_in_the_daytime(db, settings):
@@ -220,3 +224,19 @@ async def test_the_database_holds_nothing_that_names_a_man_or_dates_his_answer(t
     assert len(raw.execute("SELECT * FROM listening_pool").fetchall()) == 3
     week = raw.execute("SELECT DISTINCT iso_week FROM listening_pool").fetchall()
     assert week == [(f"{datetime.now(UTC).isocalendar()[0]}-W{datetime.now(UTC).isocalendar()[1]:02d}",)]
+
+
+async def test_meedoen_listen_link_prints_signed_links_for_an_area(environment, db, capsys):
+    from urllib.parse import unquote
+
+    assert await _cli(["listen-link", "--area", "Osdorp", "--lang", "ar"]) == 0
+    printed = capsys.readouterr().out
+    secret = b"test-secret-key-0123456789"
+    areas = ("Geuzenveld-Slotermeer", "Osdorp", "De Aker/Sloten/Nieuw-Sloten", "Slotervaart")
+    code = links.code(secret, areas, "Osdorp")
+    assert "WhatsApp (ar): https://wa.me/31201234567?text=" in printed
+    text = unquote(printed.split("text=", 1)[1].strip())
+    assert text.startswith("\u200f") and links.read(secret, areas, text) == "Osdorp"
+    assert code in text
+    assert await _cli(["listen-link", "--area", "Atlantis"]) == 2
+    assert "not one of MEEDOEN_AREAS" in capsys.readouterr().err

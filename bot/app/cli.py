@@ -186,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--counts", action="store_true",
                         help="instead of links: sign-ups and men who came to a meeting, per source")
 
+    listen = commands.add_parser(
+        "listen-link", help="links to the anonymous listening poll, for outreach (no sign-up needed)",
+        description="Print links that open the anonymous listening poll (what keeps men away, what would "
+        "draw them in) for anyone, signed up or not: Telegram (https://t.me/BOT?start=CODE) and WhatsApp "
+        "(https://wa.me/NUMBER?text=..., the text in each language). With --area, the answers count for "
+        "that area (when at least five signed-up men live there); the code is signed, so it cannot be "
+        "changed into another area's.",
+    )
+    listen.add_argument("--area", default=None, metavar="NAME", help="one of MEEDOEN_AREAS, e.g. Osdorp")
+    listen.add_argument("--lang", default="nl,ar,so,en", help="languages of the WhatsApp text (default nl,ar,so,en)")
+
     flyer = commands.add_parser(
         "flyer", help="a series' flyers with QR codes, one per language (PNG for WhatsApp, A5 PDF for print)",
         description="Write one flyer per language into DIR: the series' name, one warm sentence, weekday, time "
@@ -335,7 +346,8 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         from bot.operations.translations import command
 
         return command
-    return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write}[args.command]
+    return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write,
+            "listen-link": listen_links}[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
@@ -638,6 +650,32 @@ async def invite_links(args, settings: Settings) -> None:
             print(f"  WhatsApp ({language}): {invites.links(settings, username, row.id, source, language).whatsapp}")
     if not settings.telegram_enabled and not settings.twilio_whatsapp_from:
         print(f"  no channel is set up; the code is {links.code} (a man sends /start {links.code})")
+
+
+async def listen_links(args, settings: Settings) -> None:
+    """``meedoen listen-link``: the listening poll's links (``bot.domain.listening``)."""
+    from bot.domain import invites, listening
+
+    languages = _languages(args.lang)
+    secret = _require_secret(settings)
+    if args.area is not None and args.area not in settings.areas:
+        raise UsageError(f"--area {args.area!r} is not one of MEEDOEN_AREAS ({', '.join(settings.areas)}).")
+    code = listening.code(secret, tuple(settings.areas), args.area)
+    db = await _database(settings)
+    try:
+        username = await _bot_username(db, settings)
+    finally:
+        await db.close()
+    print("Listening poll" + (f", area {args.area}" if args.area else ", no area"))
+    if username:
+        print(f"  Telegram: {invites.telegram_link(username, code)}")
+    elif settings.telegram_enabled:
+        print("  Telegram: the bot's username is not known yet; start `meedoen run` once (it asks Telegram)")
+    if settings.twilio_whatsapp_from:
+        for language in languages:
+            print(f"  WhatsApp ({language}): {listening.whatsapp_link(settings.twilio_whatsapp_from, code, language)}")
+    if not settings.telegram_enabled and not settings.twilio_whatsapp_from:
+        print(f"  no channel is set up; the code is {code} (a man sends /start {code})")
 
 
 async def flyer_write(args, settings: Settings) -> None:

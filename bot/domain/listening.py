@@ -1,7 +1,7 @@
 """The listening poll's links and storage (issue 17 §2; the dialog is ``dialogs.listening``).
 
-A listening link opens the poll for anyone, signed up or not: ``/start listen`` (no area), or a
-signed code that carries an area, ``listen<n>_<tag>`` (``n``: the area's place in
+A listening link opens the poll for anyone, signed up or not: ``/start listen`` or ``listen_<tag>`` (no area), or
+a signed code that carries an area, ``listen<n>_<tag>`` (``n``: the area's place in
 MEEDOEN_AREAS; the tag a keyed hash of the area's *name*, signed like the series invite codes
 of ``bot.domain.invites``), so nobody can make a link for another area, and a link made before
 the areas were reordered stops working rather than counting answers in the wrong area.
@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,11 +25,12 @@ from bot.config import Settings
 from bot.domain.invites import TAG_LENGTH
 from bot.store import anonymity, participants
 from bot.store import listening as store
+from dialogs.i18n import _, directed, fill, use_locale
 from dialogs.types import RecordListening, Text
 
 PLAIN = "listen"
 """``/start listen``: the poll without an area."""
-_CODE = re.compile(rf"(?<![A-Za-z0-9_-])listen(\d{{1,3}})_([0-9a-f]{{{TAG_LENGTH}}})(?![A-Za-z0-9_-])")
+_CODE = re.compile(rf"(?<![A-Za-z0-9_-])listen(\d{{1,3}})?_([0-9a-f]{{{TAG_LENGTH}}})(?![A-Za-z0-9_-])")
 
 
 def _tag(secret: bytes, area: str) -> str:
@@ -36,9 +38,10 @@ def _tag(secret: bytes, area: str) -> str:
 
 
 def code(secret: bytes, areas: tuple[str, ...], area: str | None) -> str:
-    """The start code of a listening link for ``area`` (None: no area)."""
+    """The start code of a listening link for ``area`` (None: no area, ``listen_<tag>``, which
+    a WhatsApp link's prefilled message can carry where a bare word could be read by chance)."""
     if not area:
-        return PLAIN
+        return f"listen_{_tag(secret, '')}"
     return f"listen{areas.index(area)}_{_tag(secret, area)}"
 
 
@@ -49,10 +52,18 @@ def read(secret: bytes, areas: tuple[str, ...], text: str) -> str | None:
     if words[:2] == ["/start", PLAIN] or words == [PLAIN]:
         return ""
     found = _CODE.search(text or "")
-    if found is None or int(found[1]) >= len(areas):
+    if found is None or (found[1] is not None and int(found[1]) >= len(areas)):
         return None
-    area = areas[int(found[1])]
+    area = "" if found[1] is None else areas[int(found[1])]
     return area if hmac.compare_digest(found[2], _tag(secret, area)) else None
+
+
+def whatsapp_link(number: str, listen_code: str, language: str) -> str:
+    """A wa.me link whose prefilled message, in ``language``, carries the code."""
+    with use_locale(language):
+        text = directed(fill(_("Hello! I would like to answer the anonymous questions. Code: %(code)s"), code=listen_code))
+    digits = number.removeprefix("whatsapp:").lstrip("+")
+    return f"https://wa.me/{digits}?text={quote(text, safe='')}"
 
 
 def _secret(settings: Settings) -> bytes:
