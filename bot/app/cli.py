@@ -1270,8 +1270,9 @@ async def _report_content(format: str, settings: Settings) -> bytes | str:
         await db.close()
     if format == "png":
         from bot.analytics.report_chart import render_png
+        from bot.config import read_shapes
 
-        return render_png(built, "en")
+        return render_png(built, "en", read_shapes(settings.areas_geojson, settings.areas))
     return report.render_csv(built) if format == "csv" else report.render_text(built)
 
 

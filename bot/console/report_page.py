@@ -238,8 +238,10 @@ def report_pages(service: Service):
 
     async def chart(request: Request, visit: Visit) -> Response:
         from bot.analytics.report_chart import render_png
+        from bot.config import read_shapes
 
-        image = await asyncio.to_thread(render_png, await built(), visit.language)
+        shapes = read_shapes(service.settings.areas_geojson, service.settings.areas)
+        image = await asyncio.to_thread(render_png, await built(), visit.language, shapes)
         return secured(Response(image, media_type="image/png"))
 
     async def csv(request: Request, visit: Visit) -> Response:
