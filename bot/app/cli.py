@@ -486,7 +486,8 @@ async def _quietly_stop(service) -> None:
 
 async def demo(args, settings: Settings) -> None:
     from bot.app import logs
-    from bot.app.demo import DATABASE_URL, seed
+    from bot.app.demo import DATABASE_URL, areas_geojson, seed
+    from bot.config import DEFAULT_AREAS
     from bot.app.http import build_app
     from bot.app.service import Service
     from bot.channels.demo import DemoChannel
@@ -502,6 +503,7 @@ async def demo(args, settings: Settings) -> None:
         twilio_account_sid=None,
         twilio_auth_token=None,
         twilio_whatsapp_from=None,
+        areas_geojson=settings.areas_geojson or (areas_geojson() if settings.areas == DEFAULT_AREAS else None),
     )
     check_database_url(settings.database_url, "--database")
     _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
