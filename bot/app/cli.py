@@ -487,10 +487,10 @@ async def _quietly_stop(service) -> None:
 async def demo(args, settings: Settings) -> None:
     from bot.app import logs
     from bot.app.demo import DATABASE_URL, areas_geojson, seed
-    from bot.config import DEFAULT_AREAS
     from bot.app.http import build_app
     from bot.app.service import Service
     from bot.channels.demo import DemoChannel
+    from bot.config import DEFAULT_AREAS
 
     settings = dataclasses.replace(
         settings,

@@ -26,7 +26,16 @@ from starlette.routing import Route
 from bot.app.service import Service
 from bot.channels.demo import DemoChannel
 from bot.domain import invites
-from bot.store import checkins, coordinators, facilitators, funnel, help_requests, listening, meetings, participants
+from bot.store import (
+    checkins,
+    coordinators,
+    facilitators,
+    funnel,
+    help_requests,
+    listening,
+    meetings,
+    participants,
+)
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
