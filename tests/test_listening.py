@@ -222,6 +222,18 @@ async def test_the_database_holds_nothing_that_names_a_man_or_dates_his_answer(t
             assert re.fullmatch(r"[0-9a-f]{32}", record["id"])
             assert not identifying & {str(value) for value in record.values()}
     assert len(raw.execute("SELECT * FROM listening_pool").fetchall()) == 3
+    # No row order: WITHOUT ROWID tables, the pool kept in the order of its random ids.
+    for table in TABLES:
+        with pytest.raises(sqlite3.OperationalError):
+            raw.execute(f"SELECT rowid FROM {table}")
+    ids = [row[0] for row in raw.execute("SELECT id FROM listening_pool")]
+    assert ids == sorted(ids)
+    # The choices in progress are gone from the file's bytes (the state is overwritten and the
+    # write-ahead log emptied).
+    from pathlib import Path
+
+    for path in Path(database_file(settings)).parent.glob("meedoen.db*"):
+        assert b'"chosen"' not in path.read_bytes(), path.name
     week = raw.execute("SELECT DISTINCT iso_week FROM listening_pool").fetchall()
     assert week == [(f"{datetime.now(UTC).isocalendar()[0]}-W{datetime.now(UTC).isocalendar()[1]:02d}",)]
 
