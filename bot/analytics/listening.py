@@ -92,12 +92,14 @@ def render_text(listening: Listening) -> list[str]:
     groups = [key for key in (None, *listening.areas)]
     names = ["all areas" if key is None else _area_name(key) for key in groups]
     width = max(len(label) for options in OPTIONS.values() for label in options) + 2
-    lines.append(f"{'men who answered':<{width}}" + "".join(f"{name:>18}" for name in names))
-    lines.append(f"{'':<{width}}" + "".join(f"{listening.respondents.get(k, 'hidden'):>18}" for k in groups))
+    column = max(len(name) for name in names) + 2
+    lines.append(f"{'men who answered':<{width}}" + "".join(f"{name:>{column}}" for name in names))
+    lines.append(f"{'':<{width}}" + "".join(f"{listening.respondents.get(k, 'hidden'):>{column}}" for k in groups))
     for question, options in OPTIONS.items():
         lines.append(TITLES[question])
         for n, label in enumerate(options):
-            lines.append(f"  {label:<{width - 2}}" + "".join(f"{_pct(listening.share(k, question, n)):>18}" for k in groups))
+            shares = "".join(f"{_pct(listening.share(k, question, n)):>{column}}" for k in groups)
+            lines.append(f"  {label:<{width - 2}}" + shares)
     return [*lines, ""]
 
 
