@@ -34,8 +34,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('marker', name=op.f('pk_listening_markers')),
     sqlite_with_rowid=False
     )
-    with op.batch_alter_table('participants') as batch:
-        batch.add_column(sa.Column('listening_offered', sa.Integer(), nullable=False, server_default='0'))
+    # A plain ADD COLUMN: a batch (copy, drop, rename) of participants would drop it with
+    # foreign keys on, and ON DELETE CASCADE would take every sign-up with it.
+    op.add_column('participants', sa.Column('listening_offered', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
