@@ -49,6 +49,7 @@ class Settings:
     coordinators: tuple[str, ...] = ()
     organisation: str = "Meedoen"
     areas: tuple[str, ...] = DEFAULT_AREAS
+    areas_geojson: str | None = None  # one polygon per area: the report draws a map (read_shapes)
     secret_key: str | None = None
     public_url: str | None = None
     http_host: str = "127.0.0.1"
@@ -119,6 +120,23 @@ def _positive_number(name: str, raw: str) -> float:
     return number
 
 
+def read_shapes(path: str | None, areas: tuple[str, ...]):
+    """The areas' shapes from MEEDOEN_AREAS_GEOJSON (``bot.analytics.area_map``), None when it
+    is not set; ConfigError with one sentence when the file cannot serve."""
+    if not path:
+        return None
+    from bot.common.area_shapes import AreaMapError, parse
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"MEEDOEN_AREAS_GEOJSON: cannot read {path}; check the path, or leave it empty for no map.") from None
+    try:
+        return parse(text, areas, path)
+    except AreaMapError as error:
+        raise ConfigError(str(error)) from None
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
 ) -> Settings:
@@ -178,6 +196,7 @@ def load_settings(
         raise ConfigError(f"MEEDOEN_HTTP_PORT must be a port number, not {port_raw!r}.")
 
     areas = tuple(a.strip() for a in (get("MEEDOEN_AREAS") or "").split(",") if a.strip())
+    areas_geojson = get("MEEDOEN_AREAS_GEOJSON")
 
     twilio = [get(n) for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")]
     if any(twilio) and not all(twilio):
@@ -194,6 +213,8 @@ def load_settings(
             )
         twilio[2] = f"whatsapp:{sender}"
 
+    if areas_geojson:
+        read_shapes(areas_geojson, areas or DEFAULT_AREAS)  # checked now: a clear error at start
     return Settings(
         database_url=get("MEEDOEN_DATABASE_URL") or Settings.database_url,
         timezone=zone,
@@ -201,6 +222,7 @@ def load_settings(
         coordinators=coordinators,
         organisation=get("MEEDOEN_ORGANISATION") or Settings.organisation,
         areas=areas or DEFAULT_AREAS,
+        areas_geojson=areas_geojson,
         secret_key=get("MEEDOEN_SECRET_KEY"),
         public_url=public_url,
         http_host=get("MEEDOEN_HTTP_HOST") or Settings.http_host,

@@ -72,6 +72,9 @@ LIVING_ROOM = Kind("lr")  # lr:send | lr:cancel | lr:..., the living-room propos
 
 CALL_BACK = "call:me"  # "Call me back", offered with the answer to a man's voice note (standing)
 
+# The listening poll (dialogs/listening.py).
+LISTENING = Kind("ls")  # ls:..., its toggles, "Done" and "Skip", and the offer's buttons (standing)
+
 # A question's own answers.
 YES = "yes"
 NO = "no"

@@ -720,6 +720,7 @@ def _help_text(ctx: Context) -> str:
             _("/mysignups – my conversation groups and the next meeting"),
             _("/cancel – leave a conversation group"),
             _("/checkin – a few anonymous questions"),
+            _("/listen – what keeps you away, what would interest you (anonymous)"),
             _("/language – choose another language"),
             _("/stop – pause all messages"),
             _("/delete – erase my data"),
@@ -768,6 +769,10 @@ def _privacy_text(ctx: Context) -> str:
     ) + "\n" + _(
         "If you came through an invitation link or a flyer, we only count how many people signed "
         "up through it. Where you came from is not kept with your name."
+    ) + "\n" + _(
+        "You can also answer a few anonymous questions with /listen, without signing up. Your "
+        "answers are kept without your name, number or date. A coded mark of this chat makes "
+        "sure you are asked only once; /delete erases it."
     )
 
 

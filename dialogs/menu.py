@@ -13,6 +13,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("mysignups", N_("My conversation groups and the next meeting")),
     ("cancel", N_("Leave a conversation group")),
     ("checkin", N_("Answer a few anonymous questions")),
+    ("listen", N_("What keeps you away, what would interest you")),
     ("language", N_("Choose another language")),
     ("privacy", N_("What happens with my data")),
     ("stop", N_("Pause all messages")),

@@ -9,7 +9,9 @@
   coordinator who is also a facilitator keeps the coordinator's wider ``/rsvps``,
   ``/attendance`` and ``/voice``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
-- ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- ``/checkin`` and the check-in's own answers go to the check-in dialog; ``/listen``, a
+  listening link (``/start listen``, a signed code) and the poll's answers to the listening
+  poll (``dialogs.listening``), for anyone, signed up or not;
 - a voice note goes to the coordinator dialog while its flow is under way (a coordinator's,
   or a facilitator's ``/voice``); anyone else's gets a kind
   answer (the assistant cannot listen yet) and the current question again, with a "Call me
@@ -34,6 +36,7 @@ from dialogs import (
     coordinator,
     facilitator,
     keywords,
+    listening,
     meeting_report,
     standing,
 )
@@ -57,6 +60,7 @@ from dialogs.types import (
 
 FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "checkin": checkin.handle,
+    listening.FLOW: listening.handle,
     "coordinator": coordinator.handle,
     meeting_report.FLOW: meeting_report.handle,
     facilitator.FLOW: facilitator.living_room,
@@ -96,6 +100,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and (event.question == STANDING or event.key == CALL_BACK):
         if buttons.CHECKIN.value(event.key) is not None:
             return checkin.standing(state, event.key, ctx)
+        if buttons.LISTENING.value(event.key) is not None:
+            return listening.standing(state, event.key, ctx)
         if buttons.FORM.value(event.key) is not None and ctx.facilitator is not None:
             return meeting_report.standing(state, event.key, ctx)
         if buttons.LIVING_ROOM.value(event.key) is not None:
@@ -109,6 +115,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
         return _voice_from_him(state, ctx)
     if isinstance(event, Command) and event.name in conversation.ANY_MOMENT:
         return conversation.handle(state, event, ctx)  # a flow under way goes on after it
+    if ctx.listen_link is not None and (isinstance(event, Text) or _is_start(event)):
+        return listening.handle(_end_flow(state), event, ctx)
     if isinstance(event, Command):
         if ctx.is_coordinator and event.name in coordinator.COMMANDS:
             return coordinator.handle(_end_flow(state), event, ctx)
@@ -116,12 +124,18 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
             return facilitator.handle(_end_flow(state), event, ctx)
         if event.name in checkin.COMMANDS:
             return checkin.handle(_end_flow(state), event, ctx)
+        if event.name in listening.COMMANDS:
+            return listening.handle(_end_flow(state), event, ctx)
         return conversation.handle(_end_flow(state), event, ctx)
     if isinstance(event, Timer) and flow is None:
         return Step(state)
     if flow in FLOWS and _may_continue(flow, ctx):
         return FLOWS[flow](state, event, ctx)
     return conversation.handle(_end_flow(state), event, ctx)
+
+
+def _is_start(event: Event) -> bool:
+    return isinstance(event, Command) and event.name == "start"
 
 
 def _may_continue(flow: str, ctx: Context) -> bool:

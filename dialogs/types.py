@@ -175,6 +175,8 @@ class Context:
     chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
     facilitator: FacilitatorView | None = None  # loaded only for facilitators
     invited: Invited | None = None  # this message came through an invite link
+    listened: bool = False  # he has answered the listening poll (its keyed marker is there)
+    listen_link: str | None = None  # came through a listening link: its area, "" for none
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
@@ -371,6 +373,18 @@ class RecordCheckin:
 
 
 @dataclass(frozen=True)
+class RecordListening:
+    """A finished listening poll, stored anonymously (``bot.store.listening``). Each answer
+    is a bit set over the options of ``dialogs.listening`` (None: skipped); ``area`` the
+    area a listening link carried (None: the engine takes his own, if he signed up)."""
+
+    barriers: int | None
+    interests: int | None
+    day_parts: int | None
+    area: str | None = None
+
+
+@dataclass(frozen=True)
 class AskContact:
     """He asked a coordinator to get in touch. Only this request reaches a coordinator,
     never his answers."""
@@ -462,6 +476,7 @@ Effect = (
     | QueueBroadcast
     | SetSeriesVoice
     | RecordCheckin
+    | RecordListening
     | AskContact
     | SendReport
     | OpenConsole

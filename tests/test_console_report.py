@@ -215,3 +215,25 @@ async def test_the_participation_map_is_the_command_lines(reported, client):
     assert table_rows(picked, tr("nl", "Participation map: moderately or severely lonely, by area and month")) == {
         OSDORP: [rows[OSDORP][built.months.index("2026-10")]]
     }
+
+
+async def test_the_report_page_shows_the_listening_poll_with_the_same_hidden_areas(reported, client):
+    from sqlalchemy import insert
+
+    from bot.store.schema import listening_responses
+    from tests.test_listening_report import answers
+
+    async with reported.db.transaction() as connection:
+        await connection.execute(
+            insert(listening_responses), answers(OSDORP, 14) + answers(SLOTERVAART, 11) + answers(GEUZENVELD, 3)
+        )
+    await log_in(client, reported)
+    page = await client.get("/console/report")
+    caption = tr("nl", "What makes taking part hard (share of the men who answered)")
+    barriers = table_rows(page, caption)
+    after = page.text.split(f"<caption>{html.escape(caption)}</caption>")[1]
+    heads = re.findall(r'<th scope="col">([^<]*)</th>', after.split("</thead>")[0])
+    assert heads[:3] == [tr("nl", "All areas"), GEUZENVELD, OSDORP]
+    assert barriers[tr("nl", "Men who answered")][:3] == ["28", tr("nl", "hidden"), "14"]
+    assert barriers[tr("nl", "Family duties")][:3] == ["54%", tr("nl", "hidden"), "50%"]  # 15 of 28, 7 of 14
+    assert set(barriers[tr("nl", "Family duties")][3:]) == {tr("nl", "hidden")}  # Slotervaart hidden with Geuzenveld

@@ -15,7 +15,7 @@ from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 
-EVERYONE = ["start", "mysignups", "cancel", "checkin", "language", "privacy", "stop", "delete", "help"]
+EVERYONE = ["start", "mysignups", "cancel", "checkin", "listen", "language", "privacy", "stop", "delete", "help"]
 COORDINATOR = ["rsvps", "attendance", "broadcast", "voice", "report", "console", "flyer"]
 GREETING = (
     "Hello! I'm the automated assistant of %(organisation)s. I can sign you up "

@@ -148,3 +148,29 @@ async def test_the_demo_offers_the_calendar_file_and_its_report_shows_the_funnel
     assert login.status_code == 200
     assert report_page.status_code == 200 and "Waar mannen afhaken" in report_page.text  # in Dutch
     assert "&lt; 10" in report_page.text  # the made-up English column is under 10
+
+
+async def test_the_demo_seeds_listening_answers_that_show_on_its_map(settings, tmp_path):
+    import dataclasses
+
+    from bot.analytics.report_chart import render_png
+    from bot.app.demo import areas_geojson
+    from bot.config import read_shapes
+
+    service = Service(dataclasses.replace(settings, demo=True))
+    await service.start()
+    try:
+        await seed(service)
+        async with service.db.transaction() as connection:
+            built = await report_data.build(connection, settings, service.now())
+    finally:
+        await service.stop()
+    heard = built.listening
+    assert all(heard.respondents.get(area, 0) >= 10 for area in settings.areas)  # no area hidden
+    mains = [heard.main_barrier(area) for area in settings.areas]
+    assert None not in mains and len(set(mains)) == len(mains)  # a main barrier of its own each
+    shapes = read_shapes(areas_geojson(), settings.areas)
+    assert set(shapes.polygons) == set(settings.areas)
+    png = render_png(dataclasses.replace(built), "nl", shapes)
+    (tmp_path / "demo-map.png").write_bytes(png)
+    assert png.startswith(b"\x89PNG")

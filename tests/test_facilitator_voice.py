@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels import callback_data
+from bot.channels.base import Incoming
 from bot.common import audio as voice
-from bot.engine import Engine, Incoming
+from bot.engine import Engine
 from bot.store import facilitators as facilitator_store
 from bot.store import participants
 from bot.store import series as series_store

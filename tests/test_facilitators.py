@@ -35,7 +35,7 @@ from tests.test_store import rows_mentioning
 
 MEETING = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # Thursday 19 November, 19:00 local
 MORNING_AFTER = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)  # 09:30 local, the form is due
-EVERYONE = ["start", "mysignups", "cancel", "checkin", "language", "privacy", "stop", "delete", "help"]
+EVERYONE = ["start", "mysignups", "cancel", "checkin", "listen", "language", "privacy", "stop", "delete", "help"]
 FACILITATOR = ["rsvps", "attendance", "form", "livingroom", "flyer", "voice"]
 
 

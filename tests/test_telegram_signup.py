@@ -154,7 +154,7 @@ async def test_the_command_menu_is_registered_in_every_language(tg, settings, db
     assert set(menus) == {None, "nl", "ar", "so", "en"}
     for language in ("nl", "ar", "so", "en"):
         names = [c["command"] for c in menus[language]]
-        assert names == ["start", "mysignups", "cancel", "checkin", "language", "privacy", "stop", "delete", "help"]
+        assert names == ["start", "mysignups", "cancel", "checkin", "listen", "language", "privacy", "stop", "delete", "help"]
         assert menus[language][-1]["description"] == in_(language, "Help")
 
 

@@ -39,6 +39,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
+from bot.analytics import listening as listening_section
+from bot.analytics.listening import Listening
 from bot.analytics.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from bot.config import Settings
 from dialogs.i18n import _, directed, fill, use_locale
@@ -244,6 +246,7 @@ class Report:
     by_area: tuple[AreaParticipation, ...]  # the last one: all areas
     by_series: tuple[SeriesParticipation, ...]  # the last one: all series (id 0)
     attendances: dict  # (month, area) → "present" marks at that month's meetings, None: hidden
+    listening: Listening | None = None  # the listening poll (bot.analytics.listening)
 
     def shown(self, key) -> Shown | None:
         """What is shown of a cell or total, or None when it is hidden whole."""
@@ -523,6 +526,8 @@ def render_text(report: Report) -> str:
             f"{row.meetings_held} {'meeting' if row.meetings_held == 1 else 'meetings'} held, "
             f"{_count(row.attendances)} times present"
         )
+    if report.listening is not None:
+        lines += ["", *listening_section.render_text(report.listening)]
     return "\n".join(lines) + "\n"
 
 
@@ -570,6 +575,8 @@ def render_csv(report: Report) -> str:
         for name in ("signed_up", "waitlisted", "meetings_held", "attendances"):
             value = getattr(row, name)
             writer.writerow(["signups_by_series", "now", group, name, value if name == "meetings_held" else _count(value)])
+    if report.listening is not None:
+        writer.writerows(listening_section.csv_rows(report.listening))
     writer.writerow(["note", "", "", "validation", VALIDATION_NOTE])
     writer.writerow(["note", "", "", "suppression", SUPPRESSION_NOTE])
     writer.writerow(["note", "", "", "coarsening", COARSENING_NOTE])

@@ -17,51 +17,67 @@ import textwrap
 from datetime import date
 
 from babel.dates import format_date
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from bot.analytics.area_map import draw
 from bot.analytics.image_text import image_gettext as _
 from bot.analytics.image_text import image_text
 from bot.analytics.report import ALL, Report, area_cell, area_key, month_key
+from bot.common.area_shapes import AreaShapes
 from dialogs.anonymity import MIN_GROUP
 from dialogs.i18n import fill, gettext, use_locale
+from dialogs.listening import BARRIERS
 
 CHART_MONTHS = 12
 """Months drawn (the latest); the text and CSV report hold them all."""
 
 HIDDEN_GREY = "#d9d9d9"
 COLOURS = LinearSegmentedColormap.from_list("lonely", ["#f7fbff", "#fdd49e", "#d7301f"])
+BLUES = LinearSegmentedColormap.from_list("counts", ["#eff3ff", "#2171b5"])
+CATEGORIES = colormaps["tab10"]
 TITLE_Y = 1.0
 """Where the axes titles go (their default place). Given, so that matplotlib does not measure
 every tick label of both axes at each draw to see whether one reaches above the axes: none
 does here."""
 
 
-def render_png(report: Report, language: str = "en") -> bytes:
+def render_png(report: Report, language: str = "en", shapes: AreaShapes | None = None) -> bytes:
     buffer = io.BytesIO()
-    chart(report, language).savefig(buffer, format="png")
+    chart(report, language, shapes).savefig(buffer, format="png")
     return buffer.getvalue()
 
 
-def chart(report: Report, language: str = "en") -> Figure:
+def chart(report: Report, language: str = "en", shapes: AreaShapes | None = None) -> Figure:
+    """With ``shapes`` (MEEDOEN_AREAS_GEOJSON), the participation map is a row of real maps
+    (``_draw_choropleths``); without, the grid of areas × months."""
     with use_locale(language):
         label_language = language
         # A fixed layout: matplotlib's automatic ("constrained") layout draws everything twice.
         figure = Figure(figsize=(11, 8.5), dpi=100)
         FigureCanvasAgg(figure)
         figure.subplots_adjust(left=0.2, right=0.9, top=0.91, bottom=0.1, hspace=0.55)
-        trend, heat = figure.subplots(2, 1, height_ratios=(1, 1.3))
+        if shapes is None:
+            trend, heat = figure.subplots(2, 1, height_ratios=(1, 1.3))
+        else:
+            grid = figure.add_gridspec(2, 4, height_ratios=(1, 1.3), left=0.06, right=0.98, wspace=0.05)
+            trend = figure.add_subplot(grid[0, :])
         months = report.months[-CHART_MONTHS:]
         labels = [_month_label(m, label_language) for m in months]
         figure.suptitle(_("Check-ins: loneliness and taking part (anonymous)"), fontsize=14)
         if not months:
             trend.text(0.5, 0.5, _("No check-ins yet."), ha="center", va="center", fontsize=12)
             trend.set_axis_off()
-            heat.set_axis_off()
         else:
             _draw_trend(trend, report, months, labels)
+        if shapes is not None:
+            _draw_choropleths([figure.add_subplot(grid[1, n]) for n in range(4)], report, shapes, language)
+        elif not months:
+            heat.set_axis_off()
+        else:
             _draw_map(figure, heat, report, months, labels)
         figure.text(
             0.01,
@@ -166,6 +182,44 @@ def _draw_map(figure, axes, report: Report, months, labels) -> None:
     )
     bar = figure.colorbar(mapped, ax=axes, fraction=0.03)
     bar.set_label(_("Share of respondents (%)"))
+
+
+def _draw_choropleths(axes, report: Report, shapes: AreaShapes, language: str) -> None:
+    """The participation map as maps: over the shown months, the share moderately or severely
+    lonely; now, the men signed up and the men who came at least once; and the barrier named
+    most often in the listening poll. Only figures the report shows; the rest hatched "hidden"."""
+    participation = {row.area: row for row in report.by_area}
+    hidden = _("hidden")
+
+    def lonely(area: str) -> float | None:
+        shown = report.shown(area_key(area))
+        return None if shown is None else shown.share_lonely
+
+    def counted(name: str):
+        def value(area: str) -> int | None:
+            row = participation.get(area)
+            return None if row is None else getattr(row, name)
+        return value
+
+    def scaled(value_of, colours, top: float):
+        def colour(area: str) -> str | None:
+            value = value_of(area)
+            return None if value is None else to_hex(colours(value / top if top else 0.0))
+        return colour
+
+    areas = list(shapes.polygons)
+    draw(axes[0], shapes, scaled(lonely, COLOURS, 1.0), lambda a: f"{round(lonely(a) * 100)}%",
+         _("Moderately or severely lonely"), hidden)
+    for ax, name, title in ((axes[1], "signed_up", _("Signed up")), (axes[2], "attended", _("Came at least once"))):
+        value_of = counted(name)
+        top = max([v for a in areas if (v := value_of(a)) is not None] or [0])
+        draw(ax, shapes, scaled(value_of, BLUES, top), lambda a, value_of=value_of: str(value_of(a)), title, hidden)
+    heard = report.listening
+    main = {a: heard.main_barrier(a) if heard is not None else None for a in areas}
+    with use_locale(language):
+        names = {n: image_text(gettext(label)) for n, label in enumerate(BARRIERS)}
+    draw(axes[3], shapes, lambda a: None if main[a] is None else to_hex(CATEGORIES(main[a])),
+         lambda a: textwrap.fill(names[main[a]], 18), _("Main barrier"), hidden)
 
 
 def _count(n: int) -> str:

@@ -77,17 +77,21 @@ def safe(values: Values, measure: Measure) -> bool:
     return True
 
 
-def protect(total: Values, rows: list[Mapping[Key, Values]]) -> dict[Key, frozenset[str]]:
+def protect(
+    total: Values, rows: list[Mapping[Key, Values]], measures: tuple[Measure, ...] = MEASURES
+) -> dict[Key, frozenset[str]]:
     """The measures shown of the total (key ``None``) and of every cell of every row; a key
-    that is missing is hidden whole. Cell keys must differ between rows."""
-    shown_total = {m.name for m in MEASURES if safe(total, m)}
+    that is missing is hidden whole. Cell keys must differ between rows. ``measures``: the
+    check-in's by default; another poll's start with ``RESPONDENTS`` too."""
+    assert measures[0] is RESPONDENTS
+    shown_total = {m.name for m in measures if safe(total, m)}
     if RESPONDENTS.name not in shown_total:
         return {}
     result: dict[Key, frozenset[str]] = {None: frozenset(shown_total)}
     for cells in rows:
         people = _repair(total, cells, RESPONDENTS, {k for k, v in cells.items() if safe(v, RESPONDENTS)})
         shown = {key: {RESPONDENTS.name} for key in people}
-        for measure in MEASURES[1:]:
+        for measure in measures[1:]:
             if measure.name in shown_total:
                 candidates = {key for key in people if safe(cells[key], measure)}
                 for key in _repair(total, cells, measure, candidates):

@@ -186,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--counts", action="store_true",
                         help="instead of links: sign-ups and men who came to a meeting, per source")
 
+    listen = commands.add_parser(
+        "listen-link", help="links to the anonymous listening poll, for outreach (no sign-up needed)",
+        description="Print links that open the anonymous listening poll (what keeps men away, what would "
+        "draw them in) for anyone, signed up or not: Telegram (https://t.me/BOT?start=CODE) and WhatsApp "
+        "(https://wa.me/NUMBER?text=..., the text in each language). With --area, the answers count for "
+        "that area (when at least five signed-up men live there); the code is signed, so it cannot be "
+        "changed into another area's.",
+    )
+    listen.add_argument("--area", default=None, metavar="NAME", help="one of MEEDOEN_AREAS, e.g. Osdorp")
+    listen.add_argument("--lang", default="nl,ar,so,en", help="languages of the WhatsApp text (default nl,ar,so,en)")
+
     flyer = commands.add_parser(
         "flyer", help="a series' flyers with QR codes, one per language (PNG for WhatsApp, A5 PDF for print)",
         description="Write one flyer per language into DIR: the series' name, one warm sentence, weekday, time "
@@ -337,7 +348,8 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
         from bot.operations.translations import command
 
         return command
-    return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write}[args.command]
+    return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write,
+            "listen-link": listen_links}[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
@@ -472,10 +484,11 @@ async def _quietly_stop(service) -> None:
 
 async def demo(args, settings: Settings) -> None:
     from bot.app import logs
-    from bot.app.demo import DATABASE_URL, demo_routes, seed
+    from bot.app.demo import DATABASE_URL, areas_geojson, demo_routes, seed
     from bot.app.http import build_app
     from bot.app.service import Service
     from bot.channels.demo import DemoChannel
+    from bot.config import DEFAULT_AREAS
 
     settings = dataclasses.replace(
         settings,
@@ -489,6 +502,7 @@ async def demo(args, settings: Settings) -> None:
         twilio_account_sid=None,
         twilio_auth_token=None,
         twilio_whatsapp_from=None,
+        areas_geojson=settings.areas_geojson or (areas_geojson() if settings.areas == DEFAULT_AREAS else None),
     )
     check_database_url(settings.database_url, "--database")
     _require_free_port("127.0.0.1", args.port, "pick another with --port, e.g. `meedoen demo --port 8090` (with make: `make demo PORT=8090`)")
@@ -639,6 +653,32 @@ async def invite_links(args, settings: Settings) -> None:
             print(f"  WhatsApp ({language}): {invites.links(settings, username, row.id, source, language).whatsapp}")
     if not settings.telegram_enabled and not settings.twilio_whatsapp_from:
         print(f"  no channel is set up; the code is {links.code} (a man sends /start {links.code})")
+
+
+async def listen_links(args, settings: Settings) -> None:
+    """``meedoen listen-link``: the listening poll's links (``bot.domain.listening``)."""
+    from bot.domain import invites, listening
+
+    languages = _languages(args.lang)
+    secret = _require_secret(settings)
+    if args.area is not None and args.area not in settings.areas:
+        raise UsageError(f"--area {args.area!r} is not one of MEEDOEN_AREAS ({', '.join(settings.areas)}).")
+    code = listening.code(secret, tuple(settings.areas), args.area)
+    db = await _database(settings)
+    try:
+        username = await _bot_username(db, settings)
+    finally:
+        await db.close()
+    print("Listening poll" + (f", area {args.area}" if args.area else ", no area"))
+    if username:
+        print(f"  Telegram: {invites.telegram_link(username, code)}")
+    elif settings.telegram_enabled:
+        print("  Telegram: the bot's username is not known yet; start `meedoen run` once (it asks Telegram)")
+    if settings.twilio_whatsapp_from:
+        for language in languages:
+            print(f"  WhatsApp ({language}): {listening.whatsapp_link(settings.twilio_whatsapp_from, code, language)}")
+    if not settings.telegram_enabled and not settings.twilio_whatsapp_from:
+        print(f"  no channel is set up; the code is {code} (a man sends /start {code})")
 
 
 async def flyer_write(args, settings: Settings) -> None:
@@ -1241,8 +1281,9 @@ async def _report_content(format: str, settings: Settings) -> bytes | str:
         await db.close()
     if format == "png":
         from bot.analytics.report_chart import render_png
+        from bot.config import read_shapes
 
-        return render_png(built, "en")
+        return render_png(built, "en", read_shapes(settings.areas_geojson, settings.areas))
     return report.render_csv(built) if format == "csv" else report.render_text(built)
 
 

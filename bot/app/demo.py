@@ -7,7 +7,8 @@ dialogs and storage as Telegram and WhatsApp.
 So that every coordinator view has something to show, the first start also seeds a series
 that began four weeks ago (men signed up, meetings in the past with attendance, the last one
 still to tick, its facilitator and one filled-in form) and made-up check-ins for the past months, enough for the report to show its
-cells, trends and participation map, and made-up funnel counts for the past weeks. Only ``meedoen demo`` does this, and only in its own
+cells, trends and participation map, made-up funnel counts for the past weeks, and made-up
+answers to the listening poll (drawn on a map of made-up area shapes, ``demo-areas.geojson``). Only ``meedoen demo`` does this, and only in its own
 database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
 """
 
@@ -24,7 +25,16 @@ from starlette.routing import Route
 
 from bot.app.service import Service
 from bot.domain import invites
-from bot.store import checkins, coordinators, facilitators, funnel, help_requests, meetings, participants
+from bot.store import (
+    checkins,
+    coordinators,
+    facilitators,
+    funnel,
+    help_requests,
+    listening,
+    meetings,
+    participants,
+)
 from bot.store import series as series_store
 from dialogs import scoring
 from dialogs.formatting import clock, meeting_time, weekday_name
@@ -38,6 +48,14 @@ DEMO_BOT = "meedoen_demo_bot"
 """The Telegram username the demo's invite links and flyers show (the demo has no Telegram
 bot; in the demo chat the link's ``/start CODE`` works as it would on Telegram)."""
 DEMO_SOURCE = "demo-page"
+AREAS_GEOJSON = "demo-areas.geojson"
+"""Made-up shapes of the default areas (not their real boundaries), for the demo's map."""
+
+
+def areas_geojson() -> str:
+    """The demo's map file, which the demo uses when MEEDOEN_AREAS_GEOJSON is not set and the
+    areas are the defaults it draws."""
+    return str(resources.files("bot.app") / "static" / AREAS_GEOJSON)
 
 
 def demo_series(today: date) -> list[series_store.NewSeries]:
@@ -90,6 +108,7 @@ async def seed(service: Service) -> None:
         await _seed_past_series(connection, service, now)
         await _seed_checkins(connection, service.settings.areas, now, random.Random(2026))
         await _seed_funnel(connection, now, random.Random(19))
+        await _seed_listening(connection, service.settings.areas, now, random.Random(17))
 
 
 async def _seed_past_series(connection, service: Service, now: datetime) -> None:
@@ -170,6 +189,36 @@ async def _seed_checkins(connection, areas: tuple[str, ...], now: datetime, rng:
                     month_marker=secrets.token_hex(16),
                 )
         await checkins.flush(connection, now)
+
+
+LISTENING_PER_AREA = 24
+"""Made-up answers to the listening poll per area (and as many without one): enough that the
+report shows most shares; a share near 0 or 100 % stays hidden, as it would for real men."""
+
+
+async def _seed_listening(connection, areas: tuple[str, ...], now: datetime, rng: random.Random) -> None:
+    """Made-up listening-poll answers over the past weeks, through the store's own path (pool,
+    then the weekly flush), each area with a barrier of its own that most men name, so the
+    map's "main barrier" differs between areas. Each answer has a random marker: one made-up
+    man each."""
+    from dialogs.listening import QUESTIONS
+
+    sizes = [len(options) for _name, options in QUESTIONS]
+    for index, area in enumerate((*areas, None)):
+        main = (0, 2, 3, 7, 6)[index % 5]  # working hours, family, language, didn't know, costs
+        for n in range(LISTENING_PER_AREA):
+            await listening.record(connection, secrets.token_hex(32), now - timedelta(weeks=1 + n % 8), {
+                "area": area, "barriers": _picked(rng, sizes[0], main),
+                "interests": _picked(rng, sizes[1], index % sizes[1]), "day_parts": _picked(rng, sizes[2], 0),
+            })
+    await listening.flush(connection, now)
+
+
+def _picked(rng: random.Random, size: int, likely: int) -> int:
+    """A made-up multiple choice as its bit set: ``likely`` mostly named, each other option now
+    and then, never none."""
+    picks = [rng.random() < (0.7 if option == likely else 0.25) for option in range(size)]
+    return sum(1 << option for option, picked in enumerate(picks) if picked) or 1 << rng.randrange(size)
 
 
 FUNNEL_WEEKS = 6

@@ -22,12 +22,12 @@ from bot.delivery.outbox import OutboxSender
 from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine
-from bot.store import checkins, coordinators, facilitators, heartbeat
+from bot.store import checkins, coordinators, facilitators, heartbeat, listening
 from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.schema import conversations
 from dialogs.types import Timer
-from scheduler import checkin_offers, followups, meeting_reports, reminders
+from scheduler import checkin_offers, followups, listening_offers, meeting_reports, reminders
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class Service:
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("listening offers", self._listening_offers),
                 ("facilitator forms", self._facilitator_forms),
                 ("check-in week", self._checkin_week),
                 ("invite markers", self._invite_markers),
@@ -117,6 +118,10 @@ class Service:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
 
+    async def _listening_offers(self, now: datetime) -> None:
+        if await listening_offers.queue_listening_offers(self.db, self.settings, now):
+            self.wake_all()
+
     async def _facilitator_forms(self, now: datetime) -> None:
         if await meeting_reports.queue_forms(self.db, self.settings, now):
             self.wake_all()
@@ -139,6 +144,7 @@ class Service:
         markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
         async with self.db.transaction() as connection:
             await checkins.flush(connection, now)
+            await listening.flush(connection, now)
 
     async def _invite_markers(self, now: datetime) -> None:
         """A finished series' invite markers go: whoever came has been counted

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.analytics import funnel_table, report
+from bot.analytics import listening as listening_section
 from bot.app.service import Service
 from bot.console.access import Visit
 from bot.console.security import secured
@@ -123,7 +124,38 @@ def tables(built: report.Report, choice: Choice, language: str) -> dict[str, lis
     ]
     return {"by_month": by_month, "by_area": by_area, "by_language": by_language,
             "signups": signups, "series": series, "present": present,
-            "map": participation_map(built, choice, language)}
+            "map": participation_map(built, choice, language),
+            "listening": listening_tables(built, choice, language)}
+
+
+def listening_heads(built: report.Report, choice: Choice) -> list[str]:
+    if choice.area is not None:
+        return [area_name(choice.area)]
+    return [_("All areas"), *(area_name(a) for a in built.listening.areas)] if built.listening else []
+
+
+def listening_tables(built: report.Report, choice: Choice, language: str) -> list[Funnel]:
+    """The listening poll (bot/analytics/listening.py): per question, the share of the men who
+    answered it that named each option, by area; the same suppressed figures as the CLI's."""
+    heard = built.listening
+    if heard is None or not heard.respondents:
+        return []
+    groups: list[str | None] = [choice.area] if choice.area is not None else [None, *heard.areas]
+    men = Line(_("Men who answered"), [_count(heard.respondents.get(key)) for key in groups])
+    captions = {
+        "barriers": _("What makes taking part hard (share of the men who answered)"),
+        "interests": _("What would interest them (share of the men who answered)"),
+        "day_parts": _("Times that suit them (share of the men who answered)"),
+    }
+    heads = listening_heads(built, choice)
+    result = []
+    for number, (question, options) in enumerate(listening_section.OPTIONS.items()):
+        lines = [men] if number == 0 else []
+        for n, label in enumerate(options):
+            shares = [heard.share(key, question, n) for key in groups]
+            lines.append(Line(_(label), [_("hidden") if v is None else format_percent(v, locale=language) for v in shares]))
+        result.append(Funnel(captions[question], heads, lines))
+    return result
 
 
 def _map_cell(shown: report.Shown | None, language: str) -> str:
@@ -206,8 +238,10 @@ def report_pages(service: Service):
 
     async def chart(request: Request, visit: Visit) -> Response:
         from bot.analytics.report_chart import render_png
+        from bot.config import read_shapes
 
-        image = await asyncio.to_thread(render_png, await built(), visit.language)
+        shapes = read_shapes(service.settings.areas_geojson, service.settings.areas)
+        image = await asyncio.to_thread(render_png, await built(), visit.language, shapes)
         return secured(Response(image, media_type="image/png"))
 
     async def csv(request: Request, visit: Visit) -> Response:

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.analytics.report import summary
 from bot.analytics.report_chart import render_png
 from bot.channels.base import Outgoing
-from bot.config import Settings
+from bot.config import Settings, read_shapes
 from bot.store.database import Database
 from bot.store.report_data import build_from
 
@@ -21,5 +21,6 @@ async def coordinator_report(
     storing a newly closed month, and draws the chart in a worker thread, so the event loop
     keeps answering meanwhile."""
     report = await build_from(db, settings, now)
-    image = await asyncio.to_thread(render_png, report, language)
+    shapes = read_shapes(settings.areas_geojson, settings.areas)
+    image = await asyncio.to_thread(render_png, report, language, shapes)
     return Outgoing(text=summary(report, language), image=image)

@@ -15,7 +15,7 @@ from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
-from bot.domain import invites, waitlist
+from bot.domain import invites, listening, waitlist
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
 from bot.store.schema import conversations, facilitators, living_room_proposals, outbox, participants, signups
@@ -53,6 +53,7 @@ async def _erase_rows(connection: AsyncConnection, settings: Settings, channel: 
     await inbound.forget_chat(connection, channel, address)  # what he sent, still waiting
     await checkins.forget(connection, _secret(settings), channel, address)
     await invites.forget(connection, _secret(settings), channel, address)
+    await listening.forget(connection, settings, channel, address)
     for series_id in freed:
         await waitlist.offer_next(connection, series_id, now, settings.timezone)
 

@@ -32,6 +32,7 @@ from dialogs.types import (
     ProposeLivingRoom,
     QueueBroadcast,
     RecordCheckin,
+    RecordListening,
     Reply,
     Rsvp,
     SaveMeetingReport,
@@ -91,6 +92,8 @@ def handler_for(effect: Effect) -> Handler[Any]:
             return checkins.ASK_CONTACT
         case CountStep():
             return checkins.COUNT_STEP
+        case RecordListening():
+            return checkins.RECORD_LISTENING
         # recruiting
         case ShareInvite():
             return recruiting.SHARE_INVITE

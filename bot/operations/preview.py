@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
-from dialogs import buttons, checkin, notices, router
+from dialogs import buttons, checkin, listening, notices, router
 from dialogs.i18n import recording, use_locale
 from dialogs.types import (
     ChoiceMade,
@@ -32,6 +32,7 @@ from dialogs.types import (
     OfferView,
     ParticipantView,
     RecordCheckin,
+    RecordListening,
     Reply,
     SaveParticipant,
     SeriesView,
@@ -81,6 +82,7 @@ class _Man:
         self.looked_up: list[tuple[Shown, list[str]]] = []
         self.question = 0
         self.checked_in = False
+        self.listened = False
 
     def context(self) -> Context:
         participant = self.participant
@@ -94,7 +96,8 @@ class _Man:
             offers = (OfferView(7, FULL.id, FULL.name, NOW + timedelta(days=1)),)
             participant = replace(participant, meetings=meetings, offers=offers)
         return Context(NOW, ZONE, ORGANISATION, AREAS, participant, tuple(self.series.values()),
-                       suggested_language=self.language, checked_in_this_week=self.checked_in)
+                       suggested_language=self.language, checked_in_this_week=self.checked_in,
+                       listened=self.listened)
 
     def event(self, after: str, event: Event) -> None:
         with recording() as looked_up:
@@ -128,6 +131,8 @@ class _Man:
     def _apply(self, effect) -> None:
         if isinstance(effect, RecordCheckin):
             self.checked_in = True
+        elif isinstance(effect, RecordListening):
+            self.listened = True
         elif isinstance(effect, SaveParticipant):
             self.participant = ParticipantView(effect.language, None, None, "active")
         elif isinstance(effect, EraseParticipant):
@@ -200,6 +205,12 @@ def _play(language: str) -> _Man:
         man.press(key)
     man.press(checkin.CHECKIN_CONTACT)
     man.event("he sends /checkin again the same week", Command("checkin"))
+    man.notice("the day after his sign-up", lambda: listening.offer(language))
+    man.press("ls:later")
+    man.event("he sends /listen", Command("listen"))
+    for key in ("t:0", "t:3", "done", "t:1", "done", "skip"):
+        man.press(key)
+    man.event("he sends /listen again", Command("listen"))
     man.event("he sends /cancel", Command("cancel"))
     man.press(buttons.KEEP)
     man.event("he sends /cancel", Command("cancel"))

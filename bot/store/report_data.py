@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from bot.analytics.listening import protect_listening
 from bot.analytics.report import (
     ALL,
     MEN_OF,
@@ -47,6 +48,7 @@ from bot.analytics.report import (
 from bot.common.calendar import month_of
 from bot.common.clock import utcnow
 from bot.config import Settings
+from bot.store import listening as listening_store
 from bot.store.database import Database
 from bot.store.schema import (
     attendance,
@@ -57,6 +59,7 @@ from bot.store.schema import (
     series,
     signups,
 )
+from dialogs.listening import QUESTIONS as LISTENING_QUESTIONS
 from dialogs.scoring import MODERATE_FROM, SEVERE_FROM
 
 
@@ -246,6 +249,7 @@ async def _assemble(connection: AsyncConnection, settings: Settings, now: dateti
         if total is not None:
             cells[key] = total
     by_area, by_series, visits = await _participation(connection, settings, now)
+    heard = await listening_store.tallies(connection, {name: len(options) for name, options in LISTENING_QUESTIONS})
     return Report(
         generated_at=now,
         months=months,
@@ -255,6 +259,7 @@ async def _assemble(connection: AsyncConnection, settings: Settings, now: dateti
         by_area=by_area,
         by_series=by_series,
         attendances=visits,
+        listening=protect_listening(heard, tuple(settings.areas)),
     )
 
 

@@ -64,6 +64,8 @@ participants = Table(
     Column("status", String(16), nullable=False, default="active"),
     # WhatsApp only, to the hour: its 24-hour window (bot.store.participants.window_hour)
     Column("last_inbound_at", UtcDateTime),
+    # The listening poll has been offered to him (once, scheduler.listening_offers; 0019)
+    Column("listening_offered", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("channel", "address"),
     # k-anonymity counts men per language and area at every check-in (0008)
     Index("ix_participants_language_area", "language", "area"),
@@ -658,3 +660,38 @@ broadcast_voices = Table(
     Column("clip_id", Integer, ForeignKey("voice_clips.id", ondelete="CASCADE"), nullable=False),
 )
 """The voice notes of a broadcast, erased when the broadcast is finished or cancelled."""
+
+
+# The listening poll (issue 17 §2): what keeps men away and what would draw them in. Stored
+# like the check-in (bot/store/listening.py): a pool rewritten in key order until the ISO
+# week is over, then moved in a random order under new ids; a keyed marker per man.
+
+
+def _listening_columns() -> list[Column]:
+    return [
+        Column("id", String(32), primary_key=True),  # random, e.g. secrets.token_hex(16)
+        Column("iso_week", String(8), nullable=False),  # "2026-W47"
+        Column("area", String(64)),  # NULL: not given, or fewer than K signed-up men there
+        # Each a bit set over the options of dialogs.listening (bit n: option n named);
+        # NULL: the question was skipped.
+        Column("barriers", Integer),
+        Column("interests", Integer),
+        Column("day_parts", Integer),
+    ]
+
+
+listening_responses = Table("listening_responses", metadata, *_listening_columns(), sqlite_with_rowid=False)
+
+listening_pool = Table(
+    # This ISO week's answers, the same columns as listening_responses (0019).
+    "listening_pool", metadata, *_listening_columns(), sqlite_with_rowid=False
+)
+
+listening_markers = Table(
+    "listening_markers",
+    metadata,
+    # "He has answered the listening poll": HMAC(secret, "listening|" + chat address), kept
+    # (so the poll is offered once) until he uses /delete; no time, no answer.
+    Column("marker", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)

@@ -1,4 +1,4 @@
-"""The anonymous check-in: its answers, his wish to be contacted, and the funnel's counts of
+"""The anonymous check-in and listening poll: their answers, his wish to be contacted, and the funnel's counts of
 how far men get in the sign-up and the check-in (counts only)."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from datetime import timedelta
 from bot.channels.base import Outgoing
 from bot.config import parse_address
 from bot.delivery import outbox
+from bot.domain import listening
 from bot.engine.handlers.base import Handler, Phase
 from bot.engine.turn import Turn
 from bot.store import anonymity, checkins, coordinators, funnel, help_requests, participants
 from dialogs import notices, scoring
-from dialogs.types import AskContact, CountStep, RecordCheckin
+from dialogs.types import AskContact, CountStep, RecordCheckin, RecordListening
 
 
 async def record_checkin(effect: RecordCheckin, turn: Turn) -> None:
@@ -80,6 +81,13 @@ async def count_step(effect: CountStep, turn: Turn) -> None:
     await funnel.add_one(turn.connection, effect.week, effect.flow, effect.step, language)
 
 
+async def record_listening(effect: RecordListening, turn: Turn) -> None:
+    """The listening poll's answers, stored as anonymously as a check-in (bot.domain.listening)."""
+    await listening.record(turn.connection, turn.engine.settings, turn.channel, turn.address, effect, turn.now)
+    turn.after_commit(turn.engine.db.truncate_log)  # as for a check-in, above
+
+
 RECORD_CHECKIN = Handler(RecordCheckin, Phase.STORE, record_checkin)
 ASK_CONTACT = Handler(AskContact, Phase.STORE, ask_contact)
 COUNT_STEP = Handler(CountStep, Phase.STORE, count_step)
+RECORD_LISTENING = Handler(RecordListening, Phase.STORE, record_listening)
