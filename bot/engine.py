@@ -24,7 +24,7 @@ from bot.channels.base import Outgoing
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
 from bot.delivery import outbox
-from bot.domain import broadcasts, erasure, facilitation, invites, waitlist
+from bot.domain import broadcasts, erasure, facilitation, invites, statements, waitlist
 from bot.domain import calendar as calendar_files
 from bot.store import (
     anonymity,
@@ -60,12 +60,14 @@ from dialogs.types import (
     Invited,
     LeaveSeries,
     MarkAttendance,
+    OfferStatements,
     OfferView,
     OpenConsole,
     ParticipantView,
     ProposeLivingRoom,
     QueueBroadcast,
     RecordCheckin,
+    RecordStatements,
     Reply,
     Rsvp,
     SaveMeetingReport,
@@ -224,6 +226,7 @@ class Engine:
             chat_address=f"{incoming.channel}:{incoming.address}",
             facilitator=facilitator.view if facilitator is not None else None,
             invited=self._invited(incoming),
+            statement_poll=await statements.poll_for(connection, self.settings, incoming.channel, incoming.address, incoming.event, now),
         )
 
     async def _facilitator(self, connection, incoming: Incoming, chat: chats.ChatAtStart, now) -> _Facilitating | None:
@@ -386,6 +389,10 @@ class Engine:
             # The write-ahead log would keep this transaction's pages together (his
             # conversation row next to the new pool row) until the next tick: empty it now.
             after_commit.append(self.db.truncate_log)
+        elif isinstance(effect, RecordStatements):
+            await statements.record(connection, self.settings, channel, address, effect, now)
+        elif isinstance(effect, OfferStatements):
+            await statements.offer_on_demand(connection, self.settings, channel, address, effect, now)
         elif isinstance(effect, AskContact):
             await self._ask_contact(connection, incoming, row, now)
         elif isinstance(effect, MarkAttendance) and await facilitators.facilitates_meeting(

@@ -8,7 +8,8 @@
   ``/livingroom``) go to the facilitator dialogs, for facilitators only; a coordinator who is
   also a facilitator keeps the coordinator's wider ``/rsvps`` and ``/attendance``;
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
-- ``/checkin`` and the check-in's own answers go to the check-in dialog;
+- ``/checkin`` and the check-in's own answers go to the check-in dialog; the statements
+  poll (``st:`` buttons) and its answers to ``dialogs.statements``;
 - everything else goes to the sign-up conversation. Any other command ends a flow that is
   under way (a check-in left half-way is wiped, answers and all).
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing
+from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing, statements
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer
@@ -32,6 +33,7 @@ FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "coordinator": coordinator.handle,
     meeting_report.FLOW: meeting_report.handle,
     facilitator.FLOW: facilitator.living_room,
+    statements.FLOW: statements.handle,
 }
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
@@ -65,6 +67,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and event.question == STANDING:
         if event.key.startswith("ck:"):
             return checkin.standing(state, event.key, ctx)
+        if event.key.startswith("st:"):
+            return statements.standing(state, event.key, ctx)
         if event.key.startswith("fr:") and ctx.facilitator is not None:
             return meeting_report.standing(state, event.key, ctx)
         if event.key.startswith("lr:"):

@@ -147,6 +147,20 @@ class Invited:
 
 
 @dataclass(frozen=True)
+class StatementPoll:
+    """The statements poll a "st:go:SERIES:PHASE" button opens, as the engine found it for
+    him (``bot.domain.statements.poll_for``): ``items`` are (number, text) with text None for
+    a shipped statement (``dialogs.statements.SHIPPED``, translated by the dialog) and the
+    coordinator's text in his language otherwise. ``status``: "open", "answered" (he did this
+    phase already) or "closed" (no seat in the series, or the series is over)."""
+
+    series_id: int
+    phase: str  # "before" | "after"
+    items: tuple[tuple[int, str | None], ...]
+    status: str
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a dialog may read besides its own state, loaded by the engine."""
 
@@ -163,6 +177,7 @@ class Context:
     chat_address: str = ""  # "telegram:123456789", as `meedoen coordinator add` takes it
     facilitator: FacilitatorView | None = None  # loaded only for facilitators
     invited: Invited | None = None  # this message came through an invite link
+    statement_poll: StatementPoll | None = None  # loaded only for a "st:go" button press
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
@@ -348,6 +363,26 @@ class RecordCheckin:
 
 
 @dataclass(frozen=True)
+class RecordStatements:
+    """A finished statements poll, stored anonymously (``bot.domain.statements.record``).
+    ``answers``: (statement number, 1..5 agree completely … disagree completely, 0 rather
+    not say)."""
+
+    series_id: int
+    phase: str
+    answers: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class OfferStatements:
+    """A coordinator asks that every man with a seat in the series be offered the
+    statements of ``phase`` now (``bot.domain.statements.offer``)."""
+
+    series_id: int
+    phase: str
+
+
+@dataclass(frozen=True)
 class AskContact:
     """He asked a coordinator to get in touch. Only this request reaches a coordinator,
     never his answers."""
@@ -424,6 +459,8 @@ class WakeAt:
 
 Effect = (
     Reply
+    | RecordStatements
+    | OfferStatements
     | SaveParticipant
     | SetLanguage
     | SetName

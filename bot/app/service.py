@@ -22,10 +22,11 @@ from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine, Incoming
 from bot.store import checkins, coordinators, facilitators, heartbeat
+from bot.store import statements as statement_store
 from bot.store.database import Database
 from bot.store.schema import conversations
 from dialogs.types import Timer
-from scheduler import checkin_offers, followups, meeting_reports, reminders
+from scheduler import checkin_offers, followups, meeting_reports, reminders, statement_offers
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Service:
                 ("waitlist offers", self._expire_offers),
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
+                ("statement offers", self._statement_offers),
                 ("facilitator forms", self._facilitator_forms),
                 ("check-in week", self._checkin_week),
                 ("invite markers", self._invite_markers),
@@ -126,6 +128,10 @@ class Service:
         if await checkin_offers.queue_checkin_offers(self.db, self.settings, now):
             self.wake_all()
 
+    async def _statement_offers(self, now: datetime) -> None:
+        if await statement_offers.queue_statement_offers(self.db, self.settings, now):
+            self.wake_all()
+
     async def _facilitator_forms(self, now: datetime) -> None:
         if await meeting_reports.queue_forms(self.db, self.settings, now):
             self.wake_all()
@@ -151,6 +157,7 @@ class Service:
         markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
         async with self.db.transaction() as connection:
             await checkins.flush(connection, now)
+            await statement_store.flush(connection, now)
 
     async def _invite_markers(self, now: datetime) -> None:
         """A finished series' invite markers go: whoever came has been counted
