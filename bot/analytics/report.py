@@ -32,13 +32,16 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
+from bot.analytics.statements import StatementReport
+from bot.analytics.statements import csv_rows as statement_csv_rows
+from bot.analytics.statements import render_text as statement_section
 from bot.analytics.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from bot.config import Settings
 from dialogs.i18n import _, directed, fill, use_locale
@@ -244,6 +247,8 @@ class Report:
     by_area: tuple[AreaParticipation, ...]  # the last one: all areas
     by_series: tuple[SeriesParticipation, ...]  # the last one: all series (id 0)
     attendances: dict  # (month, area) → "present" marks at that month's meetings, None: hidden
+    statements: StatementReport | None = None  # before and after a series (bot/analytics/statements.py)
+    statement_texts: dict = field(default_factory=dict)  # statement number → English text
 
     def shown(self, key) -> Shown | None:
         """What is shown of a cell or total, or None when it is hidden whole."""
@@ -523,6 +528,8 @@ def render_text(report: Report) -> str:
             f"{row.meetings_held} {'meeting' if row.meetings_held == 1 else 'meetings'} held, "
             f"{_count(row.attendances)} times present"
         )
+    if report.statements is not None:
+        lines += ["", *statement_section(report.statements, report.statement_texts)]
     return "\n".join(lines) + "\n"
 
 
@@ -570,6 +577,8 @@ def render_csv(report: Report) -> str:
         for name in ("signed_up", "waitlisted", "meetings_held", "attendances"):
             value = getattr(row, name)
             writer.writerow(["signups_by_series", "now", group, name, value if name == "meetings_held" else _count(value)])
+    if report.statements is not None:
+        writer.writerows(statement_csv_rows(report.statements))
     writer.writerow(["note", "", "", "validation", VALIDATION_NOTE])
     writer.writerow(["note", "", "", "suppression", SUPPRESSION_NOTE])
     writer.writerow(["note", "", "", "coarsening", COARSENING_NOTE])

@@ -27,7 +27,7 @@ from dialogs.types import STANDING, ChoiceMade, OfferStatements, RecordStatement
 
 log = logging.getLogger(__name__)
 
-CLOSE_AFTER = timedelta(days=14)
+CLOSE_AFTER = store.CLOSE_AFTER
 
 
 async def closes_at(connection: AsyncConnection, series_id: int) -> datetime | None:
@@ -38,23 +38,6 @@ async def closes_at(connection: AsyncConnection, series_id: int) -> datetime | N
         )
     )
     return last + CLOSE_AFTER if last is not None else None
-
-
-async def closed_series(connection: AsyncConnection, now: datetime) -> dict[int, str]:
-    """The series whose answers are final at ``now``: id → name."""
-    last = (
-        select(meetings.c.series_id, func.max(meetings.c.starts_at).label("last"))
-        .where(meetings.c.status == "scheduled")
-        .group_by(meetings.c.series_id)
-        .subquery()
-    )
-    rows = await connection.execute(
-        select(series.c.id, series.c.name)
-        .join(last, last.c.series_id == series.c.id)
-        .where(last.c.last <= now - CLOSE_AFTER)
-        .order_by(series.c.id)
-    )
-    return {row.id: row.name for row in rows}
 
 
 def _secret(settings: Settings) -> bytes:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.checkins import iso_week, marker as keyed_marker, rewrite_in_key_order
 from bot.store.schema import (
+    meetings,
+    series,
     series_statements,
     statement_markers,
     statement_pool,
@@ -81,6 +83,30 @@ async def of_series(connection: AsyncConnection, series_id: int) -> list[int]:
         )
     )
     return chosen or list(SHIPPED)
+
+
+# --- Which series are final -----
+
+CLOSE_AFTER = timedelta(days=14)
+"""Answers are accepted until this long after a series' last meeting; then its figures are final."""
+
+
+async def closed_series(connection: AsyncConnection, now: datetime) -> dict[int, str]:
+    """The series whose answers are final at ``now``: id → name."""
+    last = (
+        select(meetings.c.series_id, func.max(meetings.c.starts_at).label("last"))
+        .where(meetings.c.status == "scheduled")
+        .group_by(meetings.c.series_id)
+        .subquery()
+    )
+    rows = await connection.execute(
+        select(series.c.id, series.c.name)
+        .join(last, last.c.series_id == series.c.id)
+        .where(last.c.last <= now - CLOSE_AFTER)
+        .order_by(series.c.id)
+    )
+    return {row.id: row.name for row in rows}
+
 
 
 # --- Answers ---------------------------------------------------------------------------------
