@@ -1,6 +1,6 @@
 """The coordinator's commands, in his own chat: who is coming (``/rsvps``), who was there
 (``/attendance``), an invite to many (``/broadcast``), the anonymous report (``/report``) and a
-series' flyers (``/flyer``).
+series' flyers (``/flyer``), the statements poll on demand (``/statements``).
 
 The router sends these only for coordinators; for anyone else they are unknown commands.
 The flow keeps its data under ``state["coordinator"]``; its buttons carry keys starting with
@@ -30,6 +30,7 @@ from dialogs.types import (
     QueueBroadcast,
     Reply,
     RsvpLine,
+    OfferStatements,
     SendFlyers,
     SendReport,
     State,
@@ -45,6 +46,7 @@ HELP = (
     ("report", N_("/report – the anonymous report")),
     ("console", N_("/console – a link to the web console")),
     ("flyer", N_("/flyer – flyers with QR codes for a group, in every language")),
+    ("statements", N_("/statements – ask a group's men the statements now")),
 )
 """The coordinator commands, as ``/help`` lists them to a coordinator."""
 
@@ -92,6 +94,10 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
         if not any(s.open for s in ctx.series):
             return _end(state, _("There is no open conversation group right now."))
         return _start(state, ctx, {"at": "flyer"})
+    if name == "statements":
+        if not ctx.series:
+            return _end(state, _("There is no conversation group right now."))
+        return _start(state, ctx, {"at": "statements"})
     if name == "attendance":
         meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
         if not meetings:
@@ -181,6 +187,16 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
             _("Flyers for which conversation group?"),
             tuple(Option(s.name[:60], f"co:f:{s.id}") for s in ctx.series if s.open),
         )
+    if at == "statements":
+        return (
+            _("Ask the statements in which conversation group?"),
+            tuple(Option(s.name[:60], f"co:s:{s.id}") for s in ctx.series),
+        )
+    if at == "statements_phase":
+        return (
+            _("Is this the start or the end of the group?"),
+            (Option(_("The start (before)"), "co:sp:before"), Option(_("The end (after)"), "co:sp:after")),
+        )
     if at == "invite":
         return (
             _("Add a “Sign me up” button for a conversation group?"),
@@ -257,6 +273,14 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _end(
             state, _("Making the flyers, one for each language. They will be here in a moment."),
             (SendFlyers(int(key[5:])),),
+        )
+    if key.startswith("co:s:"):
+        data.update(at="statements_phase", series=int(key[5:]))
+        return _ask(state, ctx)
+    if key.startswith("co:sp:"):
+        return _end(
+            state, _("I am offering the statements to the men of this group now."),
+            (OfferStatements(data["series"], key[6:]),),
         )
     if key.startswith("co:i:"):
         data.update(at="preview", invite=None if key == "co:i:-" else int(key[5:]))

@@ -49,11 +49,11 @@ SHIPPED = {
 """The statements every series uses unless it picks others (``meedoen series statements``)."""
 
 SCALE = (
-    (1, N_("Agree completely")),
+    (1, N_("Fully agree")),
     (2, N_("Agree")),
-    (3, N_("Neither agree nor disagree")),
+    (3, N_("Neutral")),
     (4, N_("Disagree")),
-    (5, N_("Disagree completely")),
+    (5, N_("Fully disagree")),
     (0, N_("Rather not say")),
 )
 """Stored value and label of each answer, in the order of the buttons."""

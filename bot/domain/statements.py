@@ -143,7 +143,7 @@ async def offer_on_demand(connection: AsyncConnection, settings: Settings, chann
     language = await participants.language_of(connection, channel, address) or "nl"
     with use_locale(language):
         if closes is None or now >= closes or effect.phase not in store.PHASES:
-            text = _("This series is over: its statements can no longer be answered.")
+            text = _("This conversation group is over: its statements can no longer be answered.")
         else:
             count = await offer(
                 connection, settings, effect.series_id, effect.phase, now, dedupe=f"ask:{now.isoformat()}"
