@@ -95,7 +95,7 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
             return _end(state, _("There is no open conversation group right now."))
         return _start(state, ctx, {"at": "flyer"})
     if name == "statements":
-        if not ctx.series:
+        if not _statement_groups(ctx):
             return _end(state, _("There is no conversation group right now."))
         return _start(state, ctx, {"at": "statements"})
     if name == "attendance":
@@ -190,7 +190,7 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
     if at == "statements":
         return (
             _("Ask the statements in which conversation group?"),
-            tuple(Option(s.name[:60], f"co:s:{s.id}") for s in ctx.series),
+            tuple(Option(name[:60], f"co:s:{series_id}") for series_id, name in _statement_groups(ctx).items()),
         )
     if at == "statements_phase":
         return (
@@ -336,6 +336,14 @@ def _next_language(state: State, ctx: Context) -> Step:
 
 
 # --- texts ------------------------------------------------------------------------------------
+
+
+def _statement_groups(ctx: Context) -> dict[int, str]:
+    """The groups a coordinator may ask the statements: those with a meeting behind or ahead
+    (a group just ended is asked "after"; the engine refuses one whose answers are final)."""
+    view = ctx.coordinator
+    meetings = (*view.last_meetings, *view.next_meetings) if view else ()
+    return dict(sorted({m.series_id: m.series_name for m in meetings}.items()))
 
 
 def _meeting(ctx: Context, meeting_id: int) -> CoordinatorMeeting | None:

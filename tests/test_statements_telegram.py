@@ -120,3 +120,34 @@ async def test_the_database_holds_nothing_that_ties_an_answer_to_a_man(tg, setti
     (state,) = raw.execute("SELECT state FROM conversations WHERE address = '7201'").fetchone()
     assert "statements" not in json.loads(state)
     raw.close()
+
+
+async def test_a_coordinator_asks_the_after_statements_on_demand(tg, settings, db):
+    from bot.store import coordinators
+
+    series_id = await add_series(db)
+    async with db.transaction() as connection:
+        await coordinators.add(connection, "telegram", "7301", NOW)
+    clock = [NOW]
+    async with running(telegram_settings(settings, tg), now=lambda: clock[0]):
+        man = Chat(tg, 7302, language_code="so")
+        await sign_up(man, "so", "Cabdi", f"s:{series_id}", "a:1")
+        coordinator = Chat(tg, 7301, language_code="nl")
+        await coordinator.command("/start")
+        clock[0] = FIRST_MEETING + timedelta(weeks=5, hours=2)  # after the last meeting
+        question = await coordinator.command("/statements")
+        assert question["text"] == in_("nl", "Ask the statements in which conversation group?")
+        await coordinator.tap(f"co:s:{series_id}")
+        await coordinator.tap("co:sp:after")
+        await tg.wait_for(lambda: "1" in coordinator.text and "mannen" in coordinator.text, timeout=10)
+        assert coordinator.text == "De stellingen zijn aangeboden aan 1 mannen."
+        await tg.wait_for(lambda: f"st:go:{series_id}:after" in man.keys(), timeout=10)
+        assert in_("so", "At the end of “%(series)s” we would like to know again what you think about "
+                   "the statements. It is anonymous and takes a minute.").split("“")[0] in man.text
+        await man.tap(f"st:go:{series_id}:after")
+        for key in ("v:1", "v:1", "v:2"):
+            await man.tap(key)
+        assert in_("so", "Thank you for your answers!") in (await man.tap("v:1"))["text"]
+        async with db.transaction() as connection:
+            (row,) = list(await connection.execute(store.statement_pool.select()))
+        assert row.phase == "after" and json.loads(row.answers) == {"1": 1, "2": 1, "3": 2, "4": 1}
