@@ -50,6 +50,9 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
         state = {k: v for k, v in state.items() if k != GUESS}
     with use_locale(conversation.language_of(state, ctx)):
         step = _route(dict(state), keywords.as_command(event), ctx)
+    if statements.FLOW in step.state and step.state.get("flow") != statements.FLOW:
+        # another flow took over (a check-in offer's button, say): the poll's answers go
+        step = Step({k: v for k, v in step.state.items() if k != statements.FLOW}, step.effects)
     if guessing and ctx.suggested_language and step.state.get(GUESS) != ctx.suggested_language:
         step = Step({**step.state, GUESS: ctx.suggested_language}, step.effects)
     return step

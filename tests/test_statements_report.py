@@ -155,3 +155,18 @@ async def test_one_answer_per_man_and_phase_only_while_the_series_runs_and_delet
         assert await connection.scalar(select(func.count()).select_from(statement_markers)) == 0
         assert await connection.scalar(select(func.count()).select_from(store.statement_pool)) == 1  # unlinked: stays
         assert [await store.flush(connection, ends), await store.flush(connection, ends)] == [1, 0]
+
+
+def test_answers_in_progress_are_wiped_when_another_flow_takes_over():
+    from dialogs import router
+    from dialogs.types import ChoiceMade, Context, ParticipantView, StatementPoll
+
+    man = ParticipantView(language="nl", name=None, area=None, status="active")
+    poll = StatementPoll(3, "before", tuple((n, None) for n in FOUR), "open")
+    ctx = Context(now=NOW, timezone="Europe/Amsterdam", organisation="Meedoen", areas=(), participant=man,
+                  statement_poll=poll)
+    step = router.handle({}, ChoiceMade("st:go:3:before", 0), ctx)
+    step = router.handle(step.state, ChoiceMade("v:1", step.state["q"]), ctx)
+    assert step.state["statements"]["answers"] == [1]
+    step = router.handle(step.state, ChoiceMade("ck:go", 0), ctx)  # the check-in's offer
+    assert step.state["flow"] == "checkin" and "statements" not in step.state

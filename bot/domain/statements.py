@@ -79,7 +79,7 @@ async def poll_for(connection: AsyncConnection, settings: Settings, channel: str
         if number in store.SHIPPED or number in added
     )
     closes = await closes_at(connection, series_id)
-    if closes is None or now >= closes or not await _has_seat(connection, channel, address, series_id):
+    if not items or closes is None or now >= closes or not await _has_seat(connection, channel, address, series_id):
         status = "closed"
     elif await store.has_answered(connection, store.marker(_secret(settings), channel, address, series_id, phase)):
         status = "answered"
