@@ -23,7 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogs import checkin, conversation, coordinator, facilitator, keywords, meeting_report, standing, statements
+from dialogs import (
+    checkin,
+    conversation,
+    coordinator,
+    facilitator,
+    keywords,
+    meeting_report,
+    standing,
+    statements,
+)
 from dialogs.i18n import use_locale
 from dialogs.language_guess import likely_language
 from dialogs.types import STANDING, ChoiceMade, Command, Context, Event, State, Step, Text, Timer

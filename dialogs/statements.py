@@ -122,6 +122,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
         return _ask(state, _("Sorry, I can only read text and buttons."))
     if isinstance(event, BadButton):
         return _ask(state, _("Sorry, I could not read that button."))
+    key: str | None
     if isinstance(event, ChoiceMade):
         if event.question != state.get("q"):
             return _ask(state, _("That button belongs to an earlier question. Here is the current one."))

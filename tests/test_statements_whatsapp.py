@@ -5,7 +5,6 @@ answers, and the poll stored without anything that names him."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

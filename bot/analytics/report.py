@@ -32,7 +32,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -248,7 +249,7 @@ class Report:
     by_series: tuple[SeriesParticipation, ...]  # the last one: all series (id 0)
     attendances: dict  # (month, area) → "present" marks at that month's meetings, None: hidden
     statements: StatementReport | None = None  # before and after a series (bot/analytics/statements.py)
-    statement_texts: dict = field(default_factory=dict)  # statement number → English text
+    statement_texts: dict = dataclass_field(default_factory=dict)  # statement number → English text
 
     def shown(self, key) -> Shown | None:
         """What is shown of a cell or total, or None when it is hidden whole."""

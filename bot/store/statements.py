@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.checkins import iso_week, marker as keyed_marker, rewrite_in_key_order
+from bot.store.checkins import iso_week, rewrite_in_key_order
+from bot.store.checkins import marker as keyed_marker
 from bot.store.schema import (
     meetings,
     series,
