@@ -214,7 +214,7 @@ schedule_runs = Table(
     # One row per scheduled fan-out that has happened (or was dropped): e.g. the 24-hour
     # reminder of meeting 12, the "we missed you" follow-up of meeting 12. Its presence is
     # what makes a restart skip it.
-    Column("kind", String(16), primary_key=True),  # reminder | missed | checkin
+    Column("kind", String(16), primary_key=True),  # reminder | missed | checkin | statements
     Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
     Column("offset_minutes", Integer, primary_key=True),
     Column("outcome", String(16), nullable=False),  # queued | dropped
