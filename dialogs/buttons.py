@@ -72,6 +72,11 @@ LIVING_ROOM = Kind("lr")  # lr:send | lr:cancel | lr:..., the living-room propos
 
 CALL_BACK = "call:me"  # "Call me back", offered with the answer to a man's voice note (standing)
 
+# The statements before and after a series (dialogs/statements.py).
+STATEMENTS = Kind("st")  # st:go:..., st:later, the answers: the offer's buttons (standing) and the poll's
+STATEMENTS_SERIES = Kind("co:s")  # co:s:<series id>, a coordinator's /statements: which series
+STATEMENTS_PHASE = Kind("co:sp")  # co:sp:before | co:sp:after, the start or the end of the series
+
 # The listening poll (dialogs/listening.py).
 LISTENING = Kind("ls")  # ls:..., its toggles, "Done" and "Skip", and the offer's buttons (standing)
 

@@ -1,7 +1,7 @@
 """The coordinator's commands, in his own chat: who is coming (``/rsvps``), who was there
 (``/attendance``), an invite to many (``/broadcast``, with a voice message per language if he
-records one), a series' recorded reminders (``/voice``), the anonymous report (``/report``) and
-a series' flyers (``/flyer``).
+records one), a series' recorded reminders (``/voice``), the anonymous report (``/report``),
+a series' flyers (``/flyer``) and the statements poll on demand (``/statements``).
 
 The router sends these only for coordinators (and ``/rsvps``, ``/attendance`` and ``/flyer``
 for facilitators, limited to their series, see ``dialogs.facilitator``).
@@ -29,6 +29,7 @@ from dialogs.types import (
     Effect,
     Event,
     MarkAttendance,
+    OfferStatements,
     OpenConsole,
     Option,
     QueueBroadcast,
@@ -53,6 +54,7 @@ HELP = (
     ("report", N_("/report – the anonymous report")),
     ("console", N_("/console – a link to the web console")),
     ("flyer", N_("/flyer – flyers with QR codes for a group, in every language")),
+    ("statements", N_("/statements – ask a group's men the statements now")),
 )
 """The coordinator commands, as ``/help`` lists them to a coordinator."""
 
@@ -131,6 +133,10 @@ def _command(state: State, name: str, ctx: Context, argument: str = "") -> Step:
         if len(groups) == 1 and not ctx.is_coordinator:  # a facilitator's one group: no question
             return _end(state, _flyers_coming(), (SendFlyers(groups[0].id),))
         return _start(state, ctx, {"at": "flyer"})
+    if name == "statements":
+        if not _statement_groups(ctx):
+            return _end(state, _("There is no conversation group right now."))
+        return _start(state, ctx, {"at": "statements"})
     if name == "attendance":
         meetings = ctx.coordinator.last_meetings if ctx.coordinator else ()
         if not meetings:
@@ -245,6 +251,19 @@ def _question(state: State, ctx: Context) -> tuple[str, tuple[Option, ...]]:
         )
     if at.startswith("sv_"):
         return _series_voice_question(data, ctx)
+    if at == "statements":
+        return (
+            _("Ask the statements in which conversation group?"),
+            tuple(Option(name[:60], buttons.STATEMENTS_SERIES.key(series_id)) for series_id, name in _statement_groups(ctx).items()),
+        )
+    if at == "statements_phase":
+        return (
+            _("Is this the start or the end of the group?"),
+            (
+                Option(_("The start (before)"), buttons.STATEMENTS_PHASE.key("before")),
+                Option(_("The end (after)"), buttons.STATEMENTS_PHASE.key("after")),
+            ),
+        )
     if at == "invite":
         return (
             _("Add a “Sign me up” button for a conversation group?"),
@@ -318,6 +337,14 @@ def _choice(state: State, key: str, ctx: Context) -> Step:
         return _ask(state, ctx)
     if key in (SKIP, NO_VOICE):
         return _next_language(state, ctx)
+    if (series_id := buttons.STATEMENTS_SERIES.value(key)) is not None:
+        data.update(at="statements_phase", series=int(series_id))
+        return _ask(state, ctx)
+    if (phase := buttons.STATEMENTS_PHASE.value(key)) is not None:
+        return _end(
+            state, _("I am offering the statements to the men of this group now."),
+            (OfferStatements(data["series"], phase),),
+        )
     if (series_id := buttons.VOICE_SERIES.value(key)) is not None:
         data.update(at="sv_language", series=int(series_id))
         return _ask(state, ctx)
@@ -467,6 +494,14 @@ def _next_language(state: State, ctx: Context) -> Step:
 
 
 # --- texts ------------------------------------------------------------------------------------
+
+
+def _statement_groups(ctx: Context) -> dict[int, str]:
+    """The groups a coordinator may ask the statements: those with a meeting behind or ahead
+    (a group just ended is asked "after"; the engine refuses one whose answers are final)."""
+    view = ctx.coordinator
+    meetings = (*view.last_meetings, *view.next_meetings) if view else ()
+    return dict(sorted({m.series_id: m.series_name for m in meetings}.items()))
 
 
 def _meeting(ctx: Context, meeting_id: int) -> CoordinatorMeeting | None:

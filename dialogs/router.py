@@ -11,7 +11,8 @@
 - ``/whoami`` is answered for anyone at any moment (before consent too) and ends no flow;
 - ``/checkin`` and the check-in's own answers go to the check-in dialog; ``/listen``, a
   listening link (``/start listen``, a signed code) and the poll's answers to the listening
-  poll (``dialogs.listening``), for anyone, signed up or not;
+  poll (``dialogs.listening``), for anyone, signed up or not; the statements poll (``st:``
+  buttons) and its answers to ``dialogs.statements``;
 - a voice note goes to the coordinator dialog while its flow is under way (a coordinator's,
   or a facilitator's ``/voice``); anyone else's gets a kind
   answer (the assistant cannot listen yet) and the current question again, with a "Call me
@@ -39,6 +40,7 @@ from dialogs import (
     listening,
     meeting_report,
     standing,
+    statements,
 )
 from dialogs.i18n import _, directed, use_locale
 from dialogs.language_guess import likely_language
@@ -64,6 +66,7 @@ FLOWS: dict[str, Callable[[State, Event, Context], Step]] = {
     "coordinator": coordinator.handle,
     meeting_report.FLOW: meeting_report.handle,
     facilitator.FLOW: facilitator.living_room,
+    statements.FLOW: statements.handle,
 }
 GUESS = "guess"
 """State key: the language guessed for a man who has not signed up (``dialogs.language_guess``),
@@ -83,6 +86,9 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
         state = {k: v for k, v in state.items() if k != GUESS}
     with use_locale(conversation.language_of(state, ctx)):
         step = _route(dict(state), keywords.as_command(event), ctx)
+    if statements.FLOW in step.state and step.state.get("flow") != statements.FLOW:
+        # another flow took over (a check-in offer's button, say): the poll's answers go
+        step = Step({k: v for k, v in step.state.items() if k != statements.FLOW}, step.effects)
     if guessing and ctx.suggested_language and step.state.get(GUESS) != ctx.suggested_language:
         step = Step({**step.state, GUESS: ctx.suggested_language}, step.effects)
     return step
@@ -100,6 +106,8 @@ def _route(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, ChoiceMade) and (event.question == STANDING or event.key == CALL_BACK):
         if buttons.CHECKIN.value(event.key) is not None:
             return checkin.standing(state, event.key, ctx)
+        if buttons.STATEMENTS.value(event.key) is not None:
+            return statements.standing(state, event.key, ctx)
         if buttons.LISTENING.value(event.key) is not None:
             return listening.standing(state, event.key, ctx)
         if buttons.FORM.value(event.key) is not None and ctx.facilitator is not None:

@@ -159,6 +159,20 @@ class Invited:
 
 
 @dataclass(frozen=True)
+class StatementPoll:
+    """The statements poll a "st:go:SERIES:PHASE" button opens, as the engine found it for
+    him (``bot.domain.statements.poll_for``): ``items`` are (number, text) with text None for
+    a shipped statement (``dialogs.statements.SHIPPED``, translated by the dialog) and the
+    coordinator's text in his language otherwise. ``status``: "open", "answered" (he did this
+    phase already) or "closed" (no seat in the series, or the series is over)."""
+
+    series_id: int
+    phase: str  # "before" | "after"
+    items: tuple[tuple[int, str | None], ...]
+    status: str
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a dialog may read besides its own state, loaded by the engine."""
 
@@ -177,6 +191,7 @@ class Context:
     invited: Invited | None = None  # this message came through an invite link
     listened: bool = False  # he has answered the listening poll (its keyed marker is there)
     listen_link: str | None = None  # came through a listening link: its area, "" for none
+    statement_poll: StatementPoll | None = None  # loaded only for a "st:go" button press
 
     def series_by_id(self, series_id: int) -> SeriesView | None:
         return next((s for s in self.series if s.id == series_id), None)
@@ -385,6 +400,26 @@ class RecordListening:
 
 
 @dataclass(frozen=True)
+class RecordStatements:
+    """A finished statements poll, stored anonymously (``bot.domain.statements.record``).
+    ``answers``: (statement number, 1..5 agree completely … disagree completely, 0 rather
+    not say)."""
+
+    series_id: int
+    phase: str
+    answers: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class OfferStatements:
+    """A coordinator asks that every man with a seat in the series be offered the
+    statements of ``phase`` now (``bot.domain.statements.offer``)."""
+
+    series_id: int
+    phase: str
+
+
+@dataclass(frozen=True)
 class AskContact:
     """He asked a coordinator to get in touch. Only this request reaches a coordinator,
     never his answers."""
@@ -461,6 +496,8 @@ class WakeAt:
 
 Effect = (
     Reply
+    | RecordStatements
+    | OfferStatements
     | SaveParticipant
     | SetLanguage
     | SetName

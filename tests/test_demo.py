@@ -10,7 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.analytics import report
-from bot.app.demo import COORDINATOR, PAST_SERIES, demo_routes, seed
+from bot.app.demo import COORDINATOR, ENDED_SERIES, PAST_SERIES, demo_routes, seed
 from bot.app.http import build_app
 from bot.app.service import Service
 from bot.store import audiences, console_links, coordinators, meetings, report_data
@@ -57,6 +57,11 @@ async def test_the_seed_gives_attendance_rsvps_broadcast_audiences_and_an_unsupp
     first, last_month = (built.shown(report.month_key(m)) for m in (built.months[0], built.months[-1]))
     assert last_month.share_lonely < first.share_lonely  # the made-up trend has a direction
     assert built.by_series and any(s.attendances for s in built.by_series)
+    # the statements before and after: all series together and each ended series, unsuppressed
+    assert [scope.name for scope in built.statements.scopes] == ["all series", *(name for name, *_n in ENDED_SERIES)]
+    together = built.statements.scopes[0]
+    assert all(row.before is not None and row.after is not None for row in together.rows)
+    assert any(row.shift is not None and row.shift > 0 for row in together.rows)
 
 
 async def test_the_demo_pages_console_link_opens_every_console_page_as_the_demo_coordinator(settings):

@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 NOT_EFFECTS = {
     "SeriesView", "MeetingView", "OfferView", "SignupView", "ParticipantView", "Context",
     "RsvpLine", "CoordinatorMeeting", "CoordinatorView", "Option", "Step",
-    "FacilitatorView", "ReportDue", "Invited",
+    "FacilitatorView", "ReportDue", "Invited", "StatementPoll",
 }
 
 

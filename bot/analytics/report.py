@@ -33,6 +33,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,9 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.analytics import listening as listening_section
 from bot.analytics.listening import Listening
+from bot.analytics.statements import StatementReport
+from bot.analytics.statements import csv_rows as statement_csv_rows
+from bot.analytics.statements import render_text as statement_section
 from bot.analytics.suppression import MEASURES, MIN_GROUP, protect, protect_counts
 from bot.config import Settings
 from dialogs.i18n import _, directed, fill, use_locale
@@ -247,6 +251,8 @@ class Report:
     by_series: tuple[SeriesParticipation, ...]  # the last one: all series (id 0)
     attendances: dict  # (month, area) → "present" marks at that month's meetings, None: hidden
     listening: Listening | None = None  # the listening poll (bot.analytics.listening)
+    statements: StatementReport | None = None  # before and after a series (bot/analytics/statements.py)
+    statement_texts: dict = dataclass_field(default_factory=dict)  # statement number → English text
 
     def shown(self, key) -> Shown | None:
         """What is shown of a cell or total, or None when it is hidden whole."""
@@ -528,6 +534,8 @@ def render_text(report: Report) -> str:
         )
     if report.listening is not None:
         lines += ["", *listening_section.render_text(report.listening)]
+    if report.statements is not None:
+        lines += ["", *statement_section(report.statements, report.statement_texts)]
     return "\n".join(lines) + "\n"
 
 
@@ -577,6 +585,8 @@ def render_csv(report: Report) -> str:
             writer.writerow(["signups_by_series", "now", group, name, value if name == "meetings_held" else _count(value)])
     if report.listening is not None:
         writer.writerows(listening_section.csv_rows(report.listening))
+    if report.statements is not None:
+        writer.writerows(statement_csv_rows(report.statements))
     writer.writerow(["note", "", "", "validation", VALIDATION_NOTE])
     writer.writerow(["note", "", "", "suppression", SUPPRESSION_NOTE])
     writer.writerow(["note", "", "", "coarsening", COARSENING_NOTE])

@@ -138,6 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
         "themes, statements or exercises, atmosphere, outcomes and follow-up.",
     )
     reports.add_argument("id", type=int)
+    chosen = series_commands.add_parser(
+        "statements", help="pick the statements a series' men are asked before and after (see `meedoen statement list`)"
+    )
+    chosen.add_argument("id", type=int)
+    chosen.add_argument("--use", required=True, help="statement numbers in order, e.g. 1,3,5")
+
+    statement = commands.add_parser("statement", help="the statements asked before and after a series")
+    statement_commands = statement.add_subparsers(dest="statement_command", required=True, metavar="ACTION")
+    statement_add = statement_commands.add_parser("add", help="add a statement in the four languages; prints its number")
+    for code, language in (("nl", "Dutch"), ("ar", "Arabic"), ("so", "Somali"), ("en", "English")):
+        statement_add.add_argument(f"--{code}", required=True, help=f"the statement in {language}")
+    statement_commands.add_parser("list", help="every statement: number and its English text (1-4 are shipped)")
     move = series_commands.add_parser("move-meeting", help="move one meeting and tell everyone signed up")
     move.add_argument("id", type=int)
     move.add_argument("date", help="the meeting's current date, e.g. 2026-12-10")
@@ -333,7 +345,10 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
             "cancel-meeting": series_cancel_meeting,
             "move-meeting": series_move_meeting,
             "reports": series_reports,
+            "statements": series_statements,
         }[args.series_command]
+    if args.command == "statement":
+        return {"add": statement_add, "list": statement_list}[args.statement_command]
     if args.command == "coordinator":
         return coordinator_change if args.coordinator_command != "list" else coordinator_list
     if args.command == "facilitator":
@@ -853,6 +868,68 @@ def _local_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{text!r} is not a date; write it like 2026-12-10.") from None
+
+
+async def statement_add(args, settings: Settings) -> None:
+    from bot.store import audit
+    from bot.store import statements as store
+
+    texts = {code: " ".join(getattr(args, code).split()) for code in store.LANGUAGES}
+    empty = [code for code, text in texts.items() if not text]
+    if empty:
+        raise UsageError(f"The statement needs a text in every language; give --{empty[0]} a text.")
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            number = await store.add(connection, texts, utcnow())
+            await audit.record(connection, audit.CLI, "statement.add", f"statement {number}", utcnow())
+    finally:
+        await db.close()
+    print(number)
+
+
+async def statement_list(args, settings: Settings) -> None:
+    from bot.store import statements as store
+    from dialogs.statements import SHIPPED
+
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            added = await store.added(connection)
+    finally:
+        await db.close()
+    for number, text in SHIPPED.items():
+        print(f"{number}\t{text}  (shipped)")
+    for number, texts in added.items():
+        print(f"{number}\t{texts['en']}")
+
+
+async def series_statements(args, settings: Settings) -> None:
+    from bot.store import audit
+    from bot.store import series as series_store
+    from bot.store import statements as store
+
+    try:
+        numbers = [int(part) for part in args.use.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"{args.use!r} is not a list of statement numbers; write it like 1,3,5.") from None
+    if not numbers or len(set(numbers)) != len(numbers):
+        raise UsageError("Give each statement once, e.g. --use 1,3,5.")
+    db = await _database(settings)
+    try:
+        async with db.transaction() as connection:
+            if await series_store.get(connection, args.id) is None:
+                raise UsageError(f"There is no series {args.id}; `meedoen series list` shows them.")
+            for number in numbers:
+                if not await store.exists(connection, number):
+                    raise UsageError(f"There is no statement {number}; `meedoen statement list` shows them.")
+            await store.choose(connection, args.id, numbers)
+            await audit.record(
+                connection, audit.CLI, "series.statements", f"series {args.id}: {','.join(map(str, numbers))}", utcnow()
+            )
+    finally:
+        await db.close()
+    print(f"series {args.id} asks statements {','.join(map(str, numbers))}")
 
 
 async def series_cancel_meeting(args, settings: Settings) -> None:

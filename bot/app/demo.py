@@ -109,6 +109,7 @@ async def seed(service: Service) -> None:
         await _seed_checkins(connection, service.settings.areas, now, random.Random(2026))
         await _seed_funnel(connection, now, random.Random(19))
         await _seed_listening(connection, service.settings.areas, now, random.Random(17))
+        await _seed_statements(connection, service, now, random.Random(17))
 
 
 async def _seed_past_series(connection, service: Service, now: datetime) -> None:
@@ -219,6 +220,42 @@ def _picked(rng: random.Random, size: int, likely: int) -> int:
     and then, never none."""
     picks = [rng.random() < (0.7 if option == likely else 0.25) for option in range(size)]
     return sum(1 << option for option, picked in enumerate(picks) if picked) or 1 << rng.randrange(size)
+
+
+ENDED_SERIES = (("Vaders in Nieuw-West", 24, 21), ("Mannen en werk", 22, 20))
+"""Series that ended months ago (name, men answering before, after), with made-up statement
+answers: enough for the report to show the statements before and after, also per series."""
+
+
+async def _seed_statements(connection, service: Service, now: datetime, rng: random.Random) -> None:
+    """Made-up statement answers for two series that ended months ago, moving towards
+    agreement between before and after. They take the store's own path (pool, then the weekly
+    flush), each under random markers of its own: no chat stands behind any of them."""
+    from bot.domain import series_changes
+    from bot.store import statements
+
+    areas = service.settings.areas
+    for index, (name, before, after) in enumerate(ENDED_SERIES):
+        started = now.astimezone().date() - timedelta(weeks=20 + 4 * index)
+        new = series_store.NewSeries(
+            name, started.weekday(), time(19, 0), started, 6, 24, "Buurthuis De Meevaart", areas[0] if areas else ""
+        )
+        series_id = await series_store.add(connection, new, service.settings.timezone, now - timedelta(weeks=22 + 4 * index))
+        await series_changes.close(connection, series_id)  # long over: no sign-ups
+        rows = await series_store.meeting_rows(connection, series_id)
+        for phase, count, at, lean in (("before", before, rows[0].starts_at, 0.0), ("after", after, rows[-1].starts_at, 0.25)):
+            for _man in range(count):
+                answers = {number: _made_up_statement(rng, lean) for number in statements.SHIPPED}
+                await statements.record(connection, secrets.token_hex(32), series_id, phase, answers, at)
+    await statements.flush(connection, now)
+
+
+def _made_up_statement(rng: random.Random, lean: float) -> int:
+    """1 (fully agree) … 5 (fully disagree), or 0 (rather not say) now and then; ``lean``
+    moves the answers towards agreement."""
+    if rng.random() < 0.06:
+        return 0
+    return min(5, max(1, round(rng.gauss(2.8 - 4 * lean, 1.1))))
 
 
 FUNNEL_WEEKS = 6

@@ -23,11 +23,19 @@ from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine
 from bot.store import checkins, coordinators, facilitators, heartbeat, listening
+from bot.store import statements as statement_store
 from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.schema import conversations
 from dialogs.types import Timer
-from scheduler import checkin_offers, followups, listening_offers, meeting_reports, reminders
+from scheduler import (
+    checkin_offers,
+    followups,
+    listening_offers,
+    meeting_reports,
+    reminders,
+    statement_offers,
+)
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,7 @@ class Service:
                 ("wake-ups", self._wake_conversations),
                 ("check-in offers", self._checkin_offers),
                 ("listening offers", self._listening_offers),
+                ("statement offers", self._statement_offers),
                 ("facilitator forms", self._facilitator_forms),
                 ("check-in week", self._checkin_week),
                 ("invite markers", self._invite_markers),
@@ -122,6 +131,10 @@ class Service:
         if await listening_offers.queue_listening_offers(self.db, self.settings, now):
             self.wake_all()
 
+    async def _statement_offers(self, now: datetime) -> None:
+        if await statement_offers.queue_statement_offers(self.db, self.settings, now):
+            self.wake_all()
+
     async def _facilitator_forms(self, now: datetime) -> None:
         if await meeting_reports.queue_forms(self.db, self.settings, now):
             self.wake_all()
@@ -145,6 +158,7 @@ class Service:
         async with self.db.transaction() as connection:
             await checkins.flush(connection, now)
             await listening.flush(connection, now)
+            await statement_store.flush(connection, now)
 
     async def _invite_markers(self, now: datetime) -> None:
         """A finished series' invite markers go: whoever came has been counted

@@ -221,6 +221,45 @@ async def funnel_counts(service: Service) -> list:
         return await funnel.all_counts(connection)
 
 
+def statement_tables(built: report.Report, added: dict[int, dict[str, str]], language: str) -> list[Funnel]:
+    """The statements before and after (bot/analytics/statements.py), one table per scope:
+    a row per statement and phase, the share of each answer, and the shift in agreement."""
+    from dialogs.statements import SCALE, SHIPPED
+
+    figures = built.statements
+    if figures is None or not figures.has_figures():
+        return []
+    heads = [_("Men"), *(_(label) for _value, label in SCALE), _("Shift in agreement")]
+    order = [value for value, _label in SCALE]
+
+    def text(number: int) -> str:
+        return _(SHIPPED[number]) if number in SHIPPED else added.get(number, {}).get(language, "")
+
+    def share(value: float | None) -> str:
+        return _("hidden") if value is None else format_percent(value, locale=language)
+
+    tables = []
+    for scope in figures.scopes:
+        lines = []
+        for row in scope.rows:
+            shift = _("hidden") if row.shift is None else fill(_("%(points)s points"), points=f"{row.shift * 100:+.0f}")
+            for phase, distribution, last in ((_("before"), row.before, ""), (_("after"), row.after, shift)):
+                cells = [_("hidden")] * (len(heads) - 1) if distribution is None else [
+                    str(distribution.respondents), *(share(distribution.shares[v]) for v in order)
+                ]
+                lines.append(Line(f"{row.statement}. {text(row.statement)} · {phase}", [*cells, last]))
+        caption = _("All groups") if scope.series_id is None else scope.name
+        tables.append(Funnel(caption, heads, lines))
+    return tables
+
+
+async def added_statements(service: Service) -> dict[int, dict[str, str]]:
+    from bot.store import statements as store
+
+    async with service.db.transaction() as connection:
+        return await store.added(connection)
+
+
 def report_pages(service: Service):
     async def built() -> report.Report:
         return await report_data.build_from(service.db, service.settings, service.now())
@@ -234,6 +273,7 @@ def report_pages(service: Service):
             map_heads=map_heads(current, choice),
             areas=[(index, area_name(area)) for index, area in enumerate(current.areas)],
             funnels=funnels(await funnel_counts(service), service.now()), hidden_count=funnel_table.HIDDEN,
+            statement_tables=statement_tables(current, await added_statements(service), visit.language),
         )
 
     async def chart(request: Request, visit: Visit) -> Response:

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain import invites, listening, waitlist
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
+from bot.store import statements as statement_store
 from bot.store.schema import conversations, facilitators, living_room_proposals, outbox, participants, signups
 
 
@@ -52,6 +53,7 @@ async def _erase_rows(connection: AsyncConnection, settings: Settings, channel: 
     await participant_store.erase(connection, channel, address)
     await inbound.forget_chat(connection, channel, address)  # what he sent, still waiting
     await checkins.forget(connection, _secret(settings), channel, address)
+    await statement_store.forget(connection, _secret(settings), channel, address)
     await invites.forget(connection, _secret(settings), channel, address)
     await listening.forget(connection, settings, channel, address)
     for series_id in freed:

@@ -28,7 +28,7 @@ from bot.common import audio as voice
 from bot.common.clock import utcnow
 from bot.config import Settings
 from bot.delivery import outbox
-from bot.domain import invites, listening, waitlist
+from bot.domain import invites, listening, statements, waitlist
 from bot.engine.handlers.base import Handler, Phase
 from bot.engine.registry import handler_for
 from bot.engine.turn import HisRowChanges, Job, Turn
@@ -206,6 +206,9 @@ class Engine:
             chat_address=f"{incoming.channel}:{incoming.address}",
             facilitator=facilitator.view if facilitator is not None else None,
             invited=self._invited(incoming),
+            statement_poll=await statements.poll_for(
+                connection, self.settings, incoming.channel, incoming.address, incoming.event, now
+            ),
             **await listening.context(connection, self.settings, incoming.channel, incoming.address, incoming.event),
         )
 

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from bot.engine.handlers import checkins, coordinators, facilitators, messages, recruiting, series, their_row
+from bot.engine.handlers import (
+    checkins,
+    coordinators,
+    facilitators,
+    messages,
+    recruiting,
+    series,
+    statements,
+    their_row,
+)
 from bot.engine.handlers.base import Handler
 from dialogs.types import (
     AnswerOffer,
@@ -28,11 +37,13 @@ from dialogs.types import (
     ForgetConversation,
     LeaveSeries,
     MarkAttendance,
+    OfferStatements,
     OpenConsole,
     ProposeLivingRoom,
     QueueBroadcast,
     RecordCheckin,
     RecordListening,
+    RecordStatements,
     Reply,
     Rsvp,
     SaveMeetingReport,
@@ -94,6 +105,11 @@ def handler_for(effect: Effect) -> Handler[Any]:
             return checkins.COUNT_STEP
         case RecordListening():
             return checkins.RECORD_LISTENING
+        # the statements before and after a series
+        case RecordStatements():
+            return statements.RECORD_STATEMENTS
+        case OfferStatements():
+            return statements.OFFER_STATEMENTS
         # recruiting
         case ShareInvite():
             return recruiting.SHARE_INVITE

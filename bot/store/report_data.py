@@ -260,7 +260,27 @@ async def _assemble(connection: AsyncConnection, settings: Settings, now: dateti
         by_series=by_series,
         attendances=visits,
         listening=protect_listening(heard, tuple(settings.areas)),
+        statements=await statement_figures(connection, now),
+        statement_texts=await statement_texts(connection),
     )
+
+
+async def statement_figures(connection: AsyncConnection, now: datetime):
+    """The statements before and after, over the finished series (bot/analytics/statements.py)."""
+    from bot.analytics import statements as figures
+    from bot.store import statements as store
+
+    closed = await store.closed_series(connection, now)
+    chosen = {series_id: await store.of_series(connection, series_id) for series_id in closed}
+    return figures.build(closed, chosen, await store.answers(connection, list(closed)))
+
+
+async def statement_texts(connection: AsyncConnection) -> dict[int, str]:
+    """Every statement's English text, for the report."""
+    from bot.store import statements as store
+    from dialogs.statements import SHIPPED
+
+    return {**SHIPPED, **{number: texts["en"] for number, texts in (await store.added(connection)).items()}}
 
 
 async def _participation(connection: AsyncConnection, settings: Settings, now: datetime):

@@ -217,7 +217,7 @@ schedule_runs = Table(
     # One row per scheduled fan-out that has happened (or was dropped): e.g. the 24-hour
     # reminder of meeting 12, the "we missed you" follow-up of meeting 12. Its presence is
     # what makes a restart skip it.
-    Column("kind", String(16), primary_key=True),  # reminder | missed | checkin
+    Column("kind", String(16), primary_key=True),  # reminder | missed | checkin | statements
     Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
     Column("offset_minutes", Integer, primary_key=True),
     Column("outcome", String(16), nullable=False),  # queued | dropped
@@ -693,5 +693,73 @@ listening_markers = Table(
     # "He has answered the listening poll": HMAC(secret, "listening|" + chat address), kept
     # (so the poll is offered once) until he uses /delete; no time, no answer.
     Column("marker", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+
+# --- Statements before and after a series (issue 17 §1, bot/store/statements.py) -------------
+
+statements = Table(
+    "statements",
+    metadata,
+    # Statements a coordinator added, each in the four languages (``meedoen statement add``).
+    # Numbers 1-4 are the shipped ones (gettext msgids in dialogs/statements.py); these go on
+    # from 5.
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("nl", Text, nullable=False),
+    Column("ar", Text, nullable=False),
+    Column("so", Text, nullable=False),
+    Column("en", Text, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
+series_statements = Table(
+    "series_statements",
+    metadata,
+    # The statements a series uses, in order (``meedoen series statements ID --use 1,3,5``);
+    # a series without rows here uses the four shipped ones.
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("number", Integer, nullable=False),
+)
+
+
+def _statement_answer_columns() -> list[Column]:
+    return [
+        Column("id", String(32), primary_key=True),  # random, never an order
+        Column("series_id", Integer, nullable=False),
+        Column("phase", String(8), nullable=False),  # "before" | "after"
+        Column("iso_week", String(8), nullable=False),
+        # {"<statement number>": 1..5 (agree completely .. disagree completely) or 0 (rather
+        # not say)}; a statement he did not reach is absent.
+        Column("answers", Text, nullable=False),
+    ]
+
+
+statement_responses = Table(
+    # One finished poll: nothing that names him, no time finer than the ISO week, rows in a
+    # random order (moved here from the pool, shuffled, once the week is over).
+    "statement_responses",
+    metadata,
+    *_statement_answer_columns(),
+    sqlite_with_rowid=False,
+)
+
+statement_pool = Table(
+    # This ISO week's finished polls, rewritten in key order on every insert (as checkin_pool).
+    "statement_pool",
+    metadata,
+    *_statement_answer_columns(),
+    sqlite_with_rowid=False,
+)
+
+statement_markers = Table(
+    "statement_markers",
+    metadata,
+    # "He has answered this series' phase": HMAC(secret, his chat address + series + phase),
+    # unreadable without MEEDOEN_SECRET_KEY; erased by /delete (derived again with the key).
+    Column("marker", String(64), primary_key=True),
+    Column("series_id", Integer, nullable=False),
+    Column("phase", String(8), nullable=False),
     sqlite_with_rowid=False,
 )

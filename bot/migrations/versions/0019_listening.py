@@ -1,7 +1,7 @@
 """Issue 17 §2: the anonymous listening poll (what keeps men away, what would draw them in)
 
 Revision ID: 0019_listening
-Revises: 0017_funnel
+Revises: 0018_statements
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0019_listening'
-down_revision = '0017_funnel'
+down_revision = '0018_statements'
 branch_labels = None
 depends_on = None
 
