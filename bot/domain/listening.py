@@ -25,8 +25,9 @@ from bot.config import Settings
 from bot.domain.invites import TAG_LENGTH
 from bot.store import anonymity, participants
 from bot.store import listening as store
+from dialogs import buttons, keywords
 from dialogs.i18n import _, directed, fill, use_locale
-from dialogs.types import RecordListening, Text
+from dialogs.types import ChoiceMade, Command, RecordListening, Text
 
 PLAIN = "listen"
 """``/start listen``: the poll without an area."""
@@ -71,10 +72,18 @@ def _secret(settings: Settings) -> bytes:
 
 
 async def context(connection: AsyncConnection, settings: Settings, channel: str, address: str, event) -> dict:
-    """The ``Context`` fields of the poll: whether he has answered, and the link he came by."""
+    """The ``Context`` fields of the poll: whether he has answered, and the link he came by.
+    Whether he has answered is looked up only for an event that can begin the poll (a
+    command, a listening link, the offer's "Yes"): the dialog reads it nowhere else, and the
+    other messages of a conversation then cost no query for it."""
     if not settings.secret_key:
         return {}
     link = read(_secret(settings), tuple(settings.areas), event.text) if isinstance(event, Text) else None
+    may_begin = link is not None or isinstance(keywords.as_command(event), Command) or (
+        isinstance(event, ChoiceMade) and event.key == buttons.LISTENING.key("go")
+    )
+    if not may_begin:
+        return {"listen_link": link}
     listened = await store.has_answered(connection, store.marker(_secret(settings), channel, address))
     return {"listened": listened, "listen_link": link}
 
