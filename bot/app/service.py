@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
-
 from bot.channels import registry
 from bot.channels.base import Channel, Incoming, Wiring
 from bot.common.clock import utcnow
@@ -23,10 +21,10 @@ from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine
 from bot.store import checkins, coordinators, facilitators, heartbeat, listening
+from bot.store import conversations as conversation_store
 from bot.store import statements as statement_store
 from bot.store import voice as voice_store
 from bot.store.database import Database
-from bot.store.schema import conversations
 from dialogs.types import Timer
 from scheduler import (
     checkin_offers,
@@ -169,17 +167,7 @@ class Service:
     async def _wake_conversations(self, now: datetime) -> None:
         """Conversations that asked to hear back (``WakeAt``) get a ``Timer("wake")``."""
         async with self.db.transaction() as connection:
-            due = list(
-                await connection.execute(
-                    select(conversations.c.channel, conversations.c.address).where(
-                        conversations.c.wake_at <= now
-                    )
-                )
-            )
-            if due:
-                await connection.execute(
-                    update(conversations).where(conversations.c.wake_at <= now).values(wake_at=None)
-                )
+            due = await conversation_store.take_due_wakes(connection, now)
         for channel, address in due:
             await self.engine.handle(Incoming(channel=channel, address=address, event=Timer("wake")))
 

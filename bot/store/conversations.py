@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.portable import upsert
@@ -60,3 +60,17 @@ async def load(connection: AsyncConnection, channel: str, address: str) -> State
         select(conversations.c.state).where(conversations.c.channel == channel, conversations.c.address == address)
     )
     return decode(stored)
+
+
+async def take_due_wakes(connection: AsyncConnection, now: datetime) -> list[tuple[str, str]]:
+    """The chats whose conversation asked to hear back by ``now`` (``WakeAt``), their wake
+    time cleared in the same transaction so that each is woken once."""
+    due = [
+        (channel, address)
+        for channel, address in await connection.execute(
+            select(conversations.c.channel, conversations.c.address).where(conversations.c.wake_at <= now)
+        )
+    ]
+    if due:
+        await connection.execute(update(conversations).where(conversations.c.wake_at <= now).values(wake_at=None))
+    return due
