@@ -6,6 +6,7 @@ recorded reminders also a facilitator's, for his own series."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.channels.base import Outgoing
 from bot.delivery import outbox
@@ -64,34 +65,46 @@ async def queue_broadcast(effect: QueueBroadcast, turn: Turn) -> None:
     turn.after_commit(wake_the_senders)
 
 
+def _replies_after_commit(turn: Turn, what: str, build: Callable[[], Awaitable[list[Outgoing]]]) -> None:
+    """Build replies once the turn's transaction has committed (slow work, on connections of
+    its own, that no write of anyone else should wait for) and queue them for this chat; a
+    kind apology if building them fails."""
+    engine, channel, address, apologise = turn.engine, turn.channel, turn.address, turn.apologise
+
+    async def build_and_send() -> None:
+        try:
+            messages = await build()
+            async with engine.db.transaction() as connection:
+                for message in messages:
+                    await outbox.enqueue(
+                        connection,
+                        channel=channel,
+                        address=address,
+                        message=message,
+                        kind="reply",
+                        priority=outbox.REPLY,
+                        now=engine.now(),
+                    )
+            engine.on_queued(channel)
+        except Exception:
+            log.exception("engine: the %s for a %s chat failed", what, channel)
+            await apologise()
+
+    turn.after_commit(build_and_send)
+
+
 @coordinators_only
 async def send_report(effect: SendReport, turn: Turn) -> None:
     """The report is built after this transaction, on its own read connections (seconds on a
     big database): no write of anyone else waits for it."""
-    engine, channel, address, language = turn.engine, turn.channel, turn.address, turn.language
-    apologise = turn.apologise
+    engine, language = turn.engine, turn.language
 
-    async def build_and_send() -> None:
+    async def build() -> list[Outgoing]:
         from bot.domain import coordinator_report  # matplotlib is heavy: only when a report is asked for
 
-        try:
-            message = await coordinator_report.coordinator_report(engine.db, engine.settings, language)
-            async with engine.db.transaction() as connection:
-                await outbox.enqueue(
-                    connection,
-                    channel=channel,
-                    address=address,
-                    message=message,
-                    kind="reply",
-                    priority=outbox.REPLY,
-                    now=engine.now(),
-                )
-            engine.on_queued(channel)
-        except Exception:
-            log.exception("engine: the report for a %s coordinator failed", channel)
-            await apologise()
+        return [await coordinator_report.coordinator_report(engine.db, engine.settings, language)]
 
-    turn.after_commit(build_and_send)
+    _replies_after_commit(turn, "report", build)
 
 
 @coordinators_only
@@ -146,38 +159,19 @@ async def send_flyers(effect: SendFlyers, turn: Turn) -> None:
     if source is None:
         log.warning("engine: flyers from a %s chat that may not have them refused", channel)
         return
-    apologise = turn.apologise
-
-    async def render_and_send() -> None:
+    async def render() -> list[Outgoing]:
         from bot.domain import flyers
 
-        try:
-            async with engine.db.transaction() as connection:
-                images = await flyers.for_series(
-                    connection, engine.settings, effect.series_id, source=source, now=engine.now()
+        async with engine.db.transaction() as connection:
+            images = await flyers.for_series(connection, engine.settings, effect.series_id, source=source, now=engine.now())
+            messages = [Outgoing(flyer.caption, image=flyer.png) for flyer in images]
+            if source:
+                messages += await facilitation.own_link_messages(
+                    connection, engine.settings, channel, address, effect.series_id, language
                 )
-                messages = [Outgoing(flyer.caption, image=flyer.png) for flyer in images]
-                if source:
-                    messages += await facilitation.own_link_messages(
-                        connection, engine.settings, channel, address, effect.series_id, language
-                    )
-            async with engine.db.transaction() as connection:
-                for message in messages:
-                    await outbox.enqueue(
-                        connection,
-                        channel=channel,
-                        address=address,
-                        message=message,
-                        kind="reply",
-                        priority=outbox.REPLY,
-                        now=engine.now(),
-                    )
-            engine.on_queued(channel)
-        except Exception:
-            log.exception("engine: the flyers for a %s chat failed", channel)
-            await apologise()
+        return messages
 
-    turn.after_commit(render_and_send)
+    _replies_after_commit(turn, "flyers", render)
 
 
 MARK_ATTENDANCE = Handler(MarkAttendance, Phase.STORE, mark_attendance)
