@@ -1,0 +1,287 @@
+"""The research note (``meedoen research-note``): a document a policy maker reads in ten minutes.
+
+Built only from what the report shows (``bot.analytics.report.Report``: check-ins, sign-ups,
+attendance, the listening poll, the statements before and after) and from two more tables of
+counts, each protected by the same rule of ``MIN_GROUP`` (``bot.analytics.suppression``) before
+anything is drawn: attendance at meetings 1–6 of each series (the cohort curve) and the themes
+the facilitators ticked. It never holds free text: not a man's, and not the facilitators'
+outcomes, exercises or follow-up notes. Pure: figures in, HTML out; the PDF is drawn from the
+same sections by ``bot.analytics.research_note_pdf``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from string import Template
+
+from babel.dates import format_date
+
+from bot.analytics.report import (
+    ALL,
+    NO_AREA,
+    Report,
+    area_cell,
+    area_key,
+    language_cell,
+    language_key,
+    month_key,
+    protected_column,
+    sum_shown,
+)
+from bot.analytics.suppression import MIN_GROUP
+from dialogs.formatting import LANGUAGE_NAMES
+from dialogs.i18n import N_, _, fill, gettext, use_locale
+from dialogs.listening import QUESTIONS
+from dialogs.meeting_report import THEME_LABELS
+
+MEETINGS_FOLLOWED = 6
+TEMPLATE = Path(__file__).parent / "templates" / "research_note.html"
+RTL = {"ar"}
+
+
+# --- Figures ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Men present at meetings 1..6: ``rows`` series id → (name, counts; None hidden, and a
+    meeting not held yet is missing from the end); ``total`` per meeting over all series."""
+
+    rows: dict[int, tuple[str, tuple[int | None, ...]]]
+    total: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    first: str  # YYYY-MM
+    last: str
+    report: Report  # restricted to the period's months (``for_period``)
+    cohorts: Cohorts
+    themes: dict[str, int | None]  # theme key → forms that ticked it; None: hidden
+    themes_total: int | None  # forms with any theme, None: hidden (or none)
+
+
+def for_period(report: Report, first: str, last: str) -> Report:
+    """The report over the closed months ``first`` .. ``last`` only; its totals are again sums
+    of the months' shown figures, so they tell nothing the months do not."""
+    months = tuple(m for m in report.months if first <= m <= last)
+    cells = {key: value for key, value in report.cells.items()
+             if key[0] in ("month", "area", "language") and key[1] in months}
+    totals = {
+        ALL: [cells.get(month_key(m)) for m in months],
+        **{area_key(a): [cells.get(area_cell(m, a)) for m in months] for a in report.areas},
+        **{language_key(lang): [cells.get(language_cell(m, lang)) for m in months] for lang in report.languages},
+    }
+    for key, parts in totals.items():
+        total = sum_shown([part for part in parts if part is not None])
+        if total is not None:
+            cells[key] = total
+    return replace(report, months=months, cells=cells)
+
+
+def protect_cohorts(raw: dict[int, tuple[str, list[int]]]) -> Cohorts:
+    """Each meeting number is a row of counts over the series that held it: a count shows
+    when it and what the others leave of the total are ``MIN_GROUP`` men or more
+    (``protect_counts``, the same rule as the report's sign-ups)."""
+    counts: dict[int, list[int | None]] = {sid: [] for sid in raw}
+    total = []
+    for k in range(MEETINGS_FOLLOWED):
+        ids = [sid for sid, (_name, present) in raw.items() if len(present) > k]
+        if not ids:
+            break
+        column = protected_column({sid: raw[sid][1][k] for sid in ids}, ids)
+        for sid in ids:
+            counts[sid].append(column[sid])
+        total.append(column[None])
+    return Cohorts({sid: (raw[sid][0], tuple(counts[sid])) for sid in raw}, tuple(total))
+
+
+def protect_themes(counts: dict[str, int]) -> tuple[dict[str, int | None], int | None]:
+    keys = list(THEME_LABELS)
+    column = protected_column({key: counts.get(key, 0) for key in keys}, keys)
+    return {key: column[key] for key in keys}, column[None]
+
+
+def build(report: Report, first: str, last: str, cohorts: dict, themes: dict[str, int]) -> Note:
+    shown_themes, total = protect_themes(themes)
+    return Note(first, last, for_period(report, first, last), protect_cohorts(cohorts), shown_themes, total)
+
+
+# --- Words ------------------------------------------------------------------------------------------
+
+METHOD = (
+    N_("Men who signed up for a dialogue series through the chat assistant were asked short "
+       "questions in their own language (Dutch, Arabic, Somali or English): every week four "
+       "questions on loneliness and taking part, once what makes taking part hard and what "
+       "would interest them, and before the first and after the last meeting how much they "
+       "agree with a few statements. Facilitators filled in a short form after each meeting."),
+    N_("Anonymous means: no name, chat address or exact date is kept with an answer. Answers "
+       "are counted per month, per area and per language, and area and language are never "
+       "crossed."),
+    N_("A figure is shown only when it holds at least %(n)s men, and not when it would say how "
+       "everyone in a group answered. Figures that could be worked out from the ones shown are "
+       "hidden too. \"Hidden\" stands for nobody, a few, or a figure kept back for that reason."),
+    N_("This note holds no free text, neither of the men nor of the facilitators."),
+)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _hidden() -> str:
+    return f'<span class="hidden">{_e(_("hidden"))}</span>'
+
+
+def _count(value: int | None) -> str:
+    return _hidden() if value is None else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return _hidden() if value is None else f"{round(value * 100)}%"
+
+
+def _mean(value: float | None) -> str:
+    return _hidden() if value is None else f"{value:.1f}"
+
+
+def _points(value: float | None) -> str:
+    return _hidden() if value is None else f"{round(value * 100):+d}"
+
+
+def _month(month: str, language: str) -> str:
+    return format_date(datetime.strptime(month + "-01", "%Y-%m-%d").date(), "MMMM y", locale=language)
+
+
+def _area(area: str) -> str:
+    return _("Area not given") if area == NO_AREA else area
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    """``head`` is escaped here; cells arrive as HTML."""
+    top = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(title: str, *parts: str) -> str:
+    return f"<section><h2>{_e(title)}</h2>{''.join(parts)}</section>"
+
+
+def _para(text: str) -> str:
+    return f"<p>{_e(text)}</p>"
+
+
+# --- Sections ---------------------------------------------------------------------------------------
+
+
+def sections(note: Note, language: str, map_png: bytes | None = None) -> list[tuple[str, str]]:
+    """(title, HTML body) per section, in the note's order; call inside ``use_locale``."""
+    report = note.report
+    out = [(_("Period and method"), "".join(
+        [_para(fill(_("Period: %(first)s to %(last)s."), first=_month(note.first, language), last=_month(note.last, language)))]
+        + [_para(fill(gettext(text), n=MIN_GROUP)) for text in METHOD]
+    ))]
+    if map_png is not None:
+        image = base64.b64encode(map_png).decode("ascii")
+        out.append((_("Participation map"), _para(_("Loneliness, sign-ups, attendance and the main barrier per area."))
+                    + f'<img alt="{_e(_("Participation map"))}" src="data:image/png;base64,{image}">'))
+    out.append((_("Loneliness and taking part over time"), _trend(report, language)))
+    out.append((_("Barriers and interests per area"), _listening(report)))
+    out.append((_("Statements before and after a series"), _statements(report)))
+    out.append((_("Sign-ups, attendance and retention"), _retention(note)))
+    if note.themes_total is not None:
+        rows = [[_e(gettext(THEME_LABELS[key])), _count(n)] for key, n in note.themes.items()]
+        out.append((_("Themes from the facilitators' forms"),
+                    _para(_("How many meeting forms named each theme.")) + _table([_("Theme"), _("Forms")], rows)))
+    return out
+
+
+def _trend(report: Report, language: str) -> str:
+    head = [_("Month"), _("Men who answered"), _("Lonely (moderately or severely)"),
+            _("Took part in an activity"), _("Worthwhile (0–10)")]
+    rows = []
+    for key, label in [*((month_key(m), _e(_month(m, language))) for m in report.months), (ALL, _e(_("All months")))]:
+        shown = report.shown(key)
+        if shown is None:
+            rows.append([label, _hidden(), _hidden(), _hidden(), _hidden()])
+        else:
+            rows.append([label, _count(shown.respondents), _pct(shown.share_lonely), _pct(shown.took_part), _mean(shown.worthwhile)])
+    if not report.months:
+        return _para(_("No closed month with answers in this period yet."))
+    languages = [[_e(LANGUAGE_NAMES.get(lang, _("Other language"))), _count(_respondents(report, language_key(lang)))]
+                 for lang in report.languages]
+    return _table(head, rows) + _table([_("Language"), _("Men who answered")], languages)
+
+
+def _respondents(report: Report, key) -> int | None:
+    shown = report.shown(key)
+    return None if shown is None else shown.respondents
+
+
+def _listening(report: Report) -> str:
+    heard = report.listening
+    if heard is None or not heard.respondents:
+        return _para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP))
+    groups = [None, *heard.areas]
+    head = ["", *(_("All areas") if key is None else _area(key) for key in groups)]
+    rows = [[_e(_("Men who answered")), *(_count(heard.respondents.get(key)) for key in groups)]]
+    for question, options in QUESTIONS:
+        if question == "day_parts":
+            continue
+        title = _("What makes taking part hard") if question == "barriers" else _("What would interest him")
+        rows.append([f"<strong>{_e(title)}</strong>", *("" for _key in groups)])
+        for n, label in enumerate(options):
+            rows.append([_e(gettext(label)), *(_pct(heard.share(key, question, n)) for key in groups)])
+    return _para(_("Share of the men who answered the question.")) + _table(head, rows)
+
+
+def _statements(report: Report) -> str:
+    figures = report.statements
+    if figures is None or not figures.has_figures():
+        return _para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP))
+    parts = [_para(_("Share of the men who agree, before the first and after the last meeting; the shift in percentage points."))]
+    for scope in figures.scopes:
+        name = _("All series") if scope.series_id is None else scope.name
+        rows = [[_e(gettext(report.statement_texts.get(row.statement, ""))),
+                 _pct(None if row.before is None else row.before.agree()),
+                 _pct(None if row.after is None else row.after.agree()), _points(row.shift)] for row in scope.rows]
+        parts.append(f"<h3>{_e(name)}</h3>" + _table([_("Statement"), _("Before"), _("After"), _("Shift")], rows))
+    return "".join(parts)
+
+
+def _retention(note: Note) -> str:
+    report = note.report
+    series_rows = [row for row in report.by_series if row.id != 0]
+    total = next((row for row in report.by_series if row.id == 0), None)
+    head = [_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1))]
+    rows = []
+    for row in series_rows:
+        if row.id not in note.cohorts.rows:
+            continue
+        name, present = note.cohorts.rows[row.id]
+        rows.append([_e(name), _count(row.signed_up), *_padded(present)])
+    if not rows:
+        return _para(_("No series started in this period."))
+    rows.append([_e(_("All series")), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)])
+    return _para(_("Men present at the first six meetings of each series that started in the period.")) + _table(head, rows)
+
+
+def _padded(present: tuple[int | None, ...]) -> list[str]:
+    return [_count(n) for n in present] + ["–"] * (MEETINGS_FOLLOWED - len(present))
+
+
+def render_html(note: Note, language: str = "nl", map_png: bytes | None = None, now: datetime | None = None) -> str:
+    with use_locale(language):
+        title = fill(_("Research note: men taking part, %(first)s to %(last)s"),
+                     first=_month(note.first, language), last=_month(note.last, language))
+        body = "".join(_section(title_, part) for title_, part in sections(note, language, map_png))
+        generated = fill(_("Made on %(date)s from anonymous figures only."),
+                         date=format_date((now or note.report.generated_at).date(), "long", locale=language))
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        lang=language, direction="rtl" if language in RTL else "ltr", title=_e(title), generated=_e(generated), sections=body
+    )

@@ -1,0 +1,128 @@
+"""The research note (``meedoen research-note``): generated from the demo's synthetic data,
+its text holds only figures the report shows, no free text, and every section."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+
+import pytest
+
+from bot.analytics import research_note
+from bot.analytics.report import area_cell, month_key
+from bot.analytics.suppression import MIN_GROUP
+from bot.app.demo import seed
+from bot.app.service import Service
+from bot.store import report_data
+from bot.store import research_note as note_store
+
+SECTIONS = {
+    "nl": ["Periode en methode", "Eenzaamheid en meedoen door de tijd", "Drempels en interesses per gebied",
+           "Stellingen voor en na een reeks", "Aanmeldingen, aanwezigheid en blijven komen"],
+    "en": ["Period and method", "Loneliness and taking part over time", "Barriers and interests per area",
+           "Statements before and after a series", "Sign-ups, attendance and retention"],
+}
+
+
+@pytest.fixture
+async def demo_note(settings):
+    """The demo's seed, and the note over every closed month it shows."""
+    service = Service(dataclasses.replace(settings, demo=True))
+    await service.start()
+    try:
+        await seed(service)
+        now = service.now()
+        async with service.db.transaction() as connection:
+            built = await report_data.build(connection, settings, now)
+            first, last = built.months[0], built.months[-1]
+            cohorts = await note_store.cohorts(connection, "2000-01", "2999-12", now)
+            themes = await note_store.themes(connection, "2000-01", "2999-12")
+    finally:
+        await service.stop()
+    return research_note.build(built, first, last, cohorts, themes), cohorts, themes
+
+
+def _text(page: str) -> str:
+    page = re.sub(r'src="data:[^"]*"', "", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _shown_numbers(note) -> set[str]:
+    """Every figure the note may print: what the report and the note's own tables show,
+    formatted as the note formats them."""
+    report = note.report
+    shown: set[str] = {str(MIN_GROUP), *map(str, range(0, 7)), "10"}  # the rule, meetings 1-6, scales
+    for value in report.cells.values():
+        shown.add(str(value.respondents))
+        for name in ("share_lonely", "took_part"):
+            if (share := getattr(value, name)) is not None:
+                shown.add(str(round(share * 100)))
+        if value.worthwhile is not None:
+            shown.update(f"{value.worthwhile:.1f}".split("."))
+    for row in report.by_series:
+        shown.add(str(row.signed_up))
+    for _name, present in note.cohorts.rows.values():
+        shown.update(map(str, present))
+    shown.update(map(str, note.cohorts.total))
+    shown.update(map(str, report.listening.respondents.values()))
+    for shares in report.listening.shares.values():
+        shown.update(str(round(v * 100)) for v in shares.values())
+    for scope in report.statements.scopes:
+        for row in scope.rows:
+            for part in (row.before, row.after):
+                if part is not None and part.agree() is not None:
+                    shown.add(str(round(part.agree() * 100)))
+            if row.shift is not None:
+                shown.add(str(abs(round(row.shift * 100))))
+    return shown
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_the_note_shows_every_section_and_only_figures_the_report_shows(demo_note, language):
+    note, cohorts, _themes = demo_note
+    page = research_note.render_html(note, language, map_png=b"\x89PNG")
+    text = _text(page)
+    for title in SECTIONS[language]:
+        assert title in text
+    assert note.report.months and note.cohorts.rows  # the demo gives the note figures to show
+    shown = _shown_numbers(note)
+    dates = {note.first[:4], note.last[:4], str(note.report.generated_at.year), str(note.report.generated_at.day)}
+    printed = set(re.findall(r"\d+", text))
+    assert printed - shown - dates == set()
+    # a raw attendance count the protection hid never shows
+    hidden = {n for sid, (_n, raw) in cohorts.items() for k, n in enumerate(raw)
+              if note.cohorts.rows[sid][1][k] is None and n > 6}
+    assert not (hidden & printed - shown)
+
+
+async def test_no_free_text_of_the_facilitators_form_appears(demo_note):
+    note, _cohorts, _themes = demo_note
+    text = _text(research_note.render_html(note, "nl"))
+    for words in ("Open gesprek", "taalcafé", "vrijwilligerswerk", "Stelling:"):
+        assert words not in text
+
+
+def test_a_small_series_hides_its_count_and_the_one_it_would_reveal():
+    raw = {1: ("Reeks Oost", [25, 20]), 2: ("Reeks West", [7])}
+    cohorts = research_note.protect_cohorts(raw)
+    assert cohorts.rows[2][1] == (None,)
+    assert cohorts.rows[1][1] == (None, 20)  # 25 shown beside a total of 32 would give away 7
+    assert cohorts.total == (32, 20)
+
+
+def test_themes_under_the_rule_of_ten_are_hidden_whole():
+    shown, total = research_note.protect_themes({"work": 3})
+    assert total is None and set(shown.values()) == {None}
+    shown, total = research_note.protect_themes({"work": 14, "father": 12, "roles": 2})
+    assert total == 28 and shown["work"] is None or shown["roles"] is None
+
+
+def test_months_outside_the_period_leave_the_note(demo_note):
+    note, _cohorts, _themes = demo_note
+    months = note.report.months
+    only = research_note.for_period(note.report, months[-1], months[-1])
+    assert only.months == (months[-1],)
+    assert only.shown(month_key(months[0])) is None or len(months) == 1
+    assert all(key[1] == months[-1] for key in only.cells if key[0] == "area")
+    assert area_cell(months[-1], note.report.areas[0]) in only.cells
