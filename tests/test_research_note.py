@@ -44,7 +44,7 @@ async def demo_note(settings):
 
 
 def _text(page: str) -> str:
-    page = re.sub(r'src="data:[^"]*"', "", page)
+    page = re.sub(r"<style>.*?</style>|src=\"data:[^\"]*\"", "", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
