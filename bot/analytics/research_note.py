@@ -129,31 +129,57 @@ METHOD = (
 )
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text))
+# --- Blocks: what a section holds, drawn by the HTML template and by the PDF alike ---------------
+
+HIDDEN = None
+"""A table cell the protection hides: drawn as the word "hidden"."""
 
 
-def _hidden() -> str:
-    return f'<span class="hidden">{_e(_("hidden"))}</span>'
+@dataclass(frozen=True)
+class Para:
+    text: str
 
 
-def _count(value: int | None) -> str:
-    return _hidden() if value is None else str(value)
+@dataclass(frozen=True)
+class Subhead:
+    text: str
 
 
-def _pct(value: float | None) -> str:
-    return _hidden() if value is None else f"{round(value * 100)}%"
+@dataclass(frozen=True)
+class Table:
+    head: tuple[str, ...]
+    rows: tuple[tuple[str | None, ...], ...]  # None: hidden
 
 
-def _mean(value: float | None) -> str:
-    return _hidden() if value is None else f"{value:.1f}"
+@dataclass(frozen=True)
+class Picture:
+    png: bytes
+    alt: str
 
 
-def _points(value: float | None) -> str:
-    return _hidden() if value is None else f"{round(value * 100):+d}"
+@dataclass(frozen=True)
+class Section:
+    title: str
+    blocks: tuple
 
 
-def _month(month: str, language: str) -> str:
+def _count(value: int | None) -> str | None:
+    return HIDDEN if value is None else str(value)
+
+
+def _pct(value: float | None) -> str | None:
+    return HIDDEN if value is None else f"{round(value * 100)}%"
+
+
+def _mean(value: float | None) -> str | None:
+    return HIDDEN if value is None else f"{value:.1f}"
+
+
+def _points(value: float | None) -> str | None:
+    return HIDDEN if value is None else f"{round(value * 100):+d}"
+
+
+def month_name(month: str, language: str) -> str:
     return format_date(datetime.strptime(month + "-01", "%Y-%m-%d").date(), "MMMM y", locale=language)
 
 
@@ -161,61 +187,59 @@ def _area(area: str) -> str:
     return _("Area not given") if area == NO_AREA else area
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    """``head`` is escaped here; cells arrive as HTML."""
-    top = "".join(f"<th>{_e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
+def title_of(note: Note, language: str) -> str:
+    """The note's title; call inside ``use_locale``."""
+    return fill(_("Research note: men taking part, %(first)s to %(last)s"),
+                first=month_name(note.first, language), last=month_name(note.last, language))
 
 
-def _section(title: str, *parts: str) -> str:
-    return f"<section><h2>{_e(title)}</h2>{''.join(parts)}</section>"
-
-
-def _para(text: str) -> str:
-    return f"<p>{_e(text)}</p>"
+def made_on(note: Note, language: str, now: datetime | None) -> str:
+    return fill(_("Made on %(date)s from anonymous figures only."),
+                date=format_date((now or note.report.generated_at).date(), "long", locale=language))
 
 
 # --- Sections ---------------------------------------------------------------------------------------
 
 
-def sections(note: Note, language: str, map_png: bytes | None = None) -> list[tuple[str, str]]:
-    """(title, HTML body) per section, in the note's order; call inside ``use_locale``."""
+def sections(note: Note, language: str, map_png: bytes | None = None) -> list[Section]:
+    """The note's sections in order; call inside ``use_locale``."""
     report = note.report
-    out = [(_("Period and method"), "".join(
-        [_para(fill(_("Period: %(first)s to %(last)s."), first=_month(note.first, language), last=_month(note.last, language)))]
-        + [_para(fill(gettext(text), n=MIN_GROUP)) for text in METHOD]
-    ))]
+    period = fill(_("Period: %(first)s to %(last)s."), first=month_name(note.first, language),
+                  last=month_name(note.last, language))
+    out = [Section(_("Period and method"), (Para(period), *(Para(fill(gettext(text), n=MIN_GROUP)) for text in METHOD)))]
     if map_png is not None:
-        image = base64.b64encode(map_png).decode("ascii")
-        out.append((_("Participation map"), _para(_("Loneliness, sign-ups, attendance and the main barrier per area."))
-                    + f'<img alt="{_e(_("Participation map"))}" src="data:image/png;base64,{image}">'))
-    out.append((_("Loneliness and taking part over time"), _trend(report, language)))
-    out.append((_("Barriers and interests per area"), _listening(report)))
-    out.append((_("Statements before and after a series"), _statements(report)))
-    out.append((_("Sign-ups, attendance and retention"), _retention(note)))
+        out.append(Section(_("Participation map"), (
+            Para(_("Loneliness, sign-ups, attendance and the main barrier per area.")),
+            Picture(map_png, _("Participation map")),
+        )))
+    out.append(Section(_("Loneliness and taking part over time"), _trend(report, language)))
+    out.append(Section(_("Barriers and interests per area"), _listening(report)))
+    out.append(Section(_("Statements before and after a series"), _statements(report)))
+    out.append(Section(_("Sign-ups, attendance and retention"), _retention(note)))
     if note.themes_total is not None:
-        rows = [[_e(gettext(THEME_LABELS[key])), _count(n)] for key, n in note.themes.items()]
-        out.append((_("Themes from the facilitators' forms"),
-                    _para(_("How many meeting forms named each theme.")) + _table([_("Theme"), _("Forms")], rows)))
+        rows = tuple((gettext(THEME_LABELS[key]), _count(n)) for key, n in note.themes.items())
+        out.append(Section(_("Themes from the facilitators' forms"), (
+            Para(_("How many meeting forms named each theme.")), Table((_("Theme"), _("Forms")), rows),
+        )))
     return out
 
 
-def _trend(report: Report, language: str) -> str:
-    head = [_("Month"), _("Men who answered"), _("Lonely (moderately or severely)"),
-            _("Took part in an activity"), _("Worthwhile (0–10)")]
+def _trend(report: Report, language: str) -> tuple:
+    if not report.months:
+        return (Para(_("No closed month with answers in this period yet.")),)
+    head = (_("Month"), _("Men who answered"), _("Lonely (moderately or severely)"),
+            _("Took part in an activity"), _("Worthwhile (0–10)"))
     rows = []
-    for key, label in [*((month_key(m), _e(_month(m, language))) for m in report.months), (ALL, _e(_("All months")))]:
+    for key, label in [*((month_key(m), month_name(m, language)) for m in report.months), (ALL, _("All months"))]:
         shown = report.shown(key)
         if shown is None:
-            rows.append([label, _hidden(), _hidden(), _hidden(), _hidden()])
+            rows.append((label, HIDDEN, HIDDEN, HIDDEN, HIDDEN))
         else:
-            rows.append([label, _count(shown.respondents), _pct(shown.share_lonely), _pct(shown.took_part), _mean(shown.worthwhile)])
-    if not report.months:
-        return _para(_("No closed month with answers in this period yet."))
-    languages = [[_e(LANGUAGE_NAMES.get(lang, _("Other language"))), _count(_respondents(report, language_key(lang)))]
-                 for lang in report.languages]
-    return _table(head, rows) + _table([_("Language"), _("Men who answered")], languages)
+            rows.append((label, _count(shown.respondents), _pct(shown.share_lonely), _pct(shown.took_part),
+                         _mean(shown.worthwhile)))
+    languages = tuple((LANGUAGE_NAMES.get(lang, _("Other language")), _count(_respondents(report, language_key(lang))))
+                      for lang in report.languages)
+    return Table(head, tuple(rows)), Table((_("Language"), _("Men who answered")), languages)
 
 
 def _respondents(report: Report, key) -> int | None:
@@ -223,65 +247,85 @@ def _respondents(report: Report, key) -> int | None:
     return None if shown is None else shown.respondents
 
 
-def _listening(report: Report) -> str:
+def _listening(report: Report) -> tuple:
     heard = report.listening
     if heard is None or not heard.respondents:
-        return _para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP))
+        return (Para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP)),)
     groups = [None, *heard.areas]
-    head = ["", *(_("All areas") if key is None else _area(key) for key in groups)]
-    rows = [[_e(_("Men who answered")), *(_count(heard.respondents.get(key)) for key in groups)]]
+    head = ("", *(_("All areas") if key is None else _area(key) for key in groups))
+    blocks: list = [Para(_("Share of the men who answered the question."))]
     for question, options in QUESTIONS:
         if question == "day_parts":
             continue
-        title = _("What makes taking part hard") if question == "barriers" else _("What would interest him")
-        rows.append([f"<strong>{_e(title)}</strong>", *("" for _key in groups)])
-        for n, label in enumerate(options):
-            rows.append([_e(gettext(label)), *(_pct(heard.share(key, question, n)) for key in groups)])
-    return _para(_("Share of the men who answered the question.")) + _table(head, rows)
+        blocks.append(Subhead(_("What makes taking part hard") if question == "barriers" else _("What would interest him")))
+        rows = [(_("Men who answered"), *(_count(heard.respondents.get(key)) for key in groups))]
+        rows += [(gettext(label), *(_pct(heard.share(key, question, n)) for key in groups)) for n, label in enumerate(options)]
+        blocks.append(Table(head, tuple(rows)))
+    return tuple(blocks)
 
 
-def _statements(report: Report) -> str:
+def _statements(report: Report) -> tuple:
     figures = report.statements
     if figures is None or not figures.has_figures():
-        return _para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP))
-    parts = [_para(_("Share of the men who agree, before the first and after the last meeting; the shift in percentage points."))]
+        return (Para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP)),)
+    blocks: list = [Para(_("Share of the men who agree, before the first and after the last meeting; the shift in "
+                           "percentage points."))]
     for scope in figures.scopes:
-        name = _("All series") if scope.series_id is None else scope.name
-        rows = [[_e(gettext(report.statement_texts.get(row.statement, ""))),
-                 _pct(None if row.before is None else row.before.agree()),
-                 _pct(None if row.after is None else row.after.agree()), _points(row.shift)] for row in scope.rows]
-        parts.append(f"<h3>{_e(name)}</h3>" + _table([_("Statement"), _("Before"), _("After"), _("Shift")], rows))
-    return "".join(parts)
+        rows = tuple((gettext(report.statement_texts.get(row.statement, "")),
+                      _pct(None if row.before is None else row.before.agree()),
+                      _pct(None if row.after is None else row.after.agree()), _points(row.shift)) for row in scope.rows)
+        blocks.append(Subhead(_("All series") if scope.series_id is None else scope.name))
+        blocks.append(Table((_("Statement"), _("Before"), _("After"), _("Shift")), rows))
+    return tuple(blocks)
 
 
-def _retention(note: Note) -> str:
+def _retention(note: Note) -> tuple:
     report = note.report
-    series_rows = [row for row in report.by_series if row.id != 0]
     total = next((row for row in report.by_series if row.id == 0), None)
-    head = [_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1))]
-    rows = []
-    for row in series_rows:
-        if row.id not in note.cohorts.rows:
-            continue
-        name, present = note.cohorts.rows[row.id]
-        rows.append([_e(name), _count(row.signed_up), *_padded(present)])
+    head = (_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1)))
+    rows = [(name, _count(row.signed_up), *_padded(present))
+            for row in report.by_series if row.id in note.cohorts.rows
+            for name, present in [note.cohorts.rows[row.id]]]
     if not rows:
-        return _para(_("No series started in this period."))
-    rows.append([_e(_("All series")), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)])
-    return _para(_("Men present at the first six meetings of each series that started in the period.")) + _table(head, rows)
+        return (Para(_("No series started in this period.")),)
+    rows.append((_("All series"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
+    return (Para(_("Men present at the first six meetings of each series that started in the period.")),
+            Table(head, tuple(rows)))
 
 
-def _padded(present: tuple[int | None, ...]) -> list[str]:
+def _padded(present: tuple[int | None, ...]) -> list[str | None]:
     return [_count(n) for n in present] + ["–"] * (MEETINGS_FOLLOWED - len(present))
+
+
+# --- HTML -------------------------------------------------------------------------------------------
+
+
+def _cell(value: str | None) -> str:
+    return f'<span class="hidden">{html.escape(_("hidden"))}</span>' if value is None else html.escape(value)
+
+
+def _block_html(block) -> str:
+    if isinstance(block, Para):
+        return f"<p>{html.escape(block.text)}</p>"
+    if isinstance(block, Subhead):
+        return f"<h3>{html.escape(block.text)}</h3>"
+    if isinstance(block, Picture):
+        data = base64.b64encode(block.png).decode("ascii")
+        return f'<img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}">'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in block.head)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_html(note: Note, language: str = "nl", map_png: bytes | None = None, now: datetime | None = None) -> str:
     with use_locale(language):
-        title = fill(_("Research note: men taking part, %(first)s to %(last)s"),
-                     first=_month(note.first, language), last=_month(note.last, language))
-        body = "".join(_section(title_, part) for title_, part in sections(note, language, map_png))
-        generated = fill(_("Made on %(date)s from anonymous figures only."),
-                         date=format_date((now or note.report.generated_at).date(), "long", locale=language))
+        title = title_of(note, language)
+        body = "".join(
+            f"<section><h2>{html.escape(s.title)}</h2>{''.join(_block_html(b) for b in s.blocks)}</section>"
+            for s in sections(note, language, map_png)
+        )
+        generated = made_on(note, language, now)
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        lang=language, direction="rtl" if language in RTL else "ltr", title=_e(title), generated=_e(generated), sections=body
+        lang=language, direction="rtl" if language in RTL else "ltr", title=html.escape(title),
+        generated=html.escape(generated), sections=body,
     )
