@@ -126,3 +126,36 @@ def test_months_outside_the_period_leave_the_note(demo_note):
     assert only.shown(month_key(months[0])) is None or len(months) == 1
     assert all(key[1] == months[-1] for key in only.cells if key[0] == "area")
     assert area_cell(months[-1], note.report.areas[0]) in only.cells
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_the_pdf_opens_and_holds_every_section(demo_note, language):
+    import io
+
+    from pypdf import PdfReader
+
+    from bot.analytics.research_note_pdf import render_pdf
+
+    note, _cohorts, _themes = demo_note
+    reader = PdfReader(io.BytesIO(render_pdf(note, language)))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    text = re.sub(r"\s+", " ", text)
+    for title in SECTIONS[language]:
+        assert title in text
+    assert set(re.findall(r"\d+", text)) - _shown_numbers(note) - {note.first[:4], note.last[:4],
+                                                                       str(note.report.generated_at.day)} == set()
+    assert "Open gesprek" not in text
+
+
+async def test_the_arabic_pdf_keeps_its_numbers_in_reading_order(demo_note):
+    import io
+
+    from pypdf import PdfReader
+
+    from bot.analytics.research_note_pdf import render_pdf
+
+    note, _cohorts, _themes = demo_note
+    reader = PdfReader(io.BytesIO(render_pdf(note, "ar")))
+    text = reader.pages[0].extract_text()
+    year = note.first[:4]
+    assert year in text and year[::-1] not in text  # "2026", never "6202"
