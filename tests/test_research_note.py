@@ -159,3 +159,39 @@ async def test_the_arabic_pdf_keeps_its_numbers_in_reading_order(demo_note):
     text = reader.pages[0].extract_text()
     year = note.first[:4]
     assert year in text and year[::-1] not in text  # "2026", never "6202"
+
+
+def _meedoen(database_url: str, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
+    env["MEEDOEN_DATABASE_URL"] = database_url
+    return subprocess.run([sys.executable, "-m", "bot.app.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_command_writes_html_and_pdf_by_the_file_name(database_url, tmp_path):
+    assert _meedoen(database_url, "db", "upgrade").returncode == 0
+    html_file, pdf_file = tmp_path / "note.html", tmp_path / "note.pdf"
+    made = _meedoen(database_url, "research-note", "--from", "2026-01", "--to", "2026-06", "--out", str(html_file),
+                    "--lang", "en")
+    assert made.returncode == 0, made.stderr
+    page = html_file.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'lang="en"' in page and "Period and method" in page
+    assert _meedoen(database_url, "research-note", "--from", "2026-01", "--to", "2026-06",
+                    "--out", str(pdf_file)).returncode == 0
+    assert pdf_file.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (["--from", "2026-01", "--to", "2026-06", "--out", "note.docx"], "--out must end in .html or .pdf"),
+    (["--from", "2026-06", "--to", "2026-01", "--out", "note.html"], "--from is after --to"),
+    (["--from", "juni", "--to", "2026-01", "--out", "note.html"], "is not a month; write it as YYYY-MM"),
+])
+def test_a_mistake_gets_one_sentence(database_url, tmp_path, args, sentence):
+    assert _meedoen(database_url, "db", "upgrade").returncode == 0
+    result = _meedoen(database_url, "research-note", *(str(tmp_path / a) if a.startswith("note.") else a for a in args))
+    assert result.returncode == 2 and sentence in result.stderr
+    assert "Traceback" not in result.stderr
