@@ -36,11 +36,12 @@ async def demo_note(settings):
         async with service.db.transaction() as connection:
             built = await report_data.build(connection, settings, now)
             first, last = built.months[0], built.months[-1]
-            cohorts = await note_store.cohorts(connection, "2000-01", "2999-12", now)
-            themes = await note_store.themes(connection, "2000-01", "2999-12")
+            cohorts = await note_store.cohorts(connection, now)
+            starts = await note_store.starts(connection)
+            themes = await note_store.themes(connection)
     finally:
         await service.stop()
-    return research_note.build(built, first, last, cohorts, themes), cohorts, themes
+    return research_note.build(built, first, last, cohorts, starts, themes), cohorts, themes
 
 
 def _text(page: str) -> str:
@@ -195,3 +196,14 @@ def test_a_mistake_gets_one_sentence(database_url, tmp_path, args, sentence):
     result = _meedoen(database_url, "research-note", *(str(tmp_path / a) if a.startswith("note.") else a for a in args))
     assert result.returncode == 2 and sentence in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_periods_cannot_be_subtracted_to_reveal_a_hidden_count(demo_note):
+    """Cohorts and themes are protected over the whole programme: a note over a shorter
+    period lists fewer series but the same protected figures, and the same total."""
+    note, cohorts, themes = demo_note
+    starts = {sid: "2026-01" for sid in cohorts} | {min(cohorts): "2026-05"}
+    early = research_note.build(note.report, "2026-01", "2026-03", cohorts, starts, themes)
+    late = research_note.build(note.report, "2026-04", "2026-06", cohorts, starts, themes)
+    assert early.in_period and late.in_period and not early.in_period & late.in_period
+    assert early.cohorts == late.cohorts and early.themes == late.themes

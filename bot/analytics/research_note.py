@@ -61,6 +61,7 @@ class Note:
     last: str
     report: Report  # restricted to the period's months (``for_period``)
     cohorts: Cohorts
+    in_period: frozenset[int]  # the series that started in the period: the rows the note lists
     themes: dict[str, int | None]  # theme key → forms that ticked it; None: hidden
     themes_total: int | None  # forms with any theme, None: hidden (or none)
 
@@ -106,9 +107,12 @@ def protect_themes(counts: dict[str, int]) -> tuple[dict[str, int | None], int |
     return {key: column[key] for key in keys}, column[None]
 
 
-def build(report: Report, first: str, last: str, cohorts: dict, themes: dict[str, int]) -> Note:
+def build(report: Report, first: str, last: str, cohorts: dict, starts: dict[int, str], themes: dict[str, int]) -> Note:
+    """``cohorts`` and ``themes`` over the whole programme (``bot.store.research_note``), so
+    that their protection is the same whatever the period; ``starts``: series → its month."""
     shown_themes, total = protect_themes(themes)
-    return Note(first, last, for_period(report, first, last), protect_cohorts(cohorts), shown_themes, total)
+    in_period = frozenset(sid for sid, month in starts.items() if first <= month <= last)
+    return Note(first, last, for_period(report, first, last), protect_cohorts(cohorts), in_period, shown_themes, total)
 
 
 # --- Words ------------------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def sections(note: Note, language: str, map_png: bytes | None = None) -> list[Se
     if note.themes_total is not None:
         rows = tuple((gettext(THEME_LABELS[key]), _count(n)) for key, n in note.themes.items())
         out.append(Section(_("Themes from the facilitators' forms"), (
-            Para(_("How many meeting forms named each theme.")), Table((_("Theme"), _("Forms")), rows),
+            Para(_("How many meeting forms so far named each theme.")), Table((_("Theme"), _("Forms")), rows),
         )))
     return out
 
@@ -284,11 +288,11 @@ def _retention(note: Note) -> tuple:
     total = next((row for row in report.by_series if row.id == 0), None)
     head = (_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1)))
     rows = [(name, _count(row.signed_up), *_padded(present))
-            for row in report.by_series if row.id in note.cohorts.rows
+            for row in report.by_series if row.id in note.cohorts.rows and row.id in note.in_period
             for name, present in [note.cohorts.rows[row.id]]]
     if not rows:
         return (Para(_("No series started in this period.")),)
-    rows.append((_("All series"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
+    rows.append((_("All series so far"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
     return (Para(_("Men present at the first six meetings of each series that started in the period.")),
             Table(head, tuple(rows)))
 

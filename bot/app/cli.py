@@ -1346,11 +1346,12 @@ async def research_note_write(args, settings: Settings) -> None:
         with _collector_paused():
             built = await report_data.build_from(db, settings, now)
         async with db.transaction() as connection:
-            cohorts = await note_store.cohorts(connection, args.first, args.last, now)
-            themes = await note_store.themes(connection, args.first, args.last)
+            cohorts = await note_store.cohorts(connection, now)
+            starts = await note_store.starts(connection)
+            themes = await note_store.themes(connection)
     finally:
         await db.close()
-    note = research_note.build(built, args.first, args.last, cohorts, themes)
+    note = research_note.build(built, args.first, args.last, cohorts, starts, themes)
     shapes = read_shapes(settings.areas_geojson, settings.areas)
     map_png = render_png(note.report, args.lang, shapes) if note.report.months else None
     if suffix == ".pdf":
