@@ -11,11 +11,11 @@ import pytest
 
 from bot.analytics import research_note
 from bot.analytics.report import area_cell, month_key
-from bot.analytics.suppression import MIN_GROUP
 from bot.app.demo import seed
 from bot.app.service import Service
 from bot.store import report_data
 from bot.store import research_note as note_store
+from dialogs.anonymity import MIN_GROUP
 
 SECTIONS = {
     "nl": ["Periode en methode", "Eenzaamheid en meedoen door de tijd", "Drempels en interesses per gebied",

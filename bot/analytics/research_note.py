@@ -32,7 +32,7 @@ from bot.analytics.report import (
     protected_column,
     sum_shown,
 )
-from bot.analytics.suppression import MIN_GROUP
+from dialogs.anonymity import MIN_GROUP
 from dialogs.formatting import LANGUAGE_NAMES
 from dialogs.i18n import N_, _, fill, gettext, use_locale
 from dialogs.listening import QUESTIONS
@@ -107,7 +107,7 @@ def protect_themes(counts: dict[str, int]) -> tuple[dict[str, int | None], int |
     return {key: column[key] for key in keys}, column[None]
 
 
-def build(report: Report, first: str, last: str, cohorts: dict, starts: dict[int, str], themes: dict[str, int]) -> Note:
+def build(report: Report, first: str, last: str, cohorts: dict[int, tuple[str, list[int]]], starts: dict[int, str], themes: dict[str, int]) -> Note:
     """``cohorts`` and ``themes`` over the whole programme (``bot.store.research_note``), so
     that their protection is the same whatever the period; ``starts``: series → its month."""
     shown_themes, total = protect_themes(themes)
@@ -161,10 +161,13 @@ class Picture:
     alt: str
 
 
+Block = Para | Subhead | Table | Picture
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
-    blocks: tuple
+    blocks: tuple[Block, ...]
 
 
 def _count(value: int | None) -> str | None:
@@ -228,12 +231,12 @@ def sections(note: Note, language: str, map_png: bytes | None = None) -> list[Se
     return out
 
 
-def _trend(report: Report, language: str) -> tuple:
+def _trend(report: Report, language: str) -> tuple[Block, ...]:
     if not report.months:
         return (Para(_("No closed month with answers in this period yet.")),)
     head = (_("Month"), _("Men who answered"), _("Lonely (moderately or severely)"),
             _("Took part in an activity"), _("Worthwhile (0–10)"))
-    rows = []
+    rows: list[tuple[str | None, ...]] = []
     for key, label in [*((month_key(m), month_name(m, language)) for m in report.months), (ALL, _("All months"))]:
         shown = report.shown(key)
         if shown is None:
@@ -246,18 +249,18 @@ def _trend(report: Report, language: str) -> tuple:
     return Table(head, tuple(rows)), Table((_("Language"), _("Men who answered")), languages)
 
 
-def _respondents(report: Report, key) -> int | None:
+def _respondents(report: Report, key: tuple[str, ...]) -> int | None:
     shown = report.shown(key)
     return None if shown is None else shown.respondents
 
 
-def _listening(report: Report) -> tuple:
+def _listening(report: Report) -> tuple[Block, ...]:
     heard = report.listening
     if heard is None or not heard.respondents:
         return (Para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP)),)
     groups = [None, *heard.areas]
     head = ("", *(_("All areas") if key is None else _area(key) for key in groups))
-    blocks: list = [Para(_("Share of the men who answered the question."))]
+    blocks: list[Block] = [Para(_("Share of the men who answered the question."))]
     for question, options in QUESTIONS:
         if question == "day_parts":
             continue
@@ -268,11 +271,11 @@ def _listening(report: Report) -> tuple:
     return tuple(blocks)
 
 
-def _statements(report: Report) -> tuple:
+def _statements(report: Report) -> tuple[Block, ...]:
     figures = report.statements
     if figures is None or not figures.has_figures():
         return (Para(fill(_("Not shown: fewer than %(n)s men answered."), n=MIN_GROUP)),)
-    blocks: list = [Para(_("Share of the men who agree, before the first and after the last meeting; the shift in "
+    blocks: list[Block] = [Para(_("Share of the men who agree, before the first and after the last meeting; the shift in "
                            "percentage points."))]
     for scope in figures.scopes:
         rows = tuple((gettext(report.statement_texts.get(row.statement, "")),
@@ -283,7 +286,7 @@ def _statements(report: Report) -> tuple:
     return tuple(blocks)
 
 
-def _retention(note: Note) -> tuple:
+def _retention(note: Note) -> tuple[Block, ...]:
     report = note.report
     total = next((row for row in report.by_series if row.id == 0), None)
     head = (_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1)))
@@ -308,7 +311,7 @@ def _cell(value: str | None) -> str:
     return f'<span class="hidden">{html.escape(_("hidden"))}</span>' if value is None else html.escape(value)
 
 
-def _block_html(block) -> str:
+def _block_html(block: Block) -> str:
     if isinstance(block, Para):
         return f"<p>{html.escape(block.text)}</p>"
     if isinstance(block, Subhead):
