@@ -19,9 +19,9 @@ from dialogs.anonymity import MIN_GROUP
 
 SECTIONS = {
     "nl": ["Periode en methode", "Eenzaamheid en meedoen door de tijd", "Drempels en interesses per gebied",
-           "Stellingen voor en na een reeks", "Aanmeldingen, aanwezigheid en blijven komen"],
+           "Stellingen bij het begin en het einde van een groep", "Aanmeldingen, aanwezigheid en blijven komen"],
     "en": ["Period and method", "Loneliness and taking part over time", "Barriers and interests per area",
-           "Statements before and after a series", "Sign-ups, attendance and retention"],
+           "Statements at the start and the end of a group", "Sign-ups, attendance and retention"],
 }
 
 

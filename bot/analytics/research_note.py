@@ -118,12 +118,12 @@ def build(report: Report, first: str, last: str, cohorts: dict[int, tuple[str, l
 # --- Words ------------------------------------------------------------------------------------------
 
 METHOD = (
-    N_("Men who signed up for a dialogue series through the chat assistant were asked short "
+    N_("Men who signed up for a conversation group through the chat assistant were asked short "
        "questions in their own language (Dutch, Arabic, Somali or English): every week four "
        "questions on loneliness and taking part, once what makes taking part hard and what "
        "would interest them, and before the first and after the last meeting how much they "
        "agree with a few statements. Facilitators filled in a short form after each meeting."),
-    N_("Anonymous means: no name, chat address or exact date is kept with an answer. Answers "
+    N_("Anonymous means: no name, phone number, Telegram name or exact date is kept with an answer. Answers "
        "are counted per month, per area and per language, and area and language are never "
        "crossed."),
     N_("A figure is shown only when it holds at least %(n)s men, and not when it would say how "
@@ -221,7 +221,7 @@ def sections(note: Note, language: str, map_png: bytes | None = None) -> list[Se
         )))
     out.append(Section(_("Loneliness and taking part over time"), _trend(report, language)))
     out.append(Section(_("Barriers and interests per area"), _listening(report)))
-    out.append(Section(_("Statements before and after a series"), _statements(report)))
+    out.append(Section(_("Statements at the start and the end of a group"), _statements(report)))
     out.append(Section(_("Sign-ups, attendance and retention"), _retention(note)))
     if note.themes_total is not None:
         rows = tuple((gettext(THEME_LABELS[key]), _count(n)) for key, n in note.themes.items())
@@ -281,7 +281,7 @@ def _statements(report: Report) -> tuple[Block, ...]:
         rows = tuple((gettext(report.statement_texts.get(row.statement, "")),
                       _pct(None if row.before is None else row.before.agree()),
                       _pct(None if row.after is None else row.after.agree()), _points(row.shift)) for row in scope.rows)
-        blocks.append(Subhead(_("All series") if scope.series_id is None else scope.name))
+        blocks.append(Subhead(_("All groups") if scope.series_id is None else scope.name))
         blocks.append(Table((_("Statement"), _("Before"), _("After"), _("Shift")), rows))
     return tuple(blocks)
 
@@ -289,14 +289,14 @@ def _statements(report: Report) -> tuple[Block, ...]:
 def _retention(note: Note) -> tuple[Block, ...]:
     report = note.report
     total = next((row for row in report.by_series if row.id == 0), None)
-    head = (_("Series"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1)))
+    head = (_("Group"), _("Signed up"), *(fill(_("Meeting %(n)s"), n=k) for k in range(1, MEETINGS_FOLLOWED + 1)))
     rows = [(name, _count(row.signed_up), *_padded(present))
             for row in report.by_series if row.id in note.cohorts.rows and row.id in note.in_period
             for name, present in [note.cohorts.rows[row.id]]]
     if not rows:
-        return (Para(_("No series started in this period.")),)
-    rows.append((_("All series so far"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
-    return (Para(_("Men present at the first six meetings of each series that started in the period.")),
+        return (Para(_("No group started in this period.")),)
+    rows.append((_("All groups so far"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
+    return (Para(_("Men present at the first six meetings of each group that started in the period.")),
             Table(head, tuple(rows)))
 
 
