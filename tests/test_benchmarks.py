@@ -22,6 +22,7 @@ TINY = {
     "engine_alone": ["--size", "3"],
     "reminders": ["--size", "400", "--hours", "0.5", "--probe-ticks", "1"],
     "report": ["--size", "3000", "--runs", "1"],
+    "research_note": ["--size", "3000", "--poll", "500", "--runs", "1"],
     "checkin": ["--size", "30", "--participants", "300", "--responses", "300"],
     "console": ["--size", "600", "--series", "30", "--responses", "500", "--runs", "2"],
 }

@@ -16,6 +16,7 @@ import atexit
 import dataclasses
 import gc
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -34,6 +35,7 @@ from bot.config import (
     require_for_run,
 )
 from bot.store.database import Database
+from dialogs.types import LANGUAGES
 
 if TYPE_CHECKING:
     from bot.store.series import NewSeries
@@ -275,6 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write to FILE, e.g. report.png, report.csv or report.txt "
                         "(required for png; text and csv go to stdout without it)")
 
+    note = commands.add_parser(
+        "research-note", help="a short anonymous research note for policy makers (HTML or PDF)",
+        description="A document a policy maker reads in ten minutes: method, the participation map, "
+        "loneliness and taking part over time, barriers and interests per area, statement shifts, "
+        "retention over meetings 1-6 and the facilitators' themes. Only figures the report shows "
+        "(docs/report-privacy.md); no free text. The format follows --out: .html or .pdf.",
+    )
+    note.add_argument("--from", dest="first", required=True, type=_month_argument, metavar="YYYY-MM",
+                      help="the first month of the period")
+    note.add_argument("--to", dest="last", required=True, type=_month_argument, metavar="YYYY-MM",
+                      help="the last month of the period")
+    note.add_argument("--out", required=True, metavar="FILE", help="note.html or note.pdf")
+    note.add_argument("--lang", choices=LANGUAGES, default="nl", help="the note's language (default nl)")
+
     from bot.operations.translations import add_parser as add_translations_parser
 
     add_translations_parser(commands)
@@ -364,7 +380,7 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
 
         return command
     return {"run": run, "demo": demo, "report": report_write, "invite": invite_links, "flyer": flyer_write,
-            "listen-link": listen_links}[args.command]
+            "listen-link": listen_links, "research-note": research_note_write}[args.command]
 
 
 # --- run and demo ---------------------------------------------------------------------------
@@ -1297,6 +1313,63 @@ async def series_reports(args, settings: Settings) -> None:
             print(f"Meeting {form.number}, {_when(form.starts_at, settings)}:")
             for label, value in report_lines(form):
                 print(f"  {label}: {value}")
+
+
+# --- research note --------------------------------------------------------------------------
+
+
+def _month_argument(value: str) -> str:
+    try:
+        datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month; write it as YYYY-MM, e.g. 2026-03.") from None
+    return value
+
+
+async def research_note_write(args, settings: Settings) -> None:
+    """``meedoen research-note``: the report's shown figures (it may publish a newly closed
+    month, as ``meedoen report`` does), the cohort curve and the facilitators' themes."""
+    from bot.analytics import research_note
+    from bot.analytics.report_chart import render_png
+    from bot.config import read_shapes
+    from bot.store import report_data
+    from bot.store import research_note as note_store
+
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in (".html", ".pdf"):
+        raise UsageError("--out must end in .html or .pdf, e.g. --out note.pdf.")
+    if args.first > args.last:
+        raise UsageError("--from is after --to; give the earlier month first.")
+    now = utcnow()
+    db = await _database(settings)
+    try:
+        with _collector_paused():
+            built = await report_data.build_from(db, settings, now)
+        async with db.transaction() as connection:
+            cohorts = await note_store.cohorts(connection, now)
+            starts = await note_store.starts(connection)
+            themes = await note_store.themes(connection)
+    finally:
+        await db.close()
+    note = research_note.build(built, args.first, args.last, cohorts, starts, themes)
+    shapes = read_shapes(settings.areas_geojson, settings.areas)
+    map_png = render_png(note.report, args.lang, shapes) if note.report.months else None
+    if suffix == ".pdf":
+        from bot.analytics.research_note_pdf import render_pdf
+
+        content: bytes | str = render_pdf(note, args.lang, map_png, now)
+    else:
+        content = research_note.render_html(note, args.lang, map_png, now)
+    try:
+        if isinstance(content, bytes):
+            with open(args.out, "wb") as handle:
+                handle.write(content)
+        else:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(content)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.out}: {error.strerror}.") from None
+    print(f"research note written to {args.out}")
 
 
 # --- report ---------------------------------------------------------------------------------
