@@ -31,16 +31,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import buttons, funnel, scoring
-from dialogs.formatting import cannot_read
+from dialogs import buttons, funnel, polls, scoring
 from dialogs.i18n import N_, Phrase, _, current_locale, directed, fill, use_locale
 from dialogs.speech import ask, say
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
     AskContact,
-    BadButton,
-    ChoiceMade,
     Command,
     Context,
     Effect,
@@ -50,9 +47,6 @@ from dialogs.types import (
     Reply,
     State,
     Step,
-    Text,
-    Timer,
-    Unsupported,
     WakeAt,
 )
 
@@ -109,38 +103,19 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
     if isinstance(event, Command):
         return _begin(state, ctx)
     if state.get("flow") != FLOW or not isinstance(state.get(FLOW), dict):
-        return _begin(_wiped(state), ctx)
-    if isinstance(event, Timer):
-        if event.kind == "wake":
-            return Step(_wiped(state))  # abandoned: forget the answers, say nothing
-        return Step(state)
-    if _expired(state, ctx):
-        return say(
-            _wiped(state),
-            _("These questions have expired. Send /checkin if you would like to start again."),
-            (WakeAt(None),),
-        )
+        return _begin(polls.wiped(state, FLOW), ctx)
+
+    def again(state: State, *before: str) -> Step:
+        return _ask(state, ctx, *before)
+
+    expired_text = _("These questions have expired. Send /checkin if you would like to start again.")
+    step = polls.interruption(state, event, FLOW, ctx.now, expired_text, again)
+    if step is not None:
+        return step
     number = len(state[FLOW]["answers"])
-    key: str | None
-    if isinstance(event, Unsupported):
-        return _ask(state, ctx, cannot_read(event))
-    if isinstance(event, BadButton):
-        return _ask(state, ctx, _("Sorry, I could not read that button."))
-    if isinstance(event, ChoiceMade):
-        if event.question != state.get("q"):
-            return _ask(
-                state, ctx, _("That button belongs to an earlier question. Here is the current one.")
-            )
-        key = event.key
-    else:
-        assert isinstance(event, Text)
-        key = _typed_answer(event.text, number)
-        if key is None:
-            return _ask(
-                state,
-                ctx,
-                _("Please answer with one of the buttons. What you type here is not saved."),
-            )
+    key = polls.answer_key(state, event, lambda text: _typed_answer(text, number), again)
+    if isinstance(key, Step):
+        return key
     answer = _ANSWER_OF[number].get(key, _INVALID)
     if answer is _INVALID:
         return _ask(state, ctx, _("Sorry, that choice is no longer available."))
@@ -151,9 +126,9 @@ def standing(state: State, key: str, ctx: Context) -> Step:
     """The offer's "Yes" / "Not now", and the "ask a coordinator to contact me" button."""
     state = dict(state)
     if key == CHECKIN_GO:
-        if state.get("flow") == FLOW and isinstance(state.get(FLOW), dict) and not _expired(state, ctx):
+        if state.get("flow") == FLOW and isinstance(state.get(FLOW), dict) and not polls.expired(state, FLOW, ctx.now):
             return _ask(state, ctx)  # already under way: show the current question again
-        return _begin(_wiped(state) if state.get("flow") == FLOW else state, ctx)
+        return _begin(polls.wiped(state, FLOW) if state.get("flow") == FLOW else state, ctx)
     refused = _refusal(state, ctx)
     if refused is not None:
         return refused
@@ -303,7 +278,7 @@ def _answered(state: State, answer: object, ctx: Context) -> Step:
     if len(answers) < QUESTION_COUNT:
         return _ask(state, ctx)
     _marker, counted = funnel.reach(state[FLOW].get(funnel.MARKER), funnel.CHECKIN, "finished", current_locale())
-    return _finish(_wiped(state), answers, counted)
+    return _finish(polls.wiped(state, FLOW), answers, counted)
 
 
 def _finish(state: State, answers: list[Any], counted: tuple[Effect, ...] = ()) -> Step:
@@ -361,17 +336,3 @@ def _help_text(contact_label: str) -> str:
             )
         )
     return "\n".join(lines)
-
-
-def _expired(state: State, ctx: Context) -> bool:
-    until = state.get(FLOW, {}).get("until")
-    return until is None or ctx.now >= datetime.fromisoformat(until)
-
-
-def _wiped(state: State) -> State:
-    """The state without the check-in: no answers survive."""
-    state = dict(state)
-    state.pop(FLOW, None)
-    if state.get("flow") == FLOW:
-        state.pop("flow")
-    return state

@@ -23,14 +23,13 @@ engine stores ``RecordListening`` with no name, no address and no date finer tha
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from dialogs import polls
 from dialogs.i18n import N_, _, directed, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
-    BadButton,
-    ChoiceMade,
     Command,
     Context,
     Effect,
@@ -41,8 +40,6 @@ from dialogs.types import (
     State,
     Step,
     Text,
-    Timer,
-    Unsupported,
     WakeAt,
 )
 
@@ -117,25 +114,16 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
     """``/listen`` (or a listening link), or any event while the poll is under way."""
     state = dict(state)
     if isinstance(event, Command) or (ctx.listen_link is not None and isinstance(event, Text)):
-        return begin(_wiped(state), ctx)
+        return begin(polls.wiped(state, FLOW), ctx)
     if state.get("flow") != FLOW or not isinstance(state.get(FLOW), dict):
-        return begin(_wiped(state), ctx)
-    if isinstance(event, Timer):
-        return Step(_wiped(state)) if event.kind == "wake" else Step(state)
-    if ctx.now >= datetime.fromisoformat(state[FLOW]["until"]):
-        return _say(_wiped(state), _("These questions have expired. Send /listen if you would like to start again."), WakeAt(None))
-    if isinstance(event, Unsupported):
-        return _ask(state, _("Sorry, I can only read text and buttons."))
-    if isinstance(event, BadButton):
-        return _ask(state, _("Sorry, I could not read that button."))
-    if isinstance(event, ChoiceMade):
-        if event.question != state.get("q"):
-            return _ask(state, _("That button belongs to an earlier question. Here is the current one."))
-        return _pressed(state, event.key, ctx)
-    assert isinstance(event, Text)
-    key = match_option(event.text, _question(state)[1])
-    if key is None:
-        return _ask(state, _("Please answer with one of the buttons. What you type here is not saved."))
+        return begin(polls.wiped(state, FLOW), ctx)
+    expired_text = _("These questions have expired. Send /listen if you would like to start again.")
+    step = polls.interruption(state, event, FLOW, ctx.now, expired_text, _ask)
+    if step is not None:
+        return step
+    key = polls.answer_key(state, event, lambda text: match_option(text, _question(state)[1]), _ask)
+    if isinstance(key, Step):
+        return key
     return _pressed(state, key, ctx)
 
 
@@ -216,13 +204,4 @@ def _finish(state: State, ctx: Context) -> Step:
     lines = [_("Thank you for your answers! They help us shape meetings that suit more men.")]
     if ctx.participant is None:
         lines.append(_("Would you like to join one of our conversation groups? Just send /start."))
-    return Step(_wiped(state), (*effects, Reply(directed("\n\n".join(lines)))))
-
-
-def _wiped(state: State) -> State:
-    """The state without the poll: no answers survive."""
-    state = dict(state)
-    state.pop(FLOW, None)
-    if state.get("flow") == FLOW:
-        state.pop("flow")
-    return state
+    return Step(polls.wiped(state, FLOW), (*effects, Reply(directed("\n\n".join(lines)))))

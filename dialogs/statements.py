@@ -15,14 +15,13 @@ finished ``RecordStatements`` carries the series, the phase and the answers, not
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from dialogs import polls
 from dialogs.i18n import N_, _, directed, fill, use_locale
 from dialogs.typed import match_option
 from dialogs.types import (
     STANDING,
-    BadButton,
-    ChoiceMade,
     Context,
     Effect,
     Event,
@@ -31,9 +30,6 @@ from dialogs.types import (
     Reply,
     State,
     Step,
-    Text,
-    Timer,
-    Unsupported,
     WakeAt,
 )
 
@@ -89,7 +85,7 @@ def standing(state: State, key: str, ctx: Context) -> Step:
         return _say(state, _("Sorry, these statements can no longer be answered."))
     if poll.status == "answered":
         return _say(state, _("You have already answered these statements. Thank you!"))
-    if state.get("flow") == FLOW and state[FLOW].get("key") == key and not _expired(state, ctx):
+    if state.get("flow") == FLOW and state[FLOW].get("key") == key and not polls.expired(state, FLOW, ctx.now):
         return _ask(state)  # already under way: the current statement again
     if state.get("flow") is not None:
         state.pop(state.pop("flow"), None)  # whatever was under way ends here
@@ -113,25 +109,13 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
     """Any event while the poll is under way."""
     state = dict(state)
     if not isinstance(state.get(FLOW), dict):
-        return Step(_wiped(state))
-    if isinstance(event, Timer):
-        return Step(_wiped(state)) if event.kind == "wake" else Step(state)
-    if _expired(state, ctx):
-        return _say(_wiped(state), _("These statements have expired. Thank you anyway!"), WakeAt(None))
-    if isinstance(event, Unsupported):
-        return _ask(state, _("Sorry, I can only read text and buttons."))
-    if isinstance(event, BadButton):
-        return _ask(state, _("Sorry, I could not read that button."))
-    key: str | None
-    if isinstance(event, ChoiceMade):
-        if event.question != state.get("q"):
-            return _ask(state, _("That button belongs to an earlier question. Here is the current one."))
-        key = event.key
-    else:
-        assert isinstance(event, Text)
-        key = match_option(event.text, _options())
-        if key is None:
-            return _ask(state, _("Please answer with one of the buttons. What you type here is not saved."))
+        return Step(polls.wiped(state, FLOW))
+    step = polls.interruption(state, event, FLOW, ctx.now, _("These statements have expired. Thank you anyway!"), _ask)
+    if step is not None:
+        return step
+    key = polls.answer_key(state, event, lambda text: match_option(text, _options()), _ask)
+    if isinstance(key, Step):
+        return key
     values = {f"v:{value}": value for value, _label in SCALE}
     if key not in values:
         return _ask(state, _("Sorry, that choice is no longer available."))
@@ -141,7 +125,7 @@ def handle(state: State, event: Event, ctx: Context) -> Step:
         return _ask({**state, FLOW: {**poll, "answers": answers}})
     numbers = [number for number, _text in poll["items"]]
     record = RecordStatements(poll["series"], poll["phase"], tuple(zip(numbers, answers, strict=True)))
-    return _say(_wiped(state), _("Thank you for your answers!"), WakeAt(None), record)
+    return _say(polls.wiped(state, FLOW), _("Thank you for your answers!"), WakeAt(None), record)
 
 
 def _options() -> tuple[Option, ...]:
@@ -160,17 +144,3 @@ def _ask(state: State, *before: str, effects: tuple[Effect, ...] = ()) -> Step:
 
 def _say(state: State, text: str, *effects: Effect) -> Step:
     return Step(state, (*effects, Reply(directed(text))))
-
-
-def _expired(state: State, ctx: Context) -> bool:
-    until = state.get(FLOW, {}).get("until")
-    return until is None or ctx.now >= datetime.fromisoformat(until)
-
-
-def _wiped(state: State) -> State:
-    """The state without the poll: no answers survive."""
-    state = dict(state)
-    state.pop(FLOW, None)
-    if state.get("flow") == FLOW:
-        state.pop("flow")
-    return state
