@@ -18,10 +18,12 @@ from a fixed seed) and say nothing about anyone.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from datetime import date, datetime, time, timedelta
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -268,9 +270,11 @@ async def _seed_ended_series(connection, service: Service, now: datetime, rng: r
             [man for man in seated if rng.random() < STAYING[number]] for number in range(len(rows))
         ]
         await _attend(connection, rows, seated, present, rng)
-        for phase, row, came, lean in (("before", rows[0], present[0], 0.0), ("after", rows[-1], present[-1], 0.25)):
-            for _man in came:
-                answers = {number: _made_up_statement(rng, lean) for number in statements.SHIPPED}
+        for phase, row, came, after in (("before", rows[0], present[0], False), ("after", rows[-1], present[-1], True)):
+            given = {number: _made_up_statements(rng, len(came), leans[after] + rng.uniform(-0.1, 0.1))
+                     for number, leans in zip(statements.SHIPPED, STATEMENT_LEAN, strict=True)}
+            for man in range(len(came)):
+                answers = {number: column[man] for number, column in given.items()}
                 await statements.record(connection, secrets.token_hex(32), series_id, phase, answers, row.starts_at)
     name, signed, weeks = SHORT_SERIES
     series_id, rows = await _ended_series(connection, service, name, weeks, 3, 10, now)
@@ -330,12 +334,30 @@ async def _attend(connection, rows: list, seated: list[int], present: list[list[
         )
 
 
-def _made_up_statement(rng: random.Random, lean: float) -> int:
-    """1 (fully agree) … 5 (fully disagree), or 0 (rather not say) now and then; ``lean``
-    moves the answers towards agreement."""
-    if rng.random() < 0.06:
-        return 0
-    return min(5, max(1, round(rng.gauss(2.8 - 4 * lean, 1.1))))
+STATEMENT_ANSWERS = (1, 2, 3, 4, 5, 0)  # fully agree … fully disagree, rather not say
+STATEMENT_BEFORE = (0.18, 0.24, 0.25, 0.16, 0.12, 0.05)
+STATEMENT_AFTER = (0.3, 0.36, 0.16, 0.08, 0.05, 0.05)
+"""How often each answer is given before the first meeting, and after the last one for a
+statement that moved all the way: both "agree" answers common enough in both phases that the
+report need not hide them (within one answer of nobody), so the shift shows."""
+STATEMENT_LEAN = ((0.0, 1.0), (-0.1, 0.6), (0.2, 0.8), (0.5, 0.8))
+"""Where each shipped statement stands before and after (0: ``STATEMENT_BEFORE``, 1:
+``STATEMENT_AFTER``; a little different in each series): not all alike."""
+
+
+def _made_up_statements(rng: random.Random, men: int, lean: float) -> list[int]:
+    """The made-up answers of ``men`` men to one statement, in random order: each answer as
+    often as its likelihood says (the largest remainders rounded up), so that the demo's
+    shares are what the likelihoods promise; ``lean`` moves them from ``STATEMENT_BEFORE``
+    (0) towards ``STATEMENT_AFTER`` (1)."""
+    weights = [b + lean * (a - b) for b, a in zip(STATEMENT_BEFORE, STATEMENT_AFTER, strict=True)]
+    exact = [w * men / sum(weights) for w in weights]
+    counts = [int(x) for x in exact]
+    for index in sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])[: men - sum(counts)]:
+        counts[index] += 1
+    answers = [answer for answer, count in zip(STATEMENT_ANSWERS, counts, strict=True) for _n in range(count)]
+    rng.shuffle(answers)
+    return answers
 
 
 FUNNEL_WEEKS = 6
@@ -386,6 +408,17 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
         "took_part": int(rng.random() < 0.45 + 0.3 * progress),
         "worthwhile": min(10, max(0, round(rng.gauss(5.5 + 2 * progress, 1.8)))),
     }
+
+
+NOTE_PDF = "/demo/note.pdf"
+"""The demo page's "Research note" link, which the demo's start names too."""
+
+
+def note_period(months: tuple[str, ...], now: datetime, zone: str) -> tuple[str, str]:
+    """The demo's research note runs from the first month the report shows (the made-up
+    check-ins' first closed month) to this month, so that it lists every seeded series."""
+    this_month = now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+    return (months[0] if months else this_month), this_month
 
 
 def demo_routes(service: Service) -> list[Route]:
@@ -459,6 +492,27 @@ def demo_routes(service: Service) -> list[Route]:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(made[0].png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    async def note(request: Request) -> Response:
+        """The research note over the demo's months, from what the demo's database holds now
+        (the made-up figures, and whatever was answered in the demo since): the PDF, or the
+        HTML page, in Dutch or in the language ``?lang=`` names."""
+        from bot.operations import research_note
+
+        language = request.query_params.get("lang", "nl")
+        if language not in LANGUAGES:
+            return JSONResponse({"error": "unknown language"}, status_code=404)
+        suffix = "." + request.url.path.rsplit(".", 1)[1]
+        now = service.now()
+        figures = await research_note.read(service.db, service.settings, now)
+        first, last = note_period(figures.report.months, now, service.settings.timezone)
+        made = await asyncio.to_thread(
+            research_note.render, figures.note(first, last), service.settings, language, suffix, now
+        )
+        media = "application/pdf" if suffix == ".pdf" else "text/html; charset=utf-8"
+        return Response(made, media_type=media, headers={
+            "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="meedoen-research-note{suffix}"',
+        })
+
     async def console(request: Request) -> Response:
         """Demo only: the one-time link the demo coordinator would get with /console."""
         from bot.domain.console_link import PREFIX
@@ -474,4 +528,6 @@ def demo_routes(service: Service) -> list[Route]:
         Route("/demo", page),
         Route("/demo/api/series", series),
         Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
+        Route(NOTE_PDF, note),
+        Route("/demo/note.html", note),
     ]
