@@ -179,3 +179,64 @@ async def test_the_demo_seeds_listening_answers_that_show_on_its_map(settings, t
     png = render_png(dataclasses.replace(built), "nl", shapes)
     (tmp_path / "demo-map.png").write_bytes(png)
     assert png.startswith(b"\x89PNG")
+
+
+NOTE_SECTIONS = ("Loneliness and taking part over time", "Barriers and interests per area",
+                 "Statements at the start and the end of a group", "Sign-ups, attendance and retention",
+                 "Themes from the facilitators' forms")
+
+
+async def test_the_demo_gives_every_section_of_its_research_note_figures_to_show(settings):
+    """Issue 17's "the demo seeds enough that the note and the map show unsuppressed
+    figures": the demo page's note link (PDF, and the web page in English) over the demo's
+    months, every section with figures the protection shows, some it rightly hides."""
+    from bot.analytics import research_note
+    from bot.analytics.report import area_key
+    from bot.analytics.research_note import Table
+    from bot.app.demo import NOTE_PDF, areas_geojson, note_period
+    from bot.operations import research_note as note_figures
+    from dialogs.i18n import use_locale
+
+    service = Service(dataclasses.replace(settings, demo=True, areas_geojson=areas_geojson()))
+    await service.start()
+    try:
+        await seed(service)
+        transport = httpx.ASGITransport(app=build_app(service, manage_service=False, extra_routes=demo_routes(service)))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            pdf = await client.get(NOTE_PDF)
+            page = await client.get("/demo/note.html", params={"lang": "en"})
+            unknown = await client.get(NOTE_PDF, params={"lang": "xx"})
+        now = service.now()
+        figures = await note_figures.read(service.db, service.settings, now)
+    finally:
+        await service.stop()
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert page.status_code == 200 and 'lang="en"' in page.text and "Participation map" in page.text
+    assert '<img alt="Participation map" src="data:image/png;base64,' in page.text
+    assert unknown.status_code == 404
+
+    first, last = note_period(figures.report.months, now, settings.timezone)
+    note = figures.note(first, last)
+    assert first == figures.report.months[0] and last == now.strftime("%Y-%m")
+    with use_locale("en"):
+        sections = {section.title: section for section in research_note.sections(note, "en", b"\x89PNG")}
+    cells = {title: [cell for block in sections[title].blocks if isinstance(block, Table)
+                     for row in block.rows for cell in row[1:]] for title in NOTE_SECTIONS}
+    for title, values in cells.items():
+        assert [cell for cell in values if cell not in (None, "–")], f"{title}: no figure shown"
+    assert any(None in values for values in cells.values())  # the rule at work: some hidden
+
+    report = note.report
+    # the map: loneliness, sign-ups, attendance and the main barrier, shown for areas
+    assert [a for a in report.areas if (shown := report.shown(area_key(a))) and shown.share_lonely is not None]
+    by_area = [row for row in report.by_area if row.area in settings.areas]
+    assert [row for row in by_area if row.signed_up is not None and row.attended is not None]
+    assert [a for a in settings.areas if report.listening.main_barrier(a) is not None]
+    # the statements: before and after with 10 or more men, together and for a series apart
+    shifting = [scope for scope in report.statements.scopes if any(row.shift is not None for row in scope.rows)]
+    assert shifting[0].series_id is None and [scope for scope in shifting if scope.series_id is not None]
+    # the cohort curve: a series followed from meeting 1 to meeting 6
+    assert [sid for sid, (_name, present) in note.cohorts.rows.items()
+            if sid in note.in_period and len(present) == 6 and None not in present]
+    assert note.themes_total is not None and any(note.themes.values())

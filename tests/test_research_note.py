@@ -66,6 +66,7 @@ def _shown_numbers(note) -> set[str]:
     for _name, present in note.cohorts.rows.values():
         shown.update(map(str, present))
     shown.update(map(str, note.cohorts.total))
+    shown.update(str(n) for n in (*note.themes.values(), note.themes_total) if n is not None)
     shown.update(map(str, report.listening.respondents.values()))
     for shares in report.listening.shares.values():
         shown.update(str(round(v * 100)) for v in shares.values())

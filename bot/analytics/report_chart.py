@@ -38,7 +38,8 @@ CHART_MONTHS = 12
 HIDDEN_GREY = "#d9d9d9"
 COLOURS = LinearSegmentedColormap.from_list("lonely", ["#f7fbff", "#fdd49e", "#d7301f"])
 BLUES = LinearSegmentedColormap.from_list("counts", ["#eff3ff", "#2171b5"])
-CATEGORIES = colormaps["tab10"]
+CATEGORIES = tuple(colour for n, colour in enumerate(colormaps["tab10"].colors) if n != 7)
+"""A colour per barrier on the map: tab10 without its grey, which reads as "hidden" there."""
 TITLE_Y = 1.0
 """Where the axes titles go (their default place). Given, so that matplotlib does not measure
 every tick label of both axes at each draw to see whether one reaches above the axes: none
@@ -63,7 +64,7 @@ def chart(report: Report, language: str = "en", shapes: AreaShapes | None = None
         if shapes is None:
             trend, heat = figure.subplots(2, 1, height_ratios=(1, 1.3))
         else:
-            grid = figure.add_gridspec(2, 4, height_ratios=(1, 1.3), left=0.06, right=0.98, wspace=0.05)
+            grid = figure.add_gridspec(2, 4, height_ratios=(1, 1.3), left=0.06, right=0.95, wspace=0.05)
             trend = figure.add_subplot(grid[0, :])
         months = report.months[-CHART_MONTHS:]
         labels = [_month_label(m, label_language) for m in months]
@@ -218,7 +219,7 @@ def _draw_choropleths(axes, report: Report, shapes: AreaShapes, language: str) -
     main = {a: heard.main_barrier(a) if heard is not None else None for a in areas}
     with use_locale(language):
         names = {n: image_text(gettext(label)) for n, label in enumerate(BARRIERS)}
-    draw(axes[3], shapes, lambda a: None if main[a] is None else to_hex(CATEGORIES(main[a])),
+    draw(axes[3], shapes, lambda a: None if main[a] is None else to_hex(CATEGORIES[main[a] % len(CATEGORIES)]),
          lambda a: textwrap.fill(names[main[a]], 18), _("Main barrier"), hidden)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -53,7 +54,8 @@ def render_pdf(note: research_note.Note, language: str = "nl", map_png: bytes | 
         pdf.set_title(_plain(research_note.title_of(note, language)))
         pdf.add_page()
 
-        def text(value: str, size: float, bold: bool = False, colour=(0, 0, 0), gap: float = 2) -> None:
+        def text(value: str, size: float, bold: bool = False, colour: tuple[int, int, int] = (0, 0, 0),
+                 gap: float = 2) -> None:
             pdf.set_font("DejaVu", "B" if bold else "", size)
             pdf.set_text_color(*colour)
             pdf.multi_cell(0, size * 0.5, _plain(value), align=align, new_x="LMARGIN", new_y="NEXT")
@@ -62,11 +64,14 @@ def render_pdf(note: research_note.Note, language: str = "nl", map_png: bytes | 
         text(research_note.title_of(note, language), 18, bold=True, colour=(140, 20, 20))
         text(research_note.made_on(note, language, now), 9, colour=GREY, gap=4)
         for section in research_note.sections(note, language, map_png):
+            _keep_room(pdf, KEEP_WITH_TITLE + sum(_picture_height(pdf, b) for b in section.blocks[:2]
+                                                  if isinstance(b, Picture)))
             text(section.title, 14, bold=True, colour=(140, 20, 20))
             for block in section.blocks:
                 if isinstance(block, Para):
                     text(block.text, 10)
                 elif isinstance(block, Subhead):
+                    _keep_room(pdf, KEEP_WITH_TITLE)
                     text(block.text, 11, bold=True)
                 elif isinstance(block, Picture):
                     pdf.image(io.BytesIO(block.png), w=pdf.epw)
@@ -77,14 +82,56 @@ def render_pdf(note: research_note.Note, language: str = "nl", map_png: bytes | 
     return bytes(pdf.output())
 
 
+KEEP_WITH_TITLE = 40
+"""Millimetres a title or subtitle needs below it (a paragraph and a few table rows), or it
+starts on a new page instead of standing alone at the bottom of one."""
+BREAKS = re.compile(r"\s+")
+"""Where fpdf2 wraps a table cell's text: at spaces only (a longer word it cuts anywhere)."""
+CELL_SLACK = 3
+"""Millimetres a column needs besides its text: the cell's padding on both sides, and a
+little air."""
+
+
+def _keep_room(pdf: FPDF, needed: float) -> None:
+    if pdf.get_y() + needed > pdf.page_break_trigger:
+        pdf.add_page()
+
+
+def _picture_height(pdf: FPDF, block: Picture) -> float:
+    """The height of a PNG drawn across the page, from its header's width and height."""
+    width, height = struct.unpack(">II", block.png[16:24])
+    return float(pdf.epw * height / width + 5)
+
+
+def _widths(pdf: FPDF, block: Table, hidden: str) -> list[float]:
+    """Each column at least as wide as its longest word (so no word is cut in two), and what
+    the page has left shared by how much more each column's longest text would need, so a
+    column of long statements gets the room and a column of percentages does not."""
+    shortest, longest = [], []
+    for index, head in enumerate(block.head):
+        cells = [(head, "B"), *((_plain(cell or hidden), "") for cell in (row[index] for row in block.rows))]
+        words = longest_line = 0.0
+        for value, style in cells:
+            pdf.set_font("DejaVu", style, 8)
+            words = max([words, *(pdf.get_string_width(word) for word in BREAKS.split(value))])
+            longest_line = max(longest_line, pdf.get_string_width(value))
+        shortest.append(words + CELL_SLACK)
+        longest.append(max(longest_line, words) + CELL_SLACK)
+    room = pdf.epw - sum(shortest)
+    more = [want - least for want, least in zip(longest, shortest, strict=True)]
+    if room <= 0:  # even the words do not fit: the narrowest columns the page allows
+        return shortest
+    if sum(more) <= room:  # every text on one line: the rest of the page shared alike
+        return [want + (room - sum(more)) / len(longest) for want in longest]
+    return [least + room * extra / sum(more) for least, extra in zip(shortest, more, strict=True)]
+
+
 def _table(pdf: FPDF, block: Table, hidden: str, rtl: bool) -> None:
+    widths = _widths(pdf, block, hidden)
     pdf.set_font("DejaVu", "", 8)
     pdf.set_text_color(0, 0, 0)
-    first = 0.28 if len(block.head) > 3 else 0.5
-    rest = (1 - first) / (len(block.head) - 1)
-    widths = (first, *([rest] * (len(block.head) - 1)))
     if rtl:  # columns run from the right, as in the HTML note
-        widths = tuple(reversed(widths))
+        widths.reverse()
     with pdf.table(col_widths=widths, text_align="RIGHT" if rtl else "LEFT", line_height=4.2,
                    headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235))) as table:
         for cells in (block.head, *block.rows):

@@ -515,7 +515,7 @@ async def _quietly_stop(service) -> None:
 
 async def demo(args, settings: Settings) -> None:
     from bot.app import logs
-    from bot.app.demo import DATABASE_URL, areas_geojson, demo_routes, seed
+    from bot.app.demo import DATABASE_URL, NOTE_PDF, areas_geojson, demo_routes, seed
     from bot.app.http import build_app
     from bot.app.service import Service
     from bot.channels.demo import DemoChannel
@@ -546,7 +546,9 @@ async def demo(args, settings: Settings) -> None:
             started = True
             await seed(service)
             if not stop.came:
-                print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)", flush=True)
+                print(f"Meedoen demo: open http://127.0.0.1:{args.port}/demo  (Ctrl+C stops it)\n"
+                      f"The research note from the demo's made-up figures: http://127.0.0.1:{args.port}{NOTE_PDF}  "
+                      "(add ?lang=en for English)", flush=True)
                 await _serve(
                     build_app(service, manage_service=False, extra_routes=demo_routes(service)), "127.0.0.1", args.port,
                     on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
@@ -1329,14 +1331,10 @@ def _month_argument(value: str) -> str:
 async def research_note_write(args, settings: Settings) -> None:
     """``meedoen research-note``: the report's shown figures (it may publish a newly closed
     month, as ``meedoen report`` does), the cohort curve and the facilitators' themes."""
-    from bot.analytics import research_note
-    from bot.analytics.report_chart import render_png
-    from bot.config import read_shapes
-    from bot.store import report_data
-    from bot.store import research_note as note_store
+    from bot.operations import research_note
 
     suffix = os.path.splitext(args.out)[1].lower()
-    if suffix not in (".html", ".pdf"):
+    if suffix not in research_note.FORMATS:
         raise UsageError("--out must end in .html or .pdf, e.g. --out note.pdf.")
     if args.first > args.last:
         raise UsageError("--from is after --to; give the earlier month first.")
@@ -1344,22 +1342,10 @@ async def research_note_write(args, settings: Settings) -> None:
     db = await _database(settings)
     try:
         with _collector_paused():
-            built = await report_data.build_from(db, settings, now)
-        async with db.transaction() as connection:
-            cohorts = await note_store.cohorts(connection, now)
-            starts = await note_store.starts(connection)
-            themes = await note_store.themes(connection)
+            figures = await research_note.read(db, settings, now)
     finally:
         await db.close()
-    note = research_note.build(built, args.first, args.last, cohorts, starts, themes)
-    shapes = read_shapes(settings.areas_geojson, settings.areas)
-    map_png = render_png(note.report, args.lang, shapes) if note.report.months else None
-    if suffix == ".pdf":
-        from bot.analytics.research_note_pdf import render_pdf
-
-        content: bytes | str = render_pdf(note, args.lang, map_png, now)
-    else:
-        content = research_note.render_html(note, args.lang, map_png, now)
+    content = research_note.render(figures.note(args.first, args.last), settings, args.lang, suffix, now)
     try:
         if isinstance(content, bytes):
             with open(args.out, "wb") as handle:

@@ -6,18 +6,24 @@ dialogs and storage as Telegram and WhatsApp.
 
 So that every coordinator view has something to show, the first start also seeds a series
 that began four weeks ago (men signed up, meetings in the past with attendance, the last one
-still to tick, its facilitator and one filled-in form) and made-up check-ins for the past months, enough for the report to show its
-cells, trends and participation map, made-up funnel counts for the past weeks, and made-up
-answers to the listening poll (drawn on a map of made-up area shapes, ``demo-areas.geojson``). Only ``meedoen demo`` does this, and only in its own
-database: the check-ins are synthetic (random, from a fixed seed) and say nothing about anyone.
+still to tick, its facilitator and one filled-in form), three series that ended weeks or months
+ago (made-up men, their attendance, the facilitators' forms and, for the two long ones, the men's
+statement answers before and after), made-up check-ins for the past months, enough for the
+report to show its cells, trends and participation map, made-up funnel counts for the past
+weeks, and made-up answers to the listening poll (drawn on a map of made-up area shapes,
+``demo-areas.geojson``): enough that every section of the research note shows figures. Only
+``meedoen demo`` does this, and only in its own database: the answers are synthetic (random,
+from a fixed seed) and say nothing about anyone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from datetime import date, datetime, time, timedelta
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -109,7 +115,7 @@ async def seed(service: Service) -> None:
         await _seed_checkins(connection, service.settings.areas, now, random.Random(2026))
         await _seed_funnel(connection, now, random.Random(19))
         await _seed_listening(connection, service.settings.areas, now, random.Random(17))
-        await _seed_statements(connection, service, now, random.Random(17))
+        await _seed_ended_series(connection, service, now, random.Random(17))
 
 
 async def _seed_past_series(connection, service: Service, now: datetime) -> None:
@@ -222,40 +228,136 @@ def _picked(rng: random.Random, size: int, likely: int) -> int:
     return sum(1 << option for option, picked in enumerate(picks) if picked) or 1 << rng.randrange(size)
 
 
-ENDED_SERIES = (("Vaders in Nieuw-West", 24, 21), ("Mannen en werk", 22, 20))
-"""Series that ended months ago (name, men answering before, after), with made-up statement
-answers: enough for the report to show the statements before and after, also per series."""
+ENDED_SERIES = (("Vaders in Nieuw-West", 24, 20), ("Mannen en werk", 22, 24))
+"""Series of six meetings that ended months ago (name, men signed up, weeks since the first
+meeting): made-up men with a seat, their attendance, the facilitators' forms and the men's
+statement answers at the first and the last meeting. Enough for the report's statements before
+and after (also per series) and the research note's cohort curve and themes."""
+SHORT_SERIES = ("Buurtvaders", 8, 12)
+"""A short series (three meetings, eight men) that ended weeks ago. In the note's cohort curve
+it and "Samen sterk" stay hidden, each under 10, but together 10 or more, so the two long
+series beside them still show: the rule at work."""
+STAYING = (0.96, 0.93, 0.9, 0.88, 0.87, 0.86)
+"""The chance that a made-up man of a long series is present at its meetings 1..6."""
+FORM_THEMES = (
+    "roles,lonely,work", "work,wife,roles", "care,roles,father", "father,work,roles", "wife,father,faith",
+    "roles,father,health,work",
+)
+"""The themes the facilitators tick at meetings 1..6 of a series (the short one: 1..3): some
+named often enough for the note to show them, the rarer ones hidden together."""
+MADE_UP_NAMES = (
+    "Mohamed", "Hassan", "Abdi", "Pieter", "Omar", "Said", "Youssef", "Ali", "Mustafa", "Ibrahim", "Kees",
+    "Bilal", "Farah", "Hamza", "Rachid", "Guled", "Tarik", "Henk", "Nabil", "Khalid", "Mahad", "Sander",
+)
+MADE_UP_LANGUAGES = ("nl", "ar", "so", "ar", "nl", "en", "so", "ar")
 
 
-async def _seed_statements(connection, service: Service, now: datetime, rng: random.Random) -> None:
-    """Made-up statement answers for two series that ended months ago, moving towards
-    agreement between before and after. They take the store's own path (pool, then the weekly
-    flush), each under random markers of its own: no chat stands behind any of them."""
+async def _seed_ended_series(connection, service: Service, now: datetime, rng: random.Random) -> None:
+    """Series that ended weeks or months ago, each with made-up men (demo chats nobody opens),
+    their attendance and the facilitators' forms, through the same store functions the bot
+    uses; the long ones also with the men's statement answers, moving towards agreement between
+    before and after. The answers take the store's own path (pool, then the weekly flush), each
+    under random markers of its own: nothing ties them to the made-up men."""
     from bot.domain import series_changes
     from bot.store import statements
 
-    areas = service.settings.areas
-    for index, (name, before, after) in enumerate(ENDED_SERIES):
-        started = now.astimezone().date() - timedelta(weeks=20 + 4 * index)
-        new = series_store.NewSeries(
-            name, started.weekday(), time(19, 0), started, 6, 24, "Buurthuis De Meevaart", areas[0] if areas else ""
-        )
-        series_id = await series_store.add(connection, new, service.settings.timezone, now - timedelta(weeks=22 + 4 * index))
+    men = _MadeUpMen(service.settings.areas)
+    for name, signed, weeks in ENDED_SERIES:
+        series_id, rows = await _ended_series(connection, service, name, weeks, 6, signed + 2, now)
+        seated = [await men.sign_up(connection, series_id, rows[0].starts_at) for _n in range(signed)]
         await series_changes.close(connection, series_id)  # long over: no sign-ups
-        rows = await series_store.meeting_rows(connection, series_id)
-        for phase, count, at, lean in (("before", before, rows[0].starts_at, 0.0), ("after", after, rows[-1].starts_at, 0.25)):
-            for _man in range(count):
-                answers = {number: _made_up_statement(rng, lean) for number in statements.SHIPPED}
-                await statements.record(connection, secrets.token_hex(32), series_id, phase, answers, at)
+        present = [
+            [man for man in seated if rng.random() < STAYING[number]] for number in range(len(rows))
+        ]
+        await _attend(connection, rows, seated, present, rng)
+        for phase, row, came, after in (("before", rows[0], present[0], False), ("after", rows[-1], present[-1], True)):
+            given = {number: _made_up_statements(rng, len(came), leans[after] + rng.uniform(-0.1, 0.1))
+                     for number, leans in zip(statements.SHIPPED, STATEMENT_LEAN, strict=True)}
+            for man in range(len(came)):
+                answers = {number: column[man] for number, column in given.items()}
+                await statements.record(connection, secrets.token_hex(32), series_id, phase, answers, row.starts_at)
+    name, signed, weeks = SHORT_SERIES
+    series_id, rows = await _ended_series(connection, service, name, weeks, 3, 10, now)
+    seated = [await men.sign_up(connection, series_id, rows[0].starts_at) for _n in range(signed)]
+    await series_changes.close(connection, series_id)
+    present = [[man for n, man in enumerate(seated) if (n + number) % 4 != 0] for number in range(len(rows))]
+    await _attend(connection, rows, seated, present, rng)
     await statements.flush(connection, now)
 
 
-def _made_up_statement(rng: random.Random, lean: float) -> int:
-    """1 (fully agree) … 5 (fully disagree), or 0 (rather not say) now and then; ``lean``
-    moves the answers towards agreement."""
-    if rng.random() < 0.06:
-        return 0
-    return min(5, max(1, round(rng.gauss(2.8 - 4 * lean, 1.1))))
+async def _ended_series(connection, service: Service, name: str, weeks: int, meeting_count: int, capacity: int,
+                        now: datetime) -> tuple[int, list]:
+    """A series whose first meeting was ``weeks`` ago, in the first area; its id and meetings."""
+    areas = service.settings.areas
+    started = now.astimezone().date() - timedelta(weeks=weeks)
+    new = series_store.NewSeries(
+        name, started.weekday(), time(19, 0), started, meeting_count, capacity, "Buurthuis De Meevaart",
+        areas[0] if areas else "",
+    )
+    series_id = await series_store.add(connection, new, service.settings.timezone, now - timedelta(weeks=weeks + 2))
+    return series_id, await series_store.meeting_rows(connection, series_id)
+
+
+class _MadeUpMen:
+    """Made-up men for the ended series, each a demo chat nobody opens, spread over the areas
+    and "no area" alike (so the map's sign-ups and attendance show in every area)."""
+
+    def __init__(self, areas: tuple[str, ...]) -> None:
+        self.columns = (*areas, None)
+        self.made = 0
+
+    async def sign_up(self, connection, series_id: int, first_meeting: datetime) -> int:
+        n = self.made
+        self.made += 1
+        joined = first_meeting - timedelta(days=10)
+        man = await participants.create(
+            connection, "demo", f"demo-man-{n:02d}", MADE_UP_LANGUAGES[n % len(MADE_UP_LANGUAGES)], joined
+        )
+        await participants.change(
+            connection, man, name=MADE_UP_NAMES[n % len(MADE_UP_NAMES)], area=self.columns[n % len(self.columns)]
+        )
+        await series_store.sign_up(connection, man, series_id, waitlist=False, now=joined)
+        return man
+
+
+async def _attend(connection, rows: list, seated: list[int], present: list[list[int]], rng: random.Random) -> None:
+    """Attendance ticked at every meeting (``present[k]``: the men at meeting k + 1), and the
+    facilitator's form about each: how many came and the themes, no free text."""
+    for row, came, themes in zip(rows, present, FORM_THEMES, strict=False):
+        for man in seated:
+            await meetings.mark_attendance(connection, man, row.id, man in came, row.starts_at)
+        await facilitators.save_report(
+            connection,
+            {"meeting_id": row.id, "men_present": len(came), "themes": themes, "atmosphere": rng.randint(3, 5),
+             "follow_up": 0, "language": "nl"},
+            row.starts_at + timedelta(hours=16),
+        )
+
+
+STATEMENT_ANSWERS = (1, 2, 3, 4, 5, 0)  # fully agree … fully disagree, rather not say
+STATEMENT_BEFORE = (0.18, 0.24, 0.25, 0.16, 0.12, 0.05)
+STATEMENT_AFTER = (0.3, 0.36, 0.16, 0.08, 0.05, 0.05)
+"""How often each answer is given before the first meeting, and after the last one for a
+statement that moved all the way: both "agree" answers common enough in both phases that the
+report need not hide them (within one answer of nobody), so the shift shows."""
+STATEMENT_LEAN = ((0.0, 1.0), (-0.1, 0.6), (0.2, 0.8), (0.5, 0.8))
+"""Where each shipped statement stands before and after (0: ``STATEMENT_BEFORE``, 1:
+``STATEMENT_AFTER``; a little different in each series): not all alike."""
+
+
+def _made_up_statements(rng: random.Random, men: int, lean: float) -> list[int]:
+    """The made-up answers of ``men`` men to one statement, in random order: each answer as
+    often as its likelihood says (the largest remainders rounded up), so that the demo's
+    shares are what the likelihoods promise; ``lean`` moves them from ``STATEMENT_BEFORE``
+    (0) towards ``STATEMENT_AFTER`` (1)."""
+    weights = [b + lean * (a - b) for b, a in zip(STATEMENT_BEFORE, STATEMENT_AFTER, strict=True)]
+    exact = [w * men / sum(weights) for w in weights]
+    counts = [int(x) for x in exact]
+    for index in sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])[: men - sum(counts)]:
+        counts[index] += 1
+    answers = [answer for answer, count in zip(STATEMENT_ANSWERS, counts, strict=True) for _n in range(count)]
+    rng.shuffle(answers)
+    return answers
 
 
 FUNNEL_WEEKS = 6
@@ -306,6 +408,17 @@ def _made_up_answers(rng: random.Random, area: str | None, progress: float, lone
         "took_part": int(rng.random() < 0.45 + 0.3 * progress),
         "worthwhile": min(10, max(0, round(rng.gauss(5.5 + 2 * progress, 1.8)))),
     }
+
+
+NOTE_PDF = "/demo/note.pdf"
+"""The demo page's "Research note" link, which the demo's start names too."""
+
+
+def note_period(months: tuple[str, ...], now: datetime, zone: str) -> tuple[str, str]:
+    """The demo's research note runs from the first month the report shows (the made-up
+    check-ins' first closed month) to this month, so that it lists every seeded series."""
+    this_month = now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+    return (months[0] if months else this_month), this_month
 
 
 def demo_routes(service: Service) -> list[Route]:
@@ -379,6 +492,27 @@ def demo_routes(service: Service) -> list[Route]:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(made[0].png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    async def note(request: Request) -> Response:
+        """The research note over the demo's months, from what the demo's database holds now
+        (the made-up figures, and whatever was answered in the demo since): the PDF, or the
+        HTML page, in Dutch or in the language ``?lang=`` names."""
+        from bot.operations import research_note
+
+        language = request.query_params.get("lang", "nl")
+        if language not in LANGUAGES:
+            return JSONResponse({"error": "unknown language"}, status_code=404)
+        suffix = "." + request.url.path.rsplit(".", 1)[1]
+        now = service.now()
+        figures = await research_note.read(service.db, service.settings, now)
+        first, last = note_period(figures.report.months, now, service.settings.timezone)
+        made = await asyncio.to_thread(
+            research_note.render, figures.note(first, last), service.settings, language, suffix, now
+        )
+        media = "application/pdf" if suffix == ".pdf" else "text/html; charset=utf-8"
+        return Response(made, media_type=media, headers={
+            "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="meedoen-research-note{suffix}"',
+        })
+
     async def console(request: Request) -> Response:
         """Demo only: the one-time link the demo coordinator would get with /console."""
         from bot.domain.console_link import PREFIX
@@ -394,4 +528,6 @@ def demo_routes(service: Service) -> list[Route]:
         Route("/demo", page),
         Route("/demo/api/series", series),
         Route("/demo/api/flyer/{id:int}/{language}.png", flyer),
+        Route(NOTE_PDF, note),
+        Route("/demo/note.html", note),
     ]

@@ -1,1 +1,1 @@
-"""Operator tools that are not part of the conversation: backups, translation files and text previews."""
+"""Operator tools that are not part of the conversation: backups, translation files, text previews and the research note."""
