@@ -1,7 +1,8 @@
 """This process among the others that share one database: its owner id, its lease, and per
 channel whether it is the one that sends.
 
-Every outbox row an instance claims carries its ``owner`` id (random per process start). The
+Every outbox row an instance claims carries its ``owner`` id (host, process id, and random
+digits: new at every start). The
 instance renews a lease row (``bot.store.outbox_owners``) every ``RENEW`` seconds, valid for
 ``LEASE``; rows of an owner whose lease has expired are recovered by the others, never those of
 a live one. On SQLite there is one instance per database, so it is always its channels' sender
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
@@ -60,11 +63,17 @@ class Sole:
         pass
 
 
+def owner_id() -> str:
+    """This process's owner id: its host and process id (for the operator reading a log line
+    about uncertain messages), and random digits that make it unique to this start."""
+    return f"{socket.gethostname()[:14]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class Instance:
     def __init__(self, db: Database, now: Now = utcnow) -> None:
         self.db = db
         self.now = now
-        self.owner = secrets.token_hex(8)
+        self.owner = owner_id()
         self.alone = db.is_sqlite  # one instance per SQLite database
         self._task: asyncio.Task[None] | None = None
 

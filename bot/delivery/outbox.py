@@ -191,6 +191,26 @@ def progress(status: OutboxStatus) -> Progress:
             assert_never(status)
 
 
+async def recover(db: Database, channel: str, me: str, now: datetime, *, alone: bool) -> list[int]:
+    """The rows of ``channel`` that a dead instance had in hand: those left ``sending`` become
+    ``uncertain`` and are not resent; those left ``claimed`` never started their request and
+    go back to ``pending``. Dead: not ``me``, and its lease has expired (``alone``, on SQLite:
+    any other owner, a previous run of this one). A live instance's rows are left alone.
+    Returns the ids made uncertain."""
+    async with db.transaction() as connection:
+        gone = and_(outbox.c.channel == channel, outbox_owners.dead_owner(me, now, only_me_alive=alone))
+        await connection.execute(
+            update(outbox).where(gone, outbox.c.status == "claimed").values(status="pending", owner=None)
+        )
+        ids = list((await connection.scalars(select(outbox.c.id).where(gone, outbox.c.status == "sending"))).all())
+        if ids:
+            await connection.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(status="uncertain", payload="{}")
+            )
+        await outbox_owners.forget_expired(connection, now)
+    return ids
+
+
 START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
 
 
@@ -286,31 +306,13 @@ class OutboxSender:
 
     async def recover(self) -> int:
         """After a crash of an instance (a previous run of this one, or another whose lease
-        has expired): its rows left ``sending`` become ``uncertain`` and are not resent; its
-        rows left ``claimed`` never started their request and go back to ``pending``. Rows of
-        a live instance are left alone. Returns how many became uncertain."""
+        has expired): see ``recover``. Returns how many of its messages became uncertain."""
         self._swept_at = self.pacer.now()
-        now = self.now()
-        async with self.db.transaction() as connection:
-            gone = and_(
-                outbox.c.channel == self.channel.name,
-                outbox_owners.dead_owner(self.owner, now, only_me_alive=self.instance.alone),
-            )
-            await connection.execute(
-                update(outbox).where(gone, outbox.c.status == "claimed").values(status="pending", owner=None)
-            )
-            ids = (
-                await connection.scalars(select(outbox.c.id).where(gone, outbox.c.status == "sending"))
-            ).all()
-            if ids:
-                await connection.execute(
-                    update(outbox).where(outbox.c.id.in_(ids)).values(status="uncertain", payload="{}")
-                )
-            await outbox_owners.forget_expired(connection, now)
+        ids = await recover(self.db, self.channel.name, self.owner, self.now(), alone=self.instance.alone)
         if ids:
             log.warning(
-                "outbox %s: %d message(s) were in flight at a crash; marked uncertain, not resent: ids %s",
-                self.channel.name, len(ids), ids[:20],
+                "outbox %s: %d message(s) were in flight when their instance died; marked uncertain, "
+                "not resent: ids %s", self.channel.name, len(ids), ids[:20],
             )
         return len(ids)
 
