@@ -29,6 +29,7 @@ from bot.store.schema import outbox
 from bot.store.sender_election import POLL, Election
 from tests.fakes.telegram_api import PER_CHAT_TOLERANCE, FakeTelegram
 from tests.test_crash_safety import check_exactly_once, pending, service_env, statuses
+from tests.telegram_chat import free_port
 from tests.test_delivery import one_broadcast
 
 SECRET = "test-secret-key-0123456789"
@@ -130,10 +131,11 @@ async def test_one_sender_per_channel_another_takes_over_and_is_woken_by_the_oth
 
 
 async def spawn(env: dict, cwd, number: int) -> asyncio.subprocess.Process:
-    """``meedoen run``; its log goes to a file (a pipe nobody reads would fill and block it)."""
+    """``meedoen run`` on a port of its own; its log goes to a file (a pipe nobody reads would
+    fill and block it)."""
     with open(cwd / f"instance-{number}.log", "wb") as log:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.app.cli", "run", env=env, cwd=cwd,
+            sys.executable, "-m", "bot.app.cli", "run", env={**env, "MEEDOEN_HTTP_PORT": str(free_port())}, cwd=cwd,
             stdout=asyncio.subprocess.DEVNULL, stderr=log,
         )
 
@@ -162,6 +164,7 @@ async def run_three_instances(db, env: dict, cwd, tg: FakeTelegram, rng: random.
             before = len(tg.sent)
             await tg.wait_for(lambda before=before: len(tg.sent) > before + 5, timeout=60)
             await asyncio.sleep(rng.uniform(0.2, 1.2))
+            assert all(p.returncode is None for p in processes), [p.returncode for p in processes]
             pid = await senders_pid(db)
             [victim] = [p for p in processes if p.pid == pid] or processes[:1]
             victim.send_signal(signal.SIGKILL)
@@ -174,7 +177,7 @@ async def run_three_instances(db, env: dict, cwd, tg: FakeTelegram, rng: random.
         for _ in range(1200):
             if await pending(db) == 0:
                 break
-            assert all(p.returncode is None for p in processes), (cwd / "instance-0.log").read_text()[-2000:]
+            assert all(p.returncode is None for p in processes), [p.returncode for p in processes]
             await asyncio.sleep(0.1)
         assert await pending(db) == 0, "the instances did not finish"
     finally:
@@ -211,9 +214,9 @@ def assert_within_limits(tg: FakeTelegram, rate: int) -> None:
 async def test_three_instances_broadcast_to_2000_men_once_each_within_the_limits_while_the_sender_is_killed(
     postgres_url, tmp_path
 ):
-    """The issue's test. At 150 a second rather than 30 (the limits asserted are 150's), so that
+    """The issue's test. At 100 a second rather than 30 (the limits asserted are 100's), so that
     it takes seconds, not minutes; the next test keeps Telegram's own 30 a second."""
-    rate = 150
+    rate = 100
     addresses = [100_000 + n for n in range(2000)]
     db = Database(postgres_url)
     await db.upgrade()
