@@ -11,6 +11,7 @@ two messages to one chat within a second.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import signal
 import sys
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.channels.base import Incoming
 from bot.config import Settings
 from bot.delivery.instance import LEASE
 from bot.delivery.outbox import GROUP_SIZE, recover
@@ -27,9 +29,10 @@ from bot.store import outbox_owners, participants
 from bot.store.database import Database
 from bot.store.schema import outbox
 from bot.store.sender_election import POLL, Election
+from dialogs.types import Command
 from tests.fakes.telegram_api import PER_CHAT_TOLERANCE, FakeTelegram
+from tests.telegram_chat import free_port, running, telegram_settings
 from tests.test_crash_safety import check_exactly_once, pending, service_env, statuses
-from tests.telegram_chat import free_port
 from tests.test_delivery import one_broadcast
 
 SECRET = "test-secret-key-0123456789"
@@ -125,6 +128,35 @@ async def test_one_sender_per_channel_another_takes_over_and_is_woken_by_the_oth
     finally:
         for election in (first, second, other_channel):
             await election.stop()
+
+
+async def test_a_reply_made_on_an_instance_that_does_not_send_overtakes_the_broadcast(postgres_url):
+    """His message is handled where it arrived; the sender, elsewhere, hears of the reply
+    (NOTIFY) and sends it ahead of the broadcast's copies still waiting."""
+    db = Database(postgres_url)
+    await db.upgrade()
+    try:
+        broadcast_id = await one_broadcast(db, range(8700, 8790))
+        async with FakeTelegram(rate_limits=True) as tg:
+            configured = dataclasses.replace(
+                telegram_settings(Settings(database_url=postgres_url, secret_key=SECRET), tg), telegram_chat_interval=1.0
+            )
+            async with running(configured) as sending:
+                await wait_until(lambda: sending.senders["telegram"].leadership.leading)
+                async with running(configured) as other:
+                    await asyncio.sleep(4 * POLL)
+                    assert not other.senders["telegram"].leadership.leading
+                    await tg.wait_for(lambda: len(tg.sent) >= 10)
+                    await other.handle(Incoming(channel="telegram", address="8799", event=Command("help")))
+                    await tg.wait_for(lambda: tg.count_to(8799) >= 1, timeout=5)
+                    delivered_when_answered = sum(1 for m in tg.sent if 8700 <= m["chat"]["id"] < 8790)
+                    async with db.transaction() as connection:
+                        _recipients, tally = await broadcasts.status(connection, broadcast_id)
+            assert_within_limits(tg, 30)
+        assert tally["waiting"] > 30  # the broadcast was far from done when he got his answer
+        assert delivered_when_answered < 60
+    finally:
+        await db.close()
 
 
 # --- real processes ---------------------------------------------------------------------------
