@@ -194,8 +194,13 @@ async def measure(size: int, instances: int) -> dict:
         "server_cpu_share": round((api_after["cpu_s"] - api_before["cpu_s"]) / wall, 2),
         "server_violations": api_after["violation_count"],
         "failed": result["tally"].get("failed", 0),
-        "load_after": load_average(),
+        "load_after": load_average().split()[0],  # the 1-minute load average as it ended
     }
+    # CPU per message, which the machine's other load changes far less than the rate: what one
+    # sender could move on a core of its own, whatever else runs.
+    sender_cpu = max(after - before for before, after in zip(cpu_before, cpu_after, strict=True))
+    figures["sender_cpu_ms_per_msg"] = round(sender_cpu * 1000 / delivered, 3) if delivered else 0.0
+    figures["postgres_cpu_ms_per_msg"] = round((pg_after - pg_before) * 1000 / delivered, 3) if delivered else 0.0
     print(f"broadcast to {size} with {instances} instance(s) on PostgreSQL: queued in {result['queued_in'] * 1000:.0f} ms, "
           f"all {delivered} sent in {elapsed:.2f} s = {figures['msgs_per_s']} messages/s")
     print(f"  tally {result['tally']}")
@@ -206,6 +211,10 @@ async def measure(size: int, instances: int) -> dict:
         print(f"  instance {n} (owner {owner}): sent {number}{cpu}")
     for n in range(instances):
         print(f"  instance {n}: CPU {(cpu_after[n] - cpu_before[n]) / wall:.0%} of a core")
+    if figures["sender_cpu_ms_per_msg"]:
+        print(f"  CPU per message: the sending instance {figures['sender_cpu_ms_per_msg']:.3f} ms (so at most "
+              f"~{1000 / figures['sender_cpu_ms_per_msg']:.0f} messages/s on a core of its own), PostgreSQL "
+              f"{figures['postgres_cpu_ms_per_msg']:.3f} ms")
     print(f"  PostgreSQL: CPU {figures['postgres_cpu_share']:.0%} of a core; Bot API stand-in: CPU "
           f"{figures['server_cpu_share']:.0%}, violations {figures['server_violations']}; load average now {figures['load_after']}")
     return figures
