@@ -362,8 +362,8 @@ class OutboxSender:
             self._wake.clear()
             await self._await_leadership()
             return
-        if self.pacer.now() - self._swept_at >= SWEEP:
-            await self.recover()
+        if not self.instance.alone and self.pacer.now() - self._swept_at >= SWEEP:
+            await self.recover()  # another instance may have died since (alone: none can appear)
         if self._wake.is_set():  # new rows: a reply may now outrank the window
             self._wake.clear()
             self._window = []
