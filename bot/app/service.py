@@ -53,7 +53,7 @@ class Service:
         )
         self.instance = Instance(self.db, now)  # this process's owner id and lease (the outbox)
         self.senders = {
-            name: OutboxSender(self.db, channel, now, self.instance) for name, channel in self.channels.items()
+            name: OutboxSender(self.db, channel, self.instance, now) for name, channel in self.channels.items()
         }
         self.progress = ProgressReporter(self.db, self.wake)
         self.scheduler = Scheduler(

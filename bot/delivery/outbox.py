@@ -227,14 +227,16 @@ def backoff(attempts: int) -> timedelta:
 class OutboxSender:
     """Drains one channel's outbox at the channel's pace."""
 
-    def __init__(self, db: Database, channel: Channel, now: Now = utcnow, instance: Instance | None = None) -> None:
+    def __init__(self, db: Database, channel: Channel, instance: Instance, now: Now = utcnow) -> None:
         self.db = db
         self.channel = channel
         self.now = now
-        self.instance = instance or Instance(db, now)
-        self.owner = self.instance.owner
-        self.leadership = self.instance.leadership(channel.name, self._woken)
-        self._leading = False  # as the sender last saw it (the pacer waits on taking over)
+        self.instance = instance  # started before the sender: its lease covers the rows claimed
+        self.owner = instance.owner
+        self.leadership = instance.leadership(channel.name, self._woken)
+        # As the sender last saw it: on becoming the sender it recovers and waits. Alone, it
+        # is the sender from the start, and ``start`` has recovered already.
+        self._leading = instance.alone
         self._swept_at = 0.0  # pacer time of the last look for rows of expired owners
         self.pacer = Pacer(channel.limits.rate, channel.limits.chat_interval)
         self._wake = asyncio.Event()
