@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import ROOT, load_average
 
-ORDER = ("server_alone", "broadcast", "paced_broadcast", "replies", "inbound", "reminders", "report", "console", "checkin")
+ORDER = ("server_alone", "broadcast", "broadcast_instances", "paced_broadcast", "replies", "inbound", "reminders", "report", "console", "checkin")
 
 
 def wait_for_quiet(threshold: float, longest: float) -> str:

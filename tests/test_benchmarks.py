@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import HOW_TO_ENABLE, find_bin_dir
+
 ROOT = Path(__file__).resolve().parents[1]
+ON_POSTGRES = {"broadcast_instances"}  # start a private PostgreSQL server (tests/postgres_server.py)
 
 TINY = {
     "server_alone": ["--size", "200", "--connections", "4"],
     "broadcast": ["--size", "40"],
+    "broadcast_instances": ["--size", "40", "--instances", "2"],
     "paced_broadcast": ["--size", "15"],
     "replies": ["--size", "15", "--chatters", "3"],
     "inbound": ["--size", "4"],
@@ -30,6 +34,8 @@ TINY = {
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_benchmark_runs_at_a_tiny_size(name):
+    if name in ON_POSTGRES and find_bin_dir() is None and not os.environ.get("CI"):
+        pytest.skip(HOW_TO_ENABLE)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", *TINY[name]],

@@ -16,6 +16,7 @@ from bot.channels import registry
 from bot.channels.base import Channel, Incoming, Wiring
 from bot.common.clock import utcnow
 from bot.config import Settings, parse_address
+from bot.delivery.instance import Instance
 from bot.delivery.outbox import OutboxSender
 from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
@@ -50,8 +51,9 @@ class Service:
         self.channels: dict[str, Channel] = registry.build(
             settings, Wiring(db=self.db, handle=self.handle, now=now, on_queued=self.wake)
         )
+        self.instance = Instance(self.db, now)  # this process's owner id and lease (the outbox)
         self.senders = {
-            name: OutboxSender(self.db, channel, now) for name, channel in self.channels.items()
+            name: OutboxSender(self.db, channel, self.instance, now) for name, channel in self.channels.items()
         }
         self.progress = ProgressReporter(self.db, self.wake)
         self.scheduler = Scheduler(
@@ -177,6 +179,7 @@ class Service:
             for item in self.settings.coordinators:
                 await coordinators.add(connection, *parse_address(item), self.now())
             await heartbeat.beat(connection, self.now())
+        await self.instance.start()
         for sender in self.senders.values():
             await sender.start()
         await self.scheduler.start()
@@ -201,6 +204,7 @@ class Service:
         await self.scheduler.stop()
         for sender in self.senders.values():
             await sender.stop()
+        await self.instance.stop()
         for channel in self.channels.values():
             await channel.stop()
         await self._quietly_clear_heartbeat()

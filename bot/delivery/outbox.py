@@ -20,6 +20,15 @@ request (it was waiting for its slot, or for a 429's pause) and simply goes back
 So the window is those few milliseconds, one HTTP round trip and the recording of the
 outcome, for the requests started and not yet recorded at that instant (at most
 ``GROUP_SIZE``; see ``_unsettled``).
+
+Several instances (PostgreSQL, docs/scaling.md). A claimed row names its ``owner``, the
+instance that claimed it (``bot.delivery.instance``), and is claimed with ``FOR UPDATE SKIP
+LOCKED``: exactly one instance gets it. Only rows of owners whose lease has expired are
+recovered (at start, when an instance becomes a channel's sender, and every ``SWEEP``
+seconds), never a live instance's. Each channel has one sender at a time (elected; on SQLite
+the one process), so its pacer alone keeps the platform's limits, as with one process; an
+instance that becomes the sender waits ``takeover_wait`` first, so that its first sends and
+its predecessor's last ones never share a second, nor a chat's interval.
 """
 
 from __future__ import annotations
@@ -37,10 +46,13 @@ from typing import Any, Literal, assert_never
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Document, Outgoing
 from bot.common.clock import Now, utcnow
+from bot.delivery.instance import Instance
 from bot.delivery.pacing import Pacer
+from bot.store import outbox_owners
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import OUTBOX_STATUSES, OutboxStatus, outbox, participants
@@ -56,6 +68,8 @@ RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
 MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahead of the slot
 MARK_LEAD_FACTOR = 1.5  # times the recent commit time, so that a slower commit is rarely late
+SWEEP = 3.0  # seconds between two looks for rows of instances whose lease expired
+TAKEOVER_MARGIN = 0.1  # seconds: added to the platform's second (and chat interval) on taking over
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
 NOT_STARTED: DeliveryErrorKind = "not_started"  # a claimed row whose ``sending`` mark failed: back in line
@@ -177,6 +191,26 @@ def progress(status: OutboxStatus) -> Progress:
             assert_never(status)
 
 
+async def recover(db: Database, channel: str, me: str, now: datetime, *, alone: bool) -> list[int]:
+    """The rows of ``channel`` that a dead instance had in hand: those left ``sending`` become
+    ``uncertain`` and are not resent; those left ``claimed`` never started their request and
+    go back to ``pending``. Dead: not ``me``, and its lease has expired (``alone``, on SQLite:
+    any other owner, a previous run of this one). A live instance's rows are left alone.
+    Returns the ids made uncertain."""
+    async with db.transaction() as connection:
+        gone = and_(outbox.c.channel == channel, outbox_owners.dead_owner(me, now, only_me_alive=alone))
+        await connection.execute(
+            update(outbox).where(gone, outbox.c.status == "claimed").values(status="pending", owner=None)
+        )
+        ids = list((await connection.scalars(select(outbox.c.id).where(gone, outbox.c.status == "sending"))).all())
+        if ids:
+            await connection.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(status="uncertain", payload="{}")
+            )
+        await outbox_owners.forget_expired(connection, now)
+    return ids
+
+
 START_SLACK = 0.002  # seconds: a slot this close is "now" (the claim's commit takes longer)
 
 
@@ -193,10 +227,17 @@ def backoff(attempts: int) -> timedelta:
 class OutboxSender:
     """Drains one channel's outbox at the channel's pace."""
 
-    def __init__(self, db: Database, channel: Channel, now: Now = utcnow) -> None:
+    def __init__(self, db: Database, channel: Channel, instance: Instance, now: Now = utcnow) -> None:
         self.db = db
         self.channel = channel
         self.now = now
+        self.instance = instance  # started before the sender: its lease covers the rows claimed
+        self.owner = instance.owner
+        self.leadership = instance.leadership(channel.name, self._woken)
+        # As the sender last saw it: on becoming the sender it recovers and waits. Alone, it
+        # is the sender from the start, and ``start`` has recovered already.
+        self._leading = instance.alone
+        self._swept_at = 0.0  # pacer time of the last look for rows of expired owners
         self.pacer = Pacer(channel.limits.rate, channel.limits.chat_interval)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -213,6 +254,7 @@ class OutboxSender:
 
     async def start(self) -> None:
         await self.recover()
+        await self.leadership.start()
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
 
     async def stop(self) -> None:
@@ -230,9 +272,18 @@ class OutboxSender:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
+        await self.leadership.stop()
 
     def wake(self) -> None:
-        """New rows were committed: look again at once (a reply may jump the queue)."""
+        """New rows were committed: look again at once (a reply may jump the queue); when
+        another instance sends this channel, wake that one."""
+        if self.leadership.leading:
+            self._wake.set()
+        else:
+            self.leadership.notify()
+
+    def _woken(self) -> None:
+        """Another instance queued messages for this channel."""
         self._wake.set()
 
     @contextmanager
@@ -256,24 +307,34 @@ class OutboxSender:
         return max(self._conversing.get(row["address"], 0.0) - self.pacer.now(), 0.0)
 
     async def recover(self) -> int:
-        """After a crash: rows left ``sending`` become ``uncertain`` and are not resent; rows
-        left ``claimed`` never started their request and go back to ``pending``."""
-        async with self.db.transaction() as connection:
-            mine = outbox.c.channel == self.channel.name
-            await connection.execute(update(outbox).where(mine, outbox.c.status == "claimed").values(status="pending"))
-            ids = (
-                await connection.scalars(select(outbox.c.id).where(mine, outbox.c.status == "sending"))
-            ).all()
-            if ids:
-                await connection.execute(
-                    update(outbox).where(outbox.c.id.in_(ids)).values(status="uncertain", payload="{}")
-                )
+        """After a crash of an instance (a previous run of this one, or another whose lease
+        has expired): see ``recover``. Returns how many of its messages became uncertain."""
+        self._swept_at = self.pacer.now()
+        ids = await recover(self.db, self.channel.name, self.owner, self.now(), alone=self.instance.alone)
         if ids:
             log.warning(
-                "outbox %s: %d message(s) were in flight at a crash; marked uncertain, not resent: ids %s",
-                self.channel.name, len(ids), ids[:20],
+                "outbox %s: %d message(s) were in flight when their instance died; marked uncertain, "
+                "not resent: ids %s", self.channel.name, len(ids), ids[:20],
             )
         return len(ids)
+
+    async def _follow_leadership(self) -> bool:
+        """Whether this instance sends the channel now. On becoming its sender: recover what
+        a dead predecessor left, and wait ``takeover_wait`` before the first send (the last
+        requests of a predecessor that has just died may still be counted by the platform)."""
+        leading = self.leadership.leading
+        if leading and not self._leading:
+            if not self.instance.alone:
+                self.pacer.pause(self.takeover_wait)
+            await self.recover()
+        elif not leading and self._leading:
+            self._window = []
+        self._leading = leading
+        return leading
+
+    @property
+    def takeover_wait(self) -> float:
+        return max(1.0, self.channel.limits.chat_interval) + TAKEOVER_MARGIN
 
     async def _run(self) -> None:
         recorder = asyncio.create_task(self._record_loop(), name=f"outbox-{self.channel.name}-results")
@@ -299,6 +360,12 @@ class OutboxSender:
     async def _step(self) -> None:
         """Claim the rows whose send slot has come, start their requests, and return; the
         results are recorded by ``_record_loop`` as they arrive."""
+        if not await self._follow_leadership():
+            self._wake.clear()
+            await self._await_leadership()
+            return
+        if not self.instance.alone and self.pacer.now() - self._swept_at >= SWEEP:
+            await self.recover()  # another instance may have died since (alone: none can appear)
         if self._wake.is_set():  # new rows: a reply may now outrank the window
             self._wake.clear()
             self._window = []
@@ -365,6 +432,19 @@ class OutboxSender:
         """Messages claimed whose outcome is not committed yet: all a crash now could leave
         ``uncertain``, kept at most ``GROUP_SIZE``."""
         return len(self._in_flight) + len(self._results) + self._recording
+
+    async def _await_leadership(self) -> None:
+        """Not the channel's sender: wait until this instance becomes it, or stops."""
+        self.leadership.changed.clear()
+        if self.leadership.leading or self._closing:
+            return
+        changed = asyncio.ensure_future(self.leadership.changed.wait())
+        woken = asyncio.ensure_future(self._wake.wait())  # ``stop`` sets it too
+        try:
+            await asyncio.wait({changed, woken}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            woken.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when new rows arrive or the sender stops."""
@@ -444,10 +524,18 @@ class OutboxSender:
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
+                    # Rows another transaction holds are skipped, not waited for: exactly one
+                    # instance gets each row (SQLite has no row locks and ignores the clause;
+                    # its one writer at a time does the same).
+                    free = (
+                        select(outbox.c.id)
+                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
+                        .with_for_update(skip_locked=True)
+                    )
                     result = await connection.execute(
                         update(outbox)
-                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
-                        .values(**values)
+                        .where(outbox.c.id.in_(free), outbox.c.status == "pending")
+                        .values(owner=self.owner, **values)
                         .returning(outbox.c.id)
                     )
                     booked.update(result.scalars())
@@ -466,7 +554,7 @@ class OutboxSender:
         async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
             result = await connection.execute(
                 update(outbox)
-                .where(outbox.c.id == row["id"], outbox.c.status == "claimed")
+                .where(outbox.c.id == row["id"], outbox.c.status == "claimed", outbox.c.owner == self.owner)
                 .values(status="sending", attempts=outbox.c.attempts + 1)
             )
             return result.rowcount == 1
@@ -498,6 +586,14 @@ class OutboxSender:
         # Wait for the slot itself (and for a 429's pause since).
         while (wait := self._until_slot(slot)) > 0:
             await asyncio.sleep(wait)
+        if not self.leadership.leading:
+            # No longer the channel's sender (its connection to the election failed): another
+            # instance may be sending already, so this request must not start. Back in line.
+            if slot is not None:
+                self.pacer.finished(row["address"])
+            self._results.append((row, DeliveryError(NOT_STARTED, "not the sender")))
+            self._results_ready.set()
+            return
         if slot is not None:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
@@ -549,6 +645,11 @@ class OutboxSender:
             if self._stopping and not self._results:
                 return
 
+    def _in_hand(self) -> ColumnElement[bool]:
+        """Rows this instance still has in hand: an outcome changes nothing else (a row
+        /delete removed, or one recovered after this instance's lease ran out)."""
+        return and_(outbox.c.status.in_(IN_HAND), outbox.c.owner == self.owner)
+
     async def _record(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
         now = self.now()
         async with self.db.transaction() as connection:
@@ -556,13 +657,13 @@ class OutboxSender:
             replies = [row["id"] for row in delivered if row["kind"] == "reply"]
             if replies:
                 await connection.execute(
-                    delete(outbox).where(outbox.c.id.in_(replies), outbox.c.status.in_(IN_HAND))
+                    delete(outbox).where(outbox.c.id.in_(replies), self._in_hand())
                 )
             bulk = [row["id"] for row in delivered if row["kind"] != "reply"]
             if bulk:
                 await connection.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_(bulk), outbox.c.status.in_(IN_HAND))
+                    .where(outbox.c.id.in_(bulk), self._in_hand())
                     .values(status="sent", sent_at=now, payload="{}")
                 )
             for row, error in results:
@@ -575,7 +676,7 @@ class OutboxSender:
         log.info(
             "outbox %s: message %d: %s %s", self.channel.name, row["id"], error.kind, error.code
         )
-        where = and_(outbox.c.id == row["id"], outbox.c.status.in_(IN_HAND))
+        where = and_(outbox.c.id == row["id"], self._in_hand())
         match error.kind:
             case "not_started":
                 await connection.execute(update(outbox).where(where).values(status="pending"))

@@ -206,6 +206,9 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("error", String(64)),
+    # The instance that claimed it (``outbox_owners``), while it is ``claimed`` or ``sending``:
+    # rows in hand of an instance whose lease expired are recovered, never a live one's.
+    Column("owner", String(32)),
     Index("ix_outbox_pending", "status", "channel", "priority", "not_before"),
     Index("ix_outbox_address", "channel", "address"),
     Index("ix_outbox_ref", "ref", "status"),
@@ -437,6 +440,15 @@ erasures = Table(
     Column("address_hash", String(64), primary_key=True),
     Column("erased_on", String(10), nullable=False),  # ISO date (UTC) of the latest erasure
     sqlite_with_rowid=False,
+)
+
+outbox_owners = Table(
+    "outbox_owners",
+    metadata,
+    # One row per running instance (``meedoen run``), its lease renewed every few seconds
+    # while it lives and removed at a clean stop (bot.delivery.instance). Names no one.
+    Column("owner", String(32), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 
 service_heartbeat = Table(

@@ -61,7 +61,9 @@ Simulated users
 Recording and waiting
     ``calls`` (every accepted call; a long poll when it returns), ``unacknowledged`` (updates
     no ``offset`` has confirmed yet), ``rejected`` (valid calls answered with an error),
-    ``sent`` (messages the bot sent; edits are applied to them in place), ``messages_to``,
+    ``sent`` (messages the bot sent; edits are applied to them in place), ``send_requests``,
+    ``busiest_second`` and ``closest_to_one_chat`` (the platform limits as the server saw
+    them, from the requests' arrival times), ``messages_to``,
     ``count_to``, ``wait_for(predicate)`` and ``wait_for_messages(chat_id, n)``; ``menu_for(chat_id,
     language_code)`` is the command menu that user would see (scopes resolved as Telegram does).
 
@@ -1256,6 +1258,36 @@ class FakeTelegram:
 
     def count_to(self, chat_id: int) -> int:
         return len(self._sent_by_chat.get(chat_id, ()))
+
+    def send_requests(self) -> list[Call]:
+        """Every send request that reached the server (accepted or answered with an error),
+        in order of arrival, with its arrival time."""
+        return sorted(
+            (call for call in (*self.calls, *self.rejected) if call.method in self.spec.send_methods),
+            key=lambda call: call.time,
+        )
+
+    def busiest_second(self) -> int:
+        """The most send requests that arrived within any sliding second (the window
+        Telegram's 30-a-second limit counts), whether or not ``rate_limits`` is on."""
+        times = [call.time for call in self.send_requests()]
+        busiest, first = 0, 0
+        for last, arrived in enumerate(times):
+            while arrived - times[first] >= 1.0:
+                first += 1
+            busiest = max(busiest, last - first + 1)
+        return busiest
+
+    def closest_to_one_chat(self) -> float:
+        """The shortest time between two send requests to one chat (``inf``: none twice)."""
+        last: dict[Any, float] = {}
+        closest = math.inf
+        for call in self.send_requests():
+            chat = call.params.get("chat_id")
+            if chat in last:
+                closest = min(closest, call.time - last[chat])
+            last[chat] = call.time
+        return closest
 
     # -- simulated users --------------------------------------------------------------------
 
