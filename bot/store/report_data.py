@@ -208,9 +208,12 @@ async def build_from(db: Database, settings: Settings, now: datetime | None = No
             week = checkin_responses.c.iso_week
             halves = [part()] if middle is None else [part(week < middle), part(week >= middle)]
             tallies = merge_tallies(await asyncio.gather(*halves))
-        async with db.transaction() as connection:
-            published = await _publish(connection, settings, now, plan, tallies)
         async with reader.connect() as connection:
+            if plan.missing:
+                async with db.transaction() as writing:
+                    published = await _publish(writing, settings, now, plan, tallies)
+            else:  # nothing to store: no write transaction, no wait for SQLite's writer
+                published = await _publish(connection, settings, now, plan, None)
             return await _assemble(connection, settings, now, plan.shown_months(published), published)
     finally:
         await reader.dispose()
@@ -271,7 +274,7 @@ async def statement_figures(connection: AsyncConnection, now: datetime):
     from bot.store import statements as store
 
     closed = await store.closed_series(connection, now)
-    chosen = {series_id: await store.of_series(connection, series_id) for series_id in closed}
+    chosen = await store.of_each_series(connection, list(closed))
     return figures.build(closed, chosen, await store.answers(connection, list(closed)))
 
 
