@@ -6,22 +6,26 @@ scored by ``dialogs.scoring`` as the engine does, about half of them the first o
 the month (``first_in_month``: the rule of 10 counts those, migration 0010); plus 2,000 participants in 40 series with
 their sign-ups and attendance, for the participation part of the report.
 
-Measured in this process, three times: ``bot.store.report_data.build_from`` (aggregation in SQL on two
-reading connections, then suppression), ``render_text`` and ``bot.analytics.report_chart.render_png``;
-the first (cold: a fresh process, matplotlib's first figure) and the best run. Then the
-command itself, ``meedoen report --format text`` and ``--format png --out FILE``, each in a
-fresh process (interpreter start and imports included), ``--cli-runs`` times each; the
-summary gives the first and the best.
+Measured in this process, ``--runs`` times: ``bot.store.report_data.build_from``
+(aggregation in SQL on two reading connections, then suppression), ``render_text`` and
+``bot.analytics.report_chart.render_png``; the first (cold: matplotlib's first figure) and the
+best run. Then the command itself, ``meedoen report --format text`` followed by ``--format png
+--out FILE``, each in a fresh process (interpreter start and imports included), ``--cli-runs``
+times each, with the project's bytecode written beforehand as an installed ``meedoen`` has it
+(``compile_sources``).
 
 A closed month's figures are worked out once, by the first report after the month closed, and
-stored in ``published_figures``; later reports read them back and no responses at all. So the
-first in-process run and the first text command each start with ``published_figures`` emptied
-(every closed month is published, the most work a report ever does: the first report after the
-upgrade); the runs after them are the everyday case.
+stored in ``published_figures``; later reports read them back and no responses at all. So
+runs differ in what they find to publish (``CASES``): the first run (in process, and the
+first text command) publishes every closed month (``published_figures`` emptied: the first
+report after the upgrade, the most work a report ever does); the second only the latest (the
+first report after a month closes); the runs after them nothing (every other report). Each PNG
+command follows its text command and so finds everything published.
 
-Target: the full report (text and PNG) <= 3 s, in process and as the command.
+Target (issue 18): ``meedoen report`` in a fresh process, text <= 1 s (after a month closes,
+and every other time) and PNG <= 2 s.
 
-    python -m bench.report [--size 1000000] [--database FILE] [--cli-runs 3]
+    python -m bench.report [--size 1000000] [--runs 3] [--database FILE] [--cli-runs 3]
 
 ``--database FILE`` keeps the seeded database in FILE and reuses it when FILE exists (seeding
 takes about 20 s), so repeated runs measure the same data.
@@ -33,6 +37,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -53,6 +58,10 @@ from bench.common import (
 )
 
 WEEKS = 104
+TEXT_TARGET_S = 1.0
+PNG_TARGET_S = 2.0
+"""Issue 18: ``meedoen report`` in a fresh process, the first report after a month closes
+and every other one."""
 
 
 def iso_weeks(today: date, count: int) -> list[str]:
@@ -163,21 +172,51 @@ async def build_once(settings, now: datetime) -> dict:
     }
 
 
-def forget_published(path: Path) -> None:
-    """Empty ``published_figures``, so that the next report publishes every closed month."""
+CASES = ("every month", "one month", "nothing")
+"""What the report has to publish: every closed month (``published_figures`` emptied: the
+first report after the upgrade that brought it, the most a report ever does), the latest
+closed month only (the first report after a month closes, once a month), or nothing (every
+other report)."""
+
+
+def forget_published(path: Path, case: str) -> None:
+    """Make ``published_figures`` hold what ``case`` says the next report finds."""
     with sqlite3.connect(path) as connection:
-        connection.execute("DELETE FROM published_figures")
+        if case == "every month":
+            connection.execute("DELETE FROM published_figures")
+        elif case == "one month":
+            connection.execute("DELETE FROM published_figures WHERE month = (SELECT max(month) FROM published_figures)")
 
 
-def run_cli(database_url: str, *args: str) -> float:
-    """Wall-clock seconds of one ``meedoen report`` in a fresh process."""
+def case_of(run: int) -> str:
+    """Run 1 publishes every month, run 2 the latest one, the runs after it nothing."""
+    return CASES[min(run, len(CASES)) - 1]
+
+
+def compile_sources() -> None:
+    """Write the project's bytecode, as ``pip install`` does for an installed ``meedoen`` (the
+    Docker image): under PYTHONDONTWRITEBYTECODE (set here and in the Dockerfile) a checkout
+    would otherwise compile its sixty-odd modules from source in every fresh process."""
+    import compileall
+
+    for package in ("bot", "dialogs", "scheduler"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
+def run_cli(database_url: str, *args: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user and system) of one ``meedoen report`` in a fresh
+    process. On a shared machine the wall clock also counts the waits for a core; the CPU
+    time is what the command itself costs."""
     env = dict(os.environ, MEEDOEN_DATABASE_URL=database_url, MEEDOEN_SECRET_KEY=SECRET_KEY)
     meedoen = os.path.join(os.path.dirname(sys.executable), "meedoen")
     command = [meedoen] if os.path.exists(meedoen) else [sys.executable, "-m", "bot.app.cli"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begun = time.monotonic()
     subprocess.run([*command, "report", *args], env=env, cwd=str(ROOT), check=True,
                    stdout=subprocess.DEVNULL, timeout=300)
-    return time.monotonic() - begun
+    wall = time.monotonic() - begun
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 async def prepare(path: Path, size: int, settings, now: datetime) -> int:
@@ -202,7 +241,7 @@ async def prepare(path: Path, size: int, settings, now: datetime) -> int:
     return size
 
 
-async def measure(size: int, runs: int = 3, database: Path | None = None, cli_runs: int = 1) -> dict:
+async def measure(size: int, runs: int = 3, database: Path | None = None, cli_runs: int = 3) -> dict:
     from bot.config import Settings
 
     now = datetime.now(UTC)
@@ -210,23 +249,32 @@ async def measure(size: int, runs: int = 3, database: Path | None = None, cli_ru
         path = database.resolve() if database else directory / "bench.db"
         settings = Settings(database_url=sqlite_url(path.parent, path.name), secret_key=SECRET_KEY)
         size = await prepare(path, size, settings, now)
-        forget_published(path)
-        results = [await build_once(settings, now) for _ in range(runs)]
-        for number, result in enumerate(results, start=1):
-            print(f"  run {number}: build {result['build_s']:.2f} s, text {result['text_s']:.3f} s, "
-                  f"PNG {result['png_s']:.2f} s = {result['total_s']:.2f} s "
+        results = []
+        for number in range(1, runs + 1):
+            forget_published(path, case_of(number))
+            results.append(await build_once(settings, now))
+            result = results[-1]
+            print(f"  run {number} ({case_of(number)} to publish): build {result['build_s']:.2f} s, "
+                  f"text {result['text_s']:.3f} s, PNG {result['png_s']:.2f} s = {result['total_s']:.2f} s "
                   f"({result['months']} months, {result['text_chars']} characters, {result['png_bytes']} bytes PNG)")
         memory = peak_rss_mb()
-        cli_text, cli_png = [], []
+        compile_sources()
+        cli_text: dict[str, list[tuple[float, float]]] = {case: [] for case in CASES}
+        cli_png = []
         for number in range(1, cli_runs + 1):
-            if number == 1:
-                forget_published(path)
-            cli_text.append(run_cli(settings.database_url, "--format", "text"))
+            case = case_of(number)
+            forget_published(path, case)
+            cli_text[case].append(run_cli(settings.database_url, "--format", "text"))
             cli_png.append(run_cli(settings.database_url, "--format", "png", "--out", str(directory / "report.png")))
-            print(f"  meedoen report --format text: {cli_text[-1]:.2f} s; --format png --out F: "
-                  f"{cli_png[-1]:.2f} s (fresh processes, run {number}{', text publishing every month' if number == 1 else ''}, "
-                  f"load average {load_average()})")
+            (text_wall, text_cpu), (png_wall, png_cpu) = cli_text[case][-1], cli_png[-1]
+            print(f"  meedoen report --format text ({case} to publish): {text_wall:.2f} s ({text_cpu:.2f} s CPU); "
+                  f"then --format png --out F: {png_wall:.2f} s ({png_cpu:.2f} s CPU) "
+                  f"(fresh processes, run {number}, load average {load_average()})")
     first, best = results[0], min(results, key=lambda r: r["total_s"])
+
+    def first_of(case: str, cpu: bool = False) -> float | None:
+        return round(cli_text[case][0][cpu], 2) if cli_text[case] else None
+
     return {
         "responses": size,
         "first_s": round(first["total_s"], 2),
@@ -234,10 +282,14 @@ async def measure(size: int, runs: int = 3, database: Path | None = None, cli_ru
         "build_s": round(best["build_s"], 2),
         "text_s": round(best["text_s"], 3),
         "png_s": round(best["png_s"], 2),
-        "cli_text_s": round(cli_text[0], 2),
-        "cli_png_s": round(cli_png[0], 2),
-        "cli_text_best_s": round(min(cli_text), 2),
-        "cli_png_best_s": round(min(cli_png), 2),
+        "cli_text_every_month_s": first_of("every month"),
+        "cli_text_one_month_s": first_of("one month"),
+        "cli_text_s": first_of("nothing"),
+        "cli_text_best_s": round(min(wall for wall, _cpu in cli_text["nothing"]), 2) if cli_text["nothing"] else None,
+        "cli_text_cpu_s": first_of("nothing", cpu=True),
+        "cli_png_s": round(cli_png[0][0], 2),
+        "cli_png_best_s": round(min(wall for wall, _cpu in cli_png), 2),
+        "cli_png_cpu_s": round(cli_png[0][1], 2),
         "peak_rss_mb": memory,
     }
 
@@ -248,12 +300,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=3, help="in-process runs (default 3)")
     parser.add_argument("--database", type=Path, default=None, metavar="FILE",
                         help="keep the seeded SQLite database in FILE; reuse it if it exists")
-    parser.add_argument("--cli-runs", type=int, default=1, metavar="N",
-                        help="fresh-process runs of each meedoen report command (default 1)")
+    parser.add_argument("--cli-runs", type=int, default=3, metavar="N",
+                        help="fresh-process runs of each meedoen report command (default 3: the text "
+                        "command publishing every month, then the latest month, then nothing)")
     args = parser.parse_args(argv)
     print_machine()
     figures = asyncio.run(measure(args.size, args.runs, args.database, args.cli_runs))
-    met = figures["first_s"] <= 3 and figures["cli_text_s"] <= 3 and figures["cli_png_s"] <= 3
+    texts = [figures[key] for key in ("cli_text_one_month_s", "cli_text_s") if figures[key] is not None]
+    met = bool(texts) and max(texts) <= TEXT_TARGET_S and figures["cli_png_s"] <= PNG_TARGET_S
     summary("report", **figures, target_met=met)
     return figures
 

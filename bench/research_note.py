@@ -91,7 +91,7 @@ async def measure(size: int, poll: int, runs: int) -> dict:
         seed(str(path), size, settings.areas, now)
         seed_poll_and_forms(str(path), poll, settings.areas, now)
         print(f"seeded {size} check-ins and {poll} poll answers in {time.monotonic() - begun:.1f} s")
-        forget_published(path)
+        forget_published(path, "every month")
         first, last = f"{now.year - 2}-01", now.strftime("%Y-%m")
         results = [await note_once(settings, now, first, last) for _ in range(runs)]
         for number, r in enumerate(results, start=1):

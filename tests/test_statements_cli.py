@@ -16,6 +16,8 @@ TEXTS = ("--nl", "Een vader mag om hulp vragen.", "--ar", "يحق للأب أن 
 async def test_statements_are_added_listed_and_chosen_and_each_change_is_audited(database_url, db):
     meedoen(database_url, "series", "add", "--name", "Vaders", "--weekday", "thu", "--time", "19:00",
             "--start", "2030-12-05", "--meetings", "3")
+    meedoen(database_url, "series", "add", "--name", "Zonen", "--weekday", "fri", "--time", "19:00",
+            "--start", "2030-12-06", "--meetings", "3")
     added = meedoen(database_url, "statement", "add", *TEXTS)
     assert added.returncode == 0 and added.stdout.strip() == "5"
     listed = meedoen(database_url, "statement", "list")
@@ -26,9 +28,11 @@ async def test_statements_are_added_listed_and_chosen_and_each_change_is_audited
     assert chosen.returncode == 0, chosen.stderr
     async with db.transaction() as connection:
         assert await store.of_series(connection, 1) == [2, 5, 1]
+        # the report reads every closed series at once; one without a choice uses the shipped four
+        assert await store.of_each_series(connection, [2, 1]) == {2: [1, 2, 3, 4], 1: [2, 5, 1]}
         assert (await store.added(connection))[5]["ar"] == "يحق للأب أن يطلب المساعدة."
         entries = [(row.action, row.detail) for row in await connection.execute(select(audit_log).order_by(audit_log.c.id))]
-    assert entries[1:] == [("statement.add", "statement 5"), ("series.statements", "series 1: 2,5,1")]
+    assert entries[2:] == [("statement.add", "statement 5"), ("series.statements", "series 1: 2,5,1")]
 
 
 def test_mistakes_are_one_sentence_with_exit_status_2(database_url):

@@ -211,11 +211,10 @@ def sum_shown(parts: list[Shown]) -> Shown | None:
     sums: dict[str, int] = defaultdict(int)
     measures: set[str] = set()
     for part in parts:
-        values = asdict(part.figures)
         for measure in part.measures:
             measures.add(measure)
             for field in FIELDS_OF[measure]:
-                sums[field] += values[field]
+                sums[field] += getattr(part.figures, field)
     if "respondents" not in measures:
         return None
     return Shown(Figures(**sums), frozenset(measures))

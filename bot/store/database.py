@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -138,17 +139,23 @@ def known_revisions() -> frozenset[str]:
     return frozenset(_revision_links()[0])
 
 
+_REVISION_LINE = re.compile(r"(down_)?revision\s*=")
+
+
 @cache
 def _revision_links() -> tuple[frozenset[str], frozenset[str]]:
-    """(every revision, every revision some script revises), from the scripts' text."""
+    """(every revision, every revision some script revises), from the scripts' text: only
+    their ``revision = ...`` and ``down_revision = ...`` lines are parsed (the whole scripts,
+    50 kB, took 15-30 ms of every command)."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for script in (MIGRATIONS / "versions").iterdir():
         if not script.name.endswith(".py"):
             continue
+        lines = [line for line in script.read_text(encoding="utf-8").splitlines() if _REVISION_LINE.match(line)]
         values = {
             node.targets[0].id: ast.literal_eval(node.value)
-            for node in ast.parse(script.read_text(encoding="utf-8")).body
+            for node in ast.parse("\n".join(lines)).body
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
             and node.targets[0].id in ("revision", "down_revision")
         }
