@@ -69,7 +69,8 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
     tally: dict[str, int] = {}
     while time.monotonic() < deadline:
         await asyncio.sleep(0.25)
-        async with service.db.transaction() as connection:
+        # A read: no need to queue for SQLite's writer, where it would hold up the sender.
+        async with service.db.engine.connect() as connection:
             _, tally = await broadcasts.status(connection, broadcast_id)
         if tally["waiting"] == 0:
             break
