@@ -69,8 +69,7 @@ async def run_broadcast(service, recipients: int, texts: dict[str, str], timeout
     tally: dict[str, int] = {}
     while time.monotonic() < deadline:
         await asyncio.sleep(0.25)
-        # A read: no need to queue for SQLite's writer, where it would hold up the sender.
-        async with service.db.engine.connect() as connection:
+        async with service.db.transaction() as connection:
             _, tally = await broadcasts.status(connection, broadcast_id)
         if tally["waiting"] == 0:
             break

@@ -205,6 +205,7 @@ class OutboxSender:
         self._window: list[Row] = []  # due rows read ahead, in sending order; ``claimed`` ones are ours
         self._reread = False  # read the window afresh (keeping the rows claimed) at the next step
         self._more_due = False  # the last read filled the window: more due rows may be behind it
+        self._new_rows = False  # woken: new rows were committed (read the replies among them)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[tuple[Row, DeliveryError | None]] = []
         self._results_ready = asyncio.Event()
@@ -306,10 +307,10 @@ class OutboxSender:
         results are recorded by ``_record_loop`` as they arrive."""
         if self._wake.is_set():  # new rows: a reply may now outrank the window
             self._wake.clear()
-            self._reread = True
+            self._new_rows = True
         unread = self._more_due and all(row.get("claimed") for row in self._window)
         if self._reread or unread or not self._window:
-            self._reread = False
+            self._reread = self._new_rows = False
             in_hand = [row for row in self._window if row.get("claimed")]
             loaded = await self._load_window()
             self._more_due = len(loaded) == WINDOW  # more behind: read on once these are claimed
@@ -317,6 +318,15 @@ class OutboxSender:
             if not self._window:
                 await self._idle()
                 return
+        elif self._new_rows:
+            # Read the new replies only: bulk rows queued meanwhile come after those read
+            # anyway. Reading the whole window again on every reply held SQLite's writer for
+            # seconds in a broadcast under chatter (docs/benchmarks.md, replies under load).
+            self._new_rows = False
+            known = {row["id"] for row in self._window}
+            replies = [row for row in await self._load_window(REPLY) if row["id"] not in known]
+            if replies:
+                self._window = sorted(self._window + replies, key=lambda row: (row["priority"], row["id"]))
         if self._unsettled() >= GROUP_SIZE:
             # Refill in batches, not one by one: each claim is a transaction.
             while self._unsettled() > GROUP_SIZE // 2:
@@ -401,8 +411,9 @@ class OutboxSender:
             timeout = min(max((next_due - self.now()).total_seconds(), 0.0), 1.0)
         await self._sleep(max(timeout, self.pacer.channel_ready_in()))
 
-    async def _load_window(self) -> list[Row]:
-        """Up to ``WINDOW`` due rows, replies first; bulk rows for stopped men are skipped."""
+    async def _load_window(self, priority: int | None = None) -> list[Row]:
+        """Up to ``WINDOW`` due rows, replies first (only those of ``priority`` if given); bulk
+        rows for stopped men are skipped."""
         async with self.db.transaction() as connection:
             rows = (
                 await connection.execute(
@@ -428,6 +439,7 @@ class OutboxSender:
                         outbox.c.channel == self.channel.name,
                         outbox.c.status == "pending",
                         outbox.c.not_before <= self.now(),
+                        *(() if priority is None else (outbox.c.priority == priority,)),
                     )
                     .order_by(outbox.c.priority, outbox.c.id)
                     .limit(WINDOW)
@@ -460,7 +472,7 @@ class OutboxSender:
         ][: ahead - in_hand]
         if not group:
             return
-        async with self.db.transaction() as connection:
+        async with self.db.transaction(background=True) as connection:  # ahead of time: may wait
             result = await connection.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
@@ -502,7 +514,7 @@ class OutboxSender:
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
-        async with self.db.transaction() as connection:
+        async with self.db.transaction(urgent=bool(starting)) as connection:  # as ``_mark_sending``
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
@@ -635,7 +647,7 @@ class OutboxSender:
                 return
 
     async def _record(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
-        async with self.db.transaction() as connection:
+        async with self.db.transaction(background=True) as connection:  # nobody waits for it
             await self._record_in(connection, results)
 
     async def _record_in(self, connection: AsyncConnection, results: list[tuple[Row, DeliveryError | None]]) -> None:

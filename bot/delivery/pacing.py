@@ -92,6 +92,7 @@ class Pacer:
         (the sliding second still holds them to the limit); later than ``CATCH_UP`` (a stall),
         the next slot, and the chat's, keep their full distance from it."""
         now = self.now()
+        self._last_slot = max(self._last_slot, now)  # catching up counts from the real start
         if now - slot > CATCH_UP:
             self._next_slot = max(self._next_slot, now + self.spacing)
             self._chat_free[address] = max(self._chat_free.get(address, 0.0), now + self.chat_interval)
