@@ -5,12 +5,13 @@ crash can neither lose it nor send it for a change that was rolled back. One ``O
 per channel drains the rows at the channel's pace: replies to people who are chatting
 (priority 0) go ahead of bulk messages (priority 1, reminders and broadcasts).
 
-Delivery guarantee. A row goes ``pending`` → ``claimed`` (its send slot is booked; committed
-in one transaction for a group of rows) → ``sending`` (committed immediately before its HTTP
-request) → deleted (replies) or ``sent`` (bulk, text wiped); a failed request goes back to
-``pending`` (a retry), or ends ``failed`` / ``blocked``. A row whose slot has already come
-when it is claimed is claimed straight as ``sending``: its request starts right after that
-commit. If the process dies after ``sending`` was committed and before the outcome was,
+Delivery guarantee. A row goes ``pending`` → ``claimed`` (taken by this sender: at a slow pace
+the next half second of bulk rows in one transaction, ahead of their slots, otherwise as its
+slot is booked) → ``sending`` (committed immediately before its HTTP request) → deleted
+(replies) or ``sent`` (bulk, text wiped); a failed request goes back to ``pending`` (a
+retry), or ends ``failed`` / ``blocked``. A row whose slot has already come when it is
+claimed is claimed straight as ``sending``: its request starts right after that commit.
+If the process dies after ``sending`` was committed and before the outcome was,
 nobody can tell whether the platform got the request (Telegram has no idempotency key). Such
 rows are marked ``uncertain`` at the next start, logged, and **not** resent: we prefer a rare
 missing message over a doubled one. A row still ``claimed`` at a crash had not started its
@@ -18,8 +19,9 @@ request (it was waiting for its slot, or for a 429's pause) and simply goes back
 ``pending``. ``sending`` is committed ahead of the slot by about what that commit takes
 (``_mark_lead``, a few milliseconds), so the request starts on its slot and the pace is kept.
 So the window is those few milliseconds, one HTTP round trip and the recording of the
-outcome, for the requests started and not yet recorded at that instant (at most
-``GROUP_SIZE``; see ``_unsettled``).
+outcome (at a slow pace taken along by the next ``sending`` commit, about a slot later), for
+the requests started and not yet recorded at that instant (at most ``GROUP_SIZE``; see
+``_unsettled``).
 """
 
 from __future__ import annotations
