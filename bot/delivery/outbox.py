@@ -516,8 +516,7 @@ class OutboxSender:
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
-        # A man waits for a reply: its claim goes ahead of the transactions waiting (as its mark).
-        async with self.db.transaction(urgent=any(row["priority"] == REPLY for row in starting)) as connection:
+        async with self.db.transaction(urgent=bool(starting)) as connection:  # as ``_mark_sending``
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
@@ -542,15 +541,11 @@ class OutboxSender:
         the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out.
         The outcomes of earlier sends that wait to be recorded are recorded in the same
         transaction: at a slow pace that halves the sender's transactions, and a separate
-        one for them is what this mark, due now, would otherwise find holding the writer.
-        A reply's mark goes ahead of the transactions waiting (a man waits for it); a bulk
-        copy's waits its turn behind the men's turns: a copy a little late is caught up
-        (``Pacer.starting``), while a turn held up by thirty marks a second made answers late
-        (docs/benchmarks.md, replies under load)."""
+        one for them is what this mark, due now, would otherwise find holding the writer."""
         results = self._take_results()
         self._recording += len(results)
         try:
-            async with self.db.transaction(urgent=row["priority"] == REPLY) as connection:
+            async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
                 result = await connection.execute(
                     update(outbox)
                     .where(outbox.c.id == row["id"], outbox.c.status == "claimed")
