@@ -8,7 +8,8 @@ starts it (webhooks, as with ``MEEDOEN_PUBLIC_URL``), default pace (``MEEDOEN_TE
 (``bench.fake_server --rate-limits``). The clock runs from queueing the broadcast until the
 last message is recorded sent; the rate is compared with the limit of 30/s.
 
-Targets: >= 97% of the limit (1,000 messages in <= 34.4 s) and no 429 at all.
+Targets: >= 99% of the limit (1,000 messages in <= 33.67 s) and no 429 at all, in every run
+(issue 18; it was 97% for issue 7).
 
 ``bench.replies`` runs the same broadcast while men write to the bot (see there).
 
@@ -39,6 +40,7 @@ from bench.common import (
 )
 
 LIMIT = 30.0  # Telegram: messages a second, over all chats
+TARGET_SHARE = 0.99  # of the limit (issue 18)
 
 
 def busiest_second(times: list[float]) -> int:
@@ -163,8 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
     summary(
         "paced_broadcast",
         **figures,
-        target_seconds=round(ideal / 0.97, 2),
-        target_met=figures["share_of_limit"] >= 0.97 and figures["too_many_requests"] == 0,
+        target_seconds=round(ideal / TARGET_SHARE, 2),
+        target_met=figures["share_of_limit"] >= TARGET_SHARE and figures["too_many_requests"] == 0,
     )
     return figures
 

@@ -63,41 +63,86 @@ class Clock:
         return self.now
 
 
-def test_pacing_keeps_its_grid_when_slots_are_taken_a_little_late():
+def book(pacer, clock, address: str, within: float = 0.03) -> float:
+    """Book a slot as the sender does: its timer wakes it a millisecond at a time."""
+    slot = pacer.reserve(address, within=within)
+    while slot is None:
+        clock.now += 0.001
+        slot = pacer.reserve(address, within=within)
+    return slot
+
+
+def test_pacing_keeps_the_limit_counted_from_answers_and_lateness_does_not_add_up():
+    """The grid runs at the limit itself; what keeps 31 sends out of any second at the
+    platform is the sliding second counted from answers: a send starts at least a second
+    after the answer to the send thirty places before it."""
     from bot.delivery.pacing import Pacer
 
     clock = Clock()
     pacer = Pacer(30, 1.0, clock)
-    slots = []
-    for n in range(60):
-        slot = pacer.reserve(str(n), within=0.03)
-        while slot is None:
-            clock.now += 0.001  # the sender's timer wakes it a millisecond at a time
-            slot = pacer.reserve(str(n), within=0.03)
-        slots.append(slot)
-        clock.now = slot + 0.002  # and it sends a little late
+    starts, answers = [], []
+    for n in range(120):
+        slot = book(pacer, clock, str(n))
+        clock.now = max(clock.now, slot) + 0.002  # it starts a little late
         pacer.starting(str(n), slot)
-        pacer.finished(str(n))  # answered at once
-    gaps = [b - a for a, b in pairwise(slots)]
-    assert min(gaps) >= pacer.spacing - 1e-9  # never closer than the spacing
-    assert slots[-1] - slots[0] <= 59 * pacer.spacing + 1e-9  # and the lateness does not add up
-    assert 30 * pacer.spacing > 1.0  # so 31 sends never fit in one second
+        starts.append(clock.now)
+        clock.now += 0.003  # and is answered after a round trip
+        pacer.finished(str(n))
+        answers.append(clock.now)
+    assert all(starts[n + 30] >= answers[n] + 1.0 for n in range(90))  # never 31 in a second
+    assert min(b - a for a, b in pairwise(starts)) > 0.5 / 30  # catching up stays spread out
+    # Each second costs the round trip and the lateness once (thirty sends), not thirty times:
+    # 120 sends at 30/s take 119/30 s plus three times (1 ms + 2 ms + 3 ms), plus the timer's
+    # millisecond steps.
+    assert starts[-1] - starts[0] <= 119 / 30 + 3 * (0.006 + 0.002) + 1e-9
 
 
-def test_a_late_send_pushes_the_next_slot_and_a_pause_holds_a_booked_one():
-    from bot.delivery.pacing import Pacer
+def test_a_little_late_send_is_caught_up_a_stall_moves_the_grid_and_a_pause_holds_a_booked_one():
+    from bot.delivery.pacing import CATCH_UP, Pacer
 
     clock = Clock()
     pacer = Pacer(30, 1.0, clock)
     first = pacer.reserve("a", within=0.03)
-    clock.now = first + 0.02  # a slow claim
+    clock.now = first + 0.02  # a slow commit: 20 ms late
     pacer.starting("a", first)
     second = pacer.reserve("b", within=0.1)
-    assert second - clock.now >= pacer.spacing - 1e-9
-    assert pacer.chat_ready_in("a") >= 1.0
+    # The grid is kept: "b" catches up on "a"'s lateness, though it comes no closer than half
+    # the spacing after it.
+    assert second - clock.now < pacer.spacing
+    assert second - clock.now >= 0.5 * pacer.spacing - 1e-9
+    clock.now = second + CATCH_UP + 0.01  # a stall, longer than can be caught up
+    pacer.starting("b", second)
+    third = pacer.reserve("c", within=0.1)
+    assert third - clock.now >= pacer.spacing - 1e-9  # the grid moved: no burst after a stall
+    assert pacer.chat_ready_in("b") >= 1.0
     pacer.pause(1.0)
     assert pacer.paused_until == clock.now + 1.0
-    assert pacer.reserve("c", within=0.5) is None  # nothing new until after the pause
+    assert pacer.reserve("d", within=0.5) is None  # nothing new until after the pause
+
+
+def test_a_send_held_back_by_a_slow_answer_does_not_hold_back_the_ones_behind_it():
+    """One slow answer holds back a few sends a second later (the sliding second), not every
+    send after them: the grid goes on from its own slots."""
+    from bot.delivery.pacing import Pacer
+
+    clock = Clock()
+    pacer = Pacer(30, 1.0, clock)
+    starts, answers = [], {}
+    for n in range(60):
+        slot = book(pacer, clock, str(n), within=0.0)
+        clock.now = max(clock.now, slot)
+        pacer.starting(str(n), slot)
+        starts.append(clock.now)
+        if n != 0:
+            pacer.finished(str(n))  # answered at once ...
+            answers[n] = clock.now
+        if n == 3:
+            pacer.finished("0")  # ... but the first only now, 0.1 s after it went out
+            answers[0] = clock.now
+    for k, start in enumerate(starts):  # never 30 sends that may still count in the second before one
+        assert sum(1 for j in range(k) if answers[j] > start - 1.0) < 30
+    assert starts[30] > starts[0] + 1.0 + 0.03  # the slow answer held the next second back ...
+    assert starts[59] - starts[0] < 59 / 30 + 0.01  # ... but not the pace of the sends behind
 
 
 def test_sends_answered_late_hold_the_next_ones_back():

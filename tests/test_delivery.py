@@ -157,3 +157,30 @@ async def test_a_failed_claim_gives_its_send_slots_back(settings, db):
             row = await wait_state(db, 8953, "sent", timeout=20)
             assert failures and row.attempts == 1
         assert [tg.count_to(a) for a in (8951, 8952, 8953)] == [1, 1, 1]
+
+
+async def test_copies_claimed_ahead_of_their_slots_are_cancelled_with_the_broadcast_and_released_at_a_stop(settings, db):
+    """At Telegram's pace the sender claims the next bulk copies in one transaction, ahead of
+    their slots. Such a copy has not gone out: a cancel stops it, and a stop puts the others
+    back in line (``pending``), none left ``claimed``."""
+    addresses = range(8960, 9000)
+    first = await one_broadcast(db, addresses[:20])
+    async with FakeTelegram(rate_limits=True) as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), telegram_chat_interval=1.0)
+        async with running(configured) as service:
+            await tg.wait_for(lambda: len(tg.sent) >= 3)
+            async with db.transaction() as connection:
+                claimed = set(await connection.scalars(select(outbox.c.address).where(outbox.c.status == "claimed")))
+                await broadcasts.cancel(connection, first, datetime.now(UTC))
+            assert claimed  # copies were claimed ahead
+            await one_broadcast(db, addresses[20:])
+            service.wake_all()
+            await tg.wait_for(lambda: any(8980 <= m["chat"]["id"] for m in tg.sent))
+            await asyncio.sleep(0.2)
+        async with db.transaction() as connection:
+            states = dict((await connection.execute(select(outbox.c.address, outbox.c.status))).all())
+        assert tg.violations == [] and tg.too_many_requests == 0
+    assert not any(tg.count_to(int(address)) for address in claimed)  # cancelled before their slot
+    assert "claimed" not in states.values()  # the stop put them back in line
+    assert {states[str(a)] for a in addresses[20:]} <= {"sent", "pending"}
+    assert "pending" in {states[str(a)] for a in addresses[20:]}

@@ -5,12 +5,13 @@ crash can neither lose it nor send it for a change that was rolled back. One ``O
 per channel drains the rows at the channel's pace: replies to people who are chatting
 (priority 0) go ahead of bulk messages (priority 1, reminders and broadcasts).
 
-Delivery guarantee. A row goes ``pending`` → ``claimed`` (its send slot is booked; committed
-in one transaction for a group of rows) → ``sending`` (committed immediately before its HTTP
-request) → deleted (replies) or ``sent`` (bulk, text wiped); a failed request goes back to
-``pending`` (a retry), or ends ``failed`` / ``blocked``. A row whose slot has already come
-when it is claimed is claimed straight as ``sending``: its request starts right after that
-commit. If the process dies after ``sending`` was committed and before the outcome was,
+Delivery guarantee. A row goes ``pending`` → ``claimed`` (taken by this sender: at a slow pace
+the next half second of bulk rows in one transaction, ahead of their slots, otherwise as its
+slot is booked) → ``sending`` (committed immediately before its HTTP request) → deleted
+(replies) or ``sent`` (bulk, text wiped); a failed request goes back to ``pending`` (a
+retry), or ends ``failed`` / ``blocked``. A row whose slot has already come when it is
+claimed is claimed straight as ``sending``: its request starts right after that commit.
+If the process dies after ``sending`` was committed and before the outcome was,
 nobody can tell whether the platform got the request (Telegram has no idempotency key). Such
 rows are marked ``uncertain`` at the next start, logged, and **not** resent: we prefer a rare
 missing message over a doubled one. A row still ``claimed`` at a crash had not started its
@@ -18,8 +19,9 @@ request (it was waiting for its slot, or for a 429's pause) and simply goes back
 ``pending``. ``sending`` is committed ahead of the slot by about what that commit takes
 (``_mark_lead``, a few milliseconds), so the request starts on its slot and the pace is kept.
 So the window is those few milliseconds, one HTTP round trip and the recording of the
-outcome, for the requests started and not yet recorded at that instant (at most
-``GROUP_SIZE``; see ``_unsettled``).
+outcome (at a slow pace taken along by the next ``sending`` commit, about a slot later), for
+the requests started and not yet recorded at that instant (at most ``GROUP_SIZE``; see
+``_unsettled``).
 
 Several instances (PostgreSQL, docs/scaling.md). A claimed row names its ``owner``, the
 instance that claimed it (``bot.delivery.instance``), and is claimed with ``FOR UPDATE SKIP
@@ -65,7 +67,9 @@ MAX_ATTEMPTS = 5
 GROUP_SIZE = 64  # messages in flight at once (bounds what a crash can leave uncertain)
 WINDOW = 500  # due rows read per query
 RECORD_COALESCE = 0.003  # seconds outcomes wait to be recorded together
+RECORD_WAIT_MAX = 0.05  # at a slow pace, up to a slot's length, for the next ``sending`` mark to take them
 LOOKAHEAD = 0.03  # seconds ahead a send slot may be booked and its row claimed
+CLAIM_AHEAD = 0.5  # seconds of bulk sends claimed at once, ahead of their slots, at a slow pace
 MARK_LEAD_MIN = 0.001  # seconds: ``sending`` is committed at least this far ahead of the slot
 MARK_LEAD_FACTOR = 1.5  # times the recent commit time, so that a slower commit is rarely late
 SWEEP = 3.0  # seconds between two looks for rows of instances whose lease expired
@@ -241,11 +245,14 @@ class OutboxSender:
         self.pacer = Pacer(channel.limits.rate, channel.limits.chat_interval)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._window: list[Row] = []  # due rows read ahead, in sending order
+        self._window: list[Row] = []  # due rows read ahead, in sending order; ``claimed`` ones are ours
+        self._reread = False  # read the window afresh (keeping the rows claimed) at the next step
+        self._more_due = False  # the last read filled the window: more due rows may be behind it
+        self._new_rows = False  # woken: new rows were committed (read the replies among them)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[tuple[Row, DeliveryError | None]] = []
         self._results_ready = asyncio.Event()
-        self._recording = 0  # outcomes in the recorder's transaction, not yet committed
+        self._recording = 0  # outcomes in a transaction recording them, not yet committed
         self._settled = asyncio.Event()  # set whenever outcomes have been committed
         self._stopping = False  # the recorder: record what is left, then end
         self._closing = False  # the sender: start nothing new, then end
@@ -346,13 +353,14 @@ class OutboxSender:
                     raise
                 except Exception:
                     log.exception("outbox %s: sender error; retrying in 1 s", self.channel.name)
-                    self._window = []
+                    self._window = [row for row in self._window if row.get("claimed")]  # still ours
                     await asyncio.sleep(1)
         finally:
             # Stopping: let requests under way finish and their outcomes be recorded, so a
             # clean stop never leaves a delivered message looking uncertain.
             if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=10)
+            await self._release_claimed()
             self._stopping = True
             self._results_ready.set()
             await asyncio.wait({recorder}, timeout=10)
@@ -368,12 +376,26 @@ class OutboxSender:
             await self.recover()  # another instance may have died since (alone: none can appear)
         if self._wake.is_set():  # new rows: a reply may now outrank the window
             self._wake.clear()
-            self._window = []
-        if not self._window:
-            self._window = await self._load_window()
+            self._new_rows = True
+        unread = self._more_due and all(row.get("claimed") for row in self._window)
+        if self._reread or unread or not self._window:
+            self._reread = self._new_rows = False
+            in_hand = [row for row in self._window if row.get("claimed")]
+            loaded = await self._load_window()
+            self._more_due = len(loaded) == WINDOW  # more behind: read on once these are claimed
+            self._window = sorted(in_hand + loaded, key=lambda row: (row["priority"], row["id"]))
             if not self._window:
                 await self._idle()
                 return
+        elif self._new_rows:
+            # Read the new replies only: bulk rows queued meanwhile come after those read
+            # anyway. Reading the whole window again on every reply held SQLite's writer for
+            # seconds in a broadcast under chatter (docs/benchmarks.md, replies under load).
+            self._new_rows = False
+            known = {row["id"] for row in self._window}
+            replies = [row for row in await self._load_window(REPLY) if row["id"] not in known]
+            if replies:
+                self._window = sorted(self._window + replies, key=lambda row: (row["priority"], row["id"]))
         if self._unsettled() >= GROUP_SIZE:
             # Refill in batches, not one by one: each claim is a transaction.
             while self._unsettled() > GROUP_SIZE // 2:
@@ -396,12 +418,11 @@ class OutboxSender:
                 slots[row["id"]] = slot
             else:
                 waiting.append(row)
+        self._window = [row for row in self._window if row["id"] not in slots]
         if not waiting and held:
             # Only held rows left: read the window afresh next time, so that the rows behind
             # them (a long broadcast beyond ``WINDOW``) are not kept waiting too.
-            self._window = []
-        else:
-            self._window = [row for row in self._window if row["id"] not in slots]
+            self._reread = True
         if not ready:
             if waiting:
                 pause = max(
@@ -412,13 +433,16 @@ class OutboxSender:
             else:
                 await self._sleep(min(min(self._held_for(row) for row in held), 1.0))
             return
+        claimed_ahead = {row["id"] for row in ready if row.get("claimed")}  # no claim now
         try:
-            claimed = await self._claim(ready, slots)
+            fresh = [row for row in ready if row["id"] not in claimed_ahead]
+            claimed = claimed_ahead | (await self._claim(fresh, slots) if fresh else set())
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
-            # as under way for ever and hold the channel.
+            # as under way for ever and hold the channel; rows claimed ahead stay ours.
             for row in ready:
                 self.pacer.finished(row["address"])
+            self._window[:0] = [row for row in ready if row["id"] in claimed_ahead]
             raise
         for row in ready:
             if row["id"] not in claimed:  # cancelled or erased since the window was read
@@ -427,6 +451,7 @@ class OutboxSender:
             task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
+        await self._claim_ahead()  # for the rows behind, while these wait for their slots
 
     def _unsettled(self) -> int:
         """Messages claimed whose outcome is not committed yet: all a crash now could leave
@@ -468,8 +493,9 @@ class OutboxSender:
             timeout = min(max((next_due - self.now()).total_seconds(), 0.0), 1.0)
         await self._sleep(max(timeout, self.pacer.channel_ready_in()))
 
-    async def _load_window(self) -> list[Row]:
-        """Up to ``WINDOW`` due rows, replies first; bulk rows for stopped men are skipped."""
+    async def _load_window(self, priority: int | None = None) -> list[Row]:
+        """Up to ``WINDOW`` due rows, replies first (only those of ``priority`` if given); bulk
+        rows for stopped men are skipped."""
         async with self.db.transaction() as connection:
             rows = (
                 await connection.execute(
@@ -495,6 +521,7 @@ class OutboxSender:
                         outbox.c.channel == self.channel.name,
                         outbox.c.status == "pending",
                         outbox.c.not_before <= self.now(),
+                        *(() if priority is None else (outbox.c.priority == priority,)),
                     )
                     .order_by(outbox.c.priority, outbox.c.id)
                     .limit(WINDOW)
@@ -506,6 +533,62 @@ class OutboxSender:
                     update(outbox).where(outbox.c.id.in_(skipped)).values(status="skipped", payload="{}")
                 )
         return [dict(row) for row in rows if row["id"] not in skipped]
+
+    async def _claim_ahead(self) -> None:
+        """At a slow pace, claim the next bulk rows in one transaction, ahead of their slots
+        (``CLAIM_AHEAD`` seconds of them, again when half are gone): booking their slots then
+        needs no transaction, and only the ``sending`` mark stands between a slot and its
+        request. A claim per slot, queued behind the other transactions, made sends late
+        (docs/benchmarks.md, paced broadcast). Replies are not claimed ahead: each is claimed
+        as its slot is booked, so that it waits for one transaction only. Rows claimed ahead
+        and not sent go back to ``pending`` when the sender stops, or at the next start."""
+        ahead = min(int(CLAIM_AHEAD / self.pacer.spacing), GROUP_SIZE)
+        if ahead < 2:  # a fast pace: rows are claimed as their slots are booked, many at once
+            return
+        in_hand = sum(1 for row in self._window if row.get("claimed"))
+        if in_hand > ahead // 2:
+            return
+        group = [
+            row for row in self._window
+            if row["priority"] == BULK and not row.get("claimed") and not self._held_for(row)
+        ][: ahead - in_hand]
+        if not group:
+            return
+        async with self.db.transaction(background=True) as connection:  # ahead of time: may wait
+            free = (  # as in ``_claim``: exactly one instance gets each row
+                select(outbox.c.id)
+                .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
+                .with_for_update(skip_locked=True)
+            )
+            result = await connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(free), outbox.c.status == "pending")
+                .values(status="claimed", owner=self.owner)
+                .returning(outbox.c.id)
+            )
+            claimed = set(result.scalars())
+        for row in group:
+            row["claimed"] = row["id"] in claimed
+        gone = {row["id"] for row in group if not row["claimed"]}  # cancelled or erased since read
+        if gone:
+            self._window = [row for row in self._window if row["id"] not in gone]
+
+    async def _release_claimed(self) -> None:
+        """Stopping: rows claimed ahead and not sent go back in line (``recover`` does it at the
+        next start if this fails)."""
+        ids = [row["id"] for row in self._window if row.get("claimed")]
+        self._window = []
+        if not ids:
+            return
+        try:
+            async with self.db.transaction() as connection:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids), outbox.c.status == "claimed", outbox.c.owner == self.owner)
+                    .values(status="pending", owner=None)
+                )
+        except Exception:
+            log.exception("outbox %s: could not put %d claimed message(s) back in line", self.channel.name, len(ids))
 
     async def _claim(self, rows: list[Row], slots: Mapping[int, float | None]) -> set[int]:
         """Book the rows for their slots: ``sending`` for those whose slot has come (their
@@ -520,7 +603,7 @@ class OutboxSender:
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
-        async with self.db.transaction() as connection:
+        async with self.db.transaction(urgent=bool(starting)) as connection:  # as ``_mark_sending``
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
@@ -550,14 +633,31 @@ class OutboxSender:
 
     async def _mark_sending(self, row: Row) -> bool:
         """The request starts now: commit ``sending`` (see the guarantee above). False when
-        the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out."""
-        async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
-            result = await connection.execute(
-                update(outbox)
-                .where(outbox.c.id == row["id"], outbox.c.status == "claimed", outbox.c.owner == self.owner)
-                .values(status="sending", attempts=outbox.c.attempts + 1)
-            )
-            return result.rowcount == 1
+        the row is no longer ``claimed`` (erased or cancelled meanwhile): nothing goes out.
+        The outcomes of earlier sends that wait to be recorded are recorded in the same
+        transaction: at a slow pace that halves the sender's transactions, and a separate
+        one for them is what this mark, due now, would otherwise find holding the writer."""
+        results = self._take_results()
+        self._recording += len(results)
+        try:
+            async with self.db.transaction(urgent=True) as connection:  # due now: ahead of the queue
+                result = await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row["id"], outbox.c.status == "claimed", outbox.c.owner == self.owner)
+                    .values(status="sending", attempts=outbox.c.attempts + 1)
+                )
+                if results:
+                    await self._record_in(connection, results)
+        except BaseException:
+            if results:  # not recorded: back to the recorder
+                self._results[:0] = results
+                self._results_ready.set()
+            raise
+        finally:
+            self._recording -= len(results)
+        if results:
+            self._settled.set()
+        return result.rowcount == 1
 
     async def _send_one(self, row: Row, slot: float | None = None) -> None:
         if row.pop("claimed", False):
@@ -625,11 +725,17 @@ class OutboxSender:
         while True:
             await self._results_ready.wait()
             if not self._stopping:
-                await asyncio.sleep(RECORD_COALESCE)  # let a burst of outcomes share a transaction
+                # Let a burst of outcomes share a transaction; at a slow pace, let the next
+                # ``sending`` mark take them along (``_mark_sending``), sparing a transaction,
+                # if a send is coming (a last outcome is recorded at once).
+                wait = max(RECORD_COALESCE, min(self.pacer.spacing, RECORD_WAIT_MAX))
+                await asyncio.sleep(wait)
+                if self._results and self._in_flight and wait > RECORD_COALESCE:
+                    await asyncio.sleep(wait)
             self._results_ready.clear()
             if self._results:
                 results = self._take_results()
-                self._recording = len(results)
+                self._recording += len(results)
                 try:
                     await self._record(results)
                 except Exception:
@@ -640,7 +746,7 @@ class OutboxSender:
                     await asyncio.sleep(1)
                     self._results_ready.set()
                 finally:
-                    self._recording = 0
+                    self._recording -= len(results)
                     self._settled.set()
             if self._stopping and not self._results:
                 return
@@ -651,24 +757,27 @@ class OutboxSender:
         return and_(outbox.c.status.in_(IN_HAND), outbox.c.owner == self.owner)
 
     async def _record(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
+        async with self.db.transaction(background=True) as connection:  # nobody waits for it
+            await self._record_in(connection, results)
+
+    async def _record_in(self, connection: AsyncConnection, results: list[tuple[Row, DeliveryError | None]]) -> None:
         now = self.now()
-        async with self.db.transaction() as connection:
-            delivered = [row for row, error in results if error is None]
-            replies = [row["id"] for row in delivered if row["kind"] == "reply"]
-            if replies:
-                await connection.execute(
-                    delete(outbox).where(outbox.c.id.in_(replies), self._in_hand())
-                )
-            bulk = [row["id"] for row in delivered if row["kind"] != "reply"]
-            if bulk:
-                await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(bulk), self._in_hand())
-                    .values(status="sent", sent_at=now, payload="{}")
-                )
-            for row, error in results:
-                if error is not None:
-                    await self._failed(connection, row, error, now)
+        delivered = [row for row, error in results if error is None]
+        replies = [row["id"] for row in delivered if row["kind"] == "reply"]
+        if replies:
+            await connection.execute(
+                delete(outbox).where(outbox.c.id.in_(replies), self._in_hand())
+            )
+        bulk = [row["id"] for row in delivered if row["kind"] != "reply"]
+        if bulk:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(bulk), self._in_hand())
+                .values(status="sent", sent_at=now, payload="{}")
+            )
+        for row, error in results:
+            if error is not None:
+                await self._failed(connection, row, error, now)
 
     async def _failed(
         self, connection: AsyncConnection, row: Row, error: DeliveryError, now: datetime

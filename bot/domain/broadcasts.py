@@ -152,8 +152,9 @@ async def status(connection: AsyncConnection, broadcast_id: int) -> tuple[int, d
     return recipients or 0, tally(await outbox.counts(connection, f"broadcast:{broadcast_id}"))
 
 
-CANCELLABLE: tuple[OutboxStatus, ...] = ("pending", "held")
-"""Copies not yet handed to the platform; ``sending`` ones are on their way already."""
+CANCELLABLE: tuple[OutboxStatus, ...] = ("pending", "claimed", "held")
+"""Copies not yet handed to the platform (a ``claimed`` one waits for its slot and is then not
+sent); ``sending`` ones are on their way already."""
 
 
 @dataclass(frozen=True)

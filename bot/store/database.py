@@ -27,19 +27,23 @@ from sqlalchemy.util import await_only
 class WriteLock:
     """SQLite's single writer, taken in arrival order, except that an ``urgent`` transaction
     goes ahead of those waiting: storing an incoming update must not wait behind every turn
-    already queued, since the platform waits for its acknowledgement (bot.store.inbound)."""
+    already queued, since the platform waits for its acknowledgement (bot.store.inbound).
+    A ``background`` one (bookkeeping nobody waits for: the outbox recording outcomes,
+    claiming rows ahead) waits for those and for the men's turns, so that an answer is not
+    queued behind a broadcast's bookkeeping (docs/benchmarks.md, replies under load)."""
 
     def __init__(self) -> None:
         self._locked = False
         self._urgent: deque[asyncio.Future] = deque()
         self._normal: deque[asyncio.Future] = deque()
+        self._background: deque[asyncio.Future] = deque()
 
-    async def acquire(self, urgent: bool = False) -> None:
+    async def acquire(self, urgent: bool = False, background: bool = False) -> None:
         if not self._locked:
             self._locked = True
             return
         future = asyncio.get_running_loop().create_future()
-        line = self._urgent if urgent else self._normal
+        line = self._urgent if urgent else self._background if background else self._normal
         line.append(future)
         try:
             await future
@@ -51,7 +55,7 @@ class WriteLock:
             raise
 
     def release(self) -> None:
-        for line in (self._urgent, self._normal):
+        for line in (self._urgent, self._normal, self._background):
             while line:
                 future = line.popleft()
                 if not future.done():
@@ -76,14 +80,15 @@ class Database:
             _configure_sqlite(self.engine)
 
     @asynccontextmanager
-    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, urgent: bool = False, background: bool = False) -> AsyncIterator[AsyncConnection]:
         """One atomic unit of work; commits on success, rolls back on any exception.
-        ``urgent``: on SQLite, go ahead of the transactions waiting for the writer."""
+        ``urgent``: on SQLite, go ahead of the transactions waiting for the writer;
+        ``background``: let all others waiting go first (see ``WriteLock``)."""
         if self._write_lock is None:
             async with self.engine.begin() as connection:
                 yield connection
             return
-        await self._write_lock.acquire(urgent)
+        await self._write_lock.acquire(urgent, background)
         try:
             async with self.engine.begin() as connection:
                 yield connection
