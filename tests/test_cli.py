@@ -125,13 +125,14 @@ def test_mistakes_get_one_sentence_and_no_traceback(database_url, tmp_path, args
         assert meedoen(database_url, "broadcast", "list").stdout.strip() == "no broadcasts yet"
 
 
-def test_backups_of_a_database_server_are_its_own_business(database_url):
-    result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", "db", "backup", "x.db")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (
-        "meedoen: MEEDOEN_DATABASE_URL is not a SQLite database; back it up and restore it with "
-        "the database server's own tools (for PostgreSQL: pg_dump and pg_restore)."
-    )
+def test_backups_of_a_database_server_are_its_own_business(tmp_path):
+    for command in (["db", "backup", str(tmp_path / "x.db")], ["db", "restore", str(tmp_path / "x.db")]):
+        result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", *command)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == (
+            "meedoen: MEEDOEN_DATABASE_URL is a PostgreSQL database: make its backups with pg_dump and "
+            'restore them with pg_restore (docs/going-live.md, "Backups on PostgreSQL").'
+        )
 
 
 def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):

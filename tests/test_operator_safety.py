@@ -139,6 +139,10 @@ def test_a_bad_database_setting_is_one_sentence_naming_it_for_every_command(tmp_
             "three before a relative one)."
         ),
         f"sqlite:///{tmp_path / 'meedoen.db'}": "must name the aiosqlite driver",
+        "postgresql://meedoen:secret@127.0.0.1:1/meedoen": (
+            "meedoen: MEEDOEN_DATABASE_URL must name the asyncpg driver for PostgreSQL; write it like "
+            "postgresql+asyncpg://meedoen:PASSWORD@db.example:5432/meedoen."
+        ),
     }
     for url, sentence in cases.items():
         env = run_env(url, "test-secret-key-0123456789")
