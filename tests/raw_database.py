@@ -24,6 +24,33 @@ def query(database_url: str, sql: str) -> list[tuple]:
     return _in_thread(_postgres_query(url.set(drivername="postgresql").render_as_string(hide_password=False), sql))
 
 
+class Rows(list):
+    """A query's rows, read like a ``sqlite3`` cursor's."""
+
+    def fetchall(self) -> list[tuple]:
+        return list(self)
+
+    def fetchone(self) -> tuple | None:
+        return self[0] if self else None
+
+
+class Reader:
+    """``connect(url).execute(sql).fetchall()``, as with the ``sqlite3`` module, on either database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def execute(self, sql: str) -> Rows:
+        return Rows(query(self.database_url, sql))
+
+    def close(self) -> None:
+        """Nothing to close: each query had its own connection."""
+
+
+def connect(database_url: str) -> Reader:
+    return Reader(database_url)
+
+
 def tables(database_url: str) -> list[str]:
     """Every table of the database (Alembic's own included)."""
     if make_url(database_url).get_backend_name() == "sqlite":
