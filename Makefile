@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test catalogs install
+.PHONY: demo test test-sqlite test-postgresql lint catalogs install
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,11 +30,22 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Lint (ruff) and type-check (mypy, files and strictness in pyproject.toml) first: either stops
-# the run with its own report before the slower pytest.
-test: $(VENV)/.installed node_modules/.installed
+# the run with its own report before the slower pytest. Then the whole suite on SQLite, and
+# again, every test that touches the database, on a private PostgreSQL server started by the
+# tests (tests/postgres_server.py; skipped with one line saying how to enable it when
+# PostgreSQL is not installed). `make test-sqlite` or `make test-postgresql` runs one pass.
+test: lint test-sqlite test-postgresql
+
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest
+
+# The tests that ask for PostgreSQL itself (marked `postgres`) are left to the second pass.
+test-sqlite: $(VENV)/.installed node_modules/.installed
+	$(PY) -m pytest -m "not postgres"
+
+test-postgresql: $(VENV)/.installed node_modules/.installed
+	MEEDOEN_TEST_DATABASE=postgresql $(PY) -m pytest
 
 # Re-extract user-facing strings and merge them into every catalog (see README).
 # `pybabel update` keeps each catalog's own Plural-Forms header (checked with Babel 2.18), so the

@@ -257,6 +257,7 @@ def _yes_or_no(name: str, raw: str) -> bool:
 
 
 DATABASE_URL_EXAMPLE = "sqlite+aiosqlite:////var/lib/meedoen/meedoen.db"
+POSTGRESQL_URL_EXAMPLE = "postgresql+asyncpg://meedoen:PASSWORD@db.example:5432/meedoen"
 
 
 def check_database_url(url: str, setting: str = "MEEDOEN_DATABASE_URL") -> None:
@@ -279,6 +280,15 @@ def check_database_url(url: str, setting: str = "MEEDOEN_DATABASE_URL") -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() != "aiosqlite":
         raise ConfigError(
             f"{setting} {url!r} must name the aiosqlite driver; write it like {DATABASE_URL_EXAMPLE}."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
+        raise ConfigError(
+            f"{setting} must name the asyncpg driver for PostgreSQL; write it like {POSTGRESQL_URL_EXAMPLE}."
+        )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"{setting} must be a SQLite or PostgreSQL database; write it like {DATABASE_URL_EXAMPLE} "
+            f"or {POSTGRESQL_URL_EXAMPLE}."
         )
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return

@@ -35,6 +35,7 @@ from bot.store import anonymity, checkins
 from bot.store.report_data import build
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
 from dialogs.i18n import _, use_locale
+from tests import raw_database
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -165,6 +166,7 @@ def assert_no_order(name: str, positions: dict[int, int]) -> None:
 # --- the raw-bytes test ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("walks SQLite's b-tree pages in the database file")
 async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings, db):
     clock = Clock(NOW)
     series_id = await add_series(db)
@@ -317,10 +319,9 @@ async def test_a_lone_arabic_reader_is_not_singled_out(tg, settings, db):
         for key in [*ITEMS, "w:7"]:
             await chat.tap(key)
         await service.db.truncate_log()
-    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
-    [(language, area)] = list(raw.execute("SELECT language, area FROM checkin_pool"))
+    [(language, area)] = raw_database.query(settings.database_url, "SELECT language, area FROM checkin_pool")
     assert (language, area) == (anonymity.OTHER, None)
-    men = list(raw.execute("SELECT language, area FROM participants"))
+    men = raw_database.query(settings.database_url, "SELECT language, area FROM participants")
     assert ("ar", None) in men and len(men) == 7
     # The plain reading: men whose language and area fit the stored ones ("other" and "not
     # given" fit anything).
@@ -353,11 +354,11 @@ async def test_his_second_check_in_of_the_month_does_not_count_him_again(tg, set
                 await chat.tap(key)
         clock.moment = NOW + timedelta(days=21)
         await service.scheduler.tick()
-    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
-    answers = sorted(raw.execute("SELECT iso_week, first_in_month FROM checkin_responses"))
+    answers = sorted(raw_database.query(settings.database_url, "SELECT iso_week, first_in_month FROM checkin_responses"))
     assert answers == [("2026-W47", 1), ("2026-W48", 0), ("2026-W49", 1)]
     december = checkins.marker(settings.secret_key.encode(), "telegram", "6500", "2026-12")
-    assert list(raw.execute("SELECT marker, month FROM checkin_month_markers")) == [(december, "2026-12")], \
+    assert raw_database.query(settings.database_url, "SELECT marker, month FROM checkin_month_markers") \
+        == [(december, "2026-12")], \
         "November's marker went with November (week 49's Thursday is 3 December)"
 
 
@@ -445,7 +446,8 @@ async def test_delete_erases_his_markers_and_nobody_elses(tg, settings, db):
 # --- the migration -----------------------------------------------------------------------------
 
 
-async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(database_url):
+@pytest.mark.sqlite_only("migrates answers stored before PostgreSQL was supported; no PostgreSQL database holds them")
+async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(empty_database_url):
     """A database at 0005 with answers stored in arrival order (a lone Somali reader among
     them), markers without a week and exact last-message times is brought to the new rules."""
     from alembic import command
@@ -453,7 +455,7 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
     from bot.store import database
     from bot.store.database import Database
 
-    db = Database(database_url)
+    db = Database(empty_database_url)
     try:
         async with db.transaction() as connection:
 
@@ -463,7 +465,7 @@ async def test_the_migration_shuffles_coarsens_and_dates_what_was_stored_before(
                 command.upgrade(config, "0005")
 
             await connection.run_sync(to_0005)
-        path = database_url.split("///", 1)[1]
+        path = empty_database_url.split("///", 1)[1]
         raw = sqlite3.connect(path)
         men = [("telegram", str(n), "nl", "Osdorp", f"2026-11-20 10:{n:02d}:07.123456") for n in range(7)]
         men += [("telegram", str(100 + n), "nl", None, None) for n in range(5)]

@@ -13,14 +13,17 @@ import hmac
 import logging
 import re
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.store import checkins, coordinators
 from dialogs import checkin
 from dialogs.i18n import _, use_locale
-from tests.conftest import NOW
+from tests import raw_database
+from tests.conftest import NOW, ON_POSTGRES
 from tests.fakes.telegram_api import FakeTelegram, UploadedFile
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.test_checkin_anonymity import add_men
@@ -89,14 +92,14 @@ async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
         again = await chat.command("/checkin")
         assert again["text"] == in_("so", "You have already answered the questions this week. Thank "
                                     "you! You are welcome to answer them again next week.")
-    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
+    url = settings.database_url
     columns = "language, area, item1, item2, item3, item4, item5, item6, total, took_part, worthwhile"
-    [row] = raw.execute(f"SELECT {columns} FROM checkin_pool").fetchall()  # until the week is over
+    [row] = raw_database.query(url, f"SELECT {columns} FROM checkin_pool")  # until the week is over
     assert row == ("so", "Osdorp", 1, 2, 2, 0, 1, 2, 3, 1, 6)
-    assert raw.execute("SELECT count(*) FROM checkin_responses").fetchall() == [(0,)]
+    assert raw_database.query(url, "SELECT count(*) FROM checkin_responses") == [(0,)]
     async with db.transaction() as connection:
         assert await checkins.flush(connection, datetime.now(UTC) + timedelta(days=7)) == 1
-    assert raw.execute(f"SELECT {columns} FROM checkin_responses").fetchall() == [row]
+    assert raw_database.query(url, f"SELECT {columns} FROM checkin_responses") == [row]
 
 
 async def test_a_severe_score_shows_the_help_lines_and_only_the_request_reaches_a_coordinator(tg, settings, db):
@@ -183,24 +186,13 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
         await asyncio.sleep(0.3)  # the thanks are delivered, so their outbox rows are gone
         await service.db.truncate_log()  # what the scheduler does on every tick
 
-    # Not even the file's bytes (main file and write-ahead log) keep answers in progress:
-    # conversation states are overwritten (secure_delete) and the log is emptied.
-    from pathlib import Path
+    if not ON_POSTGRES:  # the file's bytes and row order are SQLite's own (see docs/scaling.md)
+        assert_the_sqlite_file_keeps_no_answers_and_no_order(settings.database_url)
 
-    for path in Path(settings.database_url.split("///", 1)[1]).parent.glob("meedoen.db*"):
-        assert b'"answers"' not in path.read_bytes(), path.name
-
-    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
-    tables = {
-        name: sql
-        for name, sql in raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
-    }
-    everything = {
-        table: raw.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables
-    }
-    columns = {
-        table: [d[1] for d in raw.execute(f'PRAGMA table_info("{table}")')] for table in tables
-    }
+    url = settings.database_url
+    tables = raw_database.tables(url)
+    everything = {table: raw_database.query(url, f'SELECT * FROM "{table}"') for table in tables}
+    columns = {table: raw_database.columns(url, table) for table in tables}
 
     # The responses wait in the pool until the week is over: exactly the columns of the
     # privacy model, three rows.
@@ -212,14 +204,9 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
         ("nl", "Osdorp", 6), ("other", None, 0), ("other", None, 3)
     ]
 
-    # No row order: the tables are WITHOUT ROWID with a random key, so the file keeps them in
-    # the order of their random ids (tests/test_checkin_anonymity.py reads the bytes).
-    for table in ("checkin_responses", "checkin_pool", "checkin_markers", "checkin_month_markers"):
-        assert "WITHOUT ROWID" in tables[table].upper()
-        with pytest.raises(sqlite3.OperationalError):
-            raw.execute(f"SELECT rowid FROM {table}")
     ids = [r["id"] for r in responses]
-    assert ids == sorted(ids)
+    if not ON_POSTGRES:
+        assert ids == sorted(ids)
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), "ids are 128 random bits"
 
     # Nothing in a response equals anything that names a man or a moment: no id, address,
@@ -279,6 +266,7 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
 
 
 
+@pytest.mark.sqlite_only("reads the row order of SQLite's WITHOUT ROWID tables and the file's bytes")
 async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
     """200 check-ins stored one after the other, then the week's move. The test marks each
     with its arrival number in the worthwhile and item1 columns (a real row holds an answer
@@ -311,6 +299,22 @@ async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
     tau = kendall_tau(rows)
     assert abs(tau) < 0.35, f"the responses follow the order of check-ins (tau={tau:.2f})"
     assert raw.execute("SELECT count(*) FROM checkin_pool").fetchall() == [(0,)]
+
+
+def assert_the_sqlite_file_keeps_no_answers_and_no_order(database_url: str) -> None:
+    """Not even the file's bytes (main file and write-ahead log) keep answers in progress:
+    conversation states are overwritten (secure_delete) and the log is emptied. And no row
+    order: the tables are WITHOUT ROWID with a random key, so the file keeps them in the order
+    of their random ids (tests/test_checkin_anonymity.py reads the bytes)."""
+    path = Path(database_url.split("///", 1)[1])
+    for file in path.parent.glob("meedoen.db*"):
+        assert b'"answers"' not in file.read_bytes(), file.name
+    with closing(sqlite3.connect(path)) as raw:
+        tables = dict(raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        for table in ("checkin_responses", "checkin_pool", "checkin_markers", "checkin_month_markers"):
+            assert "WITHOUT ROWID" in tables[table].upper()
+            with pytest.raises(sqlite3.OperationalError):
+                raw.execute(f"SELECT rowid FROM {table}")
 
 
 def kendall_tau(sequence: list[int]) -> float:

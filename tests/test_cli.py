@@ -24,6 +24,11 @@ async def tg():
     assert server.violations == []
 
 
+# `meedoen db backup` and `db restore` copy SQLite files; on PostgreSQL they point to pg_dump
+# (test_backups_of_a_database_server_are_its_own_business).
+SQLITE_BACKUPS = pytest.mark.sqlite_only("db backup and db restore are SQLite's")
+
+
 def meedoen(database_url: str, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEEDOEN_", "TELEGRAM_", "TWILIO_"))}
     env["MEEDOEN_DATABASE_URL"] = database_url
@@ -107,10 +112,12 @@ def test_series_add_list_show_cancel_and_move(database_url):
         (["broadcast", "--to", "all", "--text-nl", "Hoi", "list"], "`broadcast list` sends nothing; leave out --to"),
         (["report", "--out", "report.pdf"], "cannot tell the format from 'report.pdf'; end the name in .txt, .csv or .png"),
         (["report", "--format", "text", "--out", "report.png"], "--format text does not match the extension of 'report.png'"),
-        (["db", "restore", "TMP/notes.txt"], "notes.txt is not a Meedoen database backup."),
-        (["db", "restore", "TMP/no-such-backup.db"], "no-such-backup.db."),
-        (["db", "backup", "TMP/notes.txt"], "notes.txt already exists; choose another name, or add --force"),
-        (["db", "backup", "TMP/no-such-folder/backup.db"], "no-such-folder does not exist."),
+        *(pytest.param(*case, marks=SQLITE_BACKUPS) for case in (
+            (["db", "restore", "TMP/notes.txt"], "notes.txt is not a Meedoen database backup."),
+            (["db", "restore", "TMP/no-such-backup.db"], "no-such-backup.db."),
+            (["db", "backup", "TMP/notes.txt"], "notes.txt already exists; choose another name, or add --force"),
+            (["db", "backup", "TMP/no-such-folder/backup.db"], "no-such-folder does not exist."),
+        )),
     ],
 )
 def test_mistakes_get_one_sentence_and_no_traceback(database_url, tmp_path, args, sentence):
@@ -125,13 +132,14 @@ def test_mistakes_get_one_sentence_and_no_traceback(database_url, tmp_path, args
         assert meedoen(database_url, "broadcast", "list").stdout.strip() == "no broadcasts yet"
 
 
-def test_backups_of_a_database_server_are_its_own_business(database_url):
-    result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", "db", "backup", "x.db")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (
-        "meedoen: MEEDOEN_DATABASE_URL is not a SQLite database; back it up and restore it with "
-        "the database server's own tools (for PostgreSQL: pg_dump and pg_restore)."
-    )
+def test_backups_of_a_database_server_are_its_own_business(tmp_path):
+    for command in (["db", "backup", str(tmp_path / "x.db")], ["db", "restore", str(tmp_path / "x.db")]):
+        result = meedoen("postgresql+asyncpg://meedoen@localhost/meedoen", *command)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == (
+            "meedoen: MEEDOEN_DATABASE_URL is a PostgreSQL database: make its backups with pg_dump and "
+            'restore them with pg_restore (docs/going-live.md, "Backups on PostgreSQL").'
+        )
 
 
 def test_an_unexpected_error_is_one_sentence_and_debug_shows_the_details(tmp_path):
@@ -258,6 +266,7 @@ async def ameedoen(database_url: str, *args: str, secret: str | None = None) -> 
     return process.returncode, stdout.decode(), stderr.decode()
 
 
+@SQLITE_BACKUPS
 async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, settings, db, database_url, tmp_path):
     from tests.telegram_chat import Chat
     from tests.test_store import rows_mentioning
@@ -295,6 +304,7 @@ async def test_a_restored_backup_does_not_bring_back_a_man_who_used_delete(tg, s
     assert out.split("|")[1].strip().startswith("sent 1")  # his copy is gone with him
 
 
+@SQLITE_BACKUPS
 async def test_restore_needs_the_key_when_the_ledger_names_anyone(settings, db, database_url, tmp_path):
     from bot.domain import erasure
     now = datetime.now(UTC)

@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.store import database
 from bot.store.database import Database
@@ -20,10 +20,10 @@ def test_the_head_read_from_the_scripts_is_alembics_head():
     assert database.head_revisions() == frozenset(script.get_heads())
 
 
-async def test_a_database_behind_is_upgraded_and_one_at_head_left_alone(database_url):
+async def test_a_database_behind_is_upgraded_and_one_at_head_left_alone(empty_database_url):
     from alembic import command
 
-    db = Database(database_url)
+    db = Database(empty_database_url)
     try:
         async with db.transaction() as connection:
 
@@ -46,12 +46,12 @@ async def test_a_database_behind_is_upgraded_and_one_at_head_left_alone(database
         await db.close()
 
 
-def test_a_database_at_head_is_opened_without_importing_alembic(database_url):
+def test_a_database_at_head_is_opened_without_importing_alembic(empty_database_url):
     code = (
         "import asyncio, sys\n"
         "from bot.store.database import Database\n"
         "async def main():\n"
-        f"    db = Database({database_url!r})\n"
+        f"    db = Database({empty_database_url!r})\n"
         "    await db.upgrade()\n"
         "    await db.close()\n"
         "asyncio.run(main())\n"
@@ -89,3 +89,44 @@ async def test_the_write_lock_lets_an_urgent_transaction_go_ahead_of_those_waiti
     assert order == ["inbound", "turn 1", "turn 2"]
     await lock.acquire()  # free again
     lock.release()
+
+
+async def test_three_instances_starting_together_migrate_once(postgres_url):
+    """Several instances on one PostgreSQL start at the same moment: each ``upgrade`` waits
+    on the migration lock, so exactly one migrates and the others find the database at head
+    (without the lock two of them create ``alembic_version`` or the first table at once).
+    Each instance has its own thread and event loop, as separate processes would."""
+
+    def start_one() -> None:
+        async def upgrade() -> None:
+            instance = Database(postgres_url)
+            try:
+                await instance.upgrade()
+            finally:
+                await instance.close()
+
+        asyncio.run(upgrade())
+
+    await asyncio.gather(*(asyncio.to_thread(start_one) for _ in range(3)))
+    db = Database(postgres_url)
+    try:
+        async with db.transaction() as connection:
+            assert await connection.run_sync(database._at_head)
+            versions = list(await connection.scalars(text("SELECT version_num FROM alembic_version")))
+        assert sorted(versions) == sorted(database.head_revisions())
+    finally:
+        await db.close()
+
+
+async def test_three_meedoen_processes_starting_together_migrate_once(postgres_url):
+    """The same with three ``meedoen db upgrade`` processes, as three services would start."""
+    from tests.test_cli import ameedoen
+
+    results = await asyncio.gather(*(ameedoen(postgres_url, "db", "upgrade") for _ in range(3)))
+    assert [code for code, _out, _err in results] == [0, 0, 0], [err for _code, _out, err in results]
+    db = Database(postgres_url)
+    try:
+        async with db.transaction() as connection:
+            assert await connection.run_sync(database._at_head)
+    finally:
+        await db.close()

@@ -10,6 +10,7 @@ import random
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -99,6 +100,7 @@ async def test_a_man_who_writes_during_a_long_broadcast_is_answered_before_it_en
     assert delivered_when_answered < 60
 
 
+@pytest.mark.sqlite_only("SQLite's write lock")
 async def test_a_stopped_sender_leaves_the_database_free(settings, db):
     """Stopping must not cancel the sender inside a transaction: SQLAlchemy would then close
     that SQLite connection by force and it could keep the write lock, so the next writer

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.domain import erasure
@@ -14,6 +16,7 @@ from bot.store.schema import erasures as erasures_table
 from bot.store.schema import signups
 from tests.conftest import NOW
 from tests.test_store import SERIES, rows_mentioning
+from tests.test_telegram_signup import tg  # noqa: F401 - a fixture
 
 
 async def test_erase_records_only_a_keyed_hash_and_the_day(db, settings):
@@ -79,3 +82,64 @@ async def test_erase_and_reapply_take_his_invite_marker_and_leave_the_counts(db,
         await erasure.reapply(connection, settings, NOW + timedelta(days=1))
         assert list(await connection.scalars(select(invite_markers.c.marker))) == []
         assert await invites.counts(connection, series_id) == [("buurthuis", 2, 0)]
+
+
+# --- PostgreSQL: no trace in the server's files ----------------------------------------------------
+
+
+async def test_after_delete_the_postgresql_files_hold_no_trace_of_him(tg, postgres_server, postgres_url):
+    """Read as an attacker with the server's data folder would: after his /delete (and the
+    VACUUM FULL Meedoen runs then, bot.domain.erasure.reclaim) and a checkpoint, no file of
+    the database holds his name or chat id: not the tables, not their indexes, not free space
+    in their pages. (The write-ahead log and backups still do, for a while: docs/scaling.md.)"""
+    import asyncpg
+
+    from bot.config import Settings
+    from bot.store.database import Database
+    from tests.telegram_chat import Chat, running, telegram_settings
+    from tests.test_telegram_signup import add_series, sign_up
+
+    db = Database(postgres_url)
+    await db.upgrade()
+    settings = Settings(database_url=postgres_url, secret_key="test-secret-key-0123456789")
+    name, chat_id = "Zakariye-Xasan", 987654321
+    series_id = await add_series(db)
+    dsn = postgres_url.replace("postgresql+asyncpg", "postgresql")
+    raw = await asyncpg.connect(dsn)
+    try:
+        folder = postgres_server.folder / "data" / "base" / str(
+            await raw.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
+        )
+
+        async def files_naming_him() -> list[str]:
+            await raw.execute("CHECKPOINT")  # every changed page written to the files
+            found = []
+            for path in sorted(folder.iterdir()):
+                data = path.read_bytes()
+                if name.encode() in data or str(chat_id).encode() in data:
+                    found.append(path.name)
+            return found
+
+        async with running(telegram_settings(settings, tg)) as service:
+            chat = Chat(tg, chat_id, language_code="so")
+            await sign_up(chat, "so", name, f"s:{series_id}", "a:0")
+            await chat.command("/start")  # his menu: his conversation state written once more
+            assert await files_naming_him(), "the attacker's reading finds him before /delete"
+            await chat.command("/delete")
+            await asyncio.sleep(0.5)  # as in test_checkin_anonymity: the question delivered first
+            await chat.tap("erase")
+            for _ in range(120):  # the farewell is delivered, then the tables are rewritten
+                if not await files_naming_him():
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                relations = {
+                    str(node): relation for relation, node in await raw.fetch(
+                        "SELECT relname, relfilenode FROM pg_class WHERE relfilenode <> 0"
+                    )
+                }
+                pytest.fail(f"his name or chat id is still in {[relations.get(f, f) for f in await files_naming_him()]}")
+            assert service is not None
+    finally:
+        await raw.close()
+        await db.close()

@@ -170,12 +170,12 @@ async def test_the_form_after_a_meeting_in_dutch_and_in_arabic(tg, settings, db)
     assert (arabic.outcomes, arabic.follow_up, arabic.language) == (None, 0, "ar")
 
 
-def test_series_reports_prints_the_forms(tmp_path, monkeypatch, capsys):
+def test_series_reports_prints_the_forms(database_url, monkeypatch, capsys):
     """`meedoen series reports ID`: every form of the series, readable."""
     from bot.app import cli
     from bot.store.database import Database
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     monkeypatch.setenv("MEEDOEN_DATABASE_URL", url)
 
     async def seed() -> int:

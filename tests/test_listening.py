@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -17,7 +18,8 @@ from bot.store.schema import listening_markers, listening_pool, outbox, particip
 from dialogs import listening
 from dialogs.i18n import _, use_locale
 from scheduler.listening_offers import queue_listening_offers
-from tests.conftest import NOW
+from tests import raw_database
+from tests.conftest import NOW, ON_POSTGRES
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.test_checkin_anonymity import add_men
@@ -42,6 +44,10 @@ def in_(language: str, message: str) -> str:
 
 def database_file(settings) -> str:
     return settings.database_url.split("///", 1)[1]
+
+
+def raw(settings) -> raw_database.Reader:
+    return raw_database.connect(settings.database_url)
 
 
 async def test_a_signed_up_man_answers_in_dutch_toggling_options(tg, settings, db):
@@ -69,14 +75,14 @@ async def test_a_signed_up_man_answers_in_dutch_toggling_options(tg, settings, d
         assert thanks["text"] == in_("nl", "Thank you for your answers! They help us shape meetings that suit more men.")
         again = await chat.command("/listen")
         assert again["text"] == in_("nl", "You have already answered these questions. Thank you!")
-    raw = sqlite3.connect(database_file(settings))
-    assert raw.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
+    reader = raw(settings)
+    assert reader.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
         ("Osdorp", 1 | 1 << 6, 1 << 1, None)
     ]
     async with db.transaction() as connection:
         assert await store.flush(connection, datetime.now(UTC) + timedelta(days=7)) == 1
-    assert raw.execute("SELECT count(*) FROM listening_pool").fetchall() == [(0,)]
-    assert raw.execute("SELECT area, barriers FROM listening_responses").fetchall() == [("Osdorp", 65)]
+    assert reader.execute("SELECT count(*) FROM listening_pool").fetchall() == [(0,)]
+    assert reader.execute("SELECT area, barriers FROM listening_responses").fetchall() == [("Osdorp", 65)]
 
 
 async def test_a_man_who_never_signed_up_answers_in_arabic_through_a_link(tg, settings, db):
@@ -102,9 +108,9 @@ async def test_a_man_who_never_signed_up_answers_in_arabic_through_a_link(tg, se
         forged = Chat(tg, 6103, language_code="ar")
         wrong = await forged.command(f"/start {code[:-1]}{'0' if code[-1] != '0' else '1'}")
         assert "/listen" not in wrong["text"] and forged.keys()[0].startswith("lang:")  # the ordinary start
-    raw = sqlite3.connect(database_file(settings))
-    assert raw.execute("SELECT count(*) FROM participants WHERE address = '6102'").fetchall() == [(0,)]
-    assert raw.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
+    reader = raw(settings)
+    assert reader.execute("SELECT count(*) FROM participants WHERE address = '6102'").fetchall() == [(0,)]
+    assert reader.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
         ("Osdorp", 1 << 4, 1 << 7, 1)
     ]
 
@@ -117,8 +123,8 @@ async def test_plain_link_without_enough_men_in_the_area_keeps_no_area(tg, setti
         await chat.command("/start listen")
         for key in ("t:8", "done", "skip", "skip"):
             await chat.tap(key)
-    raw = sqlite3.connect(database_file(settings))
-    assert raw.execute("SELECT area, barriers, interests FROM listening_pool").fetchall() == [(None, 1 << 8, None)]
+    reader = raw(settings)
+    assert reader.execute("SELECT area, barriers, interests FROM listening_pool").fetchall() == [(None, 1 << 8, None)]
 
 
 def test_a_listening_code_names_its_area_and_cannot_be_turned_into_another():
@@ -205,36 +211,35 @@ async def test_the_database_holds_nothing_that_names_a_man_or_dates_his_answer(t
             await chat.command("/listen")
             for key in (f"t:{n}", "done", f"t:{n + 1}", "done", "t:0", "done"):
                 await chat.tap(key)
-    raw = sqlite3.connect(database_file(settings))
-    men = raw.execute("SELECT id, address, name FROM participants").fetchall()
+    reader = raw(settings)
+    men = reader.execute("SELECT id, address, name FROM participants").fetchall()
     identifying = {str(value) for row in men for value in row if value is not None} - {str(n) for n in range(10)}
     for table in TABLES:
-        columns = {row[1] for row in raw.execute(f"PRAGMA table_info({table})")}
-        rows = raw.execute(f"SELECT * FROM {table}").fetchall()
+        columns = set(raw_database.columns(settings.database_url, table))
+        rows = reader.execute(f"SELECT * FROM {table}").fetchall()
         if table == "listening_markers":
             assert columns == {"marker"}
             assert len(rows) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", row[0]) for row in rows)
             continue
         assert columns == RESPONSE_COLUMNS
         for row in rows:
-            record = dict(zip([c[1] for c in raw.execute(f"PRAGMA table_info({table})")], row, strict=True))
+            record = dict(zip(raw_database.columns(settings.database_url, table), row, strict=True))
             assert re.fullmatch(r"\d{4}-W\d{2}", record["iso_week"])
             assert re.fullmatch(r"[0-9a-f]{32}", record["id"])
             assert not identifying & {str(value) for value in record.values()}
-    assert len(raw.execute("SELECT * FROM listening_pool").fetchall()) == 3
-    # No row order: WITHOUT ROWID tables, the pool kept in the order of its random ids.
-    for table in TABLES:
-        with pytest.raises(sqlite3.OperationalError):
-            raw.execute(f"SELECT rowid FROM {table}")
-    ids = [row[0] for row in raw.execute("SELECT id FROM listening_pool")]
-    assert ids == sorted(ids)
-    # The choices in progress are gone from the file's bytes (the state is overwritten and the
-    # write-ahead log emptied).
-    from pathlib import Path
-
-    for path in Path(database_file(settings)).parent.glob("meedoen.db*"):
-        assert b'"chosen"' not in path.read_bytes(), path.name
-    week = raw.execute("SELECT DISTINCT iso_week FROM listening_pool").fetchall()
+    assert len(reader.execute("SELECT * FROM listening_pool").fetchall()) == 3
+    if not ON_POSTGRES:  # the file's bytes and row order are SQLite's own (see docs/scaling.md)
+        # No row order: WITHOUT ROWID tables, the pool kept in the order of its random ids.
+        for table in TABLES:
+            with pytest.raises(sqlite3.OperationalError):
+                sqlite3.connect(database_file(settings)).execute(f"SELECT rowid FROM {table}")
+        ids = [row[0] for row in reader.execute("SELECT id FROM listening_pool")]
+        assert ids == sorted(ids)
+        # The choices in progress are gone from the file's bytes (the state is overwritten and
+        # the write-ahead log emptied).
+        for path in Path(database_file(settings)).parent.glob("meedoen.db*"):
+            assert b'"chosen"' not in path.read_bytes(), path.name
+    week = reader.execute("SELECT DISTINCT iso_week FROM listening_pool").fetchall()
     assert week == [(f"{datetime.now(UTC).isocalendar()[0]}-W{datetime.now(UTC).isocalendar()[1]:02d}",)]
 
 

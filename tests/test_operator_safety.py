@@ -13,6 +13,8 @@ import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.domain import erasure
 from bot.store import heartbeat, key_fingerprint, participants
 from tests.test_cli import ameedoen
@@ -73,6 +75,7 @@ async def _erased_after_backup(settings, db, tmp_path) -> str:
     return backup
 
 
+@pytest.mark.sqlite_only("db backup and db restore are SQLite's")
 async def test_restore_with_another_key_refuses_instead_of_bringing_him_back(settings, db, database_url, tmp_path):
     backup = await _erased_after_backup(settings, db, tmp_path)
     code, _out, err = await ameedoen(database_url, "db", "restore", backup, secret=OTHER_KEY)
@@ -89,6 +92,7 @@ async def test_restore_with_another_key_refuses_instead_of_bringing_him_back(set
         assert await key_fingerprint.stored(connection) == key_fingerprint.of(settings.secret_key)
 
 
+@pytest.mark.sqlite_only("db backup and db restore are SQLite's")
 async def test_restore_refuses_a_backup_made_with_another_key(settings, db, database_url, tmp_path):
     backup = await _erased_after_backup(settings, db, tmp_path)
     with closing(sqlite3.connect(backup)) as raw, raw:  # its database had another key
@@ -102,6 +106,7 @@ async def test_restore_refuses_a_backup_made_with_another_key(settings, db, data
         assert await participants.find(connection, "telegram", "5060") is None
 
 
+@pytest.mark.sqlite_only("db backup and db restore are SQLite's")
 async def test_after_a_crash_restore_says_when_it_works_and_force_overrides(settings, db, database_url, tmp_path):
     backup = str(tmp_path / "backup.db")
     assert (await ameedoen(database_url, "db", "backup", backup))[0] == 0
@@ -139,6 +144,10 @@ def test_a_bad_database_setting_is_one_sentence_naming_it_for_every_command(tmp_
             "three before a relative one)."
         ),
         f"sqlite:///{tmp_path / 'meedoen.db'}": "must name the aiosqlite driver",
+        "postgresql://meedoen:secret@127.0.0.1:1/meedoen": (
+            "meedoen: MEEDOEN_DATABASE_URL must name the asyncpg driver for PostgreSQL; write it like "
+            "postgresql+asyncpg://meedoen:PASSWORD@db.example:5432/meedoen."
+        ),
     }
     for url, sentence in cases.items():
         env = run_env(url, "test-secret-key-0123456789")

@@ -17,6 +17,7 @@ import json
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -432,7 +433,8 @@ async def test_a_month_marker_lives_until_the_month_is_over(db, settings):
     assert firsts == [0, 1] and left == 0
 
 
-async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_published_months(database_url):
+@pytest.mark.sqlite_only("migrates answers stored before PostgreSQL was supported; no PostgreSQL database holds them")
+async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_published_months(empty_database_url):
     """A database at 0008: 12 answers in September (three men weekly, or twelve men: nobody
     can tell), already published as 12, and 12 in October not published yet. After 0010 the
     older answers count no man, so neither month shows anything; September stays published
@@ -442,7 +444,7 @@ async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_publi
     from bot.store import database
     from bot.store.database import Database
 
-    db = Database(database_url)
+    db = Database(empty_database_url)
     try:
         async with db.transaction() as connection:
 
@@ -454,7 +456,7 @@ async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_publi
             await connection.run_sync(to_0008)
         rows = [response(w, OSDORP, items=MODERATE) for w in SEPTEMBER for _ in range(3)]
         rows += [response("2026-W41", OSDORP, items=(NOT_LONELY, MODERATE, SEVERE)[n % 3]) for n in range(12)]
-        raw = sqlite3.connect(database_url.split("///", 1)[1])
+        raw = sqlite3.connect(empty_database_url.split("///", 1)[1])
         names = [k for k in rows[0] if k != "first_in_month"]
         raw.executemany(
             f"INSERT INTO checkin_responses ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
@@ -470,7 +472,7 @@ async def test_the_migration_counts_no_man_for_older_answers_and_withdraws_publi
         assert {first for (first,) in raw.execute("SELECT first_in_month FROM checkin_responses")} == {None}
         assert list(raw.execute("SELECT first_in_month FROM checkin_pool")) == [(None,)]
         assert json.loads(raw.execute("SELECT content FROM published_figures").fetchone()[0])["members"] == {}
-        settings = Settings(database_url=database_url, secret_key="k" * 32)
+        settings = Settings(database_url=empty_database_url, secret_key="k" * 32)
         view = await shown(db, settings, LATER)
         assert [(k, v) for k, v in view.items() if k[0] in CHECKIN_TABLES and v != "hidden"] == []
     finally:

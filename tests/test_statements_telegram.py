@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from bot.store import statements as store
 from dialogs import statements
 from dialogs.i18n import _, use_locale
 from scheduler.statement_offers import queue_statement_offers
+from tests import raw_database
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -101,8 +101,8 @@ async def test_the_database_holds_nothing_that_ties_an_answer_to_a_man(tg, setti
         async with db.transaction() as connection:
             moved = await store.flush(connection, clock[0] + timedelta(days=7))
         assert moved == 1
-    raw = sqlite3.connect(settings.database_url.split("///", 1)[1])
-    columns = {row[1] for row in raw.execute("PRAGMA table_info(statement_responses)")}
+    raw = raw_database.connect(settings.database_url)
+    columns = set(raw_database.columns(settings.database_url, "statement_responses"))
     assert columns == {"id", "series_id", "phase", "iso_week", "answers"}
     ((row_id, series, phase, week, answers),) = raw.execute(
         "SELECT id, series_id, phase, iso_week, answers FROM statement_responses"

@@ -31,6 +31,7 @@ async def test_migrations_create_exactly_the_schema_in_code(db):
     assert differences == []
 
 
+@pytest.mark.sqlite_only("SQLite's journal mode")
 async def test_wal_mode_is_on(db):
     async with db.transaction() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
@@ -173,6 +174,7 @@ async def rows_mentioning(db, needles, participant_id=None):
     return found
 
 
+@pytest.mark.sqlite_only("SQLite's file and log; tests/test_erasure.py reads PostgreSQL's files")
 async def test_erased_data_is_gone_from_the_file_bytes(db, tmp_path):
     """Not only the tables: the database file and its write-ahead log hold no trace either
     (secure_delete zeroes freed space; the scheduler truncates the log on every tick)."""

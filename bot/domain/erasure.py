@@ -4,14 +4,19 @@
 seats he freed to the waiting list, and writes his keyed address hash into the erasure
 ledger, all in the caller's transaction. A backup taken before that still holds him; when it
 is restored, ``reapply`` reads the ledger and erases him from it again, unless the backup
-holds a sign-up he made anew on a later day than his erasure.
+holds a sign-up he made anew on a later day than his erasure. Once that transaction has
+committed, ``reclaim`` makes the deleted rows leave the database's files on PostgreSQL too
+(SQLite zeroes them itself).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select, union
+from sqlalchemy import Table, exists, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
@@ -19,7 +24,19 @@ from bot.domain import invites, listening, waitlist
 from bot.store import checkins, erasures, inbound
 from bot.store import participants as participant_store
 from bot.store import statements as statement_store
-from bot.store.schema import conversations, facilitators, living_room_proposals, outbox, participants, signups
+from bot.store.database import Database
+from bot.store.schema import (
+    conversations,
+    facilitators,
+    invite_counts,
+    living_room_proposals,
+    metadata,
+    outbox,
+    participants,
+    signups,
+)
+
+log = logging.getLogger(__name__)
 
 
 class LedgerNeedsKey(Exception):
@@ -58,6 +75,52 @@ async def _erase_rows(connection: AsyncConnection, settings: Settings, channel: 
     await listening.forget(connection, settings, channel, address)
     for series_id in freed:
         await waitlist.offer_next(connection, series_id, now, settings.timezone)
+
+
+@cache
+def tables_naming_him() -> frozenset[str]:
+    """The tables an erasure deletes from (or rewrites): every table that names a chat address
+    (``channel`` and ``address`` columns), every table that hangs off one of those by a
+    foreign key (its rows go by cascade), every table of keyed markers (hashes of his
+    address), and the invite counts (a facilitator's source is one). Derived from the schema,
+    so that a new table of this kind is reclaimed without being listed here."""
+    def names_him(table: Table) -> bool:
+        return {"channel", "address"} <= set(table.c.keys()) or table.name.endswith("_markers")
+
+    found = {table.name for table in metadata.sorted_tables if names_him(table)} | {invite_counts.name}
+    grown = True
+    while grown:
+        hanging = {
+            table.name for table in metadata.sorted_tables
+            if any(key.column.table.name in found for key in table.foreign_keys)
+        }
+        grown = not hanging <= found
+        found |= hanging
+    return frozenset(found)
+
+
+async def reclaim(db: Database, channel: str, address: str, *, patience: float = 60.0) -> None:
+    """After an erasure has committed: on PostgreSQL, the deleted rows' bytes leave the tables'
+    files (``Database.reclaim``); nothing to do on SQLite. First it waits (up to ``patience``
+    seconds) until the last reply to him, "everything is erased", has been delivered and
+    deleted, so that its row goes too. Run as a post-commit job; a failure (the server busy,
+    say) is logged, and the next erasure's run reclaims the space."""
+    if db.is_sqlite:
+        return
+    try:
+        for _ in range(int(patience / REPLY_POLL)):
+            async with db.transaction() as connection:
+                if not await connection.scalar(
+                    select(exists().where(outbox.c.channel == channel, outbox.c.address == address))
+                ):
+                    break
+            await asyncio.sleep(REPLY_POLL)
+        await db.reclaim(tables_naming_him())
+    except Exception as error:  # noqa: BLE001 - the erasure itself has committed; say so and go on
+        log.warning("erasure: the erased rows' space could not be reclaimed yet (%s)", type(error).__name__)
+
+
+REPLY_POLL = 0.5  # seconds between looks at whether his last reply has gone out
 
 
 async def reapply(connection: AsyncConnection, settings: Settings, now: datetime) -> int:

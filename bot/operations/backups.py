@@ -44,8 +44,8 @@ def sqlite_file(url: str) -> Path:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         raise BackupError(
-            "MEEDOEN_DATABASE_URL is not a SQLite database; back it up and restore it with "
-            "the database server's own tools (for PostgreSQL: pg_dump and pg_restore)."
+            "MEEDOEN_DATABASE_URL is a PostgreSQL database: make its backups with pg_dump and restore "
+            "them with pg_restore (docs/going-live.md, \"Backups on PostgreSQL\")."
         )
     if not parsed.database or parsed.database == ":memory:":
         raise BackupError("MEEDOEN_DATABASE_URL names no database file, so there is nothing to back up.")

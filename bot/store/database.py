@@ -13,7 +13,7 @@ import ast
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
@@ -96,10 +96,32 @@ class Database:
             self._write_lock.release()
 
     async def upgrade(self) -> None:
-        """Apply every pending Alembic migration."""
+        """Apply every pending Alembic migration. On PostgreSQL several instances may start
+        together: each first takes one advisory lock, held until its transaction ends, so the
+        first checks and migrates while the others wait and then find the database at head.
+        (On SQLite ``BEGIN IMMEDIATE`` already lets one process in at a time.)"""
         async with self.transaction() as connection:
+            if not self.is_sqlite:
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             if not await connection.run_sync(_at_head):
                 await connection.run_sync(_run_upgrade)
+
+    async def reclaim(self, tables: Iterable[str]) -> None:
+        """Make deleted rows of ``tables`` leave the database's files (after /delete).
+
+        SQLite zeroes freed space itself (``secure_delete``). PostgreSQL keeps a deleted row's
+        bytes in the table's file as a dead tuple, and a plain VACUUM only marks that space
+        free: the bytes stay until a later row overwrites them, in the table and in its
+        indexes. ``VACUUM FULL`` writes each table and its indexes anew and empties the old
+        files. It runs outside a transaction (autocommit), one table at a time, each briefly
+        locked against every other use; what it cannot reach (the write-ahead log, backups)
+        is described in docs/scaling.md, "Erasure on PostgreSQL"."""
+        if self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            quote = connection.dialect.identifier_preparer.quote
+            await autocommit.exec_driver_sql(f"VACUUM FULL {', '.join(quote(table) for table in sorted(tables))}")
 
     async def truncate_log(self) -> None:
         """Fold the write-ahead log into the database and empty it, so that old copies of
@@ -117,6 +139,8 @@ class Database:
 
 
 MIGRATIONS = resources.files("bot") / "migrations"
+# PostgreSQL's advisory lock for migrations: any fixed 64-bit number, the same in every instance.
+MIGRATION_LOCK = 0x6D6565646F656E  # "meedoen"
 
 
 def _at_head(sync_connection) -> bool:

@@ -53,6 +53,8 @@ async def wake_at(effect: WakeAt, turn: Turn) -> None:
 async def erase_participant(effect: EraseParticipant, turn: Turn) -> None:
     await erasure.erase(turn.connection, turn.engine.settings, turn.channel, turn.address, turn.now)
     turn.keep_state = False
+    db, channel, address = turn.engine.db, turn.channel, turn.address
+    turn.after_commit(lambda: erasure.reclaim(db, channel, address))  # on PostgreSQL, out of the files too
 
 
 async def forget_conversation(effect: ForgetConversation, turn: Turn) -> None:
