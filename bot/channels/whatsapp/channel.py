@@ -305,12 +305,31 @@ class WhatsAppChannel:
         lock = self._inbound_locks[message.address]
         try:
             async with lock:
-                await self._receive_one(message)
+                for each in await self._in_order(message):
+                    try:
+                        await self._receive_one(each)
+                    except Exception:
+                        log.exception("whatsapp: message %s could not be handled", each.sid)
         except Exception:
             log.exception("whatsapp: message %s could not be handled", message.sid)
         finally:
             if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
                 self._inbound_locks.pop(message.address, None)
+
+    async def _in_order(self, message: render.Inbound) -> list[render.Inbound]:
+        """What to handle for ``message``: itself, after (on a database shared with other
+        instances) his messages stored before it and not handled yet, oldest first: kept by
+        another instance a moment earlier, or by one that died (``bot.store.inbound.waiting``).
+        Nothing when another instance has handled it already, with those before it."""
+        if not self.db.shared:
+            return [message]
+        async with self.db.transaction() as connection:
+            waiting = await inbound_store.waiting(connection, NAME, message.address)
+        ids = [stored.update_id for stored in waiting]
+        if message.sid not in ids:
+            return []
+        earlier = (render.inbound(FormData(json.loads(stored.payload))) for stored in waiting[: ids.index(message.sid)])
+        return [each for each in earlier if each is not None] + [message]
 
     async def _receive_one(self, message: render.Inbound) -> None:
         address, now = message.address, self.now()
