@@ -35,12 +35,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, assert_never
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.channels.base import Channel, DeliveryError, DeliveryErrorKind, Document, Outgoing
 from bot.common.clock import Now, utcnow
 from bot.delivery.pacing import Pacer
+from bot.store import locks
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import OUTBOX_STATUSES, OutboxStatus, outbox, participants
@@ -64,6 +65,30 @@ IN_HAND: tuple[OutboxStatus, ...] = ("claimed", "sending")  # what an outcome ma
 
 Row = dict[str, Any]
 """An outbox row as the sender reads it (``_load_window``'s columns)."""
+
+_EARLIER = outbox.alias("earlier")
+
+
+def _behind(batch: list[int] | None = None, now: datetime | None = None) -> ColumnElement[bool]:
+    """A row behind an earlier message of the same priority to the same chat that is claimed
+    or sending, or (given ``now``) due and not in ``batch``. On a database shared by several
+    instances (docs/scaling.md) such a row waits for it: one instance's pacer keeps a chat's
+    messages in order, two instances' pacers would not."""
+    earlier: ColumnElement[bool] = _EARLIER.c.status.in_(IN_HAND)
+    if now is not None:
+        earlier = or_(earlier, and_(_EARLIER.c.status == "pending", _EARLIER.c.not_before <= now))
+    return (
+        select(_EARLIER.c.id)
+        .where(
+            _EARLIER.c.channel == outbox.c.channel,
+            _EARLIER.c.address == outbox.c.address,
+            _EARLIER.c.priority == outbox.c.priority,
+            _EARLIER.c.id < outbox.c.id,
+            earlier,
+            *((_EARLIER.c.id.not_in(batch),) if batch else ()),
+        )
+        .exists()
+    )
 
 
 def encode(message: Outgoing) -> str:
@@ -415,6 +440,7 @@ class OutboxSender:
                         outbox.c.channel == self.channel.name,
                         outbox.c.status == "pending",
                         outbox.c.not_before <= self.now(),
+                        *((~_behind(),) if self.db.shared else ()),
                     )
                     .order_by(outbox.c.priority, outbox.c.id)
                     .limit(WINDOW)
@@ -440,13 +466,20 @@ class OutboxSender:
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
+        batch = [row["id"] for row in rows]
         async with self.db.transaction() as connection:
+            in_order: tuple[ColumnElement[bool], ...] = ()
+            if self.db.shared:
+                # Claims of this channel one at a time across instances, so that a chat's
+                # message is not claimed while an earlier one of his waits or is under way.
+                await locks.hold(connection, "outbox-claim", self.channel.name)
+                in_order = (~_behind(batch, self.now()),)
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
                     result = await connection.execute(
                         update(outbox)
-                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending")
+                        .where(outbox.c.id.in_([row["id"] for row in group]), outbox.c.status == "pending", *in_order)
                         .values(**values)
                         .returning(outbox.c.id)
                     )
