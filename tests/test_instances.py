@@ -6,6 +6,8 @@ Telegram stand-in (docs/scaling.md).
   instance than the last). Every man gets every answer once, each the answer to the question
   he was at: had two of his messages been handled at once or out of order, he would have been
   told to choose a button, greeted twice or asked again. His final state is right.
+  For one man in five, his first message was stored by an instance that died before it could
+  handle it: the instance that gets his second message handles the first one first.
 - Reminders falling due while three instances start at once go out once to each man.
 
 No wall-clock assertions: the waits only bound how long a broken build may hang.
@@ -20,11 +22,13 @@ import re
 import signal
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as clock_time
 
 import httpx
 from sqlalchemy import func, select
 
+from bot.store import inbound
 from bot.store import participants as participant_store
 from bot.store import series as series_store
 from bot.store.database import Database
@@ -81,8 +85,8 @@ class Instances:
         for process in self.processes:
             assert process.returncode is None, f"an instance stopped with {process.returncode}"
 
-    async def say(self, instance: int, user: int, text: str) -> None:
-        """He types ``text``; the update reaches ``instance`` (answered 200 once stored)."""
+    def update(self, user: int, text: str) -> dict:
+        """The update of his typing ``text``."""
         message = {
             "message_id": next(self._message_ids),
             "from": {"id": user, "is_bot": False, "first_name": f"User{user}", "language_code": "nl"},
@@ -92,9 +96,13 @@ class Instances:
         }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    async def say(self, instance: int, user: int, text: str) -> None:
+        """He types ``text``; the update reaches ``instance`` (answered 200 once stored)."""
         response = await self.client.post(
             f"http://127.0.0.1:{self.ports[instance]}/telegram",
-            json={"update_id": next(self._update_ids), "message": message},
+            json=self.update(user, text),
             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
         )
         assert response.status_code == 200
@@ -143,6 +151,14 @@ async def test_fifty_men_chatting_across_three_instances_get_every_answer_in_ord
             async def chat(man: int) -> None:
                 user = 100_000 + man
                 for number, text in enumerate(MESSAGES):  # each stored before the next is sent
+                    if number == 0 and man % 5 == 0:
+                        # Stored by an instance that died before handling it: whichever
+                        # instance gets his next message handles this one first.
+                        update = instances.update(user, text)
+                        async with db.transaction() as connection:
+                            kept = inbound.Stored(str(update["update_id"]), str(user), json.dumps(update))
+                            await inbound.keep(connection, "telegram", [kept], datetime.now(UTC))
+                        continue
                     await instances.say((man + number) % INSTANCES, user, text)
 
             await asyncio.gather(*(chat(man) for man in range(MEN)))
