@@ -7,7 +7,8 @@ answered 200, and a polled batch acknowledged by the next ``offset``, only once 
 are committed to ``bot.store.inbound``; the engine deletes each in the transaction that
 handles it, and at start whatever is still kept is handled first. Every update becomes an
 ``Incoming`` for the engine; updates of one chat are handled in arrival order, different
-chats concurrently.
+chats concurrently; with several instances on one PostgreSQL, his older stored updates first,
+whichever instance kept them (``_in_order``, docs/scaling.md).
 
 Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
 callback data is signed, see ``bot.channels.callback_data``) and maps Telegram's errors onto the
