@@ -363,8 +363,15 @@ class TelegramChannel:
         own = str(update.update_id)
         if own not in ids:
             return []
-        earlier = waiting[: ids.index(own)]
-        return [Update.de_json(json.loads(stored.payload), self.application.bot) for stored in earlier] + [update]
+        earlier: list[Update] = []
+        for stored in waiting[: ids.index(own)]:
+            try:
+                earlier.append(Update.de_json(json.loads(stored.payload), self.application.bot))
+            except Exception as error:  # noqa: BLE001 - whatever was stored, it is no update
+                log.warning("telegram: stored update %s cannot be read (%s); forgotten", stored.update_id, type(error).__name__)
+                async with self.db.transaction() as connection:  # never handled: what he wrote goes
+                    await inbound.forget(connection, NAME, stored.update_id)
+        return [*earlier, update]
 
     async def _handle_update(self, update: Update) -> None:
         address = str(update.effective_chat.id)

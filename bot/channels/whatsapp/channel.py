@@ -324,8 +324,16 @@ class WhatsAppChannel:
         ids = [stored.update_id for stored in waiting]
         if message.sid not in ids:
             return []
-        earlier = (render.inbound(FormData(json.loads(stored.payload))) for stored in waiting[: ids.index(message.sid)])
-        return [each for each in earlier if each is not None] + [message]
+        earlier: list[render.Inbound] = []
+        for stored in waiting[: ids.index(message.sid)]:
+            try:
+                found = render.inbound(FormData(json.loads(stored.payload)))
+            except Exception as error:  # noqa: BLE001 - whatever was stored, it is no message
+                log.warning("whatsapp: stored message %s cannot be read (%s); skipped", stored.update_id, type(error).__name__)
+                continue
+            if found is not None:
+                earlier.append(found)
+        return [*earlier, message]
 
     async def _receive_one(self, message: render.Inbound) -> None:
         address, now = message.address, self.now()
