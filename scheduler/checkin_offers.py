@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.delivery import outbox
-from bot.store import checkins
+from bot.store import checkins, locks
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import conversations, meetings, participants, schedule_runs, signups
@@ -55,6 +55,7 @@ async def queue_checkin_offers(db: Database, settings: Settings, now: datetime) 
     queued = 0
     offered: set[int] = set()  # one offer per man, even after two meetings on one day
     async with db.transaction() as connection:
+        await locks.job(connection, KIND)  # another instance's tick: wait, then see its runs
         done = select(schedule_runs.c.meeting_id).where(schedule_runs.c.kind == KIND)
         candidates = list(
             await connection.execute(
@@ -63,7 +64,7 @@ async def queue_checkin_offers(db: Database, settings: Settings, now: datetime) 
                     meetings.c.starts_at <= now,
                     meetings.c.starts_at > now - LOOK_BACK,
                     meetings.c.id.not_in(done),
-                )
+                ).order_by(meetings.c.starts_at, meetings.c.id)
             )
         )
         for meeting in candidates:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.delivery import outbox
+from bot.store import locks
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import attendance, meetings, participants, rsvps, schedule_runs, series, signups
@@ -51,6 +52,7 @@ def due_from(starts_at: datetime, zone: str) -> datetime:
 async def queue_missed_you(db: Database, settings: Settings, now: datetime) -> int:
     queued = 0
     async with db.transaction() as connection:
+        await locks.job(connection, KIND)  # another instance's tick: wait, then see its runs
         candidates = list(
             await connection.execute(
                 select(meetings.c.id, meetings.c.series_id, meetings.c.starts_at, series.c.name)

@@ -22,7 +22,7 @@ from sqlalchemy import exists, select, update
 from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.delivery import outbox
-from bot.store import listening
+from bot.store import listening, locks
 from bot.store.database import Database
 from bot.store.schema import conversations, participants, signups
 from dialogs import listening as poll
@@ -45,6 +45,7 @@ async def queue_listening_offers(db: Database, settings: Settings, now: datetime
     p = participants.c
     queued = 0
     async with db.transaction() as connection:
+        await locks.job(connection, "listening")  # another instance's tick: wait, then see its flags
         men = list(
             await connection.execute(
                 select(p.id, p.channel, p.address, p.language, conversations.c.state)

@@ -24,6 +24,7 @@ from bot.channels.base import Outgoing
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.store import facilitators as facilitator_store
+from bot.store import locks
 from bot.store.database import Database
 from bot.store.schema import facilitators, meeting_reports, meetings, participants, report_requests, series
 from dialogs import meeting_report
@@ -40,6 +41,7 @@ LOOK_BACK = timedelta(days=4)  # a meeting older than this gets no form any more
 async def queue_forms(db: Database, settings: Settings, now: datetime) -> int:
     """Queue the forms and reminders due at ``now`` (UTC, aware); returns how many."""
     async with db.transaction() as connection:
+        await locks.job(connection, "forms")  # another instance's tick: wait, then see its claims
         queued = await _forms(connection, settings, now)
         queued += await _reminders(connection, settings, now)
     return queued

@@ -5,7 +5,9 @@ query on ``meetings.starts_at``) which (meeting, offset) pairs are due and have 
 ``schedule_runs`` row yet, and fans each out in ONE transaction: the run row, one
 ``reminders`` row per man (unique on participant, meeting, offset) and one outbox message
 per man (unique dedupe key). A crash before the commit leaves nothing, so the next tick
-does it all; after the commit it is done and never done again. Delivery itself is the
+does it all; after the commit it is done and never done again. The run row is inserted first
+(``ON CONFLICT DO NOTHING``): another instance fanning out the same pair at the same moment
+waits for that row's commit and then leaves the pair alone. Delivery itself is the
 outbox's business (see ``bot.delivery.outbox``). A series' recorded reminder in his language (``/voice``,
 issue 19) follows his text as a second outbox row of kind ``voice``.
 
@@ -134,8 +136,21 @@ async def _fan_out(
     connection: AsyncConnection, settings: Settings, meeting: _Meeting, offset: timedelta, now: datetime
 ) -> int:
     minutes = _minutes(offset)
-    if meeting.starts_at <= now:
-        outcome, queued = "dropped", 0
+    dropped = meeting.starts_at <= now
+    # Claimed first: another instance fanning out the same pair waits here for our commit,
+    # then finds the row and does nothing (nor logs anything).
+    claimed = await insert_or_ignore(
+        connection,
+        schedule_runs,
+        {
+            "kind": KIND, "meeting_id": meeting.id, "offset_minutes": minutes,
+            "outcome": "dropped" if dropped else "queued", "done_at": now,
+        },
+    )
+    if not claimed:
+        raise _AlreadyDone()
+    if dropped:
+        queued = 0
         missed = await _signed_up(connection, meeting.series_id)
         if missed:  # a meeting nobody signed up for (a fresh series) loses nothing worth a warning
             log.warning(
@@ -143,14 +158,7 @@ async def _fan_out(
                 meeting.id, minutes, missed,
             )
     else:
-        outcome, queued = "queued", await _queue(connection, settings, meeting, minutes, now)
-    claimed = await insert_or_ignore(
-        connection,
-        schedule_runs,
-        {"kind": KIND, "meeting_id": meeting.id, "offset_minutes": minutes, "outcome": outcome, "done_at": now},
-    )
-    if not claimed:  # another process did it first; roll our copy back
-        raise _AlreadyDone()
+        queued = await _queue(connection, settings, meeting, minutes, now)
     if queued:
         log.info("reminders: meeting %d, %d minutes before: %d queued", meeting.id, minutes, queued)
     return queued

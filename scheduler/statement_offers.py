@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.domain import statements
+from bot.store import locks
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import meetings, schedule_runs
@@ -29,6 +30,7 @@ async def queue_statement_offers(db: Database, settings: Settings, now: datetime
     """Queue the offers due at ``now`` (UTC, aware); returns how many were queued."""
     queued = 0
     async with db.transaction() as connection:
+        await locks.job(connection, KIND)  # another instance's tick: wait, then see its runs
         done = select(schedule_runs.c.meeting_id).where(schedule_runs.c.kind == KIND)
         bounds = (
             select(

@@ -21,7 +21,7 @@ from bot.delivery.outbox import OutboxSender
 from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine
-from bot.store import checkins, coordinators, facilitators, heartbeat, listening
+from bot.store import checkins, coordinators, facilitators, heartbeat, listening, locks
 from bot.store import conversations as conversation_store
 from bot.store import statements as statement_store
 from bot.store import voice as voice_store
@@ -156,6 +156,7 @@ class Service:
         """When an ISO week is over, its check-ins leave the pool in a random order and its
         markers are erased (``bot.store.checkins.flush``); the next job empties the log."""
         async with self.db.transaction() as connection:
+            await locks.job(connection, "checkin-week")  # moved once, even when two instances tick
             await checkins.flush(connection, now)
             await listening.flush(connection, now)
             await statement_store.flush(connection, now)

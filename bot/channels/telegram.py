@@ -7,7 +7,8 @@ answered 200, and a polled batch acknowledged by the next ``offset``, only once 
 are committed to ``bot.store.inbound``; the engine deletes each in the transaction that
 handles it, and at start whatever is still kept is handled first. Every update becomes an
 ``Incoming`` for the engine; updates of one chat are handled in arrival order, different
-chats concurrently.
+chats concurrently; with several instances on one PostgreSQL, his older stored updates first,
+whichever instance kept them (``_in_order``, docs/scaling.md).
 
 Outbound: ``deliver`` renders an ``Outgoing`` (text, and buttons as an inline keyboard whose
 callback data is signed, see ``bot.channels.callback_data``) and maps Telegram's errors onto the
@@ -342,6 +343,37 @@ class TelegramChannel:
             log.info("telegram: %d update(s) stored before a stop and not handled; handling them now", len(waiting))
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            # Beside the engine, not before it: the two Bot API calls would otherwise hold
+            # up his answer. PTB awaits the task when the application stops.
+            self.application.create_task(self._settle_button(update.callback_query), update=update)
+        for each in await self._in_order(update):
+            await self._handle_update(each)
+
+    async def _in_order(self, update: Update) -> list[Update]:
+        """What to handle for ``update``: itself, after (on a database shared with other
+        instances) his updates stored before it and not handled yet, oldest first: kept by
+        another instance a moment earlier, or by one that died (``bot.store.inbound.waiting``).
+        Nothing when another instance has handled it already, with those before it."""
+        if not self.db.shared:
+            return [update]
+        async with self.db.transaction() as connection:
+            waiting = await inbound.waiting(connection, NAME, str(update.effective_chat.id))
+        ids = [stored.update_id for stored in waiting]
+        own = str(update.update_id)
+        if own not in ids:
+            return []
+        earlier: list[Update] = []
+        for stored in waiting[: ids.index(own)]:
+            try:
+                earlier.append(Update.de_json(json.loads(stored.payload), self.application.bot))
+            except Exception as error:  # noqa: BLE001 - whatever was stored, it is no update
+                log.warning("telegram: stored update %s cannot be read (%s); forgotten", stored.update_id, type(error).__name__)
+                async with self.db.transaction() as connection:  # never handled: what he wrote goes
+                    await inbound.forget(connection, NAME, stored.update_id)
+        return [*earlier, update]
+
+    async def _handle_update(self, update: Update) -> None:
         address = str(update.effective_chat.id)
         event = await self._event_of(update, address)
         if event is None:  # e.g. a service message: nothing to answer, nothing to keep
@@ -363,9 +395,6 @@ class TelegramChannel:
     async def _event_of(self, update: Update, address: str) -> Event | None:
         query = update.callback_query
         if query is not None:
-            # Beside the engine, not before it: the two Bot API calls would otherwise hold
-            # up his answer. PTB awaits the task when the application stops.
-            self.application.create_task(self._settle_button(query), update=update)
             return callback_data.decode(self._secret, address, query.data)
         message = update.message
         if message is None:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.channels.base import Outgoing
 from bot.config import parse_address
 from bot.delivery import outbox
-from bot.store import audiences
+from bot.store import audiences, locks
 from bot.store import participants as participant_store
 from bot.store import voice as voice_store
 from bot.store.database import Database
@@ -240,18 +240,23 @@ class _Running(Protocol):
     @property
     def recipients(self) -> int: ...
 
+    @property
+    def progress_at(self) -> datetime | None: ...
+
 
 class ProgressReporter:
     """Tells each coordinator how his broadcast goes: every ``PROGRESS_EVERY`` seconds while
-    it runs, and the final tally when nothing is left to send."""
+    it runs, and the final tally when nothing is left to send. When he was last told is kept
+    with the broadcast (``progress_at``) and the run holds a lock (``bot.store.locks.job``),
+    so that several instances tell him once."""
 
     def __init__(self, db: Database, wake: Callable[[str], None]) -> None:
         self.db = db
         self.wake = wake
-        self._last: dict[int, datetime] = {}
 
     async def run_once(self, now: datetime) -> None:
         async with self.db.transaction() as connection:
+            await locks.job(connection, "broadcast-progress")
             running = list(await connection.execute(select(broadcasts).where(broadcasts.c.status == "queued")))
             for row in running:
                 await self._one(connection, row, now)
@@ -262,19 +267,19 @@ class ProgressReporter:
         finished = counts["waiting"] == 0 and voices_waiting == 0
         if not finished and await _not_begun(connection, row.id, now):
             return  # scheduled for later: nothing to tell yet
-        last = self._last.get(row.id)
+        last = row.progress_at
         if not finished and last is not None and (now - last).total_seconds() < PROGRESS_EVERY:
             return
-        self._last[row.id] = now
         if finished:
             await connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == row.id)
-                .values(status="done", tally=json.dumps(counts), finished_at=now)
+                .values(status="done", tally=json.dumps(counts), finished_at=now, progress_at=now)
             )
             await voice_store.erase_broadcast_voices(connection, row.id)
-            self._last.pop(row.id, None)
             log.info("broadcast %d: done %s", row.id, counts)
+        else:
+            await connection.execute(update(broadcasts).where(broadcasts.c.id == row.id).values(progress_at=now))
         if ":" not in row.created_by or row.created_by.startswith("cli"):
             return
         channel, address = parse_address(row.created_by)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.channels.base import Outgoing
 from bot.delivery import outbox
+from bot.store import locks
 from bot.store import series as series_store
 from bot.store.schema import participants, series, signups, waitlist_offers
 from dialogs import notices
@@ -26,7 +27,10 @@ OFFER_FOR = timedelta(hours=24)
 
 
 async def offer_next(connection: AsyncConnection, series_id: int, now: datetime, zone: str) -> int:
-    """Offer each free seat to the next man waiting who has no open offer; returns how many."""
+    """Offer each free seat to the next man waiting who has no open offer; returns how many.
+    Two transactions (turns of two men, a tick) offering the same series' seats at once would
+    each see the seat free: the second waits for the first (``bot.store.locks.seats``)."""
+    await locks.seats(connection, series_id)
     offered = 0
     while await series_store.free_seats(connection, series_id) > 0:
         candidate = (
@@ -100,7 +104,9 @@ async def answer(
 
 
 async def expire(connection: AsyncConnection, now: datetime, zone: str) -> int:
-    """Lapsed offers: the man goes to the end of the list and the seat is offered on."""
+    """Lapsed offers: the man goes to the end of the list and the seat is offered on. Another
+    instance's tick at the same moment waits, then finds them expired already."""
+    await locks.job(connection, "waitlist-expiry")
     lapsed = list(
         await connection.execute(
             select(waitlist_offers).where(waitlist_offers.c.status == "open", waitlist_offers.c.expires_at <= now)
@@ -114,7 +120,7 @@ async def expire(connection: AsyncConnection, now: datetime, zone: str) -> int:
             await connection.execute(
                 signups.insert().values(series_id=offer.series_id, participant_id=offer.participant_id, status="waitlist", created_at=now)
             )
-    for series_id in {offer.series_id for offer in lapsed}:
+    for series_id in sorted({offer.series_id for offer in lapsed}):
         await offer_next(connection, series_id, now, zone)
     return len(lapsed)
 

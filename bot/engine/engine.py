@@ -40,6 +40,7 @@ from bot.store import (
     coordinators,
     facilitators,
     inbound,
+    locks,
     meetings,
     participants,
     updates,
@@ -164,6 +165,8 @@ class Engine:
         """One try: (handled, follow-ups to start once the transaction has committed)."""
         now = self.now()
         async with self.db.transaction() as connection:
+            # Another instance may be in a turn of his: wait for it, then read what it left.
+            await locks.chat(connection, incoming.channel, incoming.address)
             if incoming.stored is not None:
                 await inbound.forget(connection, incoming.channel, incoming.stored)
             if incoming.update_id is not None and not await updates.first_time(

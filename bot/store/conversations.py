@@ -64,13 +64,12 @@ async def load(connection: AsyncConnection, channel: str, address: str) -> State
 
 async def take_due_wakes(connection: AsyncConnection, now: datetime) -> list[tuple[str, str]]:
     """The chats whose conversation asked to hear back by ``now`` (``WakeAt``), their wake
-    time cleared in the same transaction so that each is woken once."""
-    due = [
-        (channel, address)
-        for channel, address in await connection.execute(
-            select(conversations.c.channel, conversations.c.address).where(conversations.c.wake_at <= now)
-        )
-    ]
-    if due:
-        await connection.execute(update(conversations).where(conversations.c.wake_at <= now).values(wake_at=None))
-    return due
+    time cleared by the same statement, so that each is woken once: of two instances ticking
+    at once, the second's update waits for the first's row locks and then finds them cleared."""
+    result = await connection.execute(
+        update(conversations)
+        .where(conversations.c.wake_at <= now)
+        .values(wake_at=None)
+        .returning(conversations.c.channel, conversations.c.address)
+    )
+    return sorted((channel, address) for channel, address in result)

@@ -79,6 +79,12 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other ``meedoen run`` instances may use this database at the same time
+        (PostgreSQL; docs/scaling.md). A SQLite file serves one process."""
+        return not self.is_sqlite
+
     @asynccontextmanager
     async def transaction(self, *, urgent: bool = False, background: bool = False) -> AsyncIterator[AsyncConnection]:
         """One atomic unit of work; commits on success, rolls back on any exception.

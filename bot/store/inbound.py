@@ -132,6 +132,19 @@ async def forget_chat(connection: AsyncConnection, channel: str, address: str) -
     )
 
 
+async def waiting(connection: AsyncConnection, channel: str, address: str) -> list[Stored]:
+    """His updates stored and not handled yet, oldest first (``id`` is the order they were
+    stored in). A channel that shares the database with other instances handles these, in
+    this order, up to the one it received itself: an update kept by another instance a
+    moment earlier is not overtaken, and one whose instance died is not left behind."""
+    rows = await connection.execute(
+        select(inbound_updates.c.update_id, inbound_updates.c.address, inbound_updates.c.payload)
+        .where(inbound_updates.c.channel == channel, inbound_updates.c.address == address)
+        .order_by(inbound_updates.c.id)
+    )
+    return [Stored(*row) for row in rows]
+
+
 async def unhandled(connection: AsyncConnection, channel: str) -> list[Stored]:
     """What was stored and not handled (a crash came in between), in arrival order."""
     rows = await connection.execute(

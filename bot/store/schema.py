@@ -312,6 +312,9 @@ broadcasts = Table(
     Column("status", String(16), nullable=False),  # queued | done | cancelled
     Column("tally", Text),  # JSON counts when done: delivered, failed, blocked, skipped
     Column("finished_at", UtcDateTime),
+    # When the coordinator was last told how it goes (bot.domain.broadcasts.ProgressReporter),
+    # kept here so that several instances tell him once (0021).
+    Column("progress_at", UtcDateTime),
 )
 
 # --- Anonymous check-ins (see bot.store.checkins and the README) ---------------------------
@@ -408,6 +411,21 @@ whatsapp_messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_whatsapp_messages_outbox_id", "outbox_id"),
     Index("ix_whatsapp_messages_created_at", "created_at"),
+)
+
+whatsapp_media = Table(
+    "whatsapp_media",
+    metadata,
+    # What ``/whatsapp/media/<token>`` serves Twilio for an hour: an image or a file (its bytes)
+    # or a voice clip (by id), kept here rather than in one process's memory so that whichever
+    # instance Twilio's request reaches can answer it (0021). Nothing in it names a man.
+    Column("token", String(64), primary_key=True),
+    Column("content", LargeBinary),
+    Column("clip_id", Integer, ForeignKey("voice_clips.id", ondelete="CASCADE")),
+    Column("media_type", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_whatsapp_media_expires_at", "expires_at"),
 )
 
 whatsapp_choices = Table(

@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -82,7 +81,7 @@ WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=15)
 HTTP_TIMEOUT = 15.0  # seconds for one request to Twilio
 MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes
-MEDIA_KEEP = 3600.0  # seconds an image or file stays fetchable for Twilio
+MEDIA_KEEP = timedelta(hours=1)  # how long an image, file or voice clip stays fetchable for Twilio
 COMMON_BULK_KINDS = ("reminder", "broadcast", "offer", "followup")
 TEMPLATE_LANGUAGES = ("nl", "ar", "en")  # the languages Meta approves templates in, as far as we know
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -122,12 +121,13 @@ class WhatsAppChannel:
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
         self._tasks: set[asyncio.Task] = set()
+        # one man's messages in arrival order in this process (across instances: the engine's
+        # lock per chat and ``_in_order``)
         self._inbound_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._hold_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._closed: dict[str, datetime] = {}  # address → when WhatsApp said 63016
+        # address → when WhatsApp said 63016; a signed-up man's row says it too, for every
+        # instance (``store.close_window``): this is for someone not signed up (yet)
+        self._closed: dict[str, datetime] = {}
         self._paused_until = 0.0  # time.monotonic() before which nothing is sent
-        # token → content (bytes, or a voice clip's id read from the database), type, name, until
-        self._media: dict[str, tuple[bytes | int, str, str, float]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -264,18 +264,14 @@ class WhatsAppChannel:
         """``GET /whatsapp/media/{token}.ext``: an image (a coordinator's report), a file (a
         calendar) or a voice clip, for Twilio to fetch."""
         token, _dot, _extension = request.path_params["token"].partition(".")
-        entry = self._media.get(token)
-        if entry is None or entry[3] < time.monotonic():
+        found = await store.media(self.db, token, self.now())  # kept in the database: any instance serves it
+        if found is None:  # unknown, expired, or a voice clip replaced or removed since
             return Response(status_code=404)
-        content, media_type, name = entry[0], entry[1], entry[2]
-        if isinstance(content, int):  # a voice clip: read where it is kept
-            async with self.db.transaction() as connection:
-                audio = await voice_store.audio(connection, content)
-            if audio is None:  # replaced or removed since
-                return Response(status_code=404)
-            content = audio
         # Twilio checks the type; the name is what WhatsApp shows under the file
-        return Response(content, media_type=media_type, headers={"Content-Disposition": f'inline; filename="{name}"'})
+        return Response(
+            found.content, media_type=found.media_type,
+            headers={"Content-Disposition": f'inline; filename="{found.name}"'},
+        )
 
     async def _signed_form(self, request: Request, path: str) -> FormData | None:
         """The form fields, if Twilio signed them for ``MEEDOEN_PUBLIC_URL + path`` (the URL
@@ -305,12 +301,39 @@ class WhatsAppChannel:
         lock = self._inbound_locks[message.address]
         try:
             async with lock:
-                await self._receive_one(message)
+                for each in await self._in_order(message):
+                    try:
+                        await self._receive_one(each)
+                    except Exception:
+                        log.exception("whatsapp: message %s could not be handled", each.sid)
         except Exception:
             log.exception("whatsapp: message %s could not be handled", message.sid)
         finally:
             if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
                 self._inbound_locks.pop(message.address, None)
+
+    async def _in_order(self, message: render.Inbound) -> list[render.Inbound]:
+        """What to handle for ``message``: itself, after (on a database shared with other
+        instances) his messages stored before it and not handled yet, oldest first: kept by
+        another instance a moment earlier, or by one that died (``bot.store.inbound.waiting``).
+        Nothing when another instance has handled it already, with those before it."""
+        if not self.db.shared:
+            return [message]
+        async with self.db.transaction() as connection:
+            waiting = await inbound_store.waiting(connection, NAME, message.address)
+        ids = [stored.update_id for stored in waiting]
+        if message.sid not in ids:
+            return []
+        earlier: list[render.Inbound] = []
+        for stored in waiting[: ids.index(message.sid)]:
+            try:
+                found = render.inbound(FormData(json.loads(stored.payload)))
+            except Exception as error:  # noqa: BLE001 - whatever was stored, it is no message
+                log.warning("whatsapp: stored message %s cannot be read (%s); skipped", stored.update_id, type(error).__name__)
+                continue
+            if found is not None:
+                earlier.append(found)
+        return [*earlier, message]
 
     async def _receive_one(self, message: render.Inbound) -> None:
         address, now = message.address, self.now()
@@ -388,6 +411,7 @@ class WhatsAppChannel:
                 return
             except errors.WindowClosed:
                 self._closed[address] = now
+                await store.close_window(self.db, address)
                 log.info("whatsapp: outbox %s: 63016, window closed; re-routed", message.outbox_id)
         try:
             await self._send_outside_window(address, message, who.language if who else "nl", now)
@@ -410,13 +434,13 @@ class WhatsAppChannel:
                     raise DeliveryError("rejected", "voice erased")
             await self._create(
                 address, message, path="session", payload=outbox.encode(message),
-                media_url=[self._publish(message.voice, MIME, "voice.ogg")],
+                media_url=[await self._publish(message.voice, MIME, "voice.ogg")],
             )
             return
         if message.image is not None:
             await self._create(
                 address, message, path="session", payload=None,
-                media_url=[self._publish(message.image, "image/png", "report.png")],
+                media_url=[await self._publish(message.image, "image/png", "report.png")],
             )
             if not message.text.strip():
                 return
@@ -424,7 +448,7 @@ class WhatsAppChannel:
             document = message.document
             await self._create(
                 address, message, path="session", payload=None,
-                media_url=[self._publish(document.content, document.mime_type, document.name)],
+                media_url=[await self._publish(document.content, document.mime_type, document.name)],
             )
             if not message.text.strip():
                 return
@@ -453,24 +477,29 @@ class WhatsAppChannel:
                 )
                 await self.choices.shown(address, message)
                 return
-        lock = self._hold_locks[address]
-        try:
-            async with lock:
-                if not await store.opener_asked(self.db, address, now):
-                    opener = self.templates.opener
-                    await self._create(
-                        address, message, path="opener", payload=None, content_sid=opener.content_sid,
-                        content_variables=json.dumps(
-                            opener.fill(text="", organisation=self.settings.organisation), ensure_ascii=False
-                        ),
-                    )
-        finally:
-            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
-                self._hold_locks.pop(address, None)
+        placeholder = await store.claim_opener(self.db, address, message.outbox_id, message.kind, now)
+        if placeholder is not None:
+            opener = self.templates.opener
+            sid = None
+            try:
+                sid = await self._create(
+                    address, message, path="opener", payload=None, placeholder=placeholder,
+                    content_sid=opener.content_sid,
+                    content_variables=json.dumps(
+                        opener.fill(text="", organisation=self.settings.organisation), ensure_ascii=False
+                    ),
+                )
+            finally:
+                if sid is None:  # not sent: the next held message may ask again
+                    await store.opener_sent(self.db, placeholder, None)
         raise DeliveryError("held", "window")
 
-    async def _create(self, address: str, message: Outgoing, *, path: str, payload: str | None, **fields) -> str:
-        """One ``Messages.json`` request; the SID is recorded for the status callbacks."""
+    async def _create(
+        self, address: str, message: Outgoing, *, path: str, payload: str | None, placeholder: str | None = None,
+        **fields,
+    ) -> str:
+        """One ``Messages.json`` request; the SID is recorded for the status callbacks (for an
+        opener, on the ``placeholder`` row that claimed it, see ``store.claim_opener``)."""
         try:
             sent = await self._twilio().messages.create_async(
                 to=render.to_twilio(address), from_=self.sender, status_callback=self.status_url, **fields
@@ -483,6 +512,9 @@ class WhatsAppChannel:
             raise failure from None
         except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError("transient", type(error).__name__) from None
+        if placeholder is not None:
+            await store.opener_sent(self.db, placeholder, sent.sid, str(sent.status or "queued"))
+            return sent.sid
         await store.record_sent(
             self.db, sid=sent.sid, outbox_id=message.outbox_id, path=path, kind=message.kind,
             payload=payload, status=str(sent.status or "queued"), now=self.now(),
@@ -491,14 +523,13 @@ class WhatsAppChannel:
         return sent.sid
 
 
-    def _publish(self, content: bytes | int, mime_type: str, name: str) -> str:
+    async def _publish(self, content: bytes | int, mime_type: str, name: str) -> str:
         """A short-lived, unguessable URL for an image or a file (its bytes) or a voice clip
         (its id, read from the database when Twilio fetches it); WhatsApp takes media by URL
-        only. The URL ends in the file's extension, which WhatsApp shows and uses."""
-        moment = time.monotonic()
-        self._media = {token: entry for token, entry in self._media.items() if entry[3] > moment}
-        token = secrets.token_urlsafe(24)
-        self._media[token] = (content, mime_type, name, moment + MEDIA_KEEP)
+        only. The URL ends in the file's extension, which WhatsApp shows and uses. Kept in the
+        database, so that the instance Twilio's request reaches serves it."""
+        now = self.now()
+        token = await store.publish(self.db, content, mime_type, name, now + MEDIA_KEEP, now)
         extension = name.rpartition(".")[2] if "." in name else "bin"
         return f"{self.settings.public_url}/whatsapp/media/{token}.{extension}"
 

@@ -3,29 +3,36 @@
 - who a man is for the window rule (language, last inbound message, status);
 - the messages handed to Twilio (``whatsapp_messages``), for the status callbacks (the
   numbered choices he saw last are ``bot.channels.numbered``'s);
-- held messages: released when he writes, and whether an opener already asked him to.
+- held messages: released when he writes, and whether an opener already asked him to
+  (claimed under a lock on his number, so that two instances send one opener);
+- the window WhatsApp said was closed (63016), on his row, so that every instance knows;
+- the media links Twilio fetches (``whatsapp_media``), so that any instance can serve them.
 
-``whatsapp_messages`` is erased with the rows it hangs off (see ``bot.store.schema``).
+``whatsapp_messages`` is erased with the rows it hangs off (see ``bot.store.schema``);
+``whatsapp_media`` names nobody and lives an hour.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery import outbox as outbox_module
 from bot.store import inbound as inbound_updates
+from bot.store import locks, updates
 from bot.store import participants as participant_store
-from bot.store import updates
+from bot.store import voice as voice_store
 from bot.store.database import Database
 from bot.store.portable import insert_or_ignore
 from bot.store.schema import (
     outbox,
     participants,
     processed_updates,
+    whatsapp_media,
     whatsapp_messages,
 )
 
@@ -125,6 +132,8 @@ async def apply_status(
             await connection.execute(select(whatsapp_messages).where(whatsapp_messages.c.sid == sid))
         ).first()
         stopped = await _stop(connection, address) if blocked and address is not None else False
+        if window_closed and address is not None:
+            await _close_window(connection, address)  # before the message is back in line
         if row is None:
             return StatusOutcome(stopped=stopped)
         failed = status in ("failed", "undelivered")
@@ -193,29 +202,115 @@ async def forget_old(db: Database, now: datetime) -> None:
             delete(whatsapp_messages).where(whatsapp_messages.c.created_at < now - KEEP_ROWS_FOR)
         )
         await outbox_module.expire_held(connection, CHANNEL, now)
+        await connection.execute(delete(whatsapp_media).where(whatsapp_media.c.expires_at <= now))
 
 
 # --- held messages and the opener ------------------------------------------------------------------
 
 
-async def opener_asked(db: Database, address: str, now: datetime) -> bool:
-    """Has an opener gone out in the last day for a message still held for him?"""
+async def claim_opener(db: Database, address: str, outbox_id: int | None, kind: str, now: datetime) -> str | None:
+    """Whether to send him the opener for a held message: unless one went out in the last day
+    for a message still held (or being held) for him. The claim is a placeholder row in
+    ``whatsapp_messages``, written under a lock on his number (``bot.store.locks``), so that of
+    two instances holding messages for him at once only one sends an opener. Returns the
+    placeholder's key for ``opener_sent``, or None."""
     async with db.transaction() as connection:
-        return bool(
-            await connection.scalar(
-                select(
-                    exists().where(
-                        whatsapp_messages.c.outbox_id == outbox.c.id,
-                        whatsapp_messages.c.path == "opener",
-                        whatsapp_messages.c.created_at > now - OPENER_EVERY,
-                        whatsapp_messages.c.status.not_in(("failed", "undelivered")),
-                        outbox.c.channel == CHANNEL,
-                        outbox.c.address == address,
-                        outbox.c.status == "held",
-                    )
+        await locks.hold(connection, "whatsapp-opener", address)
+        asked = await connection.scalar(
+            select(
+                exists().where(
+                    whatsapp_messages.c.outbox_id == outbox.c.id,
+                    whatsapp_messages.c.path == "opener",
+                    whatsapp_messages.c.created_at > now - OPENER_EVERY,
+                    whatsapp_messages.c.status.not_in(("failed", "undelivered")),
+                    outbox.c.channel == CHANNEL,
+                    outbox.c.address == address,
+                    # "sending": a message of his being held right now, by this or another instance
+                    outbox.c.status.in_(("held", "sending")),
                 )
             )
         )
+        if asked:
+            return None
+        placeholder = "OP" + secrets.token_hex(16)
+        await connection.execute(
+            insert(whatsapp_messages).values(
+                sid=placeholder, outbox_id=outbox_id, path="opener", kind=kind, payload=None,
+                status="queued", created_at=now,
+            )
+        )
+        return placeholder
+
+
+async def opener_sent(db: Database, placeholder: str, sid: str | None, status: str = "queued") -> None:
+    """The opener went out as ``sid`` (its status callbacks find it by that), or, at None,
+    did not go out: the claim is withdrawn."""
+    async with db.transaction() as connection:
+        where = whatsapp_messages.c.sid == placeholder
+        if sid is None:
+            await connection.execute(delete(whatsapp_messages).where(where))
+        else:
+            await connection.execute(update(whatsapp_messages).where(where).values(sid=sid, status=status))
+
+
+async def close_window(db: Database, address: str) -> None:
+    """WhatsApp said his window is closed (63016): until he writes again, every instance
+    sends him templates (his last message's hour is forgotten; the next one sets it again)."""
+    async with db.transaction() as connection:
+        await _close_window(connection, address)
+
+
+async def _close_window(connection: AsyncConnection, address: str) -> None:
+    await connection.execute(
+        update(participants)
+        .where(participants.c.channel == CHANNEL, participants.c.address == address)
+        .values(last_inbound_at=None)
+    )
+
+
+# --- media links --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    media_type: str
+    name: str
+
+
+async def publish(
+    db: Database, content: bytes | int, media_type: str, name: str, until: datetime, now: datetime
+) -> str:
+    """Keep an image or a file (its bytes) or a voice clip (its id) for Twilio to fetch until
+    ``until``; returns the random token of its link. Expired links go at the same time."""
+    token = secrets.token_urlsafe(24)
+    async with db.transaction() as connection:
+        await connection.execute(delete(whatsapp_media).where(whatsapp_media.c.expires_at <= now))
+        await connection.execute(
+            insert(whatsapp_media).values(
+                token=token,
+                content=content if isinstance(content, bytes) else None,
+                clip_id=content if isinstance(content, int) else None,
+                media_type=media_type,
+                name=name,
+                expires_at=until,
+            )
+        )
+    return token
+
+
+async def media(db: Database, token: str, now: datetime) -> Media | None:
+    """What a link serves, while it lasts; a voice clip replaced or removed since is gone."""
+    async with db.transaction() as connection:
+        row = (
+            await connection.execute(
+                select(whatsapp_media).where(whatsapp_media.c.token == token, whatsapp_media.c.expires_at > now)
+            )
+        ).first()
+        if row is None:
+            return None
+        content = row.content if row.clip_id is None else await voice_store.audio(connection, row.clip_id)
+    return Media(content, row.media_type, row.name) if content is not None else None
 
 
 async def inbound(
