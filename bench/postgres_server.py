@@ -1,10 +1,13 @@
-"""A private PostgreSQL server for the tests, started from the system's ``initdb``/``pg_ctl``.
+"""A private PostgreSQL server for the tests and the benchmarks, started from the system's
+``initdb``/``pg_ctl``. One implementation: tests/conftest.py and bench/ both use it (tests may
+import bench, bench does not import the tests' fixtures).
 
 It lives in a temporary folder, listens on 127.0.0.1 on a free port (and a socket in its own
-folder), and is stopped when the tests end. PostgreSQL refuses to run as root; as root the
-server runs as the ``postgres`` system user (``runuser``), in a folder that user owns.
+folder), and is stopped when the tests (or the benchmark) end. PostgreSQL refuses to run as
+root; as root the server runs as the ``postgres`` system user (``runuser``), in a folder that
+user owns.
 Durability is switched off (``fsync=off``): nothing here has to survive a power cut, and every
-test creates a database.
+test or benchmark creates its own database.
 """
 
 from __future__ import annotations
