@@ -32,6 +32,7 @@ IN_ENGINE = contextvars.ContextVar("in_engine", default=False)
 class Timings:
     def __init__(self) -> None:
         self.statements = 0  # sent to the database by this process (``BEGIN`` included)
+        self.connections = 0  # database connections this process opened
         self.received: dict[str, float] = {}  # update_id -> webhook arrival
         self.handled: list[tuple[float, float, float]] = []  # (received, engine start, engine end)
         self.webhook: list[float] = []  # seconds the webhook took to answer
@@ -62,6 +63,11 @@ class Timings:
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
         event.listen(db.engine.sync_engine, "begin", seen)
+
+        def opened(*_args) -> None:
+            self.connections += 1
+
+        event.listen(db.engine.sync_engine, "connect", opened)
 
     def wrap_webhook(self, webhook):
         async def timed(request):
@@ -141,7 +147,7 @@ async def serve(args: argparse.Namespace) -> None:
         async def stats(params: dict) -> dict:
             return {
                 **process_figures(), "handled": timings.handled, "webhook": timings.webhook, "held": timings.held,
-                "statements": timings.statements,
+                "statements": timings.statements, "connections": timings.connections,
             }
 
         async def reset(params: dict) -> dict:

@@ -84,6 +84,7 @@ async def meedoen_phase(
     wall = max(a["t"] for a in after) - min(b["t"] for b in before)
     bot_cpu = sum(a["cpu_s"] - b["cpu_s"] for a, b in zip(after, before, strict=True))
     statements = sum(a["statements"] - b["statements"] for a, b in zip(after, before, strict=True))
+    connections = sum(a["connections"] - b["connections"] for a, b in zip(after, before, strict=True))
     return {
         "instances": instances,
         "result": result,
@@ -95,6 +96,7 @@ async def meedoen_phase(
         "bot_cpu_share": bot_cpu / wall,
         "database_cpu_s": database_cpu,
         "statements": statements,
+        "connections": connections,
         "server_cpu_share": result["server_cpu_s"] / result["elapsed"],
         "bot_peak_rss_mb": max(a["peak_rss_mb"] for a in after),
     }
@@ -145,6 +147,7 @@ def meedoen_figures(meedoen: dict) -> dict:
         "bot_cpu_ms_per_update": round(1000 * meedoen["bot_cpu_s"] / updates, 2),
         "database_cpu_ms_per_update": round(1000 * meedoen["database_cpu_s"] / updates, 2),
         "statements_per_update": round(meedoen["statements"] / updates, 1),
+        "connections_opened": meedoen["connections"],
         "server_cpu_share": round(meedoen["server_cpu_share"], 2),
         "bot_peak_rss_mb": meedoen["bot_peak_rss_mb"],
     }
@@ -164,7 +167,8 @@ def print_meedoen(figures: dict, signups: dict, database: str) -> None:
           f"webhook answered in p99 {figures['webhook_p99_ms']} ms")
     database_cpu = (f", PostgreSQL {figures['database_cpu_ms_per_update']} ms" if database == "postgresql" else "")
     print(f"  CPU per update: bot{'s' if instances > 1 else ''} {figures['bot_cpu_ms_per_update']} ms{database_cpu}; "
-          f"{figures['statements_per_update']} statements per update (all of the bot's: webhook, engine, outbox)")
+          f"{figures['statements_per_update']} statements per update (all of the bot's: webhook, engine, outbox); "
+          f"{figures['connections_opened']} database connections opened meanwhile")
     print(f"  bot CPU {figures['bot_cpu_share']:.0%} of a core (all instances), server+men CPU {figures['server_cpu_share']:.0%}; "
           f"bot peak memory {figures['bot_peak_rss_mb']} MB (the largest instance)")
     if signups["failed"]:
