@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.postgres_server import PostgresServer, PostgresUnavailable
 from bot.config import Settings
 from bot.store.database import Database
-from bench.postgres_server import PostgresServer, PostgresUnavailable
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
