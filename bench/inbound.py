@@ -1,6 +1,7 @@
 """Inbound sign-ups: ``--size`` simulated men (1,000) all start signing up at the same moment
-through the Telegram webhook, full stack with SQLite; then, in the same run and against the
-same server process, a bare python-telegram-bot echo bot takes the same number of updates.
+through the Telegram webhook, full stack on SQLite (or PostgreSQL); then, in the same run and
+against the same server process, a bare python-telegram-bot echo bot takes the same number of
+updates.
 
 Three processes: the local Bot API server with the simulated men (``bench.fake_server``),
 the bot (``bench.bot_process``: the real ``Service`` and HTTP app, webhook mode) and, in the
@@ -19,9 +20,17 @@ Figures:
   the same chat) and the whole webhook-to-answer latency;
 - ratio: Meedoen's updates/s over the echo bot's.
 
-Targets: >= 300 updates/s; handling p99 <= 100 ms.
+With ``--database postgresql`` (issue 18, docs/scaling.md) the benchmark starts a private
+PostgreSQL server (``bench.postgres_server``, PostgreSQL's own durability settings), and
+``--instances 1,2,4`` measures that many bot processes in turn, each number on a fresh
+database, all behind one webhook URL: the local server hands the updates to them round-robin,
+as a load balancer would, 40 connections in all. Figures then also give the CPU per update of
+the instances together and of PostgreSQL's processes, the statements per update and the
+database connections opened.
 
-    python -m bench.inbound [--size 1000]
+Targets: >= 300 updates/s (on PostgreSQL: with 2 instances); handling p99 <= 100 ms.
+
+    python -m bench.inbound [--size 1000] [--database postgresql --instances 1,2,4]
 """
 
 from __future__ import annotations
