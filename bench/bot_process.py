@@ -1,7 +1,9 @@
 """The Meedoen bot in a process of its own, for ``bench.inbound``: the real ``Service`` in
 its HTTP app with the Telegram webhook, started as ``meedoen run`` starts it (with
-``MEEDOEN_PUBLIC_URL``), on a
-SQLite file with ``--series`` open series, against the Bot API server at ``--base-url``.
+``MEEDOEN_PUBLIC_URL``), on the database at ``--database-url`` (SQLite or PostgreSQL) with
+``--series`` open series added, against the Bot API server at ``--base-url``. Several of these
+may share one PostgreSQL database and one ``--public-url`` (instances behind a load balancer):
+the first adds the series, the others ``--series 0``.
 
 Timing hooks (this module only; the product is not changed): for every update, when the
 webhook received it, when the engine started on it and when the engine was done (its
@@ -29,10 +31,12 @@ IN_ENGINE = contextvars.ContextVar("in_engine", default=False)
 
 class Timings:
     def __init__(self) -> None:
+        self.statements = 0  # sent to the database by this process (``BEGIN`` included)
+        self.connections = 0  # database connections this process opened
         self.received: dict[str, float] = {}  # update_id -> webhook arrival
         self.handled: list[tuple[float, float, float]] = []  # (received, engine start, engine end)
         self.webhook: list[float] = []  # seconds the webhook took to answer
-        self.held: list[float] = []  # seconds an engine transaction held SQLite's writer
+        self.held: list[float] = []  # seconds an engine transaction took (on SQLite: held the writer)
 
     def wrap_transactions(self, database_class) -> None:
         """Time, for the engine's transactions, how long each held the write lock."""
@@ -50,6 +54,20 @@ class Timings:
                         held.append(time.monotonic() - started)
 
         database_class.transaction = transaction
+
+    def count_statements(self, db) -> None:
+        from sqlalchemy import event
+
+        def seen(*_args) -> None:
+            self.statements += 1
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+        event.listen(db.engine.sync_engine, "begin", seen)
+
+        def opened(*_args) -> None:
+            self.connections += 1
+
+        event.listen(db.engine.sync_engine, "connect", opened)
 
     def wrap_webhook(self, webhook):
         async def timed(request):
@@ -103,7 +121,7 @@ async def serve(args: argparse.Namespace) -> None:
         telegram_bot_token=args.token,
         telegram_api_base_url=args.base_url,
         telegram_webhook_secret=WEBHOOK_SECRET,
-        public_url=f"http://127.0.0.1:{args.port}",
+        public_url=args.public_url or f"http://127.0.0.1:{args.port}",
         http_port=args.port,
         # Measure the handling, not Telegram's pace: replies are not held back here.
         telegram_rate=1_000_000.0,
@@ -121,12 +139,16 @@ async def serve(args: argparse.Namespace) -> None:
         telegram = service.channels["telegram"]
         telegram.webhook = timings.wrap_webhook(telegram.webhook)
         telegram._handle = timings.wrap_handle(telegram._handle)  # noqa: SLF001
+        timings.count_statements(service.db)
 
     async with meedoen_run(settings, prepare=prepare):
         answer({"ready": True, "series_ids": series_ids, "pid": os.getpid()})
 
         async def stats(params: dict) -> dict:
-            return {**process_figures(), "handled": timings.handled, "webhook": timings.webhook, "held": timings.held}
+            return {
+                **process_figures(), "handled": timings.handled, "webhook": timings.webhook, "held": timings.held,
+                "statements": timings.statements, "connections": timings.connections,
+            }
 
         async def reset(params: dict) -> dict:
             timings.handled.clear()
@@ -145,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--series", type=int, default=10)
     parser.add_argument("--capacity", type=int, default=120)
+    parser.add_argument("--public-url", help="the webhook's base URL (default: this process's own port)")
     asyncio.run(serve(parser.parse_args(argv)))
 
 

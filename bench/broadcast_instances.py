@@ -1,7 +1,7 @@
 """Broadcast capacity with several ``meedoen run`` instances on one PostgreSQL (issue 18):
 ``--size`` recipients (10,000), ``--instances`` processes (2), no rate limit.
 
-A private PostgreSQL server (``tests/postgres_server.py``: the system's ``initdb``/``pg_ctl``,
+A private PostgreSQL server (``bench/postgres_server.py``: the system's ``initdb``/``pg_ctl``,
 ``fsync=off``) holds the database, seeded with ``--size`` active participants; the Bot API
 stand-in (``bench.fake_server``) and every instance run in processes of their own, each
 instance started as an operator starts it (``python -m bot.app.cli run``) with the channel's
@@ -138,8 +138,8 @@ async def run_broadcast(db, size: int, timeout: float) -> dict:
 
 
 async def measure(size: int, instances: int) -> dict:
+    from bench.postgres_server import PostgresServer
     from bot.store.database import Database
-    from tests.postgres_server import PostgresServer
 
     server = PostgresServer.start()
     try:

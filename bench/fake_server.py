@@ -9,10 +9,14 @@ spec, as in the tests) and answers JSON-line commands on stdin (see ``bench.comm
 - ``chatter``: simulated men who write to the bot (webhook), wait for the answer, think, and
   write again, for ``duration`` seconds; answers with each reply's latency;
 - ``signups``: simulated men who all sign up at once, each step waiting for the bot's answer;
-- ``echo``: simulated users who each send ``messages`` texts and wait for each echo.
+- ``echo``: simulated users who each send ``messages`` texts and wait for each echo;
+- ``spread``: deliver the webhook's updates round-robin to several ports (``N`` instances behind
+  one webhook URL: this plays the load balancer).
 
 Webhook deliveries go through a pool of ``max_connections`` keep-alive connections (40, as
 Telegram's default), over a lean HTTP client, so that the simulation costs this process little.
+Spread over several instances, at most ``max_connections`` are in flight in all, as Telegram
+keeps to for the one URL.
 
     python -m bench.fake_server [--rate-limits]
 """
@@ -48,6 +52,32 @@ class BenchTelegram(FakeTelegram):
         self._pool_url: str | None = None
         self.webhook_times: list[float] = []  # seconds each webhook POST took to be answered
         self.webhook_errors = 0
+        self._spread: list[HttpPool] = []  # one pool per instance behind the webhook URL
+        self._spread_gate = asyncio.Semaphore(max_connections)
+        self._next_instance = 0
+
+    def spread(self, ports: list[int]) -> None:
+        """Deliver to these ports in turn, on the webhook URL's path (a round-robin load
+        balancer in front of ``len(ports)`` instances)."""
+        for pool in self._spread:
+            pool.close()
+        self._spread = [HttpPool(port, self.max_connections) for port in ports]
+        self._next_instance = 0
+
+    async def _post(self, url, body: bytes, headers: dict[str, str]) -> int:
+        if not self._spread:
+            if self._pool is None or self._pool_url != self._webhook["url"]:
+                if self._pool is not None:
+                    self._pool.close()
+                self._pool = HttpPool(url.port, self.max_connections)
+                self._pool_url = self._webhook["url"]
+            status, _body = await self._pool.request("POST", url.path or "/", body, headers)
+            return status
+        pool = self._spread[self._next_instance]
+        self._next_instance = (self._next_instance + 1) % len(self._spread)
+        async with self._spread_gate:
+            status, _body = await pool.request("POST", url.path or "/", body, headers)
+        return status
 
     def _record(self, message: dict[str, Any], method: str) -> dict[str, Any]:
         recorded = super()._record(message, method)
@@ -83,18 +113,11 @@ class BenchTelegram(FakeTelegram):
         if query is not None:
             self._open_queries.add(query["id"])
         url = urlparse(self._webhook["url"])
-        if self._pool is None or self._pool_url != self._webhook["url"]:
-            if self._pool is not None:
-                self._pool.close()
-            self._pool = HttpPool(url.port, self.max_connections)
-            self._pool_url = self._webhook["url"]
         headers = {"Content-Type": "application/json"}
         if self._webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook["secret_token"]
         started = time.monotonic()
-        status, _body = await self._pool.request(
-            "POST", url.path or "/", json.dumps(update, ensure_ascii=False).encode(), headers
-        )
+        status = await self._post(url, json.dumps(update, ensure_ascii=False).encode(), headers)
         self.webhook_times.append(time.monotonic() - started)
         if status != 200:
             self.webhook_errors += 1
@@ -104,6 +127,7 @@ class BenchTelegram(FakeTelegram):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        self.spread([])
         await super().stop()
 
 
@@ -359,6 +383,10 @@ async def serve(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.02)
             return {"error": "the bot did not set its webhook"}
 
+        async def spread(params: dict) -> dict:
+            tg.spread(params["ports"])
+            return {"ok": True}
+
         async def forget(params: dict) -> dict:
             """Drop what was recorded (between phases, to keep this process small)."""
             tg.calls.clear()
@@ -377,6 +405,7 @@ async def serve(args: argparse.Namespace) -> None:
                 "signups": signups,
                 "echo": echo,
                 "wait_webhook": wait_webhook,
+                "spread": spread,
                 "forget": forget,
             }
         )

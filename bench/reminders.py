@@ -1,11 +1,12 @@
 """The reminder engine at scale: ``--size`` participants (100,000) in ``size / 50`` series
-(2,000) of six weekly meetings each, in SQLite, with the default reminders (24 h and 2 h).
+(2,000) of six weekly meetings each, in SQLite (or, with ``--database postgresql``, on a
+private PostgreSQL server the benchmark starts), with the default reminders (24 h and 2 h).
 
 Seeding: the series start on random days within five weeks either side of "now", at a
 random hour from 10:00 to 20:00, so meetings fall on every day; each has 50 confirmed men.
 The database is put in the state a service that has been running leaves it in: every
-(meeting, offset) already due, and every check-in offer already due, has its
-``schedule_runs`` row.
+(meeting, offset) already due, every check-in offer already due, and the statements offered at
+every first and last meeting already begun, have their ``schedule_runs`` rows.
 
 Phases:
 1. start-up, in a fresh process (``python -m bench.reminders --probe``): interpreter start,
@@ -21,7 +22,7 @@ Phases:
 
 Targets: due-reminder query per tick <= 50 ms; start-up <= 3 s; memory <= 200 MB.
 
-    python -m bench.reminders [--size 100000] [--hours 24]
+    python -m bench.reminders [--size 100000] [--hours 24] [--database postgresql]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
+from pathlib import Path
 
 from bench.common import (
     LANGUAGES,
@@ -52,6 +54,7 @@ from bench.common import (
     summary,
     temp_dir,
 )
+from bench.postgres_server import PostgresServer
 
 PER_SERIES = 50
 ZONE = "Europe/Amsterdam"
@@ -60,6 +63,8 @@ ZONE = "Europe/Amsterdam"
 async def seed(database_url: str, size: int, now: datetime, reminders: tuple[timedelta, ...]) -> dict:
     """Series, meetings, participants and sign-ups in bulk; ``schedule_runs`` for every
     (meeting, offset) due before ``now``."""
+    from sqlalchemy import text
+
     from bot.common.calendar import weekly_meetings
     from bot.store.database import Database
     from bot.store.schema import meetings, participants, schedule_runs, series, signups
@@ -96,11 +101,19 @@ async def seed(database_url: str, size: int, now: datetime, reminders: tuple[tim
         for i in range(1, size + 1)
     ]
     async with db.transaction() as connection:
+        if not db.is_sqlite:
+            # Seeding writes the state directly: without PostgreSQL's row triggers, whose
+            # catalog-version bump (migration 0004, deferred, one per row) would update the
+            # one-row catalog 170,000 times at this commit (over a minute of the server's CPU).
+            # The service starts with its catalog cache empty, so the version is not needed.
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(series.insert(), series_rows)
         for table, rows in ((meetings, meeting_rows), (participants, people), (signups, sign_ups)):
             for start in range(0, len(rows), 20_000):
                 await connection.execute(table.insert(), rows[start:start + 20_000])
-        stored = list(await connection.execute(meetings.select().with_only_columns(meetings.c.id, meetings.c.starts_at)))
+        stored = list(await connection.execute(
+            meetings.select().with_only_columns(meetings.c.id, meetings.c.number, meetings.c.starts_at)
+        ))
         runs = [
             {"kind": "reminder", "meeting_id": m.id, "offset_minutes": int(offset.total_seconds() // 60),
              "outcome": "queued", "done_at": now}
@@ -114,8 +127,23 @@ async def seed(database_url: str, size: int, now: datetime, reminders: tuple[tim
             for m in stored
             if offer_window(m.starts_at, ZONE)[0] <= now
         ]
+        # ... and the statements offered at every first and last meeting begun (scheduler/statement_offers.py).
+        runs += [
+            {"kind": "statements", "meeting_id": m.id, "offset_minutes": 0, "outcome": "queued", "done_at": now}
+            for m in stored
+            if m.number in (1, 6) and m.starts_at <= now
+        ]
         for start in range(0, len(runs), 20_000):
             await connection.execute(schedule_runs.insert(), runs[start:start + 20_000])
+        if not db.is_sqlite:  # rows given their ids: move PostgreSQL's sequences past them
+            for table in (series, participants):
+                await connection.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))")
+                )
+    if not db.is_sqlite:  # fresh statistics for the planner, as autovacuum would soon give
+        async with db.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("ANALYZE"))
     await db.close()
     return {"series": series_count, "meetings": len(meeting_rows), "participants": size, "done_runs": len(runs)}
 
@@ -136,8 +164,21 @@ async def probe(args: argparse.Namespace, started: float) -> None:
         http_port=free_port(),
     )
     first_tick = asyncio.Event()
+    job_seconds: dict[str, float] = {}  # each job's time in the first tick
+
+    def timed(name: str, job):
+        async def run(now: datetime) -> None:
+            begun = time.monotonic()
+            try:
+                await job(now)
+            finally:
+                if not first_tick.is_set():
+                    job_seconds[name] = job_seconds.get(name, 0.0) + time.monotonic() - begun
+
+        return run
 
     def prepare(service) -> None:
+        service.scheduler.jobs = [(name, timed(name, job)) for name, job in service.scheduler.jobs]
         tick = service.scheduler.tick
 
         async def observed_tick() -> None:
@@ -168,6 +209,7 @@ async def probe(args: argparse.Namespace, started: float) -> None:
         "peak_after_ticks_mb": peak_rss_mb(),
         "tick_p50_ms": ms(percentile(tick_times, 50)),
         "tick_max_ms": ms(max(tick_times, default=0.0)),
+        "first_tick_slowest": sorted(job_seconds.items(), key=lambda item: -item[1])[:3],
         "pid": os.getpid(),
         "ready_at": ready,
     }), flush=True)
@@ -236,36 +278,64 @@ async def ticks_phase(database_url: str, now: datetime, hours: float, step: time
     }
 
 
-async def measure(size: int, hours: float, probe_ticks: int) -> dict:
+async def database_mb(url: str, directory: Path) -> float:
+    """The database's size on disk: the SQLite file, or PostgreSQL's ``pg_database_size``."""
+    if url.startswith("sqlite"):
+        return round(os.path.getsize(directory / "bench.db") / 1e6, 1)
+    from sqlalchemy import text
+
+    from bot.store.database import Database
+
+    db = Database(url)
+    try:
+        async with db.engine.connect() as connection:
+            size = await connection.scalar(text("SELECT pg_database_size(current_database())"))
+    finally:
+        await db.close()
+    return round(size / 1e6, 1)
+
+
+async def measure(size: int, hours: float, probe_ticks: int, database: str = "sqlite") -> dict:
+    postgres = PostgresServer.start(durable=True) if database == "postgresql" else None
+    try:
+        with temp_dir() as directory:
+            url = sqlite_url(directory) if postgres is None else await postgres.create_database("reminders")
+            return await measure_on(url, directory, size, hours, probe_ticks)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+
+
+async def measure_on(url: str, directory: Path, size: int, hours: float, probe_ticks: int) -> dict:
     from bot.config import Settings
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    with temp_dir() as directory:
-        url = sqlite_url(directory)
-        begun = time.monotonic()
-        seeded = await seed(url, size, now, Settings().reminders)
-        seeding = time.monotonic() - begun
-        db_mb = round(os.path.getsize(directory / "bench.db") / 1e6, 1)
-        print(f"seeded {seeded['participants']} participants in {seeded['series']} series "
-              f"({seeded['meetings']} meetings, {seeded['done_runs']} reminders already done) "
-              f"in {seeding:.1f} s; database {db_mb} MB")
-        startup = await startup_phase(url, probe_ticks)
-        print(f"start-up (fresh process): ready {startup['spawn_to_ready_s']:.2f} s after spawn "
-              f"(imports {startup['imports_s']:.2f} s, Service.start {startup['service_start_s']:.2f} s, "
-              f"first tick {startup['first_tick_s']:.2f} s, next-reminder timer armed: {startup['armed']})")
-        print(f"  memory: {startup['rss_mb']} MB after start, peak {startup['peak_after_ticks_mb']} MB "
-              f"after {probe_ticks} more ticks (tick p50 {startup['tick_p50_ms']} ms, max {startup['tick_max_ms']} ms)")
-        # The service runs with its start-up heap frozen (bot/app/http.py, as `meedoen run`); give
-        # this process the same footing, or a full collection of what seeding left behind
-        # lands in some tick's figure.
-        gc.collect()
-        gc.freeze()
-        ticks = await ticks_phase(url, now, hours, timedelta(minutes=1))
-        print(f"{ticks['ticks']} ticks over {hours:g} h (one a minute): due-reminder query p50 {ticks['query_p50_ms']} ms, "
-              f"p99 {ticks['query_p99_ms']} ms, max {ticks['query_max_ms']} ms; next_due p99 {ticks['next_due_p99_ms']} ms")
-        print(f"  whole reminder job p50 {ticks['job_p50_ms']} ms, max {ticks['job_max_ms']} ms; "
-              f"{ticks['reminders_queued']} reminders queued ({ticks['fan_out_per_s']}/s in fan-out); "
-              f"busiest tick queued {ticks['busiest_tick'][1]} in {ticks['busiest_tick'][0]:.2f} s")
+    begun = time.monotonic()
+    seeded = await seed(url, size, now, Settings().reminders)
+    seeding = time.monotonic() - begun
+    db_mb = await database_mb(url, directory)
+    print(f"seeded {seeded['participants']} participants in {seeded['series']} series "
+          f"({seeded['meetings']} meetings, {seeded['done_runs']} reminders already done) "
+          f"in {seeding:.1f} s; database {db_mb} MB")
+    startup = await startup_phase(url, probe_ticks)
+    print(f"start-up (fresh process): ready {startup['spawn_to_ready_s']:.2f} s after spawn "
+          f"(imports {startup['imports_s']:.2f} s, Service.start {startup['service_start_s']:.2f} s, "
+          f"first tick {startup['first_tick_s']:.2f} s, next-reminder timer armed: {startup['armed']})")
+    slowest = ", ".join(f"{name} {ms(seconds)} ms" for name, seconds in startup["first_tick_slowest"])
+    print(f"  the first tick's slowest jobs: {slowest}")
+    print(f"  memory: {startup['rss_mb']} MB after start, peak {startup['peak_after_ticks_mb']} MB "
+          f"after {probe_ticks} more ticks (tick p50 {startup['tick_p50_ms']} ms, max {startup['tick_max_ms']} ms)")
+    # The service runs with its start-up heap frozen (bot/app/http.py, as `meedoen run`); give
+    # this process the same footing, or a full collection of what seeding left behind
+    # lands in some tick's figure.
+    gc.collect()
+    gc.freeze()
+    ticks = await ticks_phase(url, now, hours, timedelta(minutes=1))
+    print(f"{ticks['ticks']} ticks over {hours:g} h (one a minute): due-reminder query p50 {ticks['query_p50_ms']} ms, "
+          f"p99 {ticks['query_p99_ms']} ms, max {ticks['query_max_ms']} ms; next_due p99 {ticks['next_due_p99_ms']} ms")
+    print(f"  whole reminder job p50 {ticks['job_p50_ms']} ms, max {ticks['job_max_ms']} ms; "
+          f"{ticks['reminders_queued']} reminders queued ({ticks['fan_out_per_s']}/s in fan-out); "
+          f"busiest tick queued {ticks['busiest_tick'][1]} in {ticks['busiest_tick'][0]:.2f} s")
     return {
         "participants": size,
         "series": seeded["series"],
@@ -288,6 +358,10 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--size", type=int, default=100_000, help="participants (default 100000; 50 per series)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours of ticks (default 24)")
     parser.add_argument("--probe-ticks", type=int, default=20)
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgresql"), default="sqlite",
+        help="a SQLite file (the default), or a private PostgreSQL server started by the benchmark",
+    )
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -297,7 +371,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         asyncio.run(probe(args, started))
         return None
     print_machine()
-    figures = asyncio.run(measure(args.size, args.hours, args.probe_ticks))
+    figures = asyncio.run(measure(args.size, args.hours, args.probe_ticks, args.database))
     summary(
         "reminders",
         **figures,

@@ -1,7 +1,7 @@
 """Shared fixtures: a real database per test, migrated; settings for it.
 
 The database is a SQLite file, or with ``MEEDOEN_TEST_DATABASE=postgresql`` a fresh database
-on a private PostgreSQL server (tests/postgres_server.py). ``postgres_url`` always gives a
+on a private PostgreSQL server (bench/postgres_server.py). ``postgres_url`` always gives a
 PostgreSQL database, for the tests about several instances; without PostgreSQL's programs they
 skip with one line saying how to enable them, except in CI (``CI`` set), where they fail.
 """
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.postgres_server import PostgresServer, PostgresUnavailable
 from bot.config import Settings
 from bot.store.database import Database
-from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

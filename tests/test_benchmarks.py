@@ -1,5 +1,7 @@
 """The benchmarks stay runnable: each runs once at a tiny size, in its own process, and must
-end with its summary line. No timing is asserted here (see docs/benchmarks.md for figures)."""
+end with its summary line. No timing is asserted here (see docs/benchmarks.md for figures).
+Those with a PostgreSQL variant run it too, on a private server they start themselves; without
+PostgreSQL's programs that variant skips (fails in CI), as tests/conftest.py's fixtures do."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import HOW_TO_ENABLE, find_bin_dir
+from bench.postgres_server import HOW_TO_ENABLE, find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-ON_POSTGRES = {"broadcast_instances"}  # start a private PostgreSQL server (tests/postgres_server.py)
+ON_POSTGRES = {"broadcast_instances"}  # start a private PostgreSQL server (bench/postgres_server.py)
 
 TINY = {
     "server_alone": ["--size", "200", "--connections", "4"],
@@ -32,13 +34,35 @@ TINY = {
 }
 
 
+ON_POSTGRESQL = {
+    "inbound": ["--size", "4", "--database", "postgresql", "--instances", "1,2"],
+    "engine_alone": ["--size", "3", "--database", "postgresql"],
+    "reminders": ["--size", "400", "--hours", "0.5", "--probe-ticks", "1", "--database", "postgresql"],
+}
+
+
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_benchmark_runs_at_a_tiny_size(name):
     if name in ON_POSTGRES and find_bin_dir() is None and not os.environ.get("CI"):
         pytest.skip(HOW_TO_ENABLE)
+    run_tiny(name, TINY[name])
+
+
+@pytest.mark.parametrize("name", sorted(ON_POSTGRESQL))
+def test_benchmark_runs_on_postgresql_at_a_tiny_size(name):
+    if find_bin_dir() is None:
+        if os.environ.get("CI"):
+            pytest.fail(HOW_TO_ENABLE)
+        pytest.skip(HOW_TO_ENABLE)
+    figures = run_tiny(name, ON_POSTGRESQL[name])
+    if name == "inbound":  # both numbers of instances measured, every man signed up
+        assert figures["completed_1"] == figures["completed_2"] == "4", figures
+
+
+def run_tiny(name: str, arguments: list[str]) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", *TINY[name]],
+        [sys.executable, "-m", f"bench.{name}", *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -50,6 +74,7 @@ def test_benchmark_runs_at_a_tiny_size(name):
     assert last.startswith(f"bench {name}: "), done.stdout[-2000:]
     figures = dict(part.split("=", 1) for part in last.split(": ", 1)[1].split())
     assert figures, last
+    return figures
 
 
 # --- the pacing fix the paced-broadcast benchmark led to (docs/benchmarks.md) ----------------

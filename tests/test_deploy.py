@@ -1,5 +1,5 @@
-"""The deployment files (``deploy/``, ``Dockerfile``, ``compose.yaml``, ``.dockerignore``) work
-and agree with each other and with docs/going-live.md.
+"""The deployment files (``deploy/``, ``Dockerfile``, ``compose.yaml``, ``compose.postgres.yaml``,
+``.dockerignore``) work and agree with each other and with docs/going-live.md and docs/scaling.md.
 
 The image is built for real when Docker is usable here (``docker info`` succeeds); the systemd
 units are checked by ``systemd-analyze verify`` when it is installed. Without them those two
@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy.engine import make_url
 
 from bot.delivery.outbox import STOP_GRACE
@@ -134,6 +135,87 @@ def test_compose_uses_the_image_settings_the_env_file_and_the_volume():
     assert ports == [env["MEEDOEN_HTTP_PORT"]]
     grace = re.search(r"^\s+stop_grace_period: (\d+)s$", text, re.M)
     assert grace and int(grace.group(1)) >= STOP_GRACE + 15, "docker stop would kill it after 10 s"
+
+
+# --- compose.postgres.yaml: several instances on PostgreSQL (docs/scaling.md) -------------
+
+
+def instances_compose() -> dict:
+    return yaml.safe_load((REPOSITORY / "compose.postgres.yaml").read_text(encoding="utf-8"))
+
+
+def meedoen_services(compose: dict) -> dict[str, dict]:
+    return {name: service for name, service in compose["services"].items() if service.get("build") == "."}
+
+
+def test_the_postgres_variant_runs_two_instances_of_the_same_image_on_one_postgresql():
+    compose = instances_compose()
+    instances = meedoen_services(compose)
+    assert len(instances) == 2
+    image = dockerfile_env()
+    for name, service in instances.items():
+        assert service["image"] == "meedoen:latest" and service["env_file"] == ".env", name
+        assert service["restart"] == "unless-stopped", name
+        assert int(service["stop_grace_period"].rstrip("s")) >= STOP_GRACE + 15, name
+        environment = service["environment"]
+        assert environment["MEEDOEN_HTTP_HOST"] == "0.0.0.0"
+        assert environment["MEEDOEN_HTTP_PORT"] == image["MEEDOEN_HTTP_PORT"]
+        assert "ports" not in service, f"{name} is reached through the balancer only"
+        url = make_url(environment["MEEDOEN_DATABASE_URL"].replace("${POSTGRES_PASSWORD}", "secret"))
+        assert url.drivername == "postgresql+asyncpg", name
+        assert url.host in compose["services"] and url.port == 5432, name
+        assert service["depends_on"][url.host]["condition"] == "service_healthy", name
+    urls = {service["environment"]["MEEDOEN_DATABASE_URL"] for service in instances.values()}
+    assert len(urls) == 1, "the instances must share one database"
+    # The settings check accepts it, as `meedoen run` does at start.
+    from bot.config import check_database_url
+
+    check_database_url(urls.pop().replace("${POSTGRES_PASSWORD}", "secret"))
+
+
+def test_the_postgres_variant_keeps_postgresql_private_and_its_password_out_of_the_file():
+    compose = instances_compose()
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert "ports" not in postgres
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume = postgres["volumes"][0].split(":")
+    assert volume[1] == "/var/lib/postgresql/data" and volume[0] in compose["volumes"]
+
+
+def test_the_second_instance_starts_after_the_first_has_migrated():
+    instances = list(meedoen_services(instances_compose()).items())
+    (first, _), (_, second) = instances
+    assert second["depends_on"][first]["condition"] == "service_healthy"
+    assert any(keyword == "HEALTHCHECK" for keyword, _ in dockerfile()), "service_healthy needs the image's HEALTHCHECK"
+
+
+def test_the_balancer_spreads_over_every_instance_and_only_this_machine_reaches_it():
+    compose = instances_compose()
+    instances = meedoen_services(compose)
+    balancer = compose["services"]["balancer"]
+    assert balancer["ports"] == [f"127.0.0.1:{dockerfile_env()['MEEDOEN_HTTP_PORT']}:8080"]
+    source, target, *_ = balancer["volumes"][0].split(":")
+    config = (REPOSITORY / source).read_text(encoding="utf-8")
+    assert target == "/etc/nginx/conf.d/default.conf"
+    assert re.search(r"^\s*listen 8080;", config, re.M)
+    upstream = re.search(r"upstream meedoen \{(.*?)\}", config, re.S).group(1)
+    servers = re.findall(r"server (\S+?):(\d+)", upstream)
+    assert sorted(servers) == sorted((name, s["environment"]["MEEDOEN_HTTP_PORT"]) for name, s in instances.items())
+    assert "proxy_pass http://meedoen;" in config
+    assert set(balancer["depends_on"]) == set(instances)
+
+
+def test_the_postgres_variant_names_the_settings_several_instances_need():
+    """Several instances take Telegram's updates by webhook: the file says to set the public
+    address and the webhook secret, settings that .env.example has."""
+    text = (REPOSITORY / "compose.postgres.yaml").read_text(encoding="utf-8")
+    example = (REPOSITORY / ".env.example").read_text(encoding="utf-8")
+    for setting in ("MEEDOEN_PUBLIC_URL", "TELEGRAM_WEBHOOK_SECRET"):
+        assert f"#     {setting}=" in text and f"# {setting}=" in example, setting
+    assert "POSTGRES_PASSWORD=" in text
+    assert "compose.postgres.yaml" in (REPOSITORY / "docs" / "scaling.md").read_text(encoding="utf-8")
 
 
 def dockerignore() -> list[str]:

@@ -1,10 +1,14 @@
-"""A private PostgreSQL server for the tests, started from the system's ``initdb``/``pg_ctl``.
+"""A private PostgreSQL server for the tests and the benchmarks, started from the system's
+``initdb``/``pg_ctl``. One implementation: tests/conftest.py and bench/ both use it (tests may
+import bench, bench does not import the tests' fixtures).
 
 It lives in a temporary folder, listens on 127.0.0.1 on a free port (and a socket in its own
-folder), and is stopped when the tests end. PostgreSQL refuses to run as root; as root the
-server runs as the ``postgres`` system user (``runuser``), in a folder that user owns.
-Durability is switched off (``fsync=off``): nothing here has to survive a power cut, and every
-test creates a database.
+folder), and is stopped when the tests (or the benchmark) end. PostgreSQL refuses to run as
+root; as root the server runs as the ``postgres`` system user (``runuser``), in a folder that
+user owns.
+For the tests durability is switched off (``fsync=off``): nothing there has to survive a power
+cut, and every test creates a database. ``start(durable=True)`` keeps PostgreSQL's own
+defaults (fsync, synchronous commit), as a deployment has them: the benchmarks use that.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class PostgresServer:
     as_postgres_user: bool
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, durable: bool = False) -> PostgresServer:
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise PostgresUnavailable(HOW_TO_ENABLE)
@@ -68,10 +72,10 @@ class PostgresServer:
         server = cls(bin_dir, folder, _free_port(), as_postgres_user)
         server._run("initdb", "-D", str(folder / "data"), "-U", "postgres", "--auth=trust",
                     "-E", "UTF8", "--locale=C.UTF-8")
+        relaxed = [] if durable else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         options = " ".join([
             f"-p {server.port}", "-c listen_addresses=127.0.0.1", f"-k {folder}",
-            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-            "-c max_connections=300",
+            *relaxed, "-c max_connections=300",
         ])
         server._run("pg_ctl", "-D", str(folder / "data"), "-o", options,
                     "-l", str(folder / "server.log"), "-w", "start")
@@ -89,6 +93,48 @@ class PostgresServer:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def create_database(self, name: str) -> str:
+        """A new, empty database ``name``; returns its SQLAlchemy URL."""
+        import asyncpg
+
+        connection = await asyncpg.connect(self.url().replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        finally:
+            await connection.close()
+        return self.url(name)
+
+    def server_pids(self) -> list[int]:
+        """The server's processes (the postmaster and its children: one backend per
+        connection, the background workers), for CPU readings from /proc."""
+        postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        pids = [postmaster]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:  # ended meanwhile
+                    continue
+                if int(fields[1]) == postmaster:
+                    pids.append(int(entry.name))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server has used so far: its processes alive now,
+        and through the postmaster's children's time, those that ended (a closed connection)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        postmaster, *children = self.server_pids()
+        total = 0
+        for pid in (postmaster, *children):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            if pid == postmaster:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime: children reaped
+        return total / ticks
 
     def stop(self) -> None:
         try:
