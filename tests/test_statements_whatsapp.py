@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.store.schema import statement_pool
+from bot.store.schema import outbox, statement_pool
 from dialogs import statements
 from scheduler.statement_offers import queue_statement_offers
 from tests.test_whatsapp import (
@@ -19,6 +19,7 @@ from tests.test_whatsapp import (
     add_series,
     config,  # noqa: F401 - fixture
     content,
+    eventually,
     sign_up,
     tr,
 )
@@ -41,6 +42,7 @@ async def test_a_dutch_man_answers_the_statements_by_number_on_whatsapp(twilio, 
         service.wake_all()
         [*_, opener] = await twilio.wait_for_messages(DUTCH_MAN, signed_up + 1)
         assert opener.fields == content(DUTCH_MAN, OPENER, {"1": "Meedoen"}, config)  # outside the 24 hours
+        await eventually(lambda: _held(db))  # the offer waits for his tap (the opener recorded)
 
         offer = await man.tap("show", "Show message", replied_to=opener.sid)
         body = offer.fields["Body"]
@@ -61,3 +63,9 @@ async def test_a_dutch_man_answers_the_statements_by_number_on_whatsapp(twilio, 
         (series_id, "before", {"1": 2, "2": 3, "3": 0, "4": 5})
     ]
     assert set(rows[0]._mapping) == {"id", "series_id", "phase", "iso_week", "answers"}
+
+
+async def _held(db) -> bool:
+    async with db.transaction() as connection:
+        statuses = set(await connection.scalars(select(outbox.c.status).where(outbox.c.address == DUTCH_MAN)))
+    return "held" in statuses
