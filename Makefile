@@ -33,8 +33,11 @@ node_modules/.installed: package.json package-lock.json
 # the run with its own report before the slower pytest. Then the whole suite on SQLite, and
 # again, every test that touches the database, on a private PostgreSQL server started by the
 # tests (tests/postgres_server.py; skipped with one line saying how to enable it when
-# PostgreSQL is not installed). `make test-sqlite` or `make test-postgresql` runs one pass.
-test: lint test-sqlite test-postgresql
+# PostgreSQL is not installed). The two passes run side by side (most of a test's time is
+# waiting for a server, a browser or a subprocess, not the processor), each printing its report
+# when it ends. `make test-sqlite` or `make test-postgresql` runs one pass.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
