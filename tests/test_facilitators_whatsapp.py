@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.store import conversations, facilitators, participants
@@ -25,12 +24,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     twilio_api,
     whatsapp_settings,
 )
-
-pytestmark = [
-    # twilio 9.13 on aiohttp 3.14: the library's own use of a deprecated aiohttp API
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
 
 LEADER = "+31612340009"
 

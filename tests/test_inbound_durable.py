@@ -31,11 +31,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     whatsapp_settings,
 )
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
-
 MEN = 40
 SECRET = "hook-secret_123"
 

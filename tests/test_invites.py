@@ -25,11 +25,6 @@ from tests.test_store import rows_mentioning
 from tests.whatsapp_chat import Man, clock, twilio, twilio_api, whatsapp_settings  # noqa: F401 - fixtures
 from tests.whatsapp_chat import running as running_whatsapp
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
-
 SECRET = b"test-secret-key-0123456789"
 SOURCE = "flyer-moskee-osdorp"
 

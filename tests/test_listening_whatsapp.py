@@ -4,8 +4,6 @@ has not signed up answers by numbers, first through the listening link's prefill
 
 from __future__ import annotations
 
-import pytest
-
 from bot.domain import listening as links
 from dialogs import listening
 from tests import raw_database
@@ -19,11 +17,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     twilio_api,
     whatsapp_settings,
 )
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
 
 MAN = "+31612340077"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select
 
 from bot.store.schema import outbox, statement_pool
@@ -24,11 +23,6 @@ from tests.test_whatsapp import (
     tr,
 )
 from tests.whatsapp_chat import Man, clock, running, twilio, twilio_api  # noqa: F401 - fixtures
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
 
 
 async def test_a_dutch_man_answers_the_statements_by_number_on_whatsapp(twilio, config, db, clock):

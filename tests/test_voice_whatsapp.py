@@ -33,12 +33,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     whatsapp_settings,
 )
 
-pytestmark = [
-    # twilio 9.13 on aiohttp 3.14: the library's own use of a deprecated aiohttp API
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
-
 SOMALI_MAN = "+31612349001"
 DUTCH_MAN = "+31612349002"
 COORDINATOR = "+31612349009"

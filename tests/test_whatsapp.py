@@ -59,12 +59,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     whatsapp_settings,
 )
 
-pytestmark = [
-    # twilio 9.13 on aiohttp 3.14: the library's own use of a deprecated aiohttp API
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
-
 FIRST_MEETING = datetime(2026, 12, 3, 18, 0, tzinfo=ZoneInfo("UTC"))  # Thu 3 Dec, 19:00 local
 ARABIC_MAN = "+31612340001"
 SOMALI_MAN = "+31612340002"

@@ -40,11 +40,6 @@ from tests.whatsapp_chat import (  # noqa: F401 - fixtures
     whatsapp_settings,
 )
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
-
 
 @pytest.fixture
 async def shared(postgres_url):
