@@ -74,7 +74,7 @@ class Instance:
         self.db = db
         self.now = now
         self.owner = owner_id()
-        self.alone = db.is_sqlite  # one instance per SQLite database
+        self.alone = not db.shared  # no other instance can use this database (SQLite)
         self._task: asyncio.Task[None] | None = None
 
     def leadership(self, channel: str, on_wake: Callable[[], None]) -> Leadership:
