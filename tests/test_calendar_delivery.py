@@ -18,7 +18,7 @@ from tests.fakes.telegram_api import UploadedFile
 from tests.telegram_chat import Chat, running, telegram_settings
 from tests.test_calendar_file import occurrences
 from tests.test_telegram_signup import add_series, sign_up, tg  # noqa: F401 - the fixture
-from tests.test_whatsapp import DUTCH_MAN, config, pytestmark  # noqa: F401 - fixture and warnings
+from tests.test_whatsapp import DUTCH_MAN, config  # noqa: F401 - fixture
 from tests.test_whatsapp import sign_up as whatsapp_sign_up
 from tests.whatsapp_chat import Man, clock, twilio, twilio_api  # noqa: F401 - fixtures
 from tests.whatsapp_chat import running as whatsapp_running
