@@ -94,7 +94,7 @@ async def test_the_note_shows_every_section_and_only_figures_the_report_shows(de
     assert printed - shown - dates == set()
     # a raw attendance count the protection hid never shows
     hidden = {n for sid, (_n, raw) in cohorts.items() for k, n in enumerate(raw)
-              if note.cohorts.rows[sid][1][k] is None and n > 6}
+              if note.cohorts.rows[sid][1][k] is None and n is not None and n > 6}
     assert not (hidden & printed - shown)
 
 
@@ -111,6 +111,58 @@ def test_a_small_series_hides_its_count_and_the_one_it_would_reveal():
     assert cohorts.rows[2][1] == (None,)
     assert cohorts.rows[1][1] == (None, 20)  # 25 shown beside a total of 32 would give away 7
     assert cohorts.total == (32, 20)
+
+
+def test_a_meeting_nobody_ticked_is_not_recorded_rather_than_empty():
+    raw = {1: ("Reeks Oost", [22, None]), 2: ("Reeks West", [19, 18]), 3: ("Reeks Zuid", [20, 17])}
+    cohorts = research_note.protect_cohorts(raw)
+    assert cohorts.rows[1][1] == (22, research_note.UNRECORDED)
+    assert cohorts.rows[2][1] == (19, 18) and cohorts.total == (61, 35)
+    nought = research_note.protect_cohorts({**raw, 1: ("Reeks Oost", [22, 0])})
+    assert nought.rows[1][1][1] is None  # a real nought is a count like any other: hidden under the rule
+    only = research_note.protect_cohorts({1: ("Reeks Oost", [22, None])})
+    assert only.total == (22, research_note.UNRECORDED)
+
+
+async def test_the_note_says_which_meetings_nobody_recorded(settings):
+    """The demo's youngest group has its last meeting unticked (the coordinator's /attendance
+    still to do): the store reads it as not recorded, and the note says so in words, where it
+    used to print a 0 that looked like everyone dropping out."""
+    from sqlalchemy import delete, select
+
+    from bot.store.schema import attendance, meetings, series
+
+    service = Service(dataclasses.replace(settings, demo=True))
+    await service.start()
+    try:
+        await seed(service)
+        now = service.now()
+        async with service.db.transaction() as connection:
+            sid, meeting_id = (await connection.execute(
+                select(series.c.id, meetings.c.id).join(meetings, meetings.c.series_id == series.c.id)
+                .where(meetings.c.starts_at <= now, meetings.c.status == "scheduled")
+                .order_by(meetings.c.starts_at).limit(1)
+            )).one()
+            await connection.execute(delete(attendance).where(attendance.c.meeting_id == meeting_id))
+            unticked = (await note_store.cohorts(connection, now))[sid][1]
+            await connection.execute(attendance.insert(), [
+                {"participant_id": pid, "meeting_id": meeting_id, "present": 0, "marked_at": now}
+                for pid in (await connection.scalars(select(attendance.c.participant_id).distinct().limit(3)))
+            ])
+            ticked_absent = (await note_store.cohorts(connection, now))[sid][1]
+            await connection.execute(delete(attendance).where(attendance.c.meeting_id == meeting_id))
+            built = await report_data.build(connection, settings, now)
+            cohorts = await note_store.cohorts(connection, now)
+            starts = await note_store.starts(connection)
+            themes = await note_store.themes(connection)
+    finally:
+        await service.stop()
+    assert unticked[0] is None
+    assert ticked_absent[0] == 0  # everyone ticked absent is a real nought
+    note = research_note.build(built, built.months[0], built.months[-1], cohorts, starts, themes)
+    for language, words in (("en", "not recorded"), ("nl", "niet bijgehouden")):
+        text = _text(research_note.render_html(note, language))
+        assert words in text
 
 
 def test_themes_under_the_rule_of_ten_are_hidden_whole():

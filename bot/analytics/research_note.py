@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from string import Template
+from typing import Final, Literal, TypeAlias
 
 from babel.dates import format_date
 
@@ -46,13 +47,21 @@ RTL = {"ar"}
 # --- Figures ----------------------------------------------------------------------------------------
 
 
+UNRECORDED: Final = "unrecorded"
+"""A cohort cell for a meeting that was held but whose attendance nobody ticked."""
+
+Attendance: TypeAlias = int | None | Literal["unrecorded"]
+"""A cohort cell: men present, None when hidden, or ``UNRECORDED``."""
+
+
 @dataclass(frozen=True)
 class Cohorts:
-    """Men present at meetings 1..6: ``rows`` series id → (name, counts; None hidden, and a
-    meeting not held yet is missing from the end); ``total`` per meeting over all series."""
+    """Men present at meetings 1..6: ``rows`` series id → (name, counts; None hidden,
+    ``UNRECORDED`` for a meeting held without attendance ticked, and a meeting not held yet is
+    missing from the end); ``total`` per meeting over the series that recorded it."""
 
-    rows: dict[int, tuple[str, tuple[int | None, ...]]]
-    total: tuple[int | None, ...]
+    rows: dict[int, tuple[str, tuple[Attendance, ...]]]
+    total: tuple[Attendance, ...]
 
 
 @dataclass(frozen=True)
@@ -84,20 +93,23 @@ def for_period(report: Report, first: str, last: str) -> Report:
     return replace(report, months=months, cells=cells)
 
 
-def protect_cohorts(raw: dict[int, tuple[str, list[int]]]) -> Cohorts:
-    """Each meeting number is a row of counts over the series that held it: a count shows
-    when it and what the others leave of the total are ``MIN_GROUP`` men or more
-    (``protect_counts``, the same rule as the report's sign-ups)."""
-    counts: dict[int, list[int | None]] = {sid: [] for sid in raw}
-    total = []
+def protect_cohorts(raw: dict[int, tuple[str, list[int | None]]]) -> Cohorts:
+    """Each meeting number is a row of counts over the series that held it and recorded who
+    came (None in ``raw``: held, nobody ticked): a count shows when it and what the others
+    leave of the total are ``MIN_GROUP`` men or more (``protect_counts``, the same rule as the
+    report's sign-ups). An unrecorded meeting is left out of its total rather than counted as
+    nobody, which would show men dropping out who may all have come."""
+    counts: dict[int, list[Attendance]] = {sid: [] for sid in raw}
+    total: list[Attendance] = []
     for k in range(MEETINGS_FOLLOWED):
-        ids = [sid for sid, (_name, present) in raw.items() if len(present) > k]
-        if not ids:
+        held = [sid for sid, (_name, present) in raw.items() if len(present) > k]
+        if not held:
             break
-        column = protected_column({sid: raw[sid][1][k] for sid in ids}, ids)
-        for sid in ids:
-            counts[sid].append(column[sid])
-        total.append(column[None])
+        recorded = {sid: n for sid in held if (n := raw[sid][1][k]) is not None}
+        column = protected_column(recorded, list(recorded)) if recorded else {}
+        for sid in held:
+            counts[sid].append(column[sid] if sid in recorded else UNRECORDED)
+        total.append(column[None] if recorded else UNRECORDED)
     return Cohorts({sid: (raw[sid][0], tuple(counts[sid])) for sid in raw}, tuple(total))
 
 
@@ -107,7 +119,7 @@ def protect_themes(counts: dict[str, int]) -> tuple[dict[str, int | None], int |
     return {key: column[key] for key in keys}, column[None]
 
 
-def build(report: Report, first: str, last: str, cohorts: dict[int, tuple[str, list[int]]], starts: dict[int, str], themes: dict[str, int]) -> Note:
+def build(report: Report, first: str, last: str, cohorts: dict[int, tuple[str, list[int | None]]], starts: dict[int, str], themes: dict[str, int]) -> Note:
     """``cohorts`` and ``themes`` over the whole programme (``bot.store.research_note``), so
     that their protection is the same whatever the period; ``starts``: series → its month."""
     shown_themes, total = protect_themes(themes)
@@ -296,12 +308,16 @@ def _retention(note: Note) -> tuple[Block, ...]:
     if not rows:
         return (Para(_("No group started in this period.")),)
     rows.append((_("All groups so far"), _count(None if total is None else total.signed_up), *_padded(note.cohorts.total)))
-    return (Para(_("Men present at the first six meetings of each group that started in the period.")),
-            Table(head, tuple(rows)))
+    blocks: tuple[Block, ...] = (Para(_("Men present at the first six meetings of each group that started in the period.")),
+                                 Table(head, tuple(rows)))
+    if any(_("not recorded") in row for row in rows):
+        blocks += (Para(_("Not recorded: the meeting took place, but nobody ticked who came.")),)
+    return blocks
 
 
-def _padded(present: tuple[int | None, ...]) -> list[str | None]:
-    return [_count(n) for n in present] + ["–"] * (MEETINGS_FOLLOWED - len(present))
+def _padded(present: tuple[Attendance, ...]) -> list[str | None]:
+    cells = [_("not recorded") if isinstance(n, str) else _count(n) for n in present]
+    return cells + ["–"] * (MEETINGS_FOLLOWED - len(present))
 
 
 # --- HTML -------------------------------------------------------------------------------------------

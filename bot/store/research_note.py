@@ -27,9 +27,11 @@ async def starts(connection: AsyncConnection) -> dict[int, str]:
     return {sid: str(start)[:7] for sid, start in await connection.execute(select(series.c.id, series.c.start_date))}
 
 
-async def cohorts(connection: AsyncConnection, now: datetime) -> dict[int, tuple[str, list[int]]]:
+async def cohorts(connection: AsyncConnection, now: datetime) -> dict[int, tuple[str, list[int | None]]]:
     """Series id → (its name, men marked present at its meetings 1..6 that were held), the
-    meetings numbered by start among those not cancelled."""
+    meetings numbered by start among those not cancelled. A meeting held whose attendance
+    nobody ticked (no man marked present or absent) is None, not 0: nobody recorded who came,
+    which is not the same as nobody coming."""
     m, a = meetings.c, attendance.c
     held = list(await connection.execute(
         select(series.c.id, series.c.name, m.id)
@@ -45,14 +47,16 @@ async def cohorts(connection: AsyncConnection, now: datetime) -> dict[int, tuple
         seen[series_id] += 1
         if seen[series_id] <= MEETINGS_FOLLOWED:
             number[meeting_id] = (series_id, seen[series_id])
-    out = {series_id: (name, [0] * min(seen[series_id], MEETINGS_FOLLOWED)) for series_id, name in names.items()}
+    out: dict[int, tuple[str, list[int | None]]] = {
+        series_id: (name, [None] * min(seen[series_id], MEETINGS_FOLLOWED)) for series_id, name in names.items()
+    }
     if number:
         result = await connection.execute(
-            select(a.meeting_id, func.count()).where(a.meeting_id.in_(list(number)), a.present == 1).group_by(a.meeting_id)
+            select(a.meeting_id, func.sum(a.present)).where(a.meeting_id.in_(list(number))).group_by(a.meeting_id)
         )
-        for meeting_id, count in result:
+        for meeting_id, present in result:
             series_id, k = number[meeting_id]
-            out[series_id][1][k - 1] = int(count)
+            out[series_id][1][k - 1] = int(present)
     return out
 
 
