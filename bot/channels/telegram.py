@@ -57,7 +57,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, C
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import callback_data
-from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing
+from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing, OutOfTurn
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.common.clock import utcnow
@@ -347,16 +347,22 @@ class TelegramChannel:
             # Beside the engine, not before it: the two Bot API calls would otherwise hold
             # up his answer. PTB awaits the task when the application stops.
             self.application.create_task(self._settle_button(update.callback_query), update=update)
-        for each in await self._in_order(update):
-            await self._handle_update(each)
+        if not self.db.shared:
+            await self._handle_update(update)
+            return
+        try:
+            # The usual case: no earlier update of his waits, checked inside the turn itself.
+            await self._handle_update(update, check_turn=True)
+        except OutOfTurn:
+            for each in await self._in_order(update):
+                await self._handle_update(each)
 
     async def _in_order(self, update: Update) -> list[Update]:
-        """What to handle for ``update``: itself, after (on a database shared with other
-        instances) his updates stored before it and not handled yet, oldest first: kept by
-        another instance a moment earlier, or by one that died (``bot.store.inbound.waiting``).
-        Nothing when another instance has handled it already, with those before it."""
-        if not self.db.shared:
-            return [update]
+        """On a database shared with other instances, when the turn found an update of his
+        stored before ``update`` waiting (``OutOfTurn``): what to handle, his updates stored
+        and not handled yet, oldest first, up to ``update`` itself: kept by another instance a
+        moment earlier, or by one that died (``bot.store.inbound.waiting``). Nothing when
+        another instance has handled it already, with those before it."""
         async with self.db.transaction() as connection:
             waiting = await inbound.waiting(connection, NAME, str(update.effective_chat.id))
         ids = [stored.update_id for stored in waiting]
@@ -373,7 +379,7 @@ class TelegramChannel:
                     await inbound.forget(connection, NAME, stored.update_id)
         return [*earlier, update]
 
-    async def _handle_update(self, update: Update) -> None:
+    async def _handle_update(self, update: Update, *, check_turn: bool = False) -> None:
         address = str(update.effective_chat.id)
         event = await self._event_of(update, address)
         if event is None:  # e.g. a service message: nothing to answer, nothing to keep
@@ -389,6 +395,7 @@ class TelegramChannel:
                 language_hint=update.effective_user.language_code,
                 stored=str(update.update_id),
                 fetch_voice=self._voice_download(update) if isinstance(event, VoiceNote) else None,
+                check_turn=check_turn,
             )
         )
 
