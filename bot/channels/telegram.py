@@ -134,9 +134,11 @@ class TelegramChannel:
         self._coordinator_menus: dict[str, tuple[str | None, str]] = {}
         self._menu_failures: set[str] = set()  # chats whose menu failed, logged once
         self._voice_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # clip → its first upload
-        # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
-        # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
-        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+        # Texts go out, and buttons are taken off, through ``do_api_request`` on purpose (see
+        # ``_send_text``, ``_settle_button``); PTB would warn on each that its method exists.
+        warnings.filterwarnings(
+            "ignore", message=r"Please use 'Bot\.(sendMessage|editMessageReplyMarkup)'", category=PTBUserWarning
+        )
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
@@ -433,6 +435,7 @@ class TelegramChannel:
     async def _settle_button(self, query) -> None:
         """Stop the spinner and take the buttons off the answered message, so they cannot be
         pressed twice. Failures here only cost looks, never the answer itself."""
+        bot = self.application.bot
         try:
             await query.answer()
             message = query.message
@@ -443,7 +446,12 @@ class TelegramChannel:
                 self._cleared[key] = None
                 if len(self._cleared) > CLEARED_MEMORY:
                     self._cleared.popitem(last=False)
-                await query.edit_message_reply_markup(reply_markup=None)
+                # As ``edit_message_reply_markup(reply_markup=None)``, without turning
+                # Telegram's answer (the whole edited message) into a ``Message`` that nothing
+                # reads: that was a third of settling a button (docs/benchmarks.md).
+                await bot.do_api_request(
+                    "editMessageReplyMarkup", api_kwargs={"chat_id": message.chat.id, "message_id": message.message_id}
+                )
         except TelegramError as error:
             log.info("telegram: could not settle a button press: %s", type(error).__name__)
 
