@@ -85,18 +85,27 @@ POLL_TIMEOUT = 10  # seconds a long poll waits for updates
 POLL_RETRY = (1.0, 30.0)  # seconds between failed polls: first, at most
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, strictly in order within one chat (a FIFO lock per chat)."""
+TURNS_AT_ONCE = 8  # updates handled at once (see ``ChatOrderedProcessor``)
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, strictly in order within one chat (a FIFO lock per chat), and
+    at most ``turns`` at once. A turn holds a database connection from its first statement to
+    its commit (on PostgreSQL one of ``POSTGRES_POOL``, leaving room for storing webhooks and
+    for the outbox; SQLite has one writer anyway): more turns at once only time-slice the
+    event loop and the database between them, and each takes longer (docs/benchmarks.md,
+    inbound sign-ups). The others wait here, before their turn begins, in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int, turns: int = TURNS_AT_ONCE) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._turns = asyncio.Semaphore(turns)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
         lock = self._locks[chat]
         try:
-            async with lock:
+            async with lock, self._turns:  # his lock first: his next update holds no turn's place
                 await coroutine
         finally:
             if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
