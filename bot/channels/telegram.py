@@ -397,6 +397,10 @@ class TelegramChannel:
             async with self.db.transaction() as connection:
                 await inbound.forget(connection, NAME, str(update.update_id))
             return
+        if check_turn and isinstance(event, VoiceNote):
+            # The engine may fetch and keep a voice note before its turn (``Engine._listen``):
+            # its order is checked first, by reading his stored updates (``_in_order``).
+            raise OutOfTurn(str(update.update_id))
         await self._handle(
             Incoming(
                 channel=NAME,
