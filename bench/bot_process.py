@@ -16,7 +16,6 @@ transaction committed, its answer queued). Answers JSON-line commands (``bench.c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import contextvars
 import os
@@ -168,7 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--series", type=int, default=10)
     parser.add_argument("--capacity", type=int, default=120)
     parser.add_argument("--public-url", help="the webhook's base URL (default: this process's own port)")
-    asyncio.run(serve(parser.parse_args(argv)))
+    from bot.app.cli import run_loop
+
+    run_loop(serve(parser.parse_args(argv)), fast=True)  # on the event loop ``meedoen run`` uses
 
 
 if __name__ == "__main__":

@@ -255,3 +255,23 @@ async def test_an_odd_signed_whatsapp_form_never_gets_a_500(settings, db, tmp_pa
         assert response.status_code < 500
         response = await post_signed(config, "/whatsapp/status", form)
         assert response.status_code < 500
+
+
+async def test_a_turn_takes_his_stored_update_only_when_none_stored_before_it_waits(db):
+    """``inbound.take``, the check a turn makes on a database shared with other instances
+    (docs/scaling.md, "His oldest update first"): his later update is refused while his
+    earlier one waits, another man's updates do not count, and one no longer stored is
+    refused; nothing is deleted by a refusal."""
+    his = [inbound.Stored(str(n), "7001", f'{{"update_id": {n}}}') for n in (11, 12)]
+    other = inbound.Stored("10", "7002", '{"update_id": 10}')
+    async with db.transaction() as connection:
+        await inbound.keep(connection, "telegram", [other, *his], NOW)
+    async with db.transaction() as connection:
+        assert not await inbound.take(connection, "telegram", "12")  # 11 is his, stored first
+    assert await stored(db) == 3
+    async with db.transaction() as connection:
+        assert await inbound.take(connection, "telegram", "11")  # another man's 10 is no reason to wait
+        assert await inbound.take(connection, "telegram", "12")
+        assert not await inbound.take(connection, "telegram", "12")  # gone: handled already
+    async with db.transaction() as connection:
+        assert [s.update_id for s in await inbound.unhandled(connection, "telegram")] == ["10"]

@@ -391,3 +391,35 @@ async def test_whoami_gives_the_address_that_coordinator_add_takes(tg, settings,
         assert parse_address(line) == ("telegram", "5031")
     async with db.transaction() as connection:
         assert await connection.scalar(select(participants.c.address)) == "5031"  # nothing kept of 5030
+
+
+async def test_updates_are_handled_at_most_turns_at_once_and_each_chat_in_order():
+    """``ChatOrderedProcessor``: different chats concurrently but no more than ``turns`` at
+    once (a turn holds a database connection; more only time-slice them, docs/scaling.md),
+    and one chat's updates strictly in arrival order."""
+    from telegram import Chat as TelegramChat
+    from telegram import Message, Update
+
+    from bot.channels.telegram import ChatOrderedProcessor
+
+    processor = ChatOrderedProcessor(256, turns=2)
+    running = peak = 0
+    done: list[tuple[int, int]] = []
+
+    async def turn(chat: int, number: int) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        done.append((chat, number))
+        running -= 1
+
+    def update(chat: int, number: int) -> Update:
+        message = Message(number, NOW, TelegramChat(chat, "private"), text=str(number))
+        return Update(chat * 10 + number, message=message)
+
+    arrivals = [(chat, number) for number in range(3) for chat in (1, 2, 3, 4)]
+    await asyncio.gather(*(processor.process_update(update(c, n), turn(c, n)) for c, n in arrivals))
+    assert peak == 2
+    for chat in (1, 2, 3, 4):
+        assert [number for c, number in done if c == chat] == [0, 1, 2]

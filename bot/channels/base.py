@@ -48,9 +48,19 @@ class Incoming:
     # channels keep no time of his messages at all (issue 11).
     keeps_window: bool = False
     stored: str | None = None  # its key in ``bot.store.inbound``, deleted once it is handled
+    # On a database shared with other instances: handle it only if none of his updates stored
+    # before it still waits (``bot.store.inbound.take``, in the turn's own transaction), else
+    # raise ``OutOfTurn`` before anything is stored, so that the channel hands them over in
+    # order (docs/scaling.md, "His oldest update first").
+    check_turn: bool = False
     # A voice note's download, for the engine to call only when a coordinator's or a
     # facilitator's flow waits for one (``Engine._listen``); a man's voice note is never fetched.
     fetch_voice: FetchVoice | None = None
+
+
+class OutOfTurn(Exception):
+    """An ``Incoming`` with ``check_turn`` was not handled: an update of his stored before it
+    waits, or it is no longer stored (another instance handled it). Nothing was stored."""
 
 
 Handler = Callable[[Incoming], Awaitable[None]]

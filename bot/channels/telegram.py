@@ -57,7 +57,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, C
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import callback_data
-from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing
+from bot.channels.base import DeliveryError, FetchVoice, Handler, Incoming, Limits, Outgoing, OutOfTurn
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.common.clock import utcnow
@@ -85,18 +85,27 @@ POLL_TIMEOUT = 10  # seconds a long poll waits for updates
 POLL_RETRY = (1.0, 30.0)  # seconds between failed polls: first, at most
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, strictly in order within one chat (a FIFO lock per chat)."""
+TURNS_AT_ONCE = 8  # updates handled at once (see ``ChatOrderedProcessor``)
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, strictly in order within one chat (a FIFO lock per chat), and
+    at most ``turns`` at once. A turn holds a database connection from its first statement to
+    its commit (on PostgreSQL one of ``POSTGRES_POOL``, leaving room for storing webhooks and
+    for the outbox; SQLite has one writer anyway): more turns at once only time-slice the
+    event loop and the database between them, and each takes longer (docs/benchmarks.md,
+    inbound sign-ups). The others wait here, before their turn begins, in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int, turns: int = TURNS_AT_ONCE) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._turns = asyncio.Semaphore(turns)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
         lock = self._locks[chat]
         try:
-            async with lock:
+            async with lock, self._turns:  # his lock first: his next update holds no turn's place
                 await coroutine
         finally:
             if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
@@ -134,9 +143,11 @@ class TelegramChannel:
         self._coordinator_menus: dict[str, tuple[str | None, str]] = {}
         self._menu_failures: set[str] = set()  # chats whose menu failed, logged once
         self._voice_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # clip → its first upload
-        # Texts go out through ``do_api_request("sendMessage", ...)`` on purpose (see
-        # ``_send_text``); PTB would warn on each that ``Bot.send_message`` exists.
-        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+        # Texts go out, and buttons are taken off, through ``do_api_request`` on purpose (see
+        # ``_send_text``, ``_settle_button``); PTB would warn on each that its method exists.
+        warnings.filterwarnings(
+            "ignore", message=r"Please use 'Bot\.(sendMessage|editMessageReplyMarkup)'", category=PTBUserWarning
+        )
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
@@ -347,16 +358,22 @@ class TelegramChannel:
             # Beside the engine, not before it: the two Bot API calls would otherwise hold
             # up his answer. PTB awaits the task when the application stops.
             self.application.create_task(self._settle_button(update.callback_query), update=update)
-        for each in await self._in_order(update):
-            await self._handle_update(each)
+        if not self.db.shared:
+            await self._handle_update(update)
+            return
+        try:
+            # The usual case: no earlier update of his waits, checked inside the turn itself.
+            await self._handle_update(update, check_turn=True)
+        except OutOfTurn:
+            for each in await self._in_order(update):
+                await self._handle_update(each)
 
     async def _in_order(self, update: Update) -> list[Update]:
-        """What to handle for ``update``: itself, after (on a database shared with other
-        instances) his updates stored before it and not handled yet, oldest first: kept by
-        another instance a moment earlier, or by one that died (``bot.store.inbound.waiting``).
-        Nothing when another instance has handled it already, with those before it."""
-        if not self.db.shared:
-            return [update]
+        """On a database shared with other instances, when the turn found an update of his
+        stored before ``update`` waiting (``OutOfTurn``): what to handle, his updates stored
+        and not handled yet, oldest first, up to ``update`` itself: kept by another instance a
+        moment earlier, or by one that died (``bot.store.inbound.waiting``). Nothing when
+        another instance has handled it already, with those before it."""
         async with self.db.transaction() as connection:
             waiting = await inbound.waiting(connection, NAME, str(update.effective_chat.id))
         ids = [stored.update_id for stored in waiting]
@@ -373,13 +390,17 @@ class TelegramChannel:
                     await inbound.forget(connection, NAME, stored.update_id)
         return [*earlier, update]
 
-    async def _handle_update(self, update: Update) -> None:
+    async def _handle_update(self, update: Update, *, check_turn: bool = False) -> None:
         address = str(update.effective_chat.id)
         event = await self._event_of(update, address)
         if event is None:  # e.g. a service message: nothing to answer, nothing to keep
             async with self.db.transaction() as connection:
                 await inbound.forget(connection, NAME, str(update.update_id))
             return
+        if check_turn and isinstance(event, VoiceNote):
+            # The engine may fetch and keep a voice note before its turn (``Engine._listen``):
+            # its order is checked first, by reading his stored updates (``_in_order``).
+            raise OutOfTurn(str(update.update_id))
         await self._handle(
             Incoming(
                 channel=NAME,
@@ -389,6 +410,7 @@ class TelegramChannel:
                 language_hint=update.effective_user.language_code,
                 stored=str(update.update_id),
                 fetch_voice=self._voice_download(update) if isinstance(event, VoiceNote) else None,
+                check_turn=check_turn,
             )
         )
 
@@ -426,6 +448,7 @@ class TelegramChannel:
     async def _settle_button(self, query) -> None:
         """Stop the spinner and take the buttons off the answered message, so they cannot be
         pressed twice. Failures here only cost looks, never the answer itself."""
+        bot = self.application.bot
         try:
             await query.answer()
             message = query.message
@@ -436,7 +459,12 @@ class TelegramChannel:
                 self._cleared[key] = None
                 if len(self._cleared) > CLEARED_MEMORY:
                     self._cleared.popitem(last=False)
-                await query.edit_message_reply_markup(reply_markup=None)
+                # As ``edit_message_reply_markup(reply_markup=None)``, without turning
+                # Telegram's answer (the whole edited message) into a ``Message`` that nothing
+                # reads: that was a third of settling a button (docs/benchmarks.md).
+                await bot.do_api_request(
+                    "editMessageReplyMarkup", api_kwargs={"chat_id": message.chat.id, "message_id": message.message_id}
+                )
         except TelegramError as error:
             log.info("telegram: could not settle a button press: %s", type(error).__name__)
 

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.channels.base import Incoming, Outgoing
+from bot.channels.base import Incoming, Outgoing, OutOfTurn
 from bot.common import audio as voice
 from bot.common.clock import utcnow
 from bot.config import Settings
@@ -115,6 +115,8 @@ class Engine:
                 if attempt == 2:
                     raise
                 continue
+            except OutOfTurn:
+                raise  # the channel hands over his earlier updates first
             except Exception:
                 log.exception(
                     "engine: %s update %s failed", incoming.channel, incoming.update_id
@@ -168,7 +170,11 @@ class Engine:
             # Another instance may be in a turn of his: wait for it, then read what it left.
             await locks.chat(connection, incoming.channel, incoming.address)
             if incoming.stored is not None:
-                await inbound.forget(connection, incoming.channel, incoming.stored)
+                if incoming.check_turn and self.db.shared:
+                    if not await inbound.take(connection, incoming.channel, incoming.stored):
+                        raise OutOfTurn(incoming.stored)  # rolls back: nothing stored
+                else:
+                    await inbound.forget(connection, incoming.channel, incoming.stored)
             if incoming.update_id is not None and not await updates.first_time(
                 connection, incoming.channel, incoming.update_id, now
             ):

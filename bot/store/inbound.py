@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.database import Database
@@ -113,13 +113,36 @@ async def keep(connection: AsyncConnection, channel: str, updates: list[Stored],
     return new
 
 
+_FORGET = delete(inbound_updates).where(
+    inbound_updates.c.channel == bindparam("channel"), inbound_updates.c.update_id == bindparam("update_id")
+)
+
+
 async def forget(connection: AsyncConnection, channel: str, update_id: str) -> None:
     """The update is handled (call in the transaction that stores its effects)."""
-    await connection.execute(
-        delete(inbound_updates).where(
-            inbound_updates.c.channel == channel, inbound_updates.c.update_id == update_id
-        )
-    )
+    await connection.execute(_FORGET, {"channel": channel, "update_id": update_id})
+
+
+_EARLIER = inbound_updates.alias("earlier")
+_TAKE = delete(inbound_updates).where(
+    inbound_updates.c.channel == bindparam("channel"),
+    inbound_updates.c.update_id == bindparam("update_id"),
+    ~exists().where(
+        _EARLIER.c.channel == inbound_updates.c.channel,
+        _EARLIER.c.address == inbound_updates.c.address,
+        _EARLIER.c.id < inbound_updates.c.id,
+    ),
+)
+
+
+async def take(connection: AsyncConnection, channel: str, update_id: str) -> bool:
+    """``forget`` the update if it is his oldest one still stored; False (nothing deleted)
+    when one stored before it waits, or it is no longer stored. One statement in the turn's
+    transaction, under his lock (``bot.store.locks.chat``): what ``waiting`` read in a
+    transaction of its own before every turn, now only when this says False (the rare case:
+    two of his updates at two instances at once, or an instance died)."""
+    result = await connection.execute(_TAKE, {"channel": channel, "update_id": update_id})
+    return result.rowcount == 1
 
 
 async def forget_chat(connection: AsyncConnection, channel: str, address: str) -> None:
