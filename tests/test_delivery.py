@@ -147,11 +147,11 @@ async def test_a_failed_claim_gives_its_send_slots_back(settings, db):
             sender = service.senders["telegram"]
             claim, failures = sender._claim, []
 
-            async def fails_once(rows, slots, *due):
+            async def fails_once(rows, slots):
                 if not failures:
                     failures.append(len(rows))
                     raise RuntimeError("database went away")
-                return await claim(rows, slots, *due)
+                return await claim(rows, slots)
 
             sender._claim = fails_once
             await one_broadcast(db, [8951, 8952, 8953])

@@ -40,7 +40,7 @@ import base64
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, assert_never
@@ -438,10 +438,7 @@ class OutboxSender:
         claimed_ahead = {row["id"] for row in ready if row.get("claimed")}  # no claim now
         try:
             fresh = [row for row in ready if row["id"] not in claimed_ahead]
-            due = self._due_ahead(ready, slots)
-            claimed = claimed_ahead - {row["id"] for row in due}
-            if fresh or due:
-                claimed |= await self._claim(fresh, slots, due)
+            claimed = claimed_ahead | (await self._claim(fresh, slots) if fresh else set())
         except BaseException:
             # Nothing goes out: give the booked slots back, or the pacer would count them
             # as under way for ever and hold the channel; rows claimed ahead stay ours.
@@ -599,27 +596,12 @@ class OutboxSender:
         except Exception:
             log.exception("outbox %s: could not put %d claimed message(s) back in line", self.channel.name, len(ids))
 
-    def _due_ahead(self, ready: list[Row], slots: Mapping[int, float | None]) -> list[Row]:
-        """The rows claimed ahead among ``ready`` whose slots have come, when there are several:
-        ``_claim`` marks them ``sending`` in one transaction rather than each in its own
-        (``_mark_sending``), which at a fast pace was a transaction, three round trips, per
-        message (docs/benchmarks.md). One alone keeps its own mark, as at a slow pace."""
-        now = self.pacer.now()
-        lead = max(START_SLACK, self._mark_lead)
-        due = [
-            row for row in ready
-            if row.get("claimed") and _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead)
-        ]
-        return due if len(due) > 1 else []
-
-    async def _claim(self, rows: list[Row], slots: Mapping[int, float | None], due: Sequence[Row] = ()) -> set[int]:
+    async def _claim(self, rows: list[Row], slots: Mapping[int, float | None]) -> set[int]:
         """Book the rows for their slots: ``sending`` for those whose slot has come (their
         requests start right after this commit), ``claimed`` for the others, which commit
-        ``sending`` themselves when their slot comes (``_mark_sending``). ``due``: rows this
-        instance claimed ahead whose slots have come, marked ``sending`` here too. Returns the
-        ids booked. A row no longer ``pending`` (or ``claimed`` by us, for ``due``) is left
-        alone: another process may have changed it since the window was read (``meedoen
-        broadcast cancel``, /delete)."""
+        ``sending`` themselves when their slot comes (``_mark_sending``). Returns the ids
+        booked. A row no longer ``pending`` is left alone: another process may have changed
+        it since the window was read (``meedoen broadcast cancel``, /delete)."""
         now = self.pacer.now()
         lead = max(START_SLACK, self._mark_lead)
         starting: list[Row] = []
@@ -627,16 +609,7 @@ class OutboxSender:
         for row in rows:
             (starting if _starts_now(slots[row["id"]], self.pacer.paused_until, now, lead) else waiting).append(row)
         booked: set[int] = set()
-        async with self.db.transaction(urgent=bool(starting or due)) as connection:  # as ``_mark_sending``
-            if due:
-                result = await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([row["id"] for row in due]), outbox.c.status == "claimed",
-                           outbox.c.owner == self.owner)
-                    .values(status="sending", attempts=outbox.c.attempts + 1)
-                    .returning(outbox.c.id)
-                )
-                booked.update(result.scalars())
+        async with self.db.transaction(urgent=bool(starting)) as connection:  # as ``_mark_sending``
             for group, values in ((starting, {"status": "sending", "attempts": outbox.c.attempts + 1}),
                                   (waiting, {"status": "claimed"})):
                 if group:
@@ -657,8 +630,6 @@ class OutboxSender:
                     booked.update(result.scalars())
         for row in waiting:
             row["claimed"] = True
-        for row in due:
-            del row["claimed"]  # marked ``sending`` above (or gone): ``_send_one`` marks nothing
         return booked
 
     def _until_slot(self, slot: float | None) -> float:
