@@ -162,6 +162,7 @@ async def measure(size: int, instances: int) -> dict:
                 try:
                     await wait_ready(db, instances, processes)
                     print(f"seeded {size} participants; {instances} instance(s) up; load average {load_average()}")
+                    commits_before = await commits(db)
                     cpu_before = [cpu_of(p.pid) for p in processes]
                     pg_before = postgres_cpu(server)
                     api_before = await api.request("stats")
@@ -171,6 +172,7 @@ async def measure(size: int, instances: int) -> dict:
                     cpu_after = [cpu_of(p.pid) for p in processes]
                     pg_after = postgres_cpu(server)
                     api_after = await api.request("stats")
+                    commits_after = await commits(db)
                     pids = {p.pid: n for n, p in enumerate(processes)}
                 finally:
                     for process in processes:
@@ -201,6 +203,7 @@ async def measure(size: int, instances: int) -> dict:
     sender_cpu = max(after - before for before, after in zip(cpu_before, cpu_after, strict=True))
     figures["sender_cpu_ms_per_msg"] = round(sender_cpu * 1000 / delivered, 3) if delivered else 0.0
     figures["postgres_cpu_ms_per_msg"] = round((pg_after - pg_before) * 1000 / delivered, 3) if delivered else 0.0
+    figures["transactions_per_msg"] = round((commits_after - commits_before) / delivered, 3) if delivered else 0.0
     print(f"broadcast to {size} with {instances} instance(s) on PostgreSQL: queued in {result['queued_in'] * 1000:.0f} ms, "
           f"all {delivered} sent in {elapsed:.2f} s = {figures['msgs_per_s']} messages/s")
     print(f"  tally {result['tally']}")
@@ -214,10 +217,24 @@ async def measure(size: int, instances: int) -> dict:
     if figures["sender_cpu_ms_per_msg"]:
         print(f"  CPU per message: the sending instance {figures['sender_cpu_ms_per_msg']:.3f} ms (so at most "
               f"~{1000 / figures['sender_cpu_ms_per_msg']:.0f} messages/s on a core of its own), PostgreSQL "
-              f"{figures['postgres_cpu_ms_per_msg']:.3f} ms")
+              f"{figures['postgres_cpu_ms_per_msg']:.3f} ms; {figures['transactions_per_msg']:.3f} transactions per "
+              "message (all instances and this benchmark's progress polls)")
     print(f"  PostgreSQL: CPU {figures['postgres_cpu_share']:.0%} of a core; Bot API stand-in: CPU "
           f"{figures['server_cpu_share']:.0%}, violations {figures['server_violations']}; load average now {figures['load_after']}")
     return figures
+
+
+async def commits(db) -> int:
+    """Transactions committed in the benchmark's database so far, by everyone. PostgreSQL
+    counts a backend's transactions when it goes idle, at most once a second: wait for that."""
+    from sqlalchemy import text
+
+    await asyncio.sleep(1.1)
+    async with db.transaction() as connection:
+        await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return await connection.scalar(
+            text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        )
 
 
 async def _create_database(server) -> str:

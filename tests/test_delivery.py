@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.delivery.outbox import GROUP_SIZE
 from bot.domain import broadcasts
 from bot.store import participants
 from bot.store.schema import outbox
@@ -186,3 +187,31 @@ async def test_copies_claimed_ahead_of_their_slots_are_cancelled_with_the_broadc
     assert "claimed" not in states.values()  # the stop put them back in line
     assert {states[str(a)] for a in addresses[20:]} <= {"sent", "pending"}
     assert "pending" in {states[str(a)] for a in addresses[20:]}
+
+
+
+async def test_unthrottled_a_group_is_claimed_in_one_statement_not_each_message_marked(settings, db):
+    """Far above what can be reached (the capacity benchmarks), a group's slots have all come
+    when it is claimed, so it is booked ``sending`` at once; rows claimed ahead of their
+    slots would each get an ``UPDATE`` (and a transaction) of their own (docs/benchmarks.md)."""
+    from sqlalchemy import event
+
+    addresses = range(8700, 8900)
+    statements: list[str] = []
+    async with FakeTelegram() as tg:
+        configured = dataclasses.replace(telegram_settings(settings, tg), telegram_rate=1_000_000.0)
+        async with running(configured) as service:
+            event.listen(service.db.engine.sync_engine, "before_cursor_execute",
+                         lambda _conn, _cursor, sql, *_rest: statements.append(sql))
+            await one_broadcast(db, addresses)
+            service.wake_all()
+            for address in addresses:
+                await wait_state(db, address, "sent", timeout=30)
+        assert [tg.count_to(a) for a in addresses] == [1] * len(addresses)
+    claims = [sql for sql in statements if sql.startswith("UPDATE outbox") and "outbox.attempts +" in sql]
+    assert claims, "the sender's statements were not seen"
+    one_by_one = [sql for sql in claims if "WHERE outbox.id = " in sql]  # ``_mark_sending``
+    # At most the first group: on PostgreSQL a new sender waits a second before its first send
+    # (``takeover_wait``), and the slots booked just before that wait ends are still ahead.
+    assert len(one_by_one) <= GROUP_SIZE < len(addresses)
+    assert len(claims) - len(one_by_one) < len(addresses) // 8  # then a group of up to 64 at a time

@@ -92,3 +92,37 @@ def cli_free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+async def test_a_stop_signal_while_the_app_is_built_stops_the_serving_that_follows(settings, db, monkeypatch):
+    """The window after the start and before uvicorn's own handlers are in place (building
+    the app, importing uvicorn): a signal then was noted and forgotten, and the process
+    served on for ever (a benchmark's and a test's instance never ended). Now serving stops
+    at once and the service stops as after any signal."""
+    import dataclasses
+    import os
+
+    from bot.app import cli, http
+    from bot.app.service import Service
+
+    calls: list[str] = []
+    build_app = http.build_app
+
+    async def starting(self) -> None:
+        calls.append("start")
+
+    async def stopping(self) -> None:
+        calls.append("stop")
+
+    def building(*args, **kwargs):
+        calls.append("build")
+        os.kill(os.getpid(), signal.SIGTERM)  # after the start, before uvicorn serves
+        return build_app(*args, **kwargs)
+
+    monkeypatch.setattr(Service, "start", starting)
+    monkeypatch.setattr(Service, "stop", stopping)
+    monkeypatch.setattr(http, "build_app", building)
+    settings = dataclasses.replace(settings, http_port=cli_free_port(), telegram_bot_token="123:not-used")
+    await asyncio.wait_for(cli.run(None, settings), timeout=30)
+    assert calls == ["start", "build", "stop"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -401,12 +401,21 @@ def _handler(args) -> Callable[[argparse.Namespace, Settings], Awaitable[int | N
 
 
 async def _serve(
-    app, host: str, port: int, *, on_stop: tuple[Callable[[], None], ...] = (), grace: float | None = None
+    app,
+    host: str,
+    port: int,
+    *,
+    on_stop: tuple[Callable[[], None], ...] = (),
+    grace: float | None = None,
+    noted: _StopSignals | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT (``systemctl stop``, ``docker stop``, Ctrl+C), then return,
     so that the caller stops the service cleanly. ``on_stop`` runs (in the event loop) as soon
     as the signal comes, to end requests that would otherwise hold the stop (the demo page's
-    long polls); after ``grace`` seconds uvicorn cancels whatever requests are still open."""
+    long polls); after ``grace`` seconds uvicorn cancels whatever requests are still open.
+    ``noted``: a signal that came before uvicorn's handlers were in place (while the app was
+    being built) stops the serving as soon as they are, instead of being forgotten, which
+    left the process serving for ever."""
     import uvicorn
 
     loop = asyncio.get_running_loop()
@@ -416,6 +425,13 @@ async def _serve(
             super().handle_exit(sig, frame)
             for callback in on_stop:
                 loop.call_soon_threadsafe(callback)
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                if noted is not None and noted.came:
+                    self.handle_exit(signal.SIGTERM, None)
+                yield
 
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace
@@ -469,7 +485,7 @@ async def run(args, settings: Settings) -> None:
             await _start(service)
             started = True
             if not stop.came:
-                await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port)
+                await _serve(build_app(service, manage_service=False), settings.http_host, settings.http_port, noted=stop)
     finally:
         if started:
             await service.stop()

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import json
 import logging
 import math
@@ -102,7 +101,8 @@ def encode(message: Outgoing) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode(payload: str) -> Outgoing:
+def decode(payload: str, kind: str = "reply", outbox_id: int | None = None) -> Outgoing:
+    """The message ``encode`` stored; ``kind`` and ``outbox_id`` (the row's) are not in it."""
     data = json.loads(payload)
     return Outgoing(
         text=data["text"],
@@ -111,6 +111,8 @@ def decode(payload: str) -> Outgoing:
         image=base64.b64decode(data["image"]) if "image" in data else None,
         document=_document(data["document"]) if "document" in data else None,
         voice=data.get("voice"),
+        kind=kind,
+        outbox_id=outbox_id,
     )
 
 
@@ -543,7 +545,11 @@ class OutboxSender:
         as its slot is booked, so that it waits for one transaction only. Rows claimed ahead
         and not sent go back to ``pending`` when the sender stops, or at the next start."""
         ahead = min(int(CLAIM_AHEAD / self.pacer.spacing), GROUP_SIZE)
-        if ahead < 2:  # a fast pace: rows are claimed as their slots are booked, many at once
+        if ahead < 2:  # under 4 a second: nothing to gain
+            return
+        if GROUP_SIZE * self.pacer.spacing <= START_SLACK:
+            # Unthrottled: a whole group's slots have come at once, so the step's one claim
+            # books them straight as ``sending``; claiming ahead would add a transaction.
             return
         in_hand = sum(1 for row in self._window if row.get("claimed"))
         if in_hand > ahead // 2:
@@ -707,7 +713,7 @@ class OutboxSender:
 
     async def _send(self, row: Row) -> tuple[Row, DeliveryError | None]:
         try:
-            message = dataclasses.replace(decode(row["payload"]), kind=row["kind"], outbox_id=row["id"])
+            message = decode(row["payload"], row["kind"], row["id"])  # ``replace`` re-reads the fields each time
             await self.channel.deliver(row["address"], message)
         except DeliveryError as error:
             return row, error
