@@ -126,3 +126,40 @@ async def test_a_stop_signal_while_the_app_is_built_stops_the_serving_that_follo
     await asyncio.wait_for(cli.run(None, settings), timeout=30)
     assert calls == ["start", "build", "stop"]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+async def test_the_demo_stops_on_a_signal_while_its_page_is_built(settings, db, monkeypatch, tmp_path):
+    """The same window in `meedoen demo`: Ctrl+C just as the demo came up used to leave it
+    serving until a second one."""
+    import argparse
+    import os
+
+    from bot.app import cli, demo, http
+    from bot.app.service import Service
+
+    calls: list[str] = []
+    build_app = http.build_app
+
+    async def starting(self) -> None:
+        calls.append("start")
+
+    async def stopping(self) -> None:
+        calls.append("stop")
+
+    async def seeding(service) -> None:
+        calls.append("seed")
+
+    def building(*args, **kwargs):
+        calls.append("build")
+        os.kill(os.getpid(), signal.SIGINT)  # after the start, before uvicorn serves
+        return build_app(*args, **kwargs)
+
+    monkeypatch.setattr(Service, "start", starting)
+    monkeypatch.setattr(Service, "stop", stopping)
+    monkeypatch.setattr(demo, "seed", seeding)
+    monkeypatch.setattr(http, "build_app", building)
+    args = argparse.Namespace(database=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", port=cli_free_port())
+    before = signal.getsignal(signal.SIGINT)
+    await asyncio.wait_for(cli.demo(args, settings), timeout=30)
+    assert calls == ["start", "seed", "build", "stop"]
+    assert signal.getsignal(signal.SIGINT) == before

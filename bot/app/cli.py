@@ -581,7 +581,7 @@ async def demo(args, settings: Settings) -> None:
                       "(add ?lang=en for English)", flush=True)
                 await _serve(
                     build_app(service, manage_service=False, extra_routes=demo_routes(service)), "127.0.0.1", args.port,
-                    on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2,
+                    on_stop=(service.channels[DemoChannel.name].end_waits,), grace=2, noted=stop,
                 )
     finally:
         if started:
