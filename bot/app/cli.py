@@ -34,6 +34,7 @@ from bot.config import (
     parse_address,
     require_for_run,
 )
+from bot.store import sealing
 from bot.store.database import Database
 from dialogs.types import LANGUAGES
 
@@ -591,7 +592,7 @@ async def db_restore(args, settings: Settings) -> None:
 
 
 async def _database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, seal=sealing.of_key(settings.secret_key))
     await db.upgrade()
     return db
 
