@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.common.calendar import month_of
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
+from bot.store.sealing import as_stored
 
 _shuffle = secrets.SystemRandom().shuffle
 
@@ -128,7 +129,7 @@ async def rewrite_in_key_order(connection: AsyncConnection, table: Table, new_ro
     that depends on the set of keys alone. Costs one read and one write of the table per
     check-in; both tables hold one ISO week at most (docs/benchmarks.md, "Check-in")."""
     (key,) = table.primary_key.columns
-    rows = [dict(row._mapping) for row in await connection.execute(select(table))]
+    rows = [dict(row._mapping) for row in await connection.execute(select(*map(as_stored, table.columns)))]
     rows.append({column.name: new_row.get(column.name) for column in table.columns})
     rows.sort(key=lambda row: row[key.name])
     await connection.execute(delete(table))
