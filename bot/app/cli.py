@@ -346,8 +346,8 @@ def print_secret() -> int:
     print(secrets.token_urlsafe(32))
     print(
         "Put this in MEEDOEN_SECRET_KEY and keep a copy safe, but not in the same place as the database "
-        "backups: signed buttons, check-in markers and the erasure ledger depend on it, and another key "
-        "makes them all void.",
+        "backups: signed buttons, check-in markers, the erasure ledger and the sealed answers and "
+        "conversations depend on it, and another key makes them all void.",
         file=sys.stderr,
     )
     return 0
