@@ -3,8 +3,8 @@
 week, not a value and not an order.
 
 - An answer waits in ``listening_pool``, sealed (``bot.store.checkins.pool``) and rewritten in
-  key order on every insert, until its ISO week is over; ``flush`` then opens and moves the week's answers to ``listening_responses`` shuffled and
-  under fresh random ids.
+  key order on every insert, until its ISO week is over; ``flush`` then opens the week's
+  answers and moves them to ``listening_responses`` shuffled and under fresh random ids.
 - "He has answered" is a keyed hash of his chat address (``marker``) in ``listening_markers``,
   rewritten in key order too, so the poll is offered and counted once per man. It stays until
   he uses /delete (``forget``); without ``MEEDOEN_SECRET_KEY`` it names nobody.
