@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import secrets
 import sqlite3
@@ -68,8 +69,9 @@ async def measure(url: str, size: int) -> dict:
     from bot.store import anonymity, checkins
     from bot.store.database import Database
     from bot.store.schema import checkin_markers, checkin_pool
+    from bot.store.sealing import Seal
 
-    db = Database(url)
+    db = Database(url, seal=Seal("bench-secret-key-0123456789"))  # the pool sealed, as in service
     rng = random.Random(5)
     week = checkins.iso_week(NOW)
     secret = b"bench"
@@ -87,7 +89,8 @@ async def measure(url: str, size: int) -> dict:
                 await checkins.record(connection, mark, week, row, month_marker=month_mark)
             else:  # before issue 11: two plain inserts
                 await connection.execute(insert(checkin_markers), {"marker": mark, "iso_week": week})
-                await connection.execute(insert(checkin_pool), {"id": secrets.token_hex(16), "iso_week": week, **row})
+                sealed = json.dumps(row, separators=(",", ":"), sort_keys=True)
+                await connection.execute(insert(checkin_pool), {"id": secrets.token_hex(16), "iso_week": week, "sealed": sealed})
             written = time.perf_counter() - writing
         return time.perf_counter() - started, written
 

@@ -5,7 +5,8 @@ file (or, with ``--database postgresql``, a private PostgreSQL server) with ten 
 per update, in CPU and in SQL statements.
 
 Figures: updates/s (time in ``Engine.handle`` only); CPU per update (the whole process, aiosqlite's thread included);
-statements per update, overall and per step (``BEGIN`` included). On PostgreSQL, also the
+statements per update, overall and per step (``BEGIN`` included); how many values were sealed or
+opened per update and the time that took (``bot.store.sealing``, the service's seal, timed). On PostgreSQL, also the
 server's CPU per update: each statement is a round trip to it.
 
     python -m bench.engine_alone [--size 200] [--database postgresql]
@@ -38,6 +39,7 @@ from bot.engine import Engine
 from bot.store import series as series_store
 from bot.store.database import Database
 from bot.store.schema import outbox
+from bot.store.sealing import Seal
 from dialogs.types import ChoiceMade, Text
 
 SERIES = 10
@@ -66,8 +68,34 @@ async def measure(size: int, database: str = "sqlite") -> dict:
             postgres.stop()
 
 
+class TimedSeal(Seal):
+    """The service's seal, counting and timing its own work: the sealing overhead per update."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(secret)
+        self.calls = 0
+        self.seconds = 0.0
+
+    def seal(self, plain: bytes, label: str) -> bytes:
+        started = time.perf_counter()
+        try:
+            return super().seal(plain, label)
+        finally:
+            self.calls += 1
+            self.seconds += time.perf_counter() - started
+
+    def open(self, sealed: bytes, label: str) -> bytes:
+        started = time.perf_counter()
+        try:
+            return super().open(sealed, label)
+        finally:
+            self.calls += 1
+            self.seconds += time.perf_counter() - started
+
+
 async def measure_on(url: str, size: int, postgres: PostgresServer | None) -> dict:
-    db = Database(url)
+    seal = TimedSeal(SECRET_KEY)
+    db = Database(url, seal=seal)
     await db.upgrade()
     now = utcnow()
     async with db.transaction() as connection:
@@ -101,15 +129,18 @@ async def measure_on(url: str, size: int, postgres: PostgresServer | None) -> di
         for step, made in enumerate(steps):
             event_ = made if isinstance(made, Text) else ChoiceMade(made, await question(address))
             before, cpu, wall = statements.count, time.process_time(), time.monotonic()
+            sealing = seal.calls, seal.seconds
             await engine.handle(Incoming("telegram", address, event_, str(next(update_ids)), language))
             timing["cpu"] += time.process_time() - cpu
             timing["wall"] += time.monotonic() - wall
+            timing["seals"] += seal.calls - sealing[0]
+            timing["seal"] += seal.seconds - sealing[1]
             per_step[step].append(statements.count - before)
 
-    await man(size + 1, {"cpu": 0.0, "wall": 0.0})  # warm-up: imports, caches, the catalog
+    await man(size + 1, {"cpu": 0.0, "wall": 0.0, "seals": 0, "seal": 0.0})  # warm-up: imports, caches, the catalog
     for counts in per_step:
         counts.clear()
-    timing = {"cpu": 0.0, "wall": 0.0}
+    timing = {"cpu": 0.0, "wall": 0.0, "seals": 0, "seal": 0.0}
     database_cpu = postgres.cpu_seconds() if postgres is not None else 0.0
     for number in range(size):
         await man(number, timing)
@@ -122,6 +153,8 @@ async def measure_on(url: str, size: int, postgres: PostgresServer | None) -> di
         "cpu_ms_per_update": round(1000 * timing["cpu"] / updates, 2),
         "statements_per_update": round(sum(map(sum, per_step)) / updates, 1),
         "statements_by_step": "/".join(f"{sum(counts) / len(counts):g}" for counts in per_step),
+        "seals_per_update": round(timing["seals"] / updates, 1),
+        "seal_us_per_update": round(1e6 * timing["seal"] / updates, 1),
     }
     if postgres is not None:  # the server's share; its processes are not this one's CPU
         figures["database_cpu_ms_per_update"] = round(1000 * database_cpu / updates, 2)
@@ -129,6 +162,8 @@ async def measure_on(url: str, size: int, postgres: PostgresServer | None) -> di
           f"{figures['cpu_ms_per_update']} ms CPU and {figures['statements_per_update']} statements per update "
           f"(by step: {figures['statements_by_step']})"
           + (f"; PostgreSQL {figures['database_cpu_ms_per_update']} ms CPU per update" if postgres is not None else ""))
+    print(f"sealing: {figures['seals_per_update']} values sealed or opened per update, "
+          f"{figures['seal_us_per_update']} µs per update")
     return figures
 
 

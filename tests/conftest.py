@@ -18,6 +18,7 @@ import pytest
 from bench.postgres_server import PostgresServer, PostgresUnavailable
 from bot.config import Settings
 from bot.store.database import Database
+from tests import sealed
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -125,12 +126,12 @@ def empty_database_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret-key-0123456789")
+    return Settings(database_url=database_url, secret_key=sealed.SECRET_KEY)
 
 
 @pytest.fixture
 async def db(database_url):
-    database = Database(database_url)
+    database = Database(database_url, seal=sealed.SEAL)
     await database.upgrade()
     yield database
     await database.close()

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.delivery.pacing import Pacer
 from bot.store.database import Database
 from dialogs.types import ChoiceMade, Text
+from tests import sealed
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -171,8 +172,9 @@ async def test_a_channel_registered_in_one_place_is_started_mounted_paced_and_st
     assert sms.stopped
     # "4" was read as the fourth option: the dialog went on, in English
     assert english.startswith("Before we start") and english.endswith("\n\n1 Yes, that's okay\n2 No, thank you")
-    # what he saw last is kept in the database: a reader made afresh reads "1" as its choice
-    db = Database(settings.database_url)
+    # what he saw last is kept in the database (sealed): a reader made afresh, with the key,
+    # reads "1" as its choice
+    db = Database(settings.database_url, seal=sealed.SEAL)
     try:
         event = await NumberedChoices(db, "sms", service.now).read("+31612345678", Text("1"))
         command = await NumberedChoices(db, "sms", service.now).read("+31612345678", Text("/stop"))

@@ -35,7 +35,7 @@ from bot.store import anonymity, checkins
 from bot.store.report_data import build
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, participants
 from dialogs.i18n import _, use_locale
-from tests import raw_database
+from tests import raw_database, sealed
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -189,7 +189,7 @@ async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings,
         raw = RawFile(path)
         assert path.with_name(path.name + "-wal").stat().st_size == 0
         week = checkins.iso_week(clock.moment)
-        pool = list(sqlite3.connect(path).execute("SELECT id, worthwhile FROM checkin_pool"))
+        pool = sealed.pool_rows(settings.database_url, "checkin_pool", "id, worthwhile")
         assert len(pool) == MEN
         by_worth = {w: position for position, w in enumerate(WORTHWHILE)}
         assert_no_order("byte offsets of the pool's rows", {
@@ -213,7 +213,7 @@ async def test_nothing_in_the_files_follows_the_order_of_check_ins(tg, settings,
             checkins.marker(secret, "telegram", address, month): position for address, position in whose.items()
         }
         assert_month_markers_keep_no_order(path, month_markers)
-        assert [first for (first,) in sqlite3.connect(path).execute("SELECT first_in_month FROM checkin_pool")] \
+        assert [first for (first,) in sealed.pool_rows(settings.database_url, "checkin_pool", "first_in_month")] \
             == [1] * MEN, "each man's first answer of the month"
         assert_men_cannot_be_ordered(path, whose)
 
@@ -319,7 +319,7 @@ async def test_a_lone_arabic_reader_is_not_singled_out(tg, settings, db):
         for key in [*ITEMS, "w:7"]:
             await chat.tap(key)
         await service.db.truncate_log()
-    [(language, area)] = raw_database.query(settings.database_url, "SELECT language, area FROM checkin_pool")
+    [(language, area)] = sealed.pool_rows(settings.database_url, "checkin_pool", "language, area")
     assert (language, area) == (anonymity.OTHER, None)
     men = raw_database.query(settings.database_url, "SELECT language, area FROM participants")
     assert ("ar", None) in men and len(men) == 7

@@ -22,7 +22,7 @@ import pytest
 from bot.store import checkins, coordinators
 from dialogs import checkin
 from dialogs.i18n import _, use_locale
-from tests import raw_database
+from tests import raw_database, sealed
 from tests.conftest import NOW, ON_POSTGRES
 from tests.fakes.telegram_api import FakeTelegram, UploadedFile
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -94,7 +94,7 @@ async def test_a_somali_man_checks_in_in_somali(tg, settings, db):
                                     "you! You are welcome to answer them again next week.")
     url = settings.database_url
     columns = "language, area, item1, item2, item3, item4, item5, item6, total, took_part, worthwhile"
-    [row] = raw_database.query(url, f"SELECT {columns} FROM checkin_pool")  # until the week is over
+    [row] = sealed.pool_rows(url, "checkin_pool", columns)  # until the week is over
     assert row == ("so", "Osdorp", 1, 2, 2, 0, 1, 2, 3, 1, 6)
     assert raw_database.query(url, "SELECT count(*) FROM checkin_responses") == [(0,)]
     async with db.transaction() as connection:
@@ -194,12 +194,13 @@ async def test_the_database_cannot_tell_whose_answers_they_are(tg, settings, db,
     everything = {table: raw_database.query(url, f'SELECT * FROM "{table}"') for table in tables}
     columns = {table: raw_database.columns(url, table) for table in tables}
 
-    # The responses wait in the pool until the week is over: exactly the columns of the
-    # privacy model, three rows.
-    assert set(columns["checkin_responses"]) == set(columns["checkin_pool"]) == RESPONSE_COLUMNS
+    # The responses wait in the pool until the week is over, sealed: opened with the key,
+    # exactly the columns of the privacy model, three rows.
+    assert set(columns["checkin_responses"]) == RESPONSE_COLUMNS
+    assert set(columns["checkin_pool"]) == {"id", "iso_week", "sealed"}
     assert everything["checkin_responses"] == []
-    responses = [dict(zip(columns["checkin_pool"], row, strict=True)) for row in everything["checkin_pool"]]
-    assert len(responses) == 3
+    responses = sealed.pool(url, "checkin_pool")
+    assert len(responses) == 3 and all(set(r) == RESPONSE_COLUMNS for r in responses)
     assert sorted((r["language"], r["area"], r["total"]) for r in responses) == [
         ("nl", "Osdorp", 6), ("other", None, 0), ("other", None, 3)
     ]
@@ -281,7 +282,7 @@ async def test_neither_pool_nor_responses_follow_the_order_of_check_ins(db):
     await db.truncate_log()
     raw = sqlite3.connect(path)
     data = open(path, "rb").read()
-    pool = [(i, w * 100 + n) for i, w, n in raw.execute("SELECT id, worthwhile, item1 FROM checkin_pool")]
+    pool = [(i, w * 100 + n) for i, w, n in sealed.pool_rows(db.url, "checkin_pool", "id, worthwhile, item1")]
     assert [i for i, _a in pool] == sorted(i for i, _a in pool), "the file keeps them in id order"
     assert sorted(a for _i, a in pool) == list(range(200))
     for name, arrival in (

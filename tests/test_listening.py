@@ -18,7 +18,7 @@ from bot.store.schema import listening_markers, listening_pool, outbox, particip
 from dialogs import listening
 from dialogs.i18n import _, use_locale
 from scheduler.listening_offers import queue_listening_offers
-from tests import raw_database
+from tests import raw_database, sealed
 from tests.conftest import NOW, ON_POSTGRES
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import Chat, running, telegram_settings
@@ -76,7 +76,7 @@ async def test_a_signed_up_man_answers_in_dutch_toggling_options(tg, settings, d
         again = await chat.command("/listen")
         assert again["text"] == in_("nl", "You have already answered these questions. Thank you!")
     reader = raw(settings)
-    assert reader.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
+    assert sealed.pool_rows(settings.database_url, "listening_pool", "area, barriers, interests, day_parts") == [
         ("Osdorp", 1 | 1 << 6, 1 << 1, None)
     ]
     async with db.transaction() as connection:
@@ -110,7 +110,7 @@ async def test_a_man_who_never_signed_up_answers_in_arabic_through_a_link(tg, se
         assert "/listen" not in wrong["text"] and forged.keys()[0].startswith("lang:")  # the ordinary start
     reader = raw(settings)
     assert reader.execute("SELECT count(*) FROM participants WHERE address = '6102'").fetchall() == [(0,)]
-    assert reader.execute("SELECT area, barriers, interests, day_parts FROM listening_pool").fetchall() == [
+    assert sealed.pool_rows(settings.database_url, "listening_pool", "area, barriers, interests, day_parts") == [
         ("Osdorp", 1 << 4, 1 << 7, 1)
     ]
 
@@ -123,8 +123,7 @@ async def test_plain_link_without_enough_men_in_the_area_keeps_no_area(tg, setti
         await chat.command("/start listen")
         for key in ("t:8", "done", "skip", "skip"):
             await chat.tap(key)
-    reader = raw(settings)
-    assert reader.execute("SELECT area, barriers, interests FROM listening_pool").fetchall() == [(None, 1 << 8, None)]
+    assert sealed.pool_rows(settings.database_url, "listening_pool", "area, barriers, interests") == [(None, 1 << 8, None)]
 
 
 def test_a_listening_code_names_its_area_and_cannot_be_turned_into_another():
@@ -221,9 +220,14 @@ async def test_the_database_holds_nothing_that_names_a_man_or_dates_his_answer(t
             assert columns == {"marker"}
             assert len(rows) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", row[0]) for row in rows)
             continue
-        assert columns == RESPONSE_COLUMNS
-        for row in rows:
-            record = dict(zip(raw_database.columns(settings.database_url, table), row, strict=True))
+        if table == "listening_pool":  # sealed: opened with the key, the same columns
+            assert columns == {"id", "iso_week", "sealed"}
+            records = sealed.pool(settings.database_url, table)
+        else:
+            assert columns == RESPONSE_COLUMNS
+            records = [dict(zip(raw_database.columns(settings.database_url, table), row, strict=True)) for row in rows]
+        for record in records:
+            assert set(record) == RESPONSE_COLUMNS
             assert re.fullmatch(r"\d{4}-W\d{2}", record["iso_week"])
             assert re.fullmatch(r"[0-9a-f]{32}", record["id"])
             assert not identifying & {str(value) for value in record.values()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.domain import listening as links
 from dialogs import listening
-from tests import raw_database
+from tests import raw_database, sealed
 from tests.test_checkin_anonymity import add_men
 from tests.test_whatsapp import tr
 from tests.whatsapp_chat import (  # noqa: F401 - fixtures
@@ -43,7 +43,7 @@ async def test_a_man_answers_by_numbers_on_whatsapp_through_a_link_with_an_area(
         assert tr("nl", "Thank you for your answers! They help us shape meetings that suit more men.") in thanks.body
         again = await man.say("/listen")
         assert again.body == tr("nl", "You have already answered these questions. Thank you!")
-    assert raw_database.query(config.database_url, "SELECT area, barriers, interests, day_parts FROM listening_pool") == [
+    assert sealed.pool_rows(config.database_url, "listening_pool", "area, barriers, interests, day_parts") == [
         ("Slotervaart", 1 | 1 << 7, 1 << 6, 1 << 1)
     ]
     assert raw_database.query(config.database_url, f"SELECT count(*) FROM participants WHERE address = '{MAN}'") == [(0,)]

@@ -11,7 +11,9 @@ from datetime import timedelta
 import pytest
 
 from bot.domain import statements as domain
+from bot.store import conversations
 from bot.store import statements as store
+from bot.store.checkins import pooled
 from dialogs import statements
 from dialogs.i18n import _, use_locale
 from scheduler.statement_offers import queue_statement_offers
@@ -81,7 +83,7 @@ async def test_two_men_answer_before_in_arabic_and_dutch_once_each(tg, settings,
             assert await domain.offer(connection, settings, series_id, "after", clock[0], dedupe="again") == 2
 
         async with db.transaction() as connection:
-            pool = sorted((json.loads(row.answers) for row in await connection.execute(store.statement_pool.select())), key=str)
+            pool = sorted((json.loads(row["answers"]) for row in await pooled(connection, store.statement_pool)), key=str)
         assert pool == [{"1": 1, "2": 2, "3": 0, "4": 5}, {"1": 3, "2": 3, "3": 4, "4": 4}]
         # a second run of the job offers nobody again: the meeting's run is claimed
         assert await queue_statement_offers(service.db, settings, clock[0] + timedelta(minutes=1)) == 0
@@ -117,9 +119,9 @@ async def test_the_database_holds_nothing_that_ties_an_answer_to_a_man(tg, setti
             assert not re.search(r"\d{4}-\d{2}-\d{2}", text)  # no day, let alone a time
     assert raw.execute("SELECT count(*) FROM statement_pool").fetchone() == (0,)
     # the conversation state keeps no answers once the poll is finished
-    (state,) = raw.execute("SELECT state FROM conversations WHERE address = '7201'").fetchone()
-    assert "statements" not in json.loads(state)
     raw.close()
+    async with db.transaction() as connection:
+        assert "statements" not in await conversations.load(connection, "telegram", "7201")
 
 
 async def test_a_coordinator_asks_the_after_statements_on_demand(tg, settings, db):
@@ -149,5 +151,5 @@ async def test_a_coordinator_asks_the_after_statements_on_demand(tg, settings, d
             await man.tap(key)
         assert in_("so", "Thank you for your answers!") in (await man.tap("v:1"))["text"]
         async with db.transaction() as connection:
-            (row,) = list(await connection.execute(store.statement_pool.select()))
-        assert row.phase == "after" and json.loads(row.answers) == {"1": 1, "2": 1, "3": 2, "4": 1}
+            (row,) = await pooled(connection, store.statement_pool)
+        assert row["phase"] == "after" and json.loads(row["answers"]) == {"1": 1, "2": 1, "3": 2, "4": 1}

@@ -8,6 +8,7 @@ import json
 
 from sqlalchemy import select
 
+from bot.store.checkins import pooled
 from bot.store.schema import outbox, statement_pool
 from dialogs import statements
 from scheduler.statement_offers import queue_statement_offers
@@ -52,11 +53,11 @@ async def test_a_dutch_man_answers_the_statements_by_number_on_whatsapp(twilio, 
         done = await man.say("5")
         assert "Bedankt voor je antwoorden!" in done.fields["Body"]
     async with db.transaction() as connection:
-        rows = list(await connection.execute(select(statement_pool)))
-    assert [(row.series_id, row.phase, json.loads(row.answers)) for row in rows] == [
+        rows = await pooled(connection, statement_pool)
+    assert [(row["series_id"], row["phase"], json.loads(row["answers"])) for row in rows] == [
         (series_id, "before", {"1": 2, "2": 3, "3": 0, "4": 5})
     ]
-    assert set(rows[0]._mapping) == {"id", "series_id", "phase", "iso_week", "answers"}
+    assert set(rows[0]) == {"series_id", "phase", "iso_week", "answers"}
 
 
 async def _held(db) -> bool:

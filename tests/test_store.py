@@ -157,12 +157,14 @@ async def test_erase_leaves_no_row_that_names_him(db):
 
 async def rows_mentioning(db, needles, participant_id=None):
     """Every (table, row) in the database file holding one of ``needles``, or a reference
-    to ``participant_id`` in a column that refers to participants."""
+    to ``participant_id`` in a column that refers to participants. Sealed columns are read
+    opened (with ``db``'s key): what they hold is kept all the same."""
     found = []
     async with db.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
         for table in tables:
-            for row in (await connection.execute(text(f'SELECT * FROM "{table}"'))).mappings():
+            query = select(metadata.tables[table]) if table in metadata.tables else text(f'SELECT * FROM "{table}"')
+            for row in (await connection.execute(query)).mappings():
                 values = {k: str(v) for k, v in row.items() if v is not None}
                 if any(needle in value for needle in needles for value in values.values()):
                     found.append((table, dict(row)))

@@ -34,6 +34,7 @@ from bot.config import (
     parse_address,
     require_for_run,
 )
+from bot.store import sealing
 from bot.store.database import Database
 from dialogs.types import LANGUAGES
 
@@ -359,8 +360,8 @@ def print_secret() -> int:
     print(secrets.token_urlsafe(32))
     print(
         "Put this in MEEDOEN_SECRET_KEY and keep a copy safe, but not in the same place as the database "
-        "backups: signed buttons, check-in markers and the erasure ledger depend on it, and another key "
-        "makes them all void.",
+        "backups: signed buttons, check-in markers, the erasure ledger and the sealed answers and "
+        "conversations depend on it, and another key makes them all void.",
         file=sys.stderr,
     )
     return 0
@@ -621,7 +622,7 @@ async def db_restore(args, settings: Settings) -> None:
 
 
 async def _database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, seal=sealing.of_key(settings.secret_key))
     await db.upgrade()
     return db
 

@@ -21,7 +21,7 @@ from bot.delivery.outbox import OutboxSender
 from bot.domain import invites, waitlist
 from bot.domain.broadcasts import ProgressReporter
 from bot.engine import Engine
-from bot.store import checkins, coordinators, facilitators, heartbeat, listening, locks
+from bot.store import checkins, coordinators, facilitators, heartbeat, listening, locks, sealing
 from bot.store import conversations as conversation_store
 from bot.store import statements as statement_store
 from bot.store import voice as voice_store
@@ -44,7 +44,7 @@ class Service:
     def __init__(self, settings: Settings, *, now: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.now = now
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, seal=sealing.of_key(settings.secret_key))
         self.engine = Engine(
             self.db, settings, now=now, on_queued=self.wake, on_queued_all=self.wake_all
         )

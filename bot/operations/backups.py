@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.domain import erasure
-from bot.store import erasures, heartbeat, key_fingerprint
+from bot.store import erasures, heartbeat, key_fingerprint, sealing
 from bot.store.database import Database, known_revisions
 
 
@@ -153,7 +153,7 @@ async def _check_key(connection, settings: Settings, whose: str) -> str | None:
 async def _current_ledger(settings: Settings, now: datetime, *, force: bool) -> tuple[dict[str, str], str | None]:
     """The erasure ledger and key fingerprint of the database about to be replaced; refuses
     while it is in use, and when the key given is not the one it was made with."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, seal=sealing.of_key(settings.secret_key))
     try:
         async with db.transaction() as connection:
             tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
@@ -173,7 +173,7 @@ async def _prepare(
     staging: Path, source: Path, settings: Settings, ledger: dict[str, str], fingerprint: str | None, now: datetime
 ) -> int:
     """Bring the staged backup to the current schema and erase again whom the ledger names."""
-    db = Database(f"sqlite+aiosqlite:///{staging}")
+    db = Database(f"sqlite+aiosqlite:///{staging}", seal=sealing.of_key(settings.secret_key))
     try:
         await db.upgrade()
         async with db.transaction() as connection:

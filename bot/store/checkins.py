@@ -5,11 +5,13 @@ may tie an answer to a man at a granularity finer than the ISO week: not a value
 order. SQLite gives away the order of inserts by itself (cell contents fill a page from its end
 backwards, so a row's byte offset tells when it came), so:
 
-- A finished check-in waits in ``checkin_pool`` until its ISO week is over. On every insert the
-  pool is rewritten in the order of its random ids (``rewrite_in_key_order``), so its bytes
-  are a function of the set of ids only, never of the order in which they came.
-- When the week is over, ``flush`` moves the week's answers to ``checkin_responses`` in one
-  transaction, shuffled and under fresh random ids: inside the big table (and its report index)
+- A finished check-in waits in ``checkin_pool`` until its ISO week is over, its answers sealed
+  (``bot.store.sealing``): one sealed column beside the week, so that no copy of the row, old
+  or new, in any file of the database shows an answer without the key (``pool``). On every
+  insert the pool is rewritten in the order of its random ids (``rewrite_in_key_order``), so
+  its bytes are a function of the set of ids only, never of the order in which they came.
+- When the week is over, ``flush`` opens the week's answers and moves them to
+  ``checkin_responses`` in one transaction, shuffled and under fresh random ids: inside the big table (and its report index)
   the week's rows lie in an order drawn at random, and nothing links them to the pool rows
   they came from (those are overwritten with zeros: ``secure_delete``).
 - "He has checked in this week" is a keyed hash of his chat address and the week
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import datetime
 
@@ -40,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.common.calendar import month_of
 from bot.store.schema import checkin_markers, checkin_month_markers, checkin_pool, checkin_responses
+from bot.store.sealing import as_stored
 
 _shuffle = secrets.SystemRandom().shuffle
 
@@ -84,11 +88,7 @@ async def record(
     await rewrite_in_key_order(connection, checkin_markers, {"marker": week_marker, "iso_week": week})
     if first:
         await rewrite_in_key_order(connection, checkin_month_markers, {"marker": month_marker, "month": month})
-    await rewrite_in_key_order(
-        connection,
-        checkin_pool,
-        {**values, "id": secrets.token_hex(16), "iso_week": week, "first_in_month": int(first)},
-    )
+    await pool(connection, checkin_pool, week, {**values, "first_in_month": int(first)})
     return True
 
 
@@ -99,20 +99,10 @@ async def flush(connection: AsyncConnection, now: datetime) -> int:
     then: a man's second answer of the month must know that he gave a first). Returns how
     many answers moved (0 most ticks: two reads and two deletes on small tables)."""
     week = iso_week(now)
-    done = [
-        dict(row._mapping)
-        for row in await connection.execute(select(checkin_pool).where(checkin_pool.c.iso_week < week))
-    ]
+    done = await pooled(connection, checkin_pool, before=week)
     await connection.execute(delete(checkin_markers).where(checkin_markers.c.iso_week < week))
     await connection.execute(delete(checkin_month_markers).where(checkin_month_markers.c.month < month_of(week)))
-    if not done:
-        return 0
-    _shuffle(done)
-    for row in done:
-        row["id"] = secrets.token_hex(16)
-    await connection.execute(delete(checkin_pool).where(checkin_pool.c.iso_week < week))
-    await connection.execute(checkin_responses.insert(), done)
-    return len(done)
+    return await move(connection, checkin_pool, checkin_responses, done, before=week)
 
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
@@ -139,8 +129,38 @@ async def rewrite_in_key_order(connection: AsyncConnection, table: Table, new_ro
     that depends on the set of keys alone. Costs one read and one write of the table per
     check-in; both tables hold one ISO week at most (docs/benchmarks.md, "Check-in")."""
     (key,) = table.primary_key.columns
-    rows = [dict(row._mapping) for row in await connection.execute(select(table))]
+    rows = [dict(row._mapping) for row in await connection.execute(select(*map(as_stored, table.columns)))]
     rows.append({column.name: new_row.get(column.name) for column in table.columns})
     rows.sort(key=lambda row: row[key.name])
     await connection.execute(delete(table))
     await connection.execute(table.insert(), rows)
+
+
+async def pool(connection: AsyncConnection, table: Table, week: str, values: dict) -> None:
+    """Add one answer to a poll's pool (``checkin_pool``, ``statement_pool``,
+    ``listening_pool``): ``values`` sealed as one JSON object beside the week, under a random id,
+    the pool rewritten in key order."""
+    sealed = json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    await rewrite_in_key_order(connection, table, {"id": secrets.token_hex(16), "iso_week": week, "sealed": sealed})
+
+
+async def pooled(connection: AsyncConnection, table: Table, *, before: str | None = None) -> list[dict]:
+    """A pool's answers opened, each as ``{"iso_week": ..., **values}`` (those of weeks before
+    ``before`` only, when given), in no particular order: for the weekly move, and for a look
+    at this week's pool by someone holding the key (tests, ``meedoen db`` checks)."""
+    query = select(table.c.iso_week, table.c.sealed)
+    if before is not None:
+        query = query.where(table.c.iso_week < before)
+    return [{"iso_week": week, **json.loads(sealed)} for week, sealed in await connection.execute(query)]
+
+
+async def move(connection: AsyncConnection, table: Table, responses: Table, done: list[dict], *, before: str) -> int:
+    """The weekly move: ``done`` (opened by ``pooled``) leaves the pool and goes, plain, to
+    ``responses`` in a random order under new random ids, all in this one transaction."""
+    if not done:
+        return 0
+    _shuffle(done)
+    rows = [{**row, "id": secrets.token_hex(16)} for row in done]
+    await connection.execute(delete(table).where(table.c.iso_week < before))
+    await connection.execute(responses.insert(), rows)
+    return len(rows)

@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
+from bot.store import sealing
+
 
 class WriteLock:
     """SQLite's single writer, taken in arrival order, except that an ``urgent`` transaction
@@ -80,11 +82,15 @@ POSTGRES_POOL = 10
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, seal: sealing.Seal | None = None) -> None:
+        """``seal``: the key that seals and opens the sealed columns (``bot.store.sealing``),
+        made from MEEDOEN_SECRET_KEY by ``sealing.Seal``; without it sealed values cannot be
+        read and new ones are written plain."""
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         pool = {} if self.is_sqlite else {"pool_size": POSTGRES_POOL, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(url, **pool)
+        sealing.attach(self.engine.dialect, seal)
         self._write_lock = WriteLock() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -2,9 +2,9 @@
 (``bot.store.checkins``): nothing ties an answer to a man at a granularity finer than the ISO
 week, not a value and not an order.
 
-- An answer waits in ``listening_pool`` (rewritten in key order on every insert) until its ISO
-  week is over; ``flush`` then moves the week's answers to ``listening_responses`` shuffled and
-  under fresh random ids.
+- An answer waits in ``listening_pool``, sealed (``bot.store.checkins.pool``) and rewritten in
+  key order on every insert, until its ISO week is over; ``flush`` then opens the week's
+  answers and moves them to ``listening_responses`` shuffled and under fresh random ids.
 - "He has answered" is a keyed hash of his chat address (``marker``) in ``listening_markers``,
   rewritten in key order too, so the poll is offered and counted once per man. It stays until
   he uses /delete (``forget``); without ``MEEDOEN_SECRET_KEY`` it names nobody.
@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.checkins import iso_week, rewrite_in_key_order
+from bot.store.checkins import iso_week, move, pool, pooled, rewrite_in_key_order
 from bot.store.schema import listening_markers, listening_pool, listening_responses
 
-_shuffle = secrets.SystemRandom().shuffle
 ANSWERS = ("barriers", "interests", "day_parts")
 
 
@@ -45,9 +43,7 @@ async def record(connection: AsyncConnection, his_marker: str, now: datetime, va
     if await has_answered(connection, his_marker):
         return False
     await rewrite_in_key_order(connection, listening_markers, {"marker": his_marker})
-    await rewrite_in_key_order(
-        connection, listening_pool, {**values, "id": secrets.token_hex(16), "iso_week": iso_week(now)}
-    )
+    await pool(connection, listening_pool, iso_week(now), values)
     return True
 
 
@@ -55,15 +51,8 @@ async def flush(connection: AsyncConnection, now: datetime) -> int:
     """Once an ISO week is over, its answers move from the pool to ``listening_responses`` in
     a random order under new random ids. Returns how many moved."""
     week = iso_week(now)
-    done = [dict(row._mapping) for row in await connection.execute(select(listening_pool).where(listening_pool.c.iso_week < week))]
-    if not done:
-        return 0
-    _shuffle(done)
-    for row in done:
-        row["id"] = secrets.token_hex(16)
-    await connection.execute(delete(listening_pool).where(listening_pool.c.iso_week < week))
-    await connection.execute(listening_responses.insert(), done)
-    return len(done)
+    done = await pooled(connection, listening_pool, before=week)
+    return await move(connection, listening_pool, listening_responses, done, before=week)
 
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:

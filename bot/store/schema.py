@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from bot.store.sealing import SealedText
+
 
 class UtcDateTime(TypeDecorator):
     """An aware UTC datetime in Python, a naive UTC timestamp in the database."""
@@ -138,7 +140,7 @@ conversations = Table(
     metadata,
     Column("channel", String(16), primary_key=True),
     Column("address", String(64), primary_key=True),
-    Column("state", Text, nullable=False),
+    Column("state", SealedText("conversations.state"), nullable=False),  # bot.store.sealing
     Column("updated_at", UtcDateTime, nullable=False),
     # When a dialog asked to hear back (a check-in left half-way is wiped after 30 minutes):
     # the scheduler sends a Timer event to conversations whose moment has come.
@@ -164,7 +166,7 @@ inbound_updates = Table(
     Column("channel", String(16), nullable=False),
     Column("update_id", String(64), nullable=False),
     Column("address", String(64), nullable=False),  # the chat, for order and for /delete
-    Column("payload", Text, nullable=False),  # the raw update (JSON)
+    Column("payload", SealedText("inbound_updates.payload"), nullable=False),  # the raw update (JSON), sealed
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("channel", "update_id", name="uq_inbound_updates_channel"),
     Index("ix_inbound_updates_address", "channel", "address"),
@@ -196,7 +198,7 @@ outbox = Table(
     Column("channel", String(16), nullable=False),
     Column("address", String(64), nullable=False),
     Column("priority", Integer, nullable=False),  # 0 = reply to someone chatting, 1 = bulk
-    Column("payload", Text, nullable=False),  # JSON: text, options, question
+    Column("payload", SealedText("outbox.payload"), nullable=False),  # JSON: text, options, question; sealed
     Column("kind", String(16), nullable=False),  # reply | reminder | broadcast | notice
     Column("dedupe_key", String(120), unique=True),
     Column("ref", String(40)),  # what it belongs to, e.g. "broadcast:5"; counted for progress
@@ -360,11 +362,22 @@ checkin_responses = Table(
     sqlite_with_rowid=False,
 )
 
+def _pool_columns(table: str) -> list[Column]:
+    """A poll's pool (0022): the week in plain, for the weekly move, and everything else of
+    the answer as one sealed JSON object (bot.store.sealing), opened only by that move."""
+    return [
+        Column("id", String(32), primary_key=True),  # random, e.g. secrets.token_hex(16)
+        Column("iso_week", String(8), nullable=False),  # "2026-W47"
+        Column("sealed", SealedText(f"{table}.sealed"), nullable=False),
+    ]
+
+
 checkin_pool = Table(
-    # This ISO week's finished check-ins, the same columns as checkin_responses (0008).
+    # This ISO week's finished check-ins: the columns of checkin_responses but id and iso_week,
+    # sealed as one JSON object (0008, 0022).
     "checkin_pool",
     metadata,
-    *_answer_columns(),
+    *_pool_columns("checkin_pool"),
     sqlite_with_rowid=False,
 )
 
@@ -405,7 +418,7 @@ whatsapp_messages = Table(
     Column("kind", String(16), nullable=False),  # the outbox kind: reply, reminder, ...
     # The part as sent (outbox JSON), kept only until it is delivered, so that a message
     # WhatsApp refuses for the 24-hour window (63016) can go again as a template.
-    Column("payload", Text),
+    Column("payload", SealedText("whatsapp_messages.payload")),  # sealed
     Column("status", String(16), nullable=False),  # queued | sent | delivered | read | failed | undelivered
     Column("error", String(16)),
     Column("created_at", UtcDateTime, nullable=False),
@@ -436,7 +449,8 @@ whatsapp_choices = Table(
     Column("channel", String(16), primary_key=True),
     Column("address", String(64), primary_key=True),
     Column("question", Integer, nullable=False),
-    Column("options", Text, nullable=False),  # JSON: [[label, key], ...]
+    # JSON: [[label, key], ...], sealed: which question follows can tell the answer before it
+    Column("options", SealedText("whatsapp_choices.options"), nullable=False),
     Column("shown_at", UtcDateTime, nullable=False),
     ForeignKeyConstraint(
         ["channel", "address"],
@@ -713,8 +727,8 @@ def _listening_columns() -> list[Column]:
 listening_responses = Table("listening_responses", metadata, *_listening_columns(), sqlite_with_rowid=False)
 
 listening_pool = Table(
-    # This ISO week's answers, the same columns as listening_responses (0019).
-    "listening_pool", metadata, *_listening_columns(), sqlite_with_rowid=False
+    # This ISO week's answers: listening_responses' columns but id and iso_week, sealed (0019, 0022).
+    "listening_pool", metadata, *_pool_columns("listening_pool"), sqlite_with_rowid=False
 )
 
 listening_markers = Table(
@@ -776,10 +790,11 @@ statement_responses = Table(
 )
 
 statement_pool = Table(
-    # This ISO week's finished polls, rewritten in key order on every insert (as checkin_pool).
+    # This ISO week's finished polls, rewritten in key order on every insert (as checkin_pool):
+    # statement_responses' columns but id and iso_week, sealed (0022).
     "statement_pool",
     metadata,
-    *_statement_answer_columns(),
+    *_pool_columns("statement_pool"),
     sqlite_with_rowid=False,
 )
 

@@ -4,9 +4,10 @@ anonymous answers (issue 17 §1; README "Listening and the research note").
 The answers are kept as the check-ins are (``bot.store.checkins``), against someone who holds
 every byte of the database but not ``MEEDOEN_SECRET_KEY``:
 
-- a finished poll waits in ``statement_pool`` (rewritten in key order on every insert, so
-  its bytes say nothing of the order of answers) until its ISO week is over; ``flush`` then
-  moves the week's polls to ``statement_responses`` shuffled, under fresh random ids;
+- a finished poll waits in ``statement_pool``, sealed (``bot.store.checkins.pool``) and
+  rewritten in key order on every insert, so its bytes say nothing of the answers nor of
+  their order, until its ISO week is over; ``flush`` then opens the week's polls and moves
+  them to ``statement_responses`` shuffled, under fresh random ids;
 - a row holds the series, the phase (before/after), the ISO week and the answers: no
   participant id, address, name or language;
 - "he has answered this phase of this series" is a keyed hash of his chat address, the
@@ -17,13 +18,12 @@ every byte of the database but not ``MEEDOEN_SECRET_KEY``:
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.checkins import iso_week, rewrite_in_key_order
+from bot.store.checkins import iso_week, move, pool, pooled, rewrite_in_key_order
 from bot.store.checkins import marker as keyed_marker
 from bot.store.schema import (
     meetings,
@@ -40,7 +40,6 @@ SHIPPED = (1, 2, 3, 4)
 LANGUAGES = ("nl", "ar", "so", "en")
 PHASES = ("before", "after")
 
-_shuffle = secrets.SystemRandom().shuffle
 
 
 # --- The catalogue ---------------------------------------------------------------------------
@@ -143,16 +142,11 @@ async def record(
     await rewrite_in_key_order(
         connection, statement_markers, {"marker": phase_marker, "series_id": series_id, "phase": phase}
     )
-    await rewrite_in_key_order(
+    await pool(
         connection,
         statement_pool,
-        {
-            "id": secrets.token_hex(16),
-            "series_id": series_id,
-            "phase": phase,
-            "iso_week": iso_week(now),
-            "answers": json.dumps({str(n): v for n, v in sorted(answers.items())}),
-        },
+        iso_week(now),
+        {"series_id": series_id, "phase": phase, "answers": json.dumps({str(n): v for n, v in sorted(answers.items())})},
     )
     return True
 
@@ -161,18 +155,8 @@ async def flush(connection: AsyncConnection, now: datetime) -> int:
     """Once an ISO week is over, its polls move to ``statement_responses`` in a random order
     under new random ids. Returns how many moved."""
     week = iso_week(now)
-    done = [
-        dict(row._mapping)
-        for row in await connection.execute(select(statement_pool).where(statement_pool.c.iso_week < week))
-    ]
-    if not done:
-        return 0
-    _shuffle(done)
-    for row in done:
-        row["id"] = secrets.token_hex(16)
-    await connection.execute(delete(statement_pool).where(statement_pool.c.iso_week < week))
-    await connection.execute(statement_responses.insert(), done)
-    return len(done)
+    done = await pooled(connection, statement_pool, before=week)
+    return await move(connection, statement_pool, statement_responses, done, before=week)
 
 
 async def forget(connection: AsyncConnection, secret: bytes, channel: str, address: str) -> None:
