@@ -8,12 +8,16 @@ import asyncio
 import dataclasses
 import random
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.channels.base import Outgoing
+from bot.delivery import outbox as outbox_queue
+from bot.delivery.pacing import Pacer
 from bot.domain import broadcasts
 from bot.store import participants
 from bot.store.schema import outbox
@@ -186,3 +190,42 @@ async def test_copies_claimed_ahead_of_their_slots_are_cancelled_with_the_broadc
     assert "claimed" not in states.values()  # the stop put them back in line
     assert {states[str(a)] for a in addresses[20:]} <= {"sent", "pending"}
     assert "pending" in {states[str(a)] for a in addresses[20:]}
+
+
+class SlowPass(Pacer):
+    """A pacer whose clock moves on by ``step`` seconds with every slot it is asked for: a
+    pass over the outbox's window that the machine's load stretches (three instances on two
+    busy cores), made the same in every run."""
+
+    def __init__(self, rate: float, chat_interval: float, step: float) -> None:
+        self.skew = 0.0
+        self.step = step
+        super().__init__(rate, chat_interval, monotonic=lambda: time.monotonic() + self.skew)
+
+    def reserve(self, address: str, within: float = 0.0) -> float | None:
+        try:
+            return super().reserve(address, within)
+        finally:
+            self.skew += self.step
+
+
+async def test_his_answers_go_out_in_order_when_the_clock_moves_on_during_a_pass(settings, db):
+    """His first answer just misses the channel's next slot; by the time the pass reaches his
+    second one the slot is within reach. The second must still wait for the first: once
+    overtaken, the first would only go a chat interval later, after it (seen under load)."""
+    async with FakeTelegram() as tg:
+        async with running(telegram_settings(settings, tg)) as service:
+            sender = service.senders["telegram"]
+            await tg.wait_for(lambda: sender.leadership.leading and sender._leading)
+            # 10 a second: a slot every 0.1 s; each booking "takes" 0.04 s of the pass.
+            sender.pacer = SlowPass(10.0, sender.channel.limits.chat_interval, step=0.04)
+            async with db.transaction() as connection:
+                for address, text in ((9101, "Voor een ander"), (9102, "Eerste antwoord"), (9102, "Tweede antwoord")):
+                    await outbox_queue.enqueue(
+                        connection, channel="telegram", address=str(address), message=Outgoing(text),
+                        kind="reply", priority=outbox_queue.REPLY, now=datetime.now(UTC),
+                    )
+            service.wake_all()
+            await tg.wait_for(lambda: tg.count_to(9102) == 2)
+        assert tg.violations == []
+    assert [message["text"] for message in tg.messages_to(9102)] == ["Eerste antwoord", "Tweede antwoord"]
