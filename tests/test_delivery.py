@@ -229,3 +229,24 @@ async def test_his_answers_go_out_in_order_when_the_clock_moves_on_during_a_pass
             await tg.wait_for(lambda: tg.count_to(9102) == 2)
         assert tg.violations == []
     assert [message["text"] for message in tg.messages_to(9102)] == ["Eerste antwoord", "Tweede antwoord"]
+
+
+async def test_his_answer_refused_with_a_429_still_goes_before_his_next_one(settings, db):
+    """A 429 puts his first answer back in line; his second, already read, must not take its
+    place: the sender reads the line again before his next send."""
+    async with FakeTelegram() as tg:
+        async with running(telegram_settings(settings, tg)) as service:
+            sender = service.senders["telegram"]
+            await tg.wait_for(lambda: sender.leadership.leading and sender._leading)
+            tg.fail_next(1, status=429, method="sendMessage")
+            async with db.transaction() as connection:
+                for text in ("Eerste antwoord", "Tweede antwoord"):
+                    await outbox_queue.enqueue(
+                        connection, channel="telegram", address="9103", message=Outgoing(text),
+                        kind="reply", priority=outbox_queue.REPLY, now=datetime.now(UTC),
+                    )
+            service.wake_all()
+            await tg.wait_for(lambda: tg.count_to(9103) == 2, timeout=15)
+        assert tg.violations == []
+        assert len([call for call in tg.rejected if call.method == "sendMessage"]) == 1
+    assert [message["text"] for message in tg.messages_to(9103)] == ["Eerste antwoord", "Tweede antwoord"]
