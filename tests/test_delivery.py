@@ -176,7 +176,11 @@ async def test_copies_claimed_ahead_of_their_slots_are_cancelled_with_the_broadc
         async with running(configured) as service:
             await tg.wait_for(lambda: len(tg.sent) >= 3)
             async with db.transaction() as connection:
-                claimed = set(await connection.scalars(select(outbox.c.address).where(outbox.c.status == "claimed")))
+                # FOR UPDATE: on PostgreSQL (read committed) the sender could otherwise mark one
+                # of them ``sending`` between this read and the cancel, and send it.
+                claimed = set(await connection.scalars(
+                    select(outbox.c.address).where(outbox.c.status == "claimed").with_for_update()
+                ))
                 await broadcasts.cancel(connection, first, datetime.now(UTC))
             assert claimed  # copies were claimed ahead
             await one_broadcast(db, addresses[20:])
