@@ -130,8 +130,8 @@ class SmsChannel:
         return Response(status_code=204)
 
     async def deliver(self, address: str, message: Outgoing) -> None:
-        self.sent.append((address, numbered.text(message)))
-        await self.choices.shown(address, message)
+        async with self.choices.showing(address, message):
+            self.sent.append((address, numbered.text(message)))
         self.arrived.set()
 
     async def next_message(self) -> str:

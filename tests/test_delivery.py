@@ -8,13 +8,17 @@ import asyncio
 import dataclasses
 import random
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.channels.base import Outgoing
+from bot.delivery import outbox as outbox_queue
 from bot.delivery.outbox import GROUP_SIZE
+from bot.delivery.pacing import Pacer
 from bot.domain import broadcasts
 from bot.store import participants
 from bot.store.schema import outbox
@@ -173,7 +177,11 @@ async def test_copies_claimed_ahead_of_their_slots_are_cancelled_with_the_broadc
         async with running(configured) as service:
             await tg.wait_for(lambda: len(tg.sent) >= 3)
             async with db.transaction() as connection:
-                claimed = set(await connection.scalars(select(outbox.c.address).where(outbox.c.status == "claimed")))
+                # FOR UPDATE: on PostgreSQL (read committed) the sender could otherwise mark one
+                # of them ``sending`` between this read and the cancel, and send it.
+                claimed = set(await connection.scalars(
+                    select(outbox.c.address).where(outbox.c.status == "claimed").with_for_update()
+                ))
                 await broadcasts.cancel(connection, first, datetime.now(UTC))
             assert claimed  # copies were claimed ahead
             await one_broadcast(db, addresses[20:])
@@ -215,3 +223,63 @@ async def test_unthrottled_a_group_is_claimed_in_one_statement_not_each_message_
     # (``takeover_wait``), and the slots booked just before that wait ends are still ahead.
     assert len(one_by_one) <= GROUP_SIZE < len(addresses)
     assert len(claims) - len(one_by_one) < len(addresses) // 8  # then a group of up to 64 at a time
+
+
+class SlowPass(Pacer):
+    """A pacer whose clock moves on by ``step`` seconds with every slot it is asked for: a
+    pass over the outbox's window that the machine's load stretches (three instances on two
+    busy cores), made the same in every run."""
+
+    def __init__(self, rate: float, chat_interval: float, step: float) -> None:
+        self.skew = 0.0
+        self.step = step
+        super().__init__(rate, chat_interval, monotonic=lambda: time.monotonic() + self.skew)
+
+    def reserve(self, address: str, within: float = 0.0) -> float | None:
+        try:
+            return super().reserve(address, within)
+        finally:
+            self.skew += self.step
+
+
+async def test_his_answers_go_out_in_order_when_the_clock_moves_on_during_a_pass(settings, db):
+    """His first answer just misses the channel's next slot; by the time the pass reaches his
+    second one the slot is within reach. The second must still wait for the first: once
+    overtaken, the first would only go a chat interval later, after it (seen under load)."""
+    async with FakeTelegram() as tg:
+        async with running(telegram_settings(settings, tg)) as service:
+            sender = service.senders["telegram"]
+            await tg.wait_for(lambda: sender.leadership.leading and sender._leading)
+            # 10 a second: a slot every 0.1 s; each booking "takes" 0.04 s of the pass.
+            sender.pacer = SlowPass(10.0, sender.channel.limits.chat_interval, step=0.04)
+            async with db.transaction() as connection:
+                for address, text in ((9101, "Voor een ander"), (9102, "Eerste antwoord"), (9102, "Tweede antwoord")):
+                    await outbox_queue.enqueue(
+                        connection, channel="telegram", address=str(address), message=Outgoing(text),
+                        kind="reply", priority=outbox_queue.REPLY, now=datetime.now(UTC),
+                    )
+            service.wake_all()
+            await tg.wait_for(lambda: tg.count_to(9102) == 2)
+        assert tg.violations == []
+    assert [message["text"] for message in tg.messages_to(9102)] == ["Eerste antwoord", "Tweede antwoord"]
+
+
+async def test_his_answer_refused_with_a_429_still_goes_before_his_next_one(settings, db):
+    """A 429 puts his first answer back in line; his second, already read, must not take its
+    place: the sender reads the line again before his next send."""
+    async with FakeTelegram() as tg:
+        async with running(telegram_settings(settings, tg)) as service:
+            sender = service.senders["telegram"]
+            await tg.wait_for(lambda: sender.leadership.leading and sender._leading)
+            tg.fail_next(1, status=429, method="sendMessage")
+            async with db.transaction() as connection:
+                for text in ("Eerste antwoord", "Tweede antwoord"):
+                    await outbox_queue.enqueue(
+                        connection, channel="telegram", address="9103", message=Outgoing(text),
+                        kind="reply", priority=outbox_queue.REPLY, now=datetime.now(UTC),
+                    )
+            service.wake_all()
+            await tg.wait_for(lambda: tg.count_to(9103) == 2, timeout=15)
+        assert tg.violations == []
+        assert len([call for call in tg.rejected if call.method == "sendMessage"]) == 1
+    assert [message["text"] for message in tg.messages_to(9103)] == ["Eerste antwoord", "Tweede antwoord"]

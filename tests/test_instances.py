@@ -70,7 +70,11 @@ class Instances:
 
     async def __aenter__(self) -> Instances:
         self.processes = list(await asyncio.gather(*(spawn(env, self.cwd) for env in self.envs)))
-        await asyncio.gather(*(healthy(port, process) for port, process in zip(self.ports, self.processes, strict=True)))
+        try:
+            await asyncio.gather(*(healthy(port, process) for port, process in zip(self.ports, self.processes, strict=True)))
+        except BaseException:  # one did not come up: stop the others, or they outlive the test
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(self, *exc_info) -> None:

@@ -294,6 +294,31 @@ async def test_a_typed_number_answers_the_choices_he_saw_last(twilio, config, db
     assert answer.body == tr("nl", "Great, see you on %(when)s!", when=babel_when("nl"))
 
 
+async def test_a_number_typed_the_instant_a_list_arrives_answers_that_list(twilio, config, db, clock):
+    """What he is shown is stored before the request that shows it: his "1", typed and handled
+    the instant the consent question reached WhatsApp (before Twilio has even answered),
+    says yes to it, on whichever instance it lands. Stored after the request, the "1" was
+    read against the list before (the languages): a stale answer, and the question again."""
+    yes, no = tr("nl", "Yes, that's okay"), tr("nl", "No, thank you")
+    async with running(config, clock) as service:
+        man = Man(service, twilio, DUTCH_MAN)
+        loop = asyncio.get_running_loop()
+        answered: list[httpx.Response] = []
+
+        def answers_at_once(message) -> None:  # in the fake's thread, before Twilio's 201
+            if not answered and (message.body or "").endswith(f"\n\n1 {yes}\n2 {no}"):
+                typed = man.send(man.fields(Body="1"))  # yes
+                answered.append(asyncio.run_coroutine_threadsafe(typed, loop).result(timeout=30))
+
+        twilio.on_message = answers_at_once
+        await man.say("Hallo")
+        await man.say("1")  # Nederlands
+        [*_, name_question] = await twilio.wait_for_messages(DUTCH_MAN, 3)
+    assert [response.status_code for response in answered] == [200]
+    assert name_question.body.startswith(tr("nl", "Thank you!"))
+    assert tr("nl", "What may we call you? Write a first name or a nickname, or press Skip.") in name_question.body
+
+
 # --- signatures and replays ------------------------------------------------------------------------
 
 
@@ -410,6 +435,35 @@ async def test_a_somali_speaker_gets_the_opener_then_the_somali_text_after_his_r
     assert await row_status(db, second) == "sent"
     async with db.transaction() as connection:  # the tap on the opener was handled: not kept
         assert await connection.scalar(select(func.count()).select_from(inbound_updates)) == 0
+
+
+async def test_the_list_of_a_held_message_is_not_what_he_saw_until_it_goes_out(twilio, config, db, clock):
+    """A list is stored before the request that shows it, and put back as it was when WhatsApp
+    holds the message for his window: meanwhile a number he types answers what he saw."""
+    await add_series(db)
+    async with running(config, clock) as service:
+        man = Man(service, twilio, SOMALI_MAN)
+        await sign_up(man, "so")
+        before = await _shown(db, SOMALI_MAN)
+        clock.advance(hours=25)
+        row = await queue_reminder(service, man, "so", await first_meeting(db))
+        [*_, opener] = await twilio.wait_for_messages(SOMALI_MAN, 7)
+        await eventually(lambda: _is(db, row, "held"))
+        held = await _shown(db, SOMALI_MAN)
+        clock.advance(minutes=30)
+        await man.tap("show", "Show message", replied_to=opener.sid)
+        await eventually(lambda: _is(db, row, "sent"))
+        sent = await _shown(db, SOMALI_MAN)
+    _, labels = reminder_lines("so", babel_when("so"))
+    assert before is not None and held == before
+    assert [label for label, _key in json.loads(sent.options)] == labels
+
+
+async def _shown(db, address: str):
+    async with db.transaction() as connection:
+        return (await connection.execute(
+            select(whatsapp_choices.c.question, whatsapp_choices.c.options).where(whatsapp_choices.c.address == address)
+        )).first()
 
 
 async def _is(db, row_id: int, status: str) -> bool:

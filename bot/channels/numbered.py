@@ -11,13 +11,23 @@ A typed "2" (or "٢", "2.", the label, ... see ``dialogs.typed.match_option``) t
 at the engine as the same ``ChoiceMade`` a Telegram button would. What he saw last is kept in
 the database (``bot.store.shown_choices``), so a reminder's answers still work after a restart.
 
-A channel uses it in two places: ``text(message)`` when it renders, ``shown(...)`` once the
-message went out, and ``read(...)`` on every message he sends, before handing it on.
+A channel uses it in three places: ``text(message)`` when it renders, ``showing(...)`` around
+the request that sends the message, and ``read(...)`` on every message he sends, before handing
+it on.
+
+What he is shown is stored *before* the request, not after it: the platform may put the list
+on his screen before its answer reaches us, and a man who types "2" the moment it appears, on
+whichever instance his message lands, must get what he saw, not the list before (stored
+after, that "2" was read as a stale answer while the list's own record waited for the
+request's answer and a commit). If the message then does not go out (an error, or WhatsApp
+holds it for his window), what he saw before is put back. A crash between the two leaves the
+new list, for a message the outbox counts ``uncertain`` (most likely sent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.channels.base import Outgoing
@@ -51,13 +61,24 @@ class NumberedChoices:
         self.channel = channel
         self.now = now
 
-    async def shown(self, address: str, message: Outgoing) -> None:
-        """``message`` went out to him: if it had options, they are what he saw last."""
-        if message.options:
+    @asynccontextmanager
+    async def showing(self, address: str, message: Outgoing) -> AsyncIterator[None]:
+        """Around the request that sends ``message``: its options, if any, are what he saw
+        last from before the request starts; put back as they were if the request raises."""
+        if not message.options:
+            yield
+            return
+        async with self.db.transaction() as connection:
+            before = await shown_choices.last(connection, self.channel, address)
+            await shown_choices.remember(
+                connection, self.channel, address, message.question, message.options, self.now()
+            )
+        try:
+            yield
+        except Exception:
             async with self.db.transaction() as connection:
-                await shown_choices.remember(
-                    connection, self.channel, address, message.question, message.options, self.now()
-                )
+                await shown_choices.put_back(connection, self.channel, address, before, self.now())
+            raise
 
     async def read(self, address: str, event: Event) -> Event:
         """A typed answer to the choices he saw last becomes that choice; anything else (a

@@ -76,6 +76,7 @@ TAKEOVER_MARGIN = 0.1  # seconds: added to the platform's second (and chat inter
 HOLD_AFTER_ANSWER = 0.5  # seconds a man's bulk copies still wait once his message was handled
 STOP_GRACE = 15.0  # seconds a stopping sender gets to finish its step (requests time out sooner)
 NOT_STARTED: DeliveryErrorKind = "not_started"  # a claimed row whose ``sending`` mark failed: back in line
+BACK_IN_LINE: tuple[DeliveryErrorKind, ...] = ("rate_limited", NOT_STARTED)  # outcomes that make a row ``pending``, due now
 IN_HAND: tuple[OutboxStatus, ...] = ("claimed", "sending")  # what an outcome may change: never a row /delete removed
 # and SQLite gave its id again to a new message (``pending``)
 
@@ -408,18 +409,24 @@ class OutboxSender:
         waiting: list[Row] = []
         held: list[Row] = []
         slots: dict[int, float] = {}
+        # Chats with a row left waiting in this pass: their later rows wait behind it. The
+        # clock moves on while the pass books slots, so a later row could otherwise find the
+        # channel's next slot within reach when an earlier row of his just missed it, and
+        # overtake it (his answers out of order, seen with three instances under load).
+        behind: set[str] = set()
         for row in self._window:
             if self._held_for(row):
                 held.append(row)
                 continue
             slot = None
-            if len(ready) < GROUP_SIZE - self._unsettled():
+            if row["address"] not in behind and len(ready) < GROUP_SIZE - self._unsettled():
                 slot = self.pacer.reserve(row["address"], LOOKAHEAD)
             if slot is not None:
                 ready.append(row)
                 slots[row["id"]] = slot
             else:
                 waiting.append(row)
+                behind.add(row["address"])
         self._window = [row for row in self._window if row["id"] not in slots]
         if not waiting and held:
             # Only held rows left: read the window afresh next time, so that the rows behind
@@ -447,8 +454,11 @@ class OutboxSender:
             self._window[:0] = [row for row in ready if row["id"] in claimed_ahead]
             raise
         for row in ready:
-            if row["id"] not in claimed:  # cancelled or erased since the window was read
+            if row["id"] not in claimed:  # cancelled or erased since the window was read, or
+                # held by another transaction (SKIP LOCKED) and still due: read the window
+                # afresh, so that it is back in its place before his later rows go.
                 self.pacer.finished(row["address"])
+                self._reread = True
                 continue
             task = asyncio.create_task(self._send_one(row, slots[row["id"]]))
             self._in_flight.add(task)
@@ -662,6 +672,7 @@ class OutboxSender:
         finally:
             self._recording -= len(results)
         if results:
+            self._after_recording(results)
             self._settled.set()
         return result.rowcount == 1
 
@@ -679,10 +690,7 @@ class OutboxSender:
             except Exception:
                 # Not started, so not sent: the row stays ``claimed`` and goes back in line.
                 log.exception("outbox %s: message %d: could not mark it sending", self.channel.name, row["id"])
-                if slot is not None:
-                    self.pacer.finished(row["address"])
-                self._results.append((row, DeliveryError(NOT_STARTED, "mark")))
-                self._results_ready.set()
+                self._back_in_line(row, slot, DeliveryError(NOT_STARTED, "mark"))
                 return
             if not still_ours:  # erased or cancelled while it waited for its slot
                 if slot is not None:
@@ -695,20 +703,28 @@ class OutboxSender:
         if not self.leadership.leading:
             # No longer the channel's sender (its connection to the election failed): another
             # instance may be sending already, so this request must not start. Back in line.
-            if slot is not None:
-                self.pacer.finished(row["address"])
-            self._results.append((row, DeliveryError(NOT_STARTED, "not the sender")))
-            self._results_ready.set()
+            self._back_in_line(row, slot, DeliveryError(NOT_STARTED, "not the sender"))
             return
         if slot is not None:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
-        outcome = await self._send(row)
+        _, error = await self._send(row)
+        if error is not None and error.kind == "rate_limited":
+            self.pacer.pause(error.retry_after)  # at once, not when the outcome is recorded
+        if error is not None and error.kind in BACK_IN_LINE:
+            self._back_in_line(row, slot, error)
+            return
         if slot is not None:
             self.pacer.finished(row["address"])
-        if outcome[1] is not None and outcome[1].kind == "rate_limited":
-            self.pacer.pause(outcome[1].retry_after)  # at once, not when the outcome is recorded
-        self._results.append(outcome)
+        self._results.append((row, error))
+        self._results_ready.set()
+
+    def _back_in_line(self, row: Row, slot: float | None, error: DeliveryError) -> None:
+        """Its request did not happen (or was refused with a 429): the row goes back to
+        ``pending`` when the outcome is recorded. Its chat's slot stays booked until then
+        (``_after_recording``), so that none of his later rows goes in its place."""
+        row["slot_held"] = slot is not None
+        self._results.append((row, error))
         self._results_ready.set()
 
     async def _send(self, row: Row) -> tuple[Row, DeliveryError | None]:
@@ -765,6 +781,18 @@ class OutboxSender:
     async def _record(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
         async with self.db.transaction(background=True) as connection:  # nobody waits for it
             await self._record_in(connection, results)
+        self._after_recording(results)
+
+    def _after_recording(self, results: list[tuple[Row, DeliveryError | None]]) -> None:
+        """Once outcomes are committed: a row put back in line (a 429, or a send that never
+        started) is no longer in the window, and his later rows there would overtake it. Its
+        chat's slot, held until now (``_back_in_line``), is given back, and the window is read
+        again first, with the row back in its place."""
+        for row, error in results:
+            if error is not None and error.kind in BACK_IN_LINE:
+                self._reread = True  # before the chat is free: the next step reads it back first
+                if row.pop("slot_held", False):
+                    self.pacer.finished(row["address"])
 
     async def _record_in(self, connection: AsyncConnection, results: list[tuple[Row, DeliveryError | None]]) -> None:
         now = self.now()

@@ -23,7 +23,11 @@ load in docs/benchmarks.md). This holds exactly, so ``WINDOW`` needs no room for
 for rounding (``ANSWER_MARGIN``); against a distant platform the round trip itself adds to it.
 The grid therefore runs at the limit itself (``1 / rate``): it spreads the sends evenly and the
 answers hold back the one in thirty that would come too early (by the round trip). The same
-goes per chat: the next message to a chat waits for a second after the previous one's answer.
+goes per chat: the next message to a chat waits for a second after the previous one's answer,
+and is not even booked before that answer has come (``reserve`` refuses a chat with a send
+under way). With a short chat interval (tests, WhatsApp's) a second message could otherwise be
+booked while the first was still in flight, and when the first came back refused (a 429, put
+back in line) the second went ahead of it.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Pacer:
         self._last_slot = -math.inf
         self.paused_until = 0.0  # a slot booked before a 429 still waits for this
         self._chat_free: dict[str, float] = {}
+        self._chat_under_way: set[str] = set()  # chats with a send booked and not yet answered
         self._per_second = max(1, math.floor(rate))
         self._under_way = 0  # booked and not yet finished
         self._finished: deque[float] = deque()  # when recent sends were answered, oldest first
@@ -75,9 +80,10 @@ class Pacer:
         if room is None:
             return None
         slot = max(grid, room, self._last_slot + MIN_GAP * self.spacing)
-        if slot - now > within or self._chat_free.get(address, 0.0) > slot:
+        if slot - now > within or self._chat_free.get(address, 0.0) > slot or address in self._chat_under_way:
             return None
         self._under_way += 1
+        self._chat_under_way.add(address)
         self._last_slot = slot
         # The grid goes on from its own slot, not from one the sliding second held back: a send
         # held back by the round trip delays the one thirty places on, not every one behind it.
@@ -101,6 +107,7 @@ class Pacer:
         """The send booked for ``address`` has had its answer (whatever it was)."""
         now = self.now()
         self._under_way = max(self._under_way - 1, 0)
+        self._chat_under_way.discard(address)
         self._finished.append(now)
         self._chat_free[address] = max(self._chat_free.get(address, 0.0), now + self._chat_gap)
 
@@ -117,7 +124,10 @@ class Pacer:
         return None
 
     def chat_ready_in(self, address: str) -> float:
-        return max(self._chat_free.get(address, 0.0) - self.now(), 0.0)
+        ready_in = max(self._chat_free.get(address, 0.0) - self.now(), 0.0)
+        if address in self._chat_under_way:  # its answer will tell
+            ready_in = max(ready_in, ROUND_TRIP_GUESS)
+        return ready_in
 
     def channel_ready_in(self) -> float:
         now = self.now()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.portable import insert_or_ignore
@@ -58,3 +58,17 @@ async def last(connection: AsyncConnection, channel: str, address: str) -> tuple
     if row is None:
         return None
     return row.question, tuple(Option(label, key) for label, key in json.loads(row.options))
+
+
+async def put_back(
+    connection: AsyncConnection, channel: str, address: str,
+    before: tuple[int, tuple[Option, ...]] | None, now: datetime,
+) -> None:
+    """What he saw before (``last`` as it was), again: the list remembered for a message that
+    then did not go out."""
+    if before is None:
+        await connection.execute(
+            delete(whatsapp_choices).where(whatsapp_choices.c.channel == channel, whatsapp_choices.c.address == address)
+        )
+    else:
+        await remember(connection, channel, address, *before, now)

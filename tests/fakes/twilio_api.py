@@ -38,7 +38,10 @@ server and one prism serve a whole test module, whatever event loop each test ru
 - answers a valid request ``201`` with a complete Message resource (``sid`` "SM" + 32 hex,
   ``status`` "queued", dates in RFC 2822, ...) and records it in ``messages``;
 - fails chosen requests: ``fail(number, code, status=400, times=1)`` answers the next request(s)
-  to that number with that Twilio error (``status=429`` for 20429).
+  to that number with that Twilio error (``status=429`` for 20429);
+- lets a test act the instant a message reaches WhatsApp, before the sender has Twilio's
+  answer: ``on_message`` (called in the fake's thread with each accepted ``SentMessage``, before
+  the 201 goes back), e.g. a man who answers a list as soon as he sees it.
 
 Media a man sent (``add_media``: a voice note, say) is served like Twilio's, at
 ``/2010-04-01/Accounts/<sid>/Messages/<MM..>/Media/<ME..>`` with the same Basic authentication;
@@ -186,6 +189,7 @@ class FakeTwilio:
             self._last_inbound: dict[str, datetime] = {}
             self._media_files: dict[str, tuple[bytes, str]] = {}
             self.media_fetches = 0
+            self.on_message: Callable[[SentMessage], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -278,6 +282,9 @@ class FakeTwilio:
             self._check_window(fields)
             message = SentMessage("SM" + secrets.token_hex(16), fields, media, self.now())
             self.messages.append(message)
+            on_message = self.on_message
+        if on_message is not None:
+            on_message(message)
         return JSONResponse(self._resource(message), status_code=201)
 
     async def _media(self, request: Request) -> Response:

@@ -10,8 +10,9 @@ at start, what is still stored is handled first. The answers go out through the 
 REST API. The ``MessageSid`` is the engine's update id, so a message Twilio delivers twice is
 handled once.
 A typed answer is matched against the numbered choices he was shown last
-(``bot.channels.numbered``), so "2" after a reminder answers the reminder, exactly as the
-button would on Telegram.
+(``bot.channels.numbered``, stored before the request that shows them, so even a "2" typed the
+instant the list appears means what he saw), so "2" after a reminder answers the reminder,
+exactly as the button would on Telegram.
 
 Outbound. ``deliver`` follows WhatsApp's 24-hour rule::
 
@@ -403,6 +404,10 @@ class WhatsAppChannel:
         wait = self._paused_until - time.monotonic()
         if wait > 0:
             raise DeliveryError("rate_limited", "paused", retry_after=wait)
+        async with self.choices.showing(address, message):  # stored before he can see it
+            await self._deliver(address, message)
+
+    async def _deliver(self, address: str, message: Outgoing) -> None:
         now = self.now()
         who = await store.recipient(self.db, address)
         if self._window_open(address, who, now):
@@ -464,7 +469,6 @@ class WhatsAppChannel:
             for body in parts:
                 payload = _without_image(message) if len(parts) == 1 else Outgoing(body)
                 await self._create(address, message, path="session", payload=outbox.encode(payload), body=body)
-        await self.choices.shown(address, message)
 
     async def _send_outside_window(self, address: str, message: Outgoing, language: str, now: datetime) -> None:
         template = self.templates.for_message(message.kind, language)
@@ -475,7 +479,6 @@ class WhatsAppChannel:
                     address, message, path="template", payload=outbox.encode(message),
                     content_sid=template.content_sid, content_variables=json.dumps(variables, ensure_ascii=False),
                 )
-                await self.choices.shown(address, message)
                 return
         placeholder = await store.claim_opener(self.db, address, message.outbox_id, message.kind, now)
         if placeholder is not None:
