@@ -33,6 +33,7 @@ from bot.store import participants as participant_store
 from bot.store import series as series_store
 from bot.store.database import Database
 from bot.store.schema import conversations, inbound_updates, outbox, participants, signups
+from tests import sealed
 from tests.conftest import NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_chat import free_port
@@ -136,8 +137,8 @@ def texts(tg: FakeTelegram, user: int) -> list[str]:
 async def test_fifty_men_chatting_across_three_instances_get_every_answer_in_order(postgres_url, tmp_path):
     from bot.config import Settings
 
-    settings = Settings(database_url=postgres_url, secret_key="test-secret-key-0123456789")
-    db = Database(postgres_url)
+    settings = Settings(database_url=postgres_url, secret_key=sealed.SECRET_KEY)
+    db = Database(postgres_url, seal=sealed.SEAL)  # reads the men's conversation states, which are sealed
     await db.upgrade()
     new = series_store.NewSeries("Mannen in gesprek", 3, clock_time(19, 0), date(2027, 1, 7), 6, 200, "Huis van de Wijk", "Osdorp")
     async with db.transaction() as connection:
