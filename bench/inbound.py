@@ -21,7 +21,9 @@ Figures:
 - ratio: Meedoen's updates/s over the echo bot's.
 
 With ``--database postgresql`` (issue 18, docs/scaling.md) the benchmark starts a private
-PostgreSQL server (``bench.postgres_server``, PostgreSQL's own durability settings), and
+PostgreSQL server (``bench.postgres_server``, PostgreSQL's own durability settings), which the
+instances reach through its Unix socket, as docs/scaling.md advises for a database on the same
+machine (``--connect tcp``: over 127.0.0.1 instead), and
 ``--instances 1,2,4`` measures that many bot processes in turn, each number on a fresh
 database, all behind one webhook URL: the local server hands the updates to them round-robin,
 as a load balancer would, 40 connections in all. Figures then also give the CPU per update of
@@ -186,7 +188,7 @@ def print_meedoen(figures: dict, signups: dict, database: str) -> None:
 
 async def measure(
     size: int, echo: bool = True, echo_http: str = "httpx", database: str = "sqlite",
-    instances: tuple[int, ...] = (1,), durable: bool = True,
+    instances: tuple[int, ...] = (1,), durable: bool = True, socket: bool = True,
 ) -> dict:
     """Meedoen with each number of ``instances`` (a fresh database each), then the echo bot."""
     postgres = PostgresServer.start(durable=durable) if database == "postgresql" else None
@@ -198,7 +200,7 @@ async def measure(
                     if postgres is None:
                         url = sqlite_url(directory, f"bench{number}.db")
                     else:
-                        url = await postgres.create_database(f"inbound_{number}")
+                        url = await postgres.create_database(f"inbound_{number}", socket=socket)
                     runs.append(await meedoen_phase(server, size, url, 10_000_001 + number * 1_000_000, count, postgres))
                     await server.request("forget")
                 bare = await echo_phase(server, size, 20_000_001, echo_http) if echo else None
@@ -267,6 +269,11 @@ def main(argv: list[str] | None = None) -> dict:
         "--no-durable", action="store_true",
         help="PostgreSQL without fsync and synchronous commit (as the tests run it); default: its own defaults",
     )
+    parser.add_argument(
+        "--connect", choices=("socket", "tcp"), default="socket",
+        help="how the instances reach PostgreSQL: its Unix socket (the default, as docs/scaling.md "
+             "advises when the database runs on the same machine) or TCP on 127.0.0.1",
+    )
     args = parser.parse_args(argv)
     instances = tuple(int(n) for n in args.instances.split(","))
     if any(n < 1 for n in instances):
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
     print_machine()
     figures = asyncio.run(
         measure(args.size, echo=not args.no_echo, echo_http=args.echo_http, database=args.database,
-                instances=instances, durable=not args.no_durable)
+                instances=instances, durable=not args.no_durable, socket=args.connect == "socket")
     )
     summary("inbound", **figures, target_met=target_met(figures, instances))
     return figures

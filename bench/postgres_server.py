@@ -91,11 +91,15 @@ class PostgresServer:
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{tail}")
 
-    def url(self, database: str = "postgres") -> str:
+    def url(self, database: str = "postgres", *, socket: bool = False) -> str:
+        """Over TCP on 127.0.0.1, or with ``socket`` through the server's Unix socket in its
+        folder (docs/scaling.md: the connection to choose on the same machine)."""
+        if socket:
+            return f"postgresql+asyncpg://postgres@/{database}?host={self.folder}&port={self.port}"
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
-    async def create_database(self, name: str) -> str:
-        """A new, empty database ``name``; returns its SQLAlchemy URL."""
+    async def create_database(self, name: str, *, socket: bool = False) -> str:
+        """A new, empty database ``name``; returns its SQLAlchemy URL (see ``url``)."""
         import asyncpg
 
         connection = await asyncpg.connect(self.url().replace("postgresql+asyncpg", "postgresql"))
@@ -103,7 +107,7 @@ class PostgresServer:
             await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         finally:
             await connection.close()
-        return self.url(name)
+        return self.url(name, socket=socket)
 
     def server_pids(self) -> list[int]:
         """The server's processes (the postmaster and its children: one backend per

@@ -130,3 +130,24 @@ async def test_three_meedoen_processes_starting_together_migrate_once(postgres_u
             assert await connection.run_sync(database._at_head)
     finally:
         await db.close()
+
+
+async def test_the_unix_socket_url_of_the_docs_works_for_every_command(postgres_server):
+    """docs/scaling.md advises PostgreSQL's Unix socket on the same machine
+    (``postgresql+asyncpg://user@/db?host=/var/run/postgresql``): `meedoen db upgrade` and
+    the service's own connection take that form of the URL as they take a host and port."""
+    from tests.test_cli import ameedoen
+
+    await postgres_server.create_database("through_the_socket")
+    url = postgres_server.url("through_the_socket", socket=True)
+    assert "@/" in url and "?host=/" in url
+    code, _out, err = await ameedoen(url, "db", "upgrade")
+    assert code == 0, err
+    db = Database(url)
+    try:
+        assert db.shared
+        async with db.transaction() as connection:
+            assert await connection.run_sync(database._at_head)
+            assert await connection.scalar(text("SELECT inet_server_addr() IS NULL"))  # not over TCP
+    finally:
+        await db.close()
