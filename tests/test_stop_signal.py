@@ -94,15 +94,13 @@ def cli_free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_a_stop_signal_while_the_app_is_built_stops_the_serving_that_follows(settings, db, monkeypatch):
-    """The window after the start and before uvicorn's own handlers are in place (building
-    the app, importing uvicorn): a signal then was noted and forgotten, and the process
-    served on for ever (a benchmark's and a test's instance never ended). Now serving stops
-    at once and the service stops as after any signal."""
-    import dataclasses
+def signal_while_the_app_is_built(monkeypatch, signum: int) -> list[str]:
+    """The service's start and stop stand in by noting themselves, and building the HTTP app
+    sends ``signum`` to this process: the window after the start, before uvicorn's own
+    handlers are in place. Returns the list the steps are noted in."""
     import os
 
-    from bot.app import cli, http
+    from bot.app import http
     from bot.app.service import Service
 
     calls: list[str] = []
@@ -116,12 +114,25 @@ async def test_a_stop_signal_while_the_app_is_built_stops_the_serving_that_follo
 
     def building(*args, **kwargs):
         calls.append("build")
-        os.kill(os.getpid(), signal.SIGTERM)  # after the start, before uvicorn serves
+        os.kill(os.getpid(), signum)
         return build_app(*args, **kwargs)
 
     monkeypatch.setattr(Service, "start", starting)
     monkeypatch.setattr(Service, "stop", stopping)
     monkeypatch.setattr(http, "build_app", building)
+    return calls
+
+
+async def test_a_stop_signal_while_the_app_is_built_stops_the_serving_that_follows(settings, db, monkeypatch):
+    """The window after the start and before uvicorn's own handlers are in place (building
+    the app, importing uvicorn): a signal then was noted and forgotten, and the process
+    served on for ever (a benchmark's and a test's instance never ended). Now serving stops
+    at once and the service stops as after any signal."""
+    import dataclasses
+
+    from bot.app import cli
+
+    calls = signal_while_the_app_is_built(monkeypatch, signal.SIGTERM)
     settings = dataclasses.replace(settings, http_port=cli_free_port(), telegram_bot_token="123:not-used")
     await asyncio.wait_for(cli.run(None, settings), timeout=30)
     assert calls == ["start", "build", "stop"]
@@ -132,32 +143,15 @@ async def test_the_demo_stops_on_a_signal_while_its_page_is_built(settings, db, 
     """The same window in `meedoen demo`: Ctrl+C just as the demo came up used to leave it
     serving until a second one."""
     import argparse
-    import os
 
-    from bot.app import cli, demo, http
-    from bot.app.service import Service
+    from bot.app import cli, demo
 
-    calls: list[str] = []
-    build_app = http.build_app
-
-    async def starting(self) -> None:
-        calls.append("start")
-
-    async def stopping(self) -> None:
-        calls.append("stop")
+    calls = signal_while_the_app_is_built(monkeypatch, signal.SIGINT)
 
     async def seeding(service) -> None:
         calls.append("seed")
 
-    def building(*args, **kwargs):
-        calls.append("build")
-        os.kill(os.getpid(), signal.SIGINT)  # after the start, before uvicorn serves
-        return build_app(*args, **kwargs)
-
-    monkeypatch.setattr(Service, "start", starting)
-    monkeypatch.setattr(Service, "stop", stopping)
     monkeypatch.setattr(demo, "seed", seeding)
-    monkeypatch.setattr(http, "build_app", building)
     args = argparse.Namespace(database=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", port=cli_free_port())
     before = signal.getsignal(signal.SIGINT)
     await asyncio.wait_for(cli.demo(args, settings), timeout=30)
