@@ -25,6 +25,16 @@ SECTIONS = {
 }
 
 
+async def read_note(connection, settings, now):
+    """The note over every closed month the report shows, as ``meedoen research-note`` reads
+    it; with the raw cohorts and themes it was built from."""
+    built = await report_data.build(connection, settings, now)
+    cohorts = await note_store.cohorts(connection, now)
+    starts = await note_store.starts(connection)
+    themes = await note_store.themes(connection)
+    return research_note.build(built, built.months[0], built.months[-1], cohorts, starts, themes), cohorts, themes
+
+
 @pytest.fixture
 async def demo_note(settings):
     """The demo's seed, and the note over every closed month it shows."""
@@ -32,16 +42,10 @@ async def demo_note(settings):
     await service.start()
     try:
         await seed(service)
-        now = service.now()
         async with service.db.transaction() as connection:
-            built = await report_data.build(connection, settings, now)
-            first, last = built.months[0], built.months[-1]
-            cohorts = await note_store.cohorts(connection, now)
-            starts = await note_store.starts(connection)
-            themes = await note_store.themes(connection)
+            return await read_note(connection, settings, service.now())
     finally:
         await service.stop()
-    return research_note.build(built, first, last, cohorts, starts, themes), cohorts, themes
 
 
 def _text(page: str) -> str:
@@ -125,9 +129,9 @@ def test_a_meeting_nobody_ticked_is_not_recorded_rather_than_empty():
 
 
 async def test_the_note_says_which_meetings_nobody_recorded(settings):
-    """The demo's youngest group has its last meeting unticked (the coordinator's /attendance
-    still to do): the store reads it as not recorded, and the note says so in words, where it
-    used to print a 0 that looked like everyone dropping out."""
+    """A group's first meeting with nobody ticked (the coordinator's /attendance still to
+    do): the store reads it as not recorded, and the note says so in words, where it used to
+    print a 0 that looked like everyone dropping out. Ticked absent, it is a real 0."""
     from sqlalchemy import delete, select
 
     from bot.store.schema import attendance, meetings, series
@@ -151,15 +155,11 @@ async def test_the_note_says_which_meetings_nobody_recorded(settings):
             ])
             ticked_absent = (await note_store.cohorts(connection, now))[sid][1]
             await connection.execute(delete(attendance).where(attendance.c.meeting_id == meeting_id))
-            built = await report_data.build(connection, settings, now)
-            cohorts = await note_store.cohorts(connection, now)
-            starts = await note_store.starts(connection)
-            themes = await note_store.themes(connection)
+            note, _cohorts, _themes = await read_note(connection, settings, now)
     finally:
         await service.stop()
     assert unticked[0] is None
     assert ticked_absent[0] == 0  # everyone ticked absent is a real nought
-    note = research_note.build(built, built.months[0], built.months[-1], cohorts, starts, themes)
     for language, words in (("en", "not recorded"), ("nl", "niet bijgehouden")):
         text = _text(research_note.render_html(note, language))
         assert words in text
