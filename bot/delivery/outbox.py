@@ -708,7 +708,7 @@ class OutboxSender:
         if slot is not None:
             self.pacer.starting(row["address"], slot)
         # Await first: ``self._results`` may be swapped for a new list while we wait.
-        _, error = await self._send(row)
+        error = await self._send(row)
         if error is not None and error.kind == "rate_limited":
             self.pacer.pause(error.retry_after)  # at once, not when the outcome is recorded
         if error is not None and error.kind in BACK_IN_LINE:
@@ -727,16 +727,16 @@ class OutboxSender:
         self._results.append((row, error))
         self._results_ready.set()
 
-    async def _send(self, row: Row) -> tuple[Row, DeliveryError | None]:
+    async def _send(self, row: Row) -> DeliveryError | None:
+        """The row's request; its error, or None once the platform took it."""
         try:
-            message = decode(row["payload"], row["kind"], row["id"])  # ``replace`` re-reads the fields each time
-            await self.channel.deliver(row["address"], message)
+            await self.channel.deliver(row["address"], decode(row["payload"], row["kind"], row["id"]))
         except DeliveryError as error:
-            return row, error
+            return error
         except Exception as error:  # a bug or an unexpected library error: retry later
             log.error("outbox %s: message %d: unexpected %s", self.channel.name, row["id"], type(error).__name__)
-            return row, DeliveryError("transient", type(error).__name__)
-        return row, None
+            return DeliveryError("transient", type(error).__name__)
+        return None
 
     def _take_results(self) -> list[tuple[Row, DeliveryError | None]]:
         results, self._results = self._results, []
